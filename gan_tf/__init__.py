@@ -1,0 +1,32 @@
+"""gan_tf: Generative Adversarial Networks in TensorFlow 2 / Keras 3.
+
+Public API::
+
+    import gan_tf
+    config = gan_tf.make_config(model="dcgan", dataset="fashion_mnist", epochs=3)
+    gan_tf.train(config)
+"""
+
+from gan_tf import data, losses, models, visualize
+from gan_tf.config import TrainConfig, make_config
+from gan_tf.data import DataNotFoundError, load_dataset
+from gan_tf.gan import GAN
+from gan_tf.train import TrainingDivergedError, generate_images, restore_generator, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GAN",
+    "DataNotFoundError",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "data",
+    "generate_images",
+    "load_dataset",
+    "losses",
+    "make_config",
+    "models",
+    "restore_generator",
+    "train",
+    "visualize",
+]

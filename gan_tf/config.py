@@ -1,0 +1,129 @@
+"""Run configuration: generic defaults, per-variant defaults, user overrides.
+
+A run's hyper-parameters are resolved in three layers, each stating only what
+differs from the one before:
+
+1. the generic defaults of :class:`TrainConfig`,
+2. the variant's ``ModelSpec.defaults`` (from its paper),
+3. what the user set explicitly.
+
+The resolved config is saved as ``config.json`` in the run directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+from gan_tf import losses
+from gan_tf.models import get_model
+
+__all__ = ["TrainConfig", "make_config", "load_config", "save_config", "ARCHITECTURE_FIELDS"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (see README, "Flags")."""
+
+    model: str = "dcgan"
+    dataset: str = "fashion_mnist"
+    data_dir: str | None = None
+    download: bool = True
+    output_dir: str | None = None
+    epochs: int = 5
+    batch_size: int = 64
+    latent_dim: int = 100
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    loss: str = "non_saturating"
+    label_smoothing: float = 0.0
+    image_size: int | None = None
+    max_examples: int | None = None
+    steps_per_epoch: int | None = None
+    checkpoint_every: int = 1
+    keep_checkpoints: int = 3
+    log_every: int = 50
+    grid_size: int = 8
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Checks every field.
+
+        Raises:
+          ValueError: naming the first bad field, its value and what it must be.
+        """
+        get_model(self.model)
+        losses.get_loss(self.loss)
+        positive = ("epochs", "batch_size", "latent_dim", "checkpoint_every", "keep_checkpoints",
+                    "log_every", "grid_size")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"--{name} must be a positive integer, got {value}")
+        for name in ("max_examples", "steps_per_epoch", "image_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"--{name} must be a positive integer when set, got {value}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"--learning_rate must be > 0, got {self.learning_rate}")
+        for name in ("beta_1", "beta_2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"--label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not self.dataset:
+            raise ValueError("--dataset must not be empty")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Fields that fix the networks' shapes: a run cannot be resumed with others.
+ARCHITECTURE_FIELDS = ("model", "dataset", "latent_dim", "image_size")
+
+
+def make_config(**overrides: Any) -> TrainConfig:
+    """Resolves a :class:`TrainConfig` from the variant's defaults and ``overrides``.
+
+    ``None`` values in ``overrides`` mean "not set" and fall back to the
+    defaults. ``output_dir`` defaults to ``runs/<model>_<dataset>``.
+
+    Raises:
+      ValueError: for an unknown field or any invalid value.
+    """
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+    given = {key: value for key, value in overrides.items() if value is not None}
+    model = given.get("model", TrainConfig.model)
+    values = dict(get_model(model).defaults)
+    values.update(given)
+    config = TrainConfig(**values)
+    if config.output_dir is None:
+        safe_dataset = config.dataset.replace(":", "_").replace(os.sep, "_").strip("_")
+        config = dataclasses.replace(
+            config, output_dir=os.path.join("runs", f"{config.model}_{safe_dataset}")
+        )
+    config.validate()
+    return config
+
+
+def save_config(config: TrainConfig, path: str) -> None:
+    """Writes ``config`` as JSON to ``path`` atomically."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(config.to_dict(), handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def load_config(path: str) -> TrainConfig:
+    """Reads a config written by :func:`save_config`."""
+    with open(path, encoding="utf-8") as handle:
+        values = json.load(handle)
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{key: value for key, value in values.items() if key in known})

@@ -1,0 +1,483 @@
+"""Datasets by name -> ``tf.data`` of images in ``[-1, 1]`` (and labels).
+
+Names: ``mnist``, ``fashion_mnist``, ``cifar10``, ``svhn`` (cropped digits),
+``celeb_a`` (center-cropped, resized to 64x64) and ``folder:PATH`` (any tree of
+PNG/JPEG images). Sources are tried in order:
+
+1. local files in the dataset's standard raw format, looked for in
+   ``data_dir``, in Keras' cache (``~/.keras/datasets``) and, for
+   Fashion-MNIST, where the Debian package ``dataset-fashion-mnist`` installs it;
+2. ``tfds.load`` (which downloads on machines with internet, unless
+   ``download=False``).
+
+If nothing works, :class:`DataNotFoundError` says what was tried and how to get
+the data.
+
+:func:`load_dataset` returns an :class:`ImageDataset` whose ``examples`` are
+unbatched uint8 images (or ``(image, label)`` pairs); :func:`batches` turns it
+into shuffled float32 batches in ``[-1, 1]`` with static shapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import gzip
+import os
+import pickle
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "DATASET_NAMES",
+    "DataNotFoundError",
+    "ImageDataset",
+    "batches",
+    "load_dataset",
+    "image_shape_of",
+    "read_idx",
+    "to_float_images",
+]
+
+DATASET_NAMES = ("mnist", "fashion_mnist", "cifar10", "svhn", "celeb_a", "folder:PATH")
+DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+CELEB_A_CROP = 140  # square centre crop of the 178x218 aligned faces, then resize to 64
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+class DataNotFoundError(RuntimeError):
+    """No source could provide the dataset; the message says what was tried."""
+
+
+@dataclasses.dataclass
+class ImageDataset:
+    """A loaded dataset.
+
+    Attributes:
+      name: the dataset name it was loaded by.
+      examples: unbatched ``tf.data.Dataset`` of uint8 ``[H, W, C]`` images, or of
+        ``(image, int32 label)`` pairs when loaded ``with_labels``.
+      image_shape: ``(H, W, C)``.
+      num_examples: number of examples in ``examples``.
+      num_classes: number of label classes, or ``None`` for unlabelled data.
+      with_labels: whether ``examples`` holds ``(image, label)`` pairs.
+      source: where the data came from (a path or ``tfds:<name>``).
+    """
+
+    name: str
+    examples: tf.data.Dataset
+    image_shape: tuple[int, int, int]
+    num_examples: int
+    num_classes: int | None
+    with_labels: bool
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Known:
+    image_shape: tuple[int, int, int]
+    num_classes: int | None
+    tfds_name: str
+
+
+_KNOWN = {
+    "mnist": _Known((28, 28, 1), 10, "mnist"),
+    "fashion_mnist": _Known((28, 28, 1), 10, "fashion_mnist"),
+    "cifar10": _Known((32, 32, 3), 10, "cifar10"),
+    "svhn": _Known((32, 32, 3), 10, "svhn_cropped"),
+    "celeb_a": _Known((64, 64, 3), None, "celeb_a"),
+}
+
+
+def keras_cache_dir() -> str:
+    """Where ``keras.datasets.*.load_data`` caches its downloads."""
+    return os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")), "datasets")
+
+
+# ----------------------------------------------------------------------------- raw formats
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Reads an IDX file (the MNIST format), gzipped or not, into a NumPy array.
+
+    Raises:
+      ValueError: if the file is not a valid unsigned-byte IDX file.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    array = np.frombuffer(data, dtype=np.uint8, offset=offset)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: header says {shape} but holds {array.size} bytes")
+    return array.reshape(shape)
+
+
+def _find_file(directory: str, names: list[str]) -> str | None:
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _idx_arrays(directory: str, split: str):
+    prefix = "train" if split == "train" else "t10k"
+    images = _find_file(
+        directory,
+        [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-images-idx3-ubyte", f"{prefix}-images.idx3-ubyte"],
+    )
+    labels = _find_file(
+        directory,
+        [f"{prefix}-labels-idx1-ubyte.gz", f"{prefix}-labels-idx1-ubyte", f"{prefix}-labels.idx1-ubyte"],
+    )
+    if images is None or labels is None:
+        return None
+    return read_idx(images)[..., None], read_idx(labels).astype(np.int32), images
+
+
+def _npz_arrays(path: str, split: str):
+    if not os.path.isfile(path):
+        return None
+    with np.load(path) as arrays:
+        suffix = "train" if split == "train" else "test"
+        images, labels = arrays[f"x_{suffix}"], arrays[f"y_{suffix}"]
+    if images.ndim == 3:
+        images = images[..., None]
+    return images.astype(np.uint8), labels.astype(np.int32).reshape(-1), path
+
+
+def _cifar_arrays(directory: str, split: str):
+    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    paths = [os.path.join(directory, name) for name in names]
+    if not all(os.path.isfile(path) for path in paths):
+        return None
+    images, labels = [], []
+    for path in paths:
+        with open(path, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+        images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(batch[b"labels"], np.int32))
+    images = np.concatenate(images).transpose(0, 2, 3, 1)
+    return images, np.concatenate(labels), directory
+
+
+def _svhn_arrays(directory: str, split: str):
+    path = os.path.join(directory, f"{'train' if split == 'train' else 'test'}_32x32.mat")
+    if not os.path.isfile(path):
+        return None
+    import scipy.io
+
+    mat = scipy.io.loadmat(path)
+    images = np.ascontiguousarray(np.transpose(mat["X"], (3, 0, 1, 2))).astype(np.uint8)
+    labels = mat["y"].reshape(-1).astype(np.int32) % 10  # SVHN stores digit 0 as label 10
+    return images, labels, path
+
+
+def _local_candidates(name: str, data_dir: str | None):
+    """Yields (description, loader) pairs for ``name``; a loader takes the split."""
+    dirs = [data_dir, os.path.join(data_dir, name)] if data_dir else []
+    cache = keras_cache_dir()
+    if name == "mnist":
+        for directory in dirs:
+            yield f"IDX files in {directory}", lambda s, d=directory: _idx_arrays(d, s)
+            yield f"{directory}/mnist.npz", lambda s, d=directory: _npz_arrays(
+                os.path.join(d, "mnist.npz"), s
+            )
+        yield f"{cache}/mnist.npz", lambda s: _npz_arrays(os.path.join(cache, "mnist.npz"), s)
+    elif name == "fashion_mnist":
+        if data_dir:
+            dirs.append(os.path.join(data_dir, "fashion-mnist"))
+        dirs += [os.path.join(cache, "fashion-mnist"), DEBIAN_FASHION_MNIST_DIR]
+        for directory in dirs:
+            yield f"IDX files in {directory}", lambda s, d=directory: _idx_arrays(d, s)
+    elif name == "cifar10":
+        if data_dir:
+            dirs.append(os.path.join(data_dir, "cifar-10-batches-py"))
+        dirs.append(os.path.join(cache, "cifar-10-batches-py"))
+        for directory in dirs:
+            yield f"cifar-10 pickles in {directory}", lambda s, d=directory: _cifar_arrays(d, s)
+    elif name == "svhn":
+        for directory in dirs:
+            yield f"{directory}/train_32x32.mat", lambda s, d=directory: _svhn_arrays(d, s)
+    elif name == "celeb_a":
+        for directory in dirs:
+            yield f"{directory}/img_align_celeba", lambda s, d=directory: _celeb_a_files(d, s)
+
+
+# ----------------------------------------------------------------------------- image files
+
+
+def _celeb_a_files(directory: str, split: str):
+    image_dir = os.path.join(directory, "img_align_celeba")
+    if not os.path.isdir(image_dir):
+        return None
+    files = sorted(glob.glob(os.path.join(image_dir, "*.jpg")))
+    partition = os.path.join(directory, "list_eval_partition.txt")
+    if os.path.isfile(partition):
+        wanted = {"train": "0", "validation": "1", "test": "2"}.get(split, "0")
+        with open(partition, encoding="utf-8") as handle:
+            keep = {line.split()[0] for line in handle if line.split()[1:2] == [wanted]}
+        files = [path for path in files if os.path.basename(path) in keep]
+    if not files:
+        return None
+    return files, None, image_dir
+
+
+def _image_files(root: str) -> tuple[list[str], list[int], int]:
+    """All PNG/JPEG files under ``root`` (sorted) and class ids from their top folder."""
+    files = sorted(
+        os.path.join(directory, name)
+        for directory, _, names in os.walk(root)
+        for name in names
+        if name.lower().endswith(IMAGE_EXTENSIONS)
+    )
+    classes = sorted({os.path.relpath(path, root).split(os.sep)[0] for path in files
+                      if os.sep in os.path.relpath(path, root)})
+    class_ids = {name: index for index, name in enumerate(classes)}
+    labels = [class_ids.get(os.path.relpath(path, root).split(os.sep)[0], 0) for path in files]
+    return files, labels, len(classes)
+
+
+def _decode_file(path: tf.Tensor, channels: int, crop: int | None, size: int) -> tf.Tensor:
+    """Decodes one PNG/JPEG, centre-crops it square (side ``crop`` or the short side)
+    and resizes it to ``size`` x ``size`` uint8."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    side = tf.minimum(height, width)
+    if crop is not None:
+        side = tf.minimum(side, crop)
+    top, left = (height - side) // 2, (width - side) // 2
+    image = image[top : top + side, left : left + side]
+    image = tf.image.resize(tf.cast(image, tf.float32), (size, size), antialias=True)
+    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    image.set_shape((size, size, channels))
+    return image
+
+
+def _files_dataset(files, labels, channels, crop, size) -> tf.data.Dataset:
+    paths = tf.data.Dataset.from_tensor_slices(files)
+    images = paths.map(
+        lambda path: _decode_file(path, channels, crop, size),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    if labels is None:
+        return images
+    return tf.data.Dataset.zip(images, tf.data.Dataset.from_tensor_slices(labels))
+
+
+# ----------------------------------------------------------------------------- tfds
+
+
+def _tfds_dataset(tfds_name: str, split: str, data_dir: str | None, download: bool):
+    import tensorflow_datasets as tfds
+
+    dataset, info = tfds.load(
+        tfds_name, split=split, data_dir=data_dir, download=download, with_info=True
+    )
+    return dataset, info.splits[split].num_examples
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def _resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
+    resized = tf.image.resize(tf.cast(images, tf.float32), (size, size), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def _pack(examples, with_labels):
+    if with_labels:
+        return examples
+    return examples.map(lambda image, label: image)
+
+
+def _from_arrays(images, labels, max_examples, with_labels) -> tf.data.Dataset:
+    if max_examples is not None:
+        images, labels = images[:max_examples], labels[:max_examples]
+    return _pack(tf.data.Dataset.from_tensor_slices((images, labels)), with_labels)
+
+
+def _load_folder(name, root, split, with_labels, max_examples, image_size) -> ImageDataset:
+    if split != "train":
+        raise ValueError(f"dataset '{name}' has only the 'train' split (all its images)")
+    if not os.path.isdir(root):
+        raise DataNotFoundError(f"dataset '{name}': {root} is not a directory; pass "
+                                "--dataset=folder:/path/to/images")
+    files, labels, num_classes = _image_files(root)
+    if not files:
+        raise DataNotFoundError(f"dataset '{name}': no PNG/JPEG images under {root}")
+    if max_examples is not None:
+        files, labels = files[:max_examples], labels[:max_examples]
+    if with_labels and num_classes < 2:
+        raise ValueError(f"dataset '{name}' has no class sub-folders, so it has no labels")
+    size = image_size or 64
+    examples = _files_dataset(files, labels if with_labels else None, 3, None, size).cache()
+    return ImageDataset(name, examples, (size, size, 3), len(files),
+                        num_classes if num_classes >= 2 else None, with_labels, root)
+
+
+def load_dataset(
+    name: str,
+    *,
+    split: str = "train",
+    data_dir: str | None = None,
+    with_labels: bool = False,
+    max_examples: int | None = None,
+    image_size: int | None = None,
+    download: bool = True,
+) -> ImageDataset:
+    """Loads a dataset by name (see the module docstring for names and sources).
+
+    Args:
+      name: one of :data:`DATASET_NAMES` (``folder:PATH`` with a real path).
+      split: ``"train"`` or ``"test"``.
+      data_dir: a directory holding the dataset's raw files; also tfds' data dir.
+      with_labels: yield ``(image, label)`` pairs.
+      max_examples: keep only the first ``max_examples`` examples.
+      image_size: resize images to ``image_size`` x ``image_size`` (default: the
+        dataset's own size; 64 for folders).
+      download: let ``tfds.load`` download when no local files are found.
+
+    Returns:
+      An :class:`ImageDataset` of uint8 images.
+
+    Raises:
+      ValueError: for an unknown name or labels asked of unlabelled data.
+      DataNotFoundError: when no source provides the data.
+    """
+    if name.startswith("folder:"):
+        root = os.path.expanduser(name[len("folder:"):])
+        return _load_folder(name, root, split, with_labels, max_examples, image_size)
+    if name not in _KNOWN:
+        raise ValueError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}")
+    known = _KNOWN[name]
+    if with_labels and known.num_classes is None:
+        raise ValueError(f"dataset '{name}' has no class labels")
+    dataset = _load_known(name, known, split, data_dir, with_labels, max_examples, download)
+    if image_size is not None and image_size != dataset.image_shape[0]:
+        channels = dataset.image_shape[-1]
+        if with_labels:
+            examples = dataset.examples.map(lambda x, y: (_resize_uint8(x, image_size), y))
+        else:
+            examples = dataset.examples.map(lambda x: _resize_uint8(x, image_size))
+        dataset = dataclasses.replace(
+            dataset, examples=examples.cache(), image_shape=(image_size, image_size, channels)
+        )
+    return dataset
+
+
+def _load_known(name, known, split, data_dir, with_labels, max_examples, download):
+    tried = []
+    for description, loader in _local_candidates(name, data_dir):
+        found = loader(split)
+        if found is None:
+            tried.append(description)
+            continue
+        images, labels, source = found
+        if name == "celeb_a":
+            examples = _files_dataset(images[:max_examples], None, 3, CELEB_A_CROP, 64).cache()
+            count = len(images[:max_examples])
+        else:
+            examples = _from_arrays(images, labels, max_examples, with_labels)
+            count = min(len(images), max_examples or len(images))
+        return ImageDataset(name, examples, known.image_shape, count, known.num_classes,
+                            with_labels, source)
+    try:
+        raw, count = _tfds_dataset(known.tfds_name, split, data_dir, download)
+    except Exception as error:  # noqa: BLE001 - any tfds failure means "not available here"
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise DataNotFoundError(
+            f"dataset '{name}' not found: no local files ({'; '.join(tried) or 'no --data_dir'}) "
+            f"and tfds.load('{known.tfds_name}', download={download}) failed "
+            f"({type(error).__name__}: {reason}). Fix: run once where the internet is reachable "
+            f"(tfds caches it), or put the raw files in --data_dir"
+            + (", or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else "")
+        ) from None
+    if max_examples is not None:
+        raw = raw.take(max_examples)
+        count = min(count, max_examples)
+
+    def convert(example):
+        image = example["image"]
+        if name == "celeb_a":
+            return _center_crop_resize(image, CELEB_A_CROP, 64), tf.constant(0, tf.int32)
+        return image, tf.cast(example["label"], tf.int32)
+
+    examples = raw.map(convert, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
+    return ImageDataset(name, _pack(examples, with_labels), known.image_shape, count,
+                        known.num_classes, with_labels, f"tfds:{known.tfds_name}")
+
+
+def _center_crop_resize(image, crop, size):
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    side = tf.minimum(tf.minimum(height, width), crop)
+    top, left = (height - side) // 2, (width - side) // 2
+    image = _resize_uint8(image[top : top + side, left : left + side], size)
+    image.set_shape((size, size, 3))
+    return image
+
+
+def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, int]:
+    """The ``(H, W, C)`` that :func:`load_dataset` yields for ``name``, without loading it.
+
+    Raises:
+      ValueError: for an unknown dataset name.
+    """
+    if name.startswith("folder:"):
+        return (image_size or 64, image_size or 64, 3)
+    if name not in _KNOWN:
+        raise ValueError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}")
+    shape = _KNOWN[name].image_shape
+    return (image_size, image_size, shape[-1]) if image_size else shape
+
+
+def to_float_images(images: tf.Tensor) -> tf.Tensor:
+    """uint8 ``[0, 255]`` -> float32 ``[-1, 1]``."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def batches(
+    dataset: ImageDataset,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int = 0,
+    drop_remainder: bool = True,
+) -> tf.data.Dataset:
+    """Shuffled, batched float32 images in ``[-1, 1]`` (and int32 labels).
+
+    The order depends only on ``(seed, epoch)``, so a resumed run sees exactly
+    the batches an uninterrupted one would.
+
+    Args:
+      dataset: from :func:`load_dataset`.
+      batch_size: examples per batch.
+      seed: the run's seed.
+      epoch: the epoch number; each epoch gets its own order.
+      drop_remainder: drop the last short batch so every batch has a static shape.
+
+    Raises:
+      ValueError: if ``drop_remainder`` and the dataset holds less than one batch.
+    """
+    if drop_remainder and dataset.num_examples < batch_size:
+        raise ValueError(
+            f"--batch_size={batch_size} is larger than the {dataset.num_examples} examples of "
+            f"'{dataset.name}'; lower --batch_size or raise --max_examples"
+        )
+    shuffle_seed = (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
+    examples = dataset.examples.shuffle(
+        min(dataset.num_examples, 100_000), seed=shuffle_seed, reshuffle_each_iteration=False
+    )
+    batched = examples.batch(batch_size, drop_remainder=drop_remainder)
+    if dataset.with_labels:
+        batched = batched.map(lambda x, y: (to_float_images(x), y))
+    else:
+        batched = batched.map(to_float_images)
+    return batched.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,105 @@
+"""DCGAN of Radford, Metz & Chintala, 2015 (arXiv:1511.06434).
+
+Generator: project-and-reshape of z to ``s x s x C``, then stride-2 5x5
+``Conv2DTranspose`` layers with batch norm + ReLU, halving the channels each
+time, and a tanh output. Discriminator: stride-2 5x5 ``Conv2D`` layers with
+LeakyReLU(0.2), batch norm on all but the first, doubling the channels, then
+one Dense logit. All weights start N(0, 0.02).
+
+Sized from the image shape: the image side is ``s * 2**k`` with the start side
+``s`` in 4..7 and ``k`` >= 2 upsamplings, and the start has ``64 * 2**k``
+channels, so 28x28 starts at 7x7x256, 32x32 at 4x4x512 -> 8x8x256 ->
+16x16x128 -> 32x32x3, and 64x64 at 4x4x1024.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from gan_tf.models.spec import ModelSpec, weight_init
+
+__all__ = ["SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
+
+_BASE_CHANNELS = 64
+
+
+def upsampling_plan(image_shape: tuple[int, int, int]) -> tuple[int, int]:
+    """Returns ``(start_side, num_upsamplings)`` for a square image shape.
+
+    Raises:
+      ValueError: if the image is not square or its side is not ``s * 2**k``
+        with ``s >= 4`` and ``k >= 2`` (e.g. 28, 32, 48, 64, 128 work).
+    """
+    height, width, _ = image_shape
+    if height != width:
+        raise ValueError(f"DCGAN needs square images, got {height}x{width}; set --image_size")
+    side, steps = height, 0
+    while side % 2 == 0 and side // 2 >= 4:
+        side //= 2
+        steps += 1
+    if steps < 2:
+        raise ValueError(
+            f"DCGAN cannot build an image of side {height}: it must be s*2**k with s >= 4 and "
+            "k >= 2 (e.g. 28, 32, 64); set --image_size"
+        )
+    return side, steps
+
+
+def build_generator(latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Sequential:
+    """Builds the DCGAN generator: ``[B, latent_dim]`` -> images in ``[-1, 1]``."""
+    side, steps = upsampling_plan(image_shape)
+    channels = _BASE_CHANNELS * 2**steps
+    model = keras.Sequential(name="generator")
+    model.add(keras.Input((latent_dim,)))
+    model.add(layers.Dense(side * side * channels, use_bias=False, kernel_initializer=weight_init()))
+    model.add(layers.BatchNormalization())
+    model.add(layers.ReLU())
+    model.add(layers.Reshape((side, side, channels)))
+    for _ in range(steps - 1):
+        channels //= 2
+        model.add(
+            layers.Conv2DTranspose(
+                channels, 5, strides=2, padding="same", use_bias=False,
+                kernel_initializer=weight_init(),
+            )
+        )
+        model.add(layers.BatchNormalization())
+        model.add(layers.ReLU())
+    model.add(
+        layers.Conv2DTranspose(
+            image_shape[-1], 5, strides=2, padding="same", kernel_initializer=weight_init()
+        )
+    )
+    model.add(layers.Activation("tanh", dtype="float32"))
+    return model
+
+
+def build_discriminator(image_shape: tuple[int, int, int]) -> keras.Sequential:
+    """Builds the DCGAN discriminator: images -> ``[B, 1]`` float32 logits."""
+    _, steps = upsampling_plan(image_shape)
+    model = keras.Sequential(name="discriminator")
+    model.add(keras.Input(image_shape))
+    for index in range(steps):
+        model.add(
+            layers.Conv2D(
+                _BASE_CHANNELS * 2**index, 5, strides=2, padding="same",
+                kernel_initializer=weight_init(),
+            )
+        )
+        if index > 0:
+            model.add(layers.BatchNormalization())
+        model.add(layers.LeakyReLU(0.2))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(1, kernel_initializer=weight_init(), dtype="float32"))
+    return model
+
+
+SPEC = ModelSpec(
+    name="dcgan",
+    paper="Radford, Metz & Chintala, 2015, Unsupervised Representation Learning with Deep "
+    "Convolutional GANs (arXiv:1511.06434)",
+    defaults={"batch_size": 64, "learning_rate": 2e-4, "beta_1": 0.5},
+    build_generator=build_generator,
+    build_discriminator=build_discriminator,
+)

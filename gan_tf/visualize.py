@@ -1,0 +1,120 @@
+"""Pictures of a run: image grids, the progress GIF and loss curves."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+
+import imageio.v3 as iio
+import numpy as np
+
+__all__ = ["image_grid", "make_gif", "plot_losses", "save_image", "to_uint8"]
+
+
+def to_uint8(images) -> np.ndarray:
+    """Images in ``[-1, 1]`` -> uint8 in ``[0, 255]`` (values outside are clipped)."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def image_grid(images, rows: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tiles ``[N, H, W, C]`` uint8 images into one ``[rows*(H+p)+p, cols*(W+p)+p, C]`` image.
+
+    Images fill the grid row by row; a short last row is left blank (black).
+
+    Args:
+      images: uint8 array ``[N, H, W, C]`` with C in {1, 3}.
+      rows: number of rows; default ``ceil(sqrt(N))``, columns follow.
+      padding: black pixels between and around tiles.
+
+    Raises:
+      ValueError: for an empty batch or a non-NHWC array.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[0] == 0:
+        raise ValueError(f"image_grid needs a non-empty [N, H, W, C] batch, got {images.shape}")
+    count, height, width, channels = images.shape
+    rows = rows or int(np.ceil(np.sqrt(count)))
+    cols = int(np.ceil(count / rows))
+    grid = np.zeros(
+        (rows * (height + padding) + padding, cols * (width + padding) + padding, channels),
+        dtype=images.dtype,
+    )
+    for index in range(count):
+        row, col = divmod(index, cols)
+        top, left = padding + row * (height + padding), padding + col * (width + padding)
+        grid[top : top + height, left : left + width] = images[index]
+    return grid
+
+
+def save_image(image: np.ndarray, path: str) -> None:
+    """Writes a uint8 ``[H, W, C]`` image (C in {1, 3}) to a PNG, atomically."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    tmp = f"{path}.tmp.png"
+    iio.imwrite(tmp, image)
+    os.replace(tmp, path)
+
+
+def make_gif(frame_paths: list[str], path: str, seconds_per_frame: float = 0.5) -> int:
+    """Builds an endlessly looping GIF from PNG frames (e.g. the epoch grids).
+
+    Args:
+      frame_paths: PNG files of equal size, in order.
+      path: where to write the GIF (written atomically).
+      seconds_per_frame: display time of each frame; the last one is held 4x longer.
+
+    Returns:
+      The number of frames written.
+
+    Raises:
+      ValueError: if there are no frames.
+    """
+    if not frame_paths:
+        raise ValueError(f"no frames to build {path} from")
+    frames = [iio.imread(frame) for frame in frame_paths]
+    frames = [frame if frame.ndim == 3 else np.repeat(frame[..., None], 3, -1) for frame in frames]
+    durations = [int(seconds_per_frame * 1000)] * len(frames)
+    durations[-1] *= 4
+    tmp = f"{path}.tmp.gif"
+    iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=durations, loop=0)
+    os.replace(tmp, path)
+    return len(frames)
+
+
+def epoch_grids(run_dir: str) -> list[str]:
+    """The run's per-epoch sample grids, in epoch order."""
+    return sorted(glob.glob(os.path.join(run_dir, "samples", "epoch_*.png")))
+
+
+def plot_losses(csv_path: str, path: str, x: str = "step") -> None:
+    """Plots every loss/score column of a CSV written by the train loop against ``x``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return
+    xs = [float(row[x]) for row in rows]
+    figure, (loss_axes, score_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for column in ("discriminator_loss", "generator_loss"):
+        loss_axes.plot(xs, [float(row[column]) for row in rows], label=column)
+    for column in ("d_real", "d_fake"):
+        score_axes.plot(xs, [float(row[column]) for row in rows], label=column)
+    loss_axes.set_title("losses")
+    score_axes.set_title("mean D(x) and D(G(z))")
+    score_axes.set_ylim(0, 1)
+    for axes in (loss_axes, score_axes):
+        axes.set_xlabel(x)
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    tmp = f"{path}.tmp.png"
+    figure.savefig(tmp, dpi=80)
+    plt.close(figure)
+    os.replace(tmp, path)

@@ -1,0 +1,29 @@
+"""Installs the gan_tf package."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="gan_tf",
+    version="0.1.0",
+    description="Generative Adversarial Networks in TensorFlow 2 / Keras 3: "
+    "models, losses, train loop with exact resume, data and evaluation.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["gan_tf", "gan_tf.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "tensorflow-datasets>=4.9",
+        "tensorboard>=2.16",
+        "importlib_resources",  # tfds needs it to download
+        "matplotlib>=3.7",
+        "imageio>=2.28",
+        "absl-py>=1.4",
+        "numpy>=1.24",
+        "scipy>=1.10",
+    ],
+    extras_require={
+        "dev": ["pytest>=7", "ruff>=0.5", "mlxtend>=0.23"],
+    },
+)
