@@ -392,7 +392,8 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
     try:
         raw, count = _tfds_dataset(known.tfds_name, split, data_dir, download)
     except Exception as error:  # noqa: BLE001 - any tfds failure means "not available here"
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        reason = " ".join(str(error).split())
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise DataNotFoundError(
             f"dataset '{name}' not found: no local files ({'; '.join(tried) or 'no --data_dir'}) "
             f"and tfds.load('{known.tfds_name}', download={download}) failed "

@@ -79,7 +79,9 @@ def make_gif(frame_paths: list[str], path: str, seconds_per_frame: float = 0.5) 
     durations = [int(seconds_per_frame * 1000)] * len(frames)
     durations[-1] *= 4
     tmp = f"{path}.tmp.gif"
-    iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=durations, loop=0)
+    # Pillow takes a list of durations only for several frames.
+    duration = durations if len(frames) > 1 else durations[0]
+    iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=duration, loop=0)
     os.replace(tmp, path)
     return len(frames)
 

@@ -1,0 +1,42 @@
+# gan_tf developer commands. `make demo` trains DCGAN on real data; `make test` runs the tests.
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_EPOCHS ?= 3
+OUTPUT_DIR ?= runs/dcgan_fashion_mnist
+FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: install data demo test test-slow lint format gif
+
+install:
+	$(PYTHON) -m pip install -r requirements.txt
+	$(PYTHON) -m pip install -e ".[dev]"
+
+# Fashion-MNIST from Debian's package where apt is available; otherwise the demo uses tfds' MNIST.
+data:
+	@if [ -d $(FASHION_MNIST_DIR) ]; then echo "Fashion-MNIST found in $(FASHION_MNIST_DIR)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist) \
+	  || echo "could not install dataset-fashion-mnist: the demo will let tfds download MNIST"; \
+	else echo "no apt-get: the demo will let tfds download MNIST"; fi
+
+demo: install data
+	@if [ -d $(FASHION_MNIST_DIR) ]; then dataset=fashion_mnist; else dataset=mnist; fi; \
+	echo "Training DCGAN on $$dataset for $(DEMO_EPOCHS) epochs (rerun to resume)"; \
+	$(PYTHON) experiments/train.py --model=dcgan --dataset=$$dataset --epochs=$(DEMO_EPOCHS)
+
+test:
+	$(PYTHON) -m pytest -m "not slow" -q
+
+test-slow:
+	$(PYTHON) -m pytest -m slow -q
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format:
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+gif:
+	$(PYTHON) experiments/make_gif.py --output_dir=$(OUTPUT_DIR)

@@ -1,0 +1,55 @@
+"""Samples a trained run: ``python experiments/sample.py --output_dir=RUN --num=10000``.
+
+Writes ``--out`` (an .npz whose ``images`` are uint8 NHWC) from the latest
+checkpoint, and ``--grid`` (a PNG) if asked.
+"""
+
+from __future__ import annotations
+
+import os
+
+import _cli  # noqa: F401
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
+flags.DEFINE_integer("num", 10000, "Number of images to generate.")
+flags.DEFINE_string("out", "samples.npz", "Output .npz (key 'images': uint8 [N, H, W, C]).")
+flags.DEFINE_string("grid", None, "Also write the first images as a square grid PNG here.")
+flags.DEFINE_integer("seed", 0, "Seed of the noise.")
+flags.DEFINE_integer("batch_size", 500, "Images generated per forward pass.")
+
+
+def write_samples():
+    import numpy as np
+
+    from gan_tf import train, visualize
+
+    if not FLAGS.output_dir:
+        raise ValueError("--output_dir is required: the directory of a training run")
+    if FLAGS.num < 1 or FLAGS.batch_size < 1:
+        raise ValueError("--num and --batch_size must be positive integers")
+    if not FLAGS.out.endswith(".npz"):
+        raise ValueError(f"--out must end in .npz, got {FLAGS.out}")
+    generator, config = train.restore_generator(FLAGS.output_dir)
+    images = train.generate_images(
+        generator, FLAGS.num, config.latent_dim, seed=FLAGS.seed, batch_size=FLAGS.batch_size
+    )
+    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
+    tmp = FLAGS.out[: -len(".npz")] + ".tmp.npz"
+    np.savez_compressed(tmp, images=images)
+    os.replace(tmp, FLAGS.out)
+    if FLAGS.grid:
+        side = int(np.ceil(np.sqrt(min(len(images), 64))))
+        visualize.save_image(visualize.image_grid(images[: side * side], rows=side), FLAGS.grid)
+    print(f"wrote {len(images)} images {images.shape[1:]} to {FLAGS.out}"
+          + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else ""))
+
+
+def main(argv):
+    del argv
+    _cli.run_guarded(write_samples)
+
+
+if __name__ == "__main__":
+    app.run(main)

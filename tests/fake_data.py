@@ -1,0 +1,84 @@
+"""Writers of small datasets in the exact on-disk formats the loaders read."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+
+import numpy as np
+
+
+def write_idx(path: str, array: np.ndarray) -> None:
+    """Writes a uint8 array as an IDX file (gzipped when ``path`` ends in .gz)."""
+    array = np.asarray(array, np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(size).to_bytes(4, "big") for size in array.shape
+    )
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wb") as handle:
+        handle.write(header + array.tobytes())
+
+
+def mnist_like(count: int, seed: int = 0, side: int = 28):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (count, side, side), dtype=np.uint8)
+    labels = (np.arange(count) % 10).astype(np.uint8)
+    return images, labels
+
+
+def write_mnist_idx(directory: str, train: int = 96, test: int = 32, gz: bool = True) -> tuple:
+    """Writes train/t10k IDX image and label files like the MNIST distribution."""
+    os.makedirs(directory, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    train_images, train_labels = mnist_like(train, 1)
+    test_images, test_labels = mnist_like(test, 2)
+    write_idx(os.path.join(directory, f"train-images-idx3-ubyte{suffix}"), train_images)
+    write_idx(os.path.join(directory, f"train-labels-idx1-ubyte{suffix}"), train_labels)
+    write_idx(os.path.join(directory, f"t10k-images-idx3-ubyte{suffix}"), test_images)
+    write_idx(os.path.join(directory, f"t10k-labels-idx1-ubyte{suffix}"), test_labels)
+    return train_images, train_labels
+
+
+def write_cifar10(directory: str, per_batch: int = 10) -> np.ndarray:
+    """Writes cifar-10-batches-py pickles; returns the train images as NHWC uint8."""
+    folder = os.path.join(directory, "cifar-10-batches-py")
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(3)
+    all_images = []
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        images = rng.integers(0, 256, (per_batch, 32, 32, 3), dtype=np.uint8)
+        rows = images.transpose(0, 3, 1, 2).reshape(per_batch, 3072)  # R plane, G plane, B plane
+        batch = {b"data": rows, b"labels": list(range(per_batch)), b"batch_label": name.encode()}
+        with open(os.path.join(folder, name), "wb") as handle:
+            pickle.dump(batch, handle)
+        if name != "test_batch":
+            all_images.append(images)
+    return np.concatenate(all_images)
+
+
+def write_svhn(directory: str, count: int = 20) -> tuple:
+    """Writes train_32x32.mat (X: 32x32x3xN, y: Nx1 with 10 for digit 0)."""
+    import scipy.io
+
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+    digits = np.arange(count) % 10
+    labels = np.where(digits == 0, 10, digits).reshape(-1, 1).astype(np.uint8)
+    scipy.io.savemat(
+        os.path.join(directory, "train_32x32.mat"), {"X": images.transpose(1, 2, 3, 0), "y": labels}
+    )
+    return images, digits
+
+
+def write_image_folder(root: str, per_class: int = 3) -> None:
+    """Writes PNG and JPEG files of different sizes into two class sub-folders."""
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(5)
+    for class_name, extension in (("cats", ".png"), ("dogs", ".jpg")):
+        os.makedirs(os.path.join(root, class_name), exist_ok=True)
+        for index in range(per_class):
+            shape = (40 + 8 * index, 50, 3)
+            image = rng.integers(0, 256, shape, dtype=np.uint8)
+            iio.imwrite(os.path.join(root, class_name, f"{index}{extension}"), image)

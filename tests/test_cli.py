@@ -1,0 +1,102 @@
+"""The command line end to end: train, resume, sample, GIF, and bad flags."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from fake_data import write_mnist_idx
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(script, *args, env_home=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "experiments", script), *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("mnist_cli")
+    write_mnist_idx(str(directory), train=64)
+    return str(directory)
+
+
+def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
+    out = str(tmp_path / "run")
+    common = [f"--data_dir={mnist_dir}", "--dataset=mnist", "--model=dcgan", "--nodownload",
+              f"--output_dir={out}", "--batch_size=16", "--steps_per_epoch=2", "--log_every=1",
+              "--verbose=0"]
+    result = run("train.py", *common, "--epochs=2")
+    assert result.returncode == 0, result.stderr
+    for name in ("config.json", "metrics.csv", "losses.csv", "losses.png", "progress.gif",
+                 "checkpoints/checkpoint", "samples/epoch_0001.png", "samples/epoch_0002.png"):
+        assert os.path.exists(os.path.join(out, name)), name
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(out, "logs")))
+    grid = iio.imread(os.path.join(out, "samples", "epoch_0002.png"))
+    assert grid.shape == (8 * 30 + 2, 8 * 30 + 2)  # 8x8 tiles of 28 px with 2 px padding, gray
+    gif = iio.imread(os.path.join(out, "progress.gif"), index=None)
+    assert gif.shape[0] == 2 and gif.shape[1:3] == grid.shape
+
+    result = run("train.py", *common, "--epochs=3")
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(out, "metrics.csv"), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(int(r["epoch"]), int(r["step"])) for r in rows] == [(1, 2), (2, 4), (3, 6)]
+    assert iio.imread(os.path.join(out, "progress.gif"), index=None).shape[0] == 3
+
+    result = run("train.py", *common, "--epochs=3")
+    assert result.returncode == 0 and "already trained to epoch 3" in result.stdout
+
+    samples = str(tmp_path / "samples.npz")
+    result = run("sample.py", f"--output_dir={out}", "--num=50", f"--out={samples}",
+                 f"--grid={tmp_path / 'grid.png'}", "--batch_size=20")
+    assert result.returncode == 0, result.stderr
+    images = np.load(samples)["images"]
+    assert images.shape == (50, 28, 28, 1) and images.dtype == np.uint8
+    assert images.std() > 0
+    assert iio.imread(tmp_path / "grid.png").shape == (8 * 30 + 2, 8 * 30 + 2)
+
+    os.remove(os.path.join(out, "progress.gif"))
+    result = run("make_gif.py", f"--output_dir={out}")
+    assert result.returncode == 0, result.stderr
+    assert iio.imread(os.path.join(out, "progress.gif"), index=None).shape[0] == 3
+
+
+@pytest.mark.parametrize(
+    "args, code, fragment",
+    [
+        (["--model=resnet"], 2, "unknown model 'resnet'; choose one of: gan, dcgan"),
+        (["--dataset=imagenet"], 2, "unknown dataset 'imagenet'"),
+        (["--epochs=0"], 2, "--epochs must be a positive integer"),
+        (["--batch_size=-1"], 2, "--batch_size must be a positive integer"),
+        (["--dataset=mnist", "--data_dir={empty}", "--nodownload"], 1, "dataset 'mnist' not found"),
+        (["--dataset=folder:{empty}"], 1, "no PNG/JPEG images"),
+        (["--dataset=mnist", "--data_dir={mnist}", "--batch_size=1000"], 2, "larger than the 64"),
+    ],
+)
+def test_bad_flags_fail_cleanly(args, code, fragment, tmp_path, mnist_dir):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "out"
+    args = [a.format(empty=empty, mnist=mnist_dir) for a in args]
+    result = run("train.py", *args, f"--output_dir={out}", "--nodownload")
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and fragment in lines[-1]
+    assert "Traceback" not in result.stderr
+    assert not out.exists(), "a bad command must create nothing"
+
+
+def test_sample_without_a_run_fails_cleanly(tmp_path):
+    result = run("sample.py", f"--output_dir={tmp_path}", f"--out={tmp_path / 's.npz'}")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "Traceback" not in result.stderr and not (tmp_path / "s.npz").exists()

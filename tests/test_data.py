@@ -1,0 +1,186 @@
+"""Loaders on small files in the real on-disk formats, and on real Fashion-MNIST."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fake_data import write_cifar10, write_image_folder, write_idx, write_mnist_idx, write_svhn
+from gan_tf import data
+
+
+def first_images(dataset, count):
+    return np.stack([np.asarray(x) for x in dataset.examples.take(count)])
+
+
+def test_read_idx_roundtrip(tmp_path):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    for name in ("a-idx3-ubyte", "a-idx3-ubyte.gz"):
+        write_idx(str(tmp_path / name), array)
+        np.testing.assert_array_equal(data.read_idx(str(tmp_path / name)), array)
+    (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01\x00\x00\x00\x01\x00")
+    with pytest.raises(ValueError, match="IDX"):
+        data.read_idx(str(tmp_path / "bad"))
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_mnist_from_idx(tmp_path, gz):
+    images, labels = write_mnist_idx(str(tmp_path), gz=gz)
+    dataset = data.load_dataset("mnist", data_dir=str(tmp_path), with_labels=True, download=False)
+    assert dataset.num_examples == 96 and dataset.image_shape == (28, 28, 1)
+    assert dataset.num_classes == 10 and dataset.source.startswith(str(tmp_path))
+    image, label = next(iter(dataset.examples))
+    np.testing.assert_array_equal(image.numpy()[..., 0], images[0])
+    assert int(label) == labels[0]
+    test = data.load_dataset("mnist", split="test", data_dir=str(tmp_path), download=False)
+    assert test.num_examples == 32
+
+
+def test_fashion_mnist_from_data_dir_and_max_examples(tmp_path):
+    write_mnist_idx(str(tmp_path / "fashion-mnist"))
+    dataset = data.load_dataset("fashion_mnist", data_dir=str(tmp_path), max_examples=10)
+    assert dataset.num_examples == 10
+    assert len(list(dataset.examples)) == 10
+
+
+def test_keras_cached_mnist_npz(isolated_caches):
+    cache = isolated_caches / "datasets"
+    cache.mkdir()
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    np.savez(cache / "mnist.npz", x_train=x, y_train=np.arange(12) % 10, x_test=x[:4],
+             y_test=np.arange(4))
+    dataset = data.load_dataset("mnist", download=False)
+    assert dataset.num_examples == 12 and dataset.source.endswith("mnist.npz")
+    np.testing.assert_array_equal(first_images(dataset, 1)[0, ..., 0], x[0])
+
+
+def test_cifar10_pickles_keep_rgb_order(tmp_path):
+    images = write_cifar10(str(tmp_path))
+    dataset = data.load_dataset("cifar10", data_dir=str(tmp_path), with_labels=True)
+    assert dataset.num_examples == 50 and dataset.image_shape == (32, 32, 3)
+    loaded = np.stack([x.numpy() for x, _ in dataset.examples])
+    np.testing.assert_array_equal(loaded, images)
+    test = data.load_dataset("cifar10", split="test", data_dir=str(tmp_path))
+    assert test.num_examples == 10
+
+
+def test_svhn_mat_maps_label_10_to_0(tmp_path):
+    images, digits = write_svhn(str(tmp_path))
+    dataset = data.load_dataset("svhn", data_dir=str(tmp_path), with_labels=True)
+    pairs = [(x.numpy(), int(y)) for x, y in dataset.examples]
+    np.testing.assert_array_equal(np.stack([x for x, _ in pairs]), images)
+    assert [y for _, y in pairs] == list(digits)
+    assert min(y for _, y in pairs) == 0 and max(y for _, y in pairs) == 9
+
+
+def test_image_folder_resized_with_class_labels(tmp_path):
+    write_image_folder(str(tmp_path / "pets"))
+    dataset = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=32, with_labels=True)
+    assert dataset.num_examples == 6 and dataset.num_classes == 2
+    assert dataset.image_shape == (32, 32, 3)
+    pairs = list(dataset.examples)
+    assert all(x.shape == (32, 32, 3) and x.dtype == tf.uint8 for x, _ in pairs)
+    assert sorted(int(y) for _, y in pairs) == [0, 0, 0, 1, 1, 1]
+    default = data.load_dataset(f"folder:{tmp_path / 'pets'}")
+    assert default.image_shape == (64, 64, 3)
+
+
+def test_celeb_a_local_files_center_cropped_to_64(tmp_path):
+    import imageio.v3 as iio
+
+    folder = tmp_path / "img_align_celeba"
+    folder.mkdir()
+    image = np.zeros((218, 178, 3), np.uint8)
+    image[39:179, 19:159] = 200  # the central 140x140 square is bright, the border dark
+    for index in range(3):
+        iio.imwrite(folder / f"{index:06d}.jpg", image, quality=95)
+    dataset = data.load_dataset("celeb_a", data_dir=str(tmp_path))
+    assert dataset.num_examples == 3 and dataset.image_shape == (64, 64, 3)
+    loaded = first_images(dataset, 1)[0].astype(int)
+    assert loaded.shape == (64, 64, 3)
+    assert abs(loaded.mean() - 200) < 6  # only the bright crop is left
+
+
+def test_missing_data_lists_what_was_tried(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nothing"))
+    with pytest.raises(data.DataNotFoundError) as error:
+        data.load_dataset("fashion_mnist", data_dir=str(tmp_path), download=False)
+    message = str(error.value)
+    assert "\n" not in message
+    assert str(tmp_path) in message and "tfds.load('fashion_mnist'" in message
+    assert "dataset-fashion-mnist" in message
+    with pytest.raises(data.DataNotFoundError, match="no PNG/JPEG"):
+        data.load_dataset(f"folder:{tmp_path}")
+
+
+def test_tfds_path_used_when_no_local_files(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_tfds(name, split, data_dir, download):
+        calls.append((name, split, data_dir, download))
+        images = np.full((5, 32, 32, 3), 255, np.uint8)
+        return tf.data.Dataset.from_tensor_slices({"image": images, "label": np.arange(5)}), 5
+
+    monkeypatch.setattr(data, "_tfds_dataset", fake_tfds)
+    dataset = data.load_dataset("svhn", data_dir=str(tmp_path), with_labels=True)
+    assert calls == [("svhn_cropped", "train", str(tmp_path), True)]
+    assert dataset.source == "tfds:svhn_cropped" and dataset.num_examples == 5
+    images, labels = next(iter(data.batches(dataset, 5, seed=0)))
+    np.testing.assert_allclose(images.numpy(), 1.0)
+    assert sorted(labels.numpy().tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_unknown_names_and_labels():
+    with pytest.raises(ValueError, match="mnist, fashion_mnist, cifar10, svhn, celeb_a"):
+        data.load_dataset("imagenet")
+    with pytest.raises(ValueError, match="no class labels"):
+        data.load_dataset("celeb_a", with_labels=True)
+
+
+def test_batches_static_range_and_order_by_seed_and_epoch(tmp_path):
+    write_mnist_idx(str(tmp_path))
+    dataset = data.load_dataset("mnist", data_dir=str(tmp_path))
+    batched = data.batches(dataset, 32, seed=7, epoch=1)
+    assert batched.element_spec.shape.as_list() == [32, 28, 28, 1]
+    batches = [b.numpy() for b in batched]
+    assert len(batches) == 3  # 96 / 32
+    assert all(b.dtype == np.float32 and b.min() >= -1.0 and b.max() <= 1.0 for b in batches)
+    assert batches[0].min() == -1.0 and batches[0].max() == 1.0  # 0 -> -1, 255 -> 1
+
+    def order(seed, epoch):
+        return np.concatenate([b.numpy() for b in data.batches(dataset, 32, seed=seed, epoch=epoch)])
+
+    np.testing.assert_array_equal(order(7, 1), order(7, 1))
+    assert not np.array_equal(order(7, 1), order(7, 2))
+    assert not np.array_equal(order(7, 1), order(8, 1))
+    short = data.batches(dataset, 40, seed=0, drop_remainder=False)
+    assert [b.shape[0] for b in short] == [40, 40, 16]
+    with pytest.raises(ValueError, match="batch_size=200"):
+        data.batches(dataset, 200, seed=0)
+
+
+def test_image_size_resizes_known_datasets(tmp_path):
+    write_mnist_idx(str(tmp_path))
+    dataset = data.load_dataset("mnist", data_dir=str(tmp_path), image_size=32)
+    assert dataset.image_shape == (32, 32, 1)
+    assert first_images(dataset, 2).shape == (2, 32, 32, 1)
+    assert data.image_shape_of("mnist", 32) == (32, 32, 1)
+    assert data.image_shape_of("cifar10") == (32, 32, 3)
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(data.DEBIAN_FASHION_MNIST_DIR), reason="dataset-fashion-mnist not installed"
+)
+def test_real_fashion_mnist_from_debian_package():
+    train = data.load_dataset("fashion_mnist", with_labels=True, download=False)
+    assert train.source.startswith(data.DEBIAN_FASHION_MNIST_DIR)
+    assert train.num_examples == 60000 and train.image_shape == (28, 28, 1)
+    labels = np.concatenate([y.numpy() for _, y in train.examples.batch(10000)])
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), [6000] * 10)
+    test = data.load_dataset("fashion_mnist", split="test", download=False)
+    assert test.num_examples == 10000
+    images = next(iter(data.batches(train, 256, seed=0)))[0].numpy()
+    assert images.shape == (256, 28, 28, 1) and images.min() == -1.0 and images.max() == 1.0
+    assert -0.6 < images.mean() < -0.2  # mostly dark background (mean pixel ~ 73/255)

@@ -1,0 +1,95 @@
+"""Losses against hand-computed values (two-sided tolerances)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import losses
+
+LOGITS = tf.constant([[0.0], [2.0], [-1.0]])
+
+
+def test_non_saturating_generator_loss_hand_computed():
+    # mean(softplus(-x)) = (ln 2 + ln(1 + e^-2) + ln(1 + e)) / 3
+    expected = (0.693147 + 0.126928 + 1.313262) / 3
+    value = float(losses.non_saturating_generator_loss(fake_logits=LOGITS))
+    assert value == pytest.approx(expected, abs=1e-5)
+    assert value == pytest.approx(0.711112, abs=1e-5)
+
+
+def test_minimax_generator_loss_hand_computed():
+    # mean(log(1 - sigmoid(x))) = -mean(softplus(x)) = -(ln 2 + 2.126928 + 0.313262) / 3
+    value = float(losses.minimax_generator_loss(fake_logits=LOGITS))
+    assert value == pytest.approx(-1.044446, abs=1e-5)
+
+
+def test_minimax_is_log_one_minus_d():
+    d = tf.sigmoid(LOGITS)
+    reference = float(tf.reduce_mean(tf.math.log(1.0 - d)))
+    assert float(losses.minimax_generator_loss(fake_logits=LOGITS)) == pytest.approx(
+        reference, abs=1e-6
+    )
+
+
+def test_bce_discriminator_loss_hand_computed():
+    # real x=2 target 1: ln(1 + e^-2) = 0.126928; fake x=-1 target 0: ln(1 + e^-1) = 0.313262
+    value = float(
+        losses.bce_discriminator_loss(real_logits=tf.constant([[2.0]]), fake_logits=tf.constant([[-1.0]]))
+    )
+    assert value == pytest.approx(0.440190, abs=1e-5)
+
+
+def test_bce_discriminator_loss_with_label_smoothing_hand_computed():
+    # real x=2 target 0.9: max(x,0) - x*z + ln(1 + e^-|x|) = 2 - 1.8 + 0.126928 = 0.326928
+    value = float(
+        losses.bce_discriminator_loss(
+            real_logits=tf.constant([[2.0]]), fake_logits=tf.constant([[-1.0]]), label_smoothing=0.1
+        )
+    )
+    assert value == pytest.approx(0.326928 + 0.313262, abs=1e-5)
+
+
+def test_label_smoothing_changes_only_real_targets():
+    real = tf.Variable([[1.5], [-0.5], [0.3]])
+    fake = tf.Variable([[-2.0], [0.7], [0.1]])
+
+    def grads(smoothing):
+        with tf.GradientTape() as tape:
+            loss = losses.bce_discriminator_loss(
+                real_logits=real, fake_logits=fake, label_smoothing=smoothing
+            )
+        return [g.numpy() for g in tape.gradient(loss, [real, fake])]
+
+    real_plain, fake_plain = grads(0.0)
+    real_smooth, fake_smooth = grads(0.2)
+    # d/dx of mean BCE = (sigmoid(x) - target) / N: fake targets stay 0, real ones become 0.8.
+    np.testing.assert_allclose(fake_smooth, fake_plain, atol=1e-7)
+    np.testing.assert_allclose(real_smooth - real_plain, np.full((3, 1), 0.2 / 3), atol=1e-6)
+    sig = 1 / (1 + np.exp(-fake.numpy()))
+    np.testing.assert_allclose(fake_plain, sig / 3, atol=1e-6)
+
+
+def test_losses_are_keyword_only():
+    with pytest.raises(TypeError):
+        losses.bce_discriminator_loss(LOGITS, LOGITS)
+    with pytest.raises(TypeError):
+        losses.non_saturating_generator_loss(LOGITS)
+
+
+def test_losses_are_float32_even_for_bfloat16_logits():
+    value = losses.non_saturating_generator_loss(fake_logits=tf.cast(LOGITS, tf.bfloat16))
+    assert value.dtype == tf.float32
+
+
+def test_label_smoothing_range_checked():
+    with pytest.raises(ValueError, match="label_smoothing"):
+        losses.bce_discriminator_loss(real_logits=LOGITS, fake_logits=LOGITS, label_smoothing=1.0)
+
+
+def test_registry():
+    pair = losses.get_loss("non_saturating")
+    assert pair.generator_loss is losses.non_saturating_generator_loss
+    assert pair.discriminator_loss is losses.bce_discriminator_loss
+    assert losses.get_loss("minimax").generator_loss is losses.minimax_generator_loss
+    with pytest.raises(ValueError, match="minimax, non_saturating"):
+        losses.get_loss("wasserstein_typo")
