@@ -33,13 +33,13 @@ def run_guarded(function, *args, **kwargs):
     from gan_tf.data import DataNotFoundError
 
     logging.set_verbosity(logging.ERROR)  # tfds logs its attempts through absl
-    from gan_tf.train import TrainingDivergedError
+    from gan_tf.training import TrainingDivergedError
 
     try:
         return function(*args, **kwargs)
     except ValueError as error:
         fail(str(error), USAGE_ERROR)
-    except (DataNotFoundError, FileNotFoundError, TrainingDivergedError) as error:
+    except (DataNotFoundError, OSError, TrainingDivergedError) as error:
         fail(str(error), RUNTIME_ERROR)
     except KeyboardInterrupt:
         fail("interrupted; rerun the same command to resume from the last checkpoint",

@@ -23,7 +23,7 @@ flags.DEFINE_integer("batch_size", 500, "Images generated per forward pass.")
 def write_samples():
     import numpy as np
 
-    from gan_tf import train, visualize
+    from gan_tf import training, visualize
 
     if not FLAGS.output_dir:
         raise ValueError("--output_dir is required: the directory of a training run")
@@ -31,8 +31,8 @@ def write_samples():
         raise ValueError("--num and --batch_size must be positive integers")
     if not FLAGS.out.endswith(".npz"):
         raise ValueError(f"--out must end in .npz, got {FLAGS.out}")
-    generator, config = train.restore_generator(FLAGS.output_dir)
-    images = train.generate_images(
+    generator, config = training.restore_generator(FLAGS.output_dir)
+    images = training.generate_images(
         generator, FLAGS.num, config.latent_dim, seed=FLAGS.seed, batch_size=FLAGS.batch_size
     )
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
@@ -40,7 +40,7 @@ def write_samples():
     np.savez_compressed(tmp, images=images)
     os.replace(tmp, FLAGS.out)
     if FLAGS.grid:
-        side = int(np.ceil(np.sqrt(min(len(images), 64))))
+        side = int(np.sqrt(min(len(images), 64)))  # the largest full square, at most 8x8
         visualize.save_image(visualize.image_grid(images[: side * side], rows=side), FLAGS.grid)
     print(f"wrote {len(images)} images {images.shape[1:]} to {FLAGS.out}"
           + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else ""))

@@ -11,7 +11,7 @@ from gan_tf import data, losses, models, visualize
 from gan_tf.config import TrainConfig, make_config
 from gan_tf.data import DataNotFoundError, load_dataset
 from gan_tf.gan import GAN
-from gan_tf.train import TrainingDivergedError, generate_images, restore_generator, train
+from gan_tf.training import TrainingDivergedError, generate_images, restore_generator, train
 
 __version__ = "0.1.0"
 

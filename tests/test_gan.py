@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import make_config
-from gan_tf.train import build_gan
+from gan_tf.training import build_gan
 
 
 def small_gan(model="gan", shape=(28, 28, 1)):

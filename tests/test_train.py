@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from fake_data import write_mnist_idx
 from gan_tf import losses, make_config, train
-from gan_tf.train import TrainingDivergedError, generate_images, restore_generator
+from gan_tf.training import TrainingDivergedError, generate_images, restore_generator
 
 
 @pytest.fixture(scope="module")
