@@ -42,5 +42,6 @@ def run_guarded(function, *args, **kwargs):
     except (DataNotFoundError, OSError, TrainingDivergedError) as error:
         fail(str(error), RUNTIME_ERROR)
     except KeyboardInterrupt:
-        fail("interrupted; rerun the same command to resume from the last checkpoint",
-             RUNTIME_ERROR)
+        fail(
+            "interrupted; rerun the same command to resume from the last checkpoint", RUNTIME_ERROR
+        )

@@ -20,7 +20,9 @@ def rebuild():
         raise ValueError("--output_dir is required: the directory of a training run")
     frames = visualize.epoch_grids(FLAGS.output_dir)
     if not frames:
-        raise FileNotFoundError(f"no epoch grids in {FLAGS.output_dir}/samples; train the run first")
+        raise FileNotFoundError(
+            f"no epoch grids in {FLAGS.output_dir}/samples; train the run first"
+        )
     out = FLAGS.out or os.path.join(FLAGS.output_dir, "progress.gif")
     count = visualize.make_gif(frames, out, seconds_per_frame=FLAGS.seconds_per_frame)
     print(f"wrote {out} ({count} frames)")

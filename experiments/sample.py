@@ -42,8 +42,10 @@ def write_samples():
     if FLAGS.grid:
         side = int(np.sqrt(min(len(images), 64)))  # the largest full square, at most 8x8
         visualize.save_image(visualize.image_grid(images[: side * side], rows=side), FLAGS.grid)
-    print(f"wrote {len(images)} images {images.shape[1:]} to {FLAGS.out}"
-          + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else ""))
+    print(
+        f"wrote {len(images)} images {images.shape[1:]} to {FLAGS.out}"
+        + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else "")
+    )
 
 
 def main(argv):

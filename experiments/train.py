@@ -12,13 +12,20 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", "dcgan", "GAN variant: gan | dcgan.")
 flags.DEFINE_string(
-    "dataset", "fashion_mnist",
+    "dataset",
+    "fashion_mnist",
     "mnist | fashion_mnist | cifar10 | svhn | celeb_a | folder:PATH (PNG/JPEG tree).",
 )
-flags.DEFINE_string("data_dir", None, "Directory with the dataset's raw files (also tfds' data dir).")
-flags.DEFINE_bool("download", True, "Let tfds.load download the dataset if no local files are found.")
+flags.DEFINE_string(
+    "data_dir", None, "Directory with the dataset's raw files (also tfds' data dir)."
+)
+flags.DEFINE_bool(
+    "download", True, "Let tfds.load download the dataset if no local files are found."
+)
 flags.DEFINE_string("output_dir", None, "Run directory (default runs/<model>_<dataset>).")
-flags.DEFINE_integer("epochs", None, "Total epochs; a larger value extends a finished run (default 5).")
+flags.DEFINE_integer(
+    "epochs", None, "Total epochs; a larger value extends a finished run (default 5)."
+)
 flags.DEFINE_integer("batch_size", None, "Batch size (default: the model's, 64 for gan and dcgan).")
 flags.DEFINE_integer("latent_dim", None, "Noise dimension (default 100).")
 flags.DEFINE_float("learning_rate", None, "Adam learning rate for both networks (default 2e-4).")
@@ -26,7 +33,9 @@ flags.DEFINE_float("beta_1", None, "Adam beta_1 (default 0.5).")
 flags.DEFINE_float("beta_2", None, "Adam beta_2 (default 0.999).")
 flags.DEFINE_string("loss", None, "Generator loss: non_saturating (default) | minimax.")
 flags.DEFINE_float("label_smoothing", None, "One-sided label smoothing: real targets become 1-x.")
-flags.DEFINE_integer("image_size", None, "Resize images to this side (default: dataset's; 64 for folders).")
+flags.DEFINE_integer(
+    "image_size", None, "Resize images to this side (default: dataset's; 64 for folders)."
+)
 flags.DEFINE_integer("max_examples", None, "Use only the first N training examples.")
 flags.DEFINE_integer("steps_per_epoch", None, "Cap the steps of each epoch (smoke runs).")
 flags.DEFINE_integer("checkpoint_every", None, "Save a checkpoint every N epochs (and at the end).")
@@ -37,17 +46,36 @@ flags.DEFINE_integer("seed", None, "Seed for weights, noise and data order (defa
 flags.DEFINE_integer("verbose", 1, "1 shows a progress bar, 0 is quiet.")
 
 CONFIG_FLAGS = (
-    "model", "dataset", "data_dir", "download", "output_dir", "epochs", "batch_size",
-    "latent_dim", "learning_rate", "beta_1", "beta_2", "loss", "label_smoothing", "image_size",
-    "max_examples", "steps_per_epoch", "checkpoint_every", "keep_checkpoints", "log_every",
-    "grid_size", "seed",
+    "model",
+    "dataset",
+    "data_dir",
+    "download",
+    "output_dir",
+    "epochs",
+    "batch_size",
+    "latent_dim",
+    "learning_rate",
+    "beta_1",
+    "beta_2",
+    "loss",
+    "label_smoothing",
+    "image_size",
+    "max_examples",
+    "steps_per_epoch",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "log_every",
+    "grid_size",
+    "seed",
 )
 
 
 def main(argv):
     if len(argv) > 1:
-        _cli.fail(f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
-                  _cli.USAGE_ERROR)
+        _cli.fail(
+            f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
+            _cli.USAGE_ERROR,
+        )
     import gan_tf
 
     config = _cli.run_guarded(

@@ -57,8 +57,15 @@ class TrainConfig:
         """
         get_model(self.model)
         losses.get_loss(self.loss)
-        positive = ("epochs", "batch_size", "latent_dim", "checkpoint_every", "keep_checkpoints",
-                    "log_every", "grid_size")
+        positive = (
+            "epochs",
+            "batch_size",
+            "latent_dim",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "log_every",
+            "grid_size",
+        )
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

@@ -130,11 +130,19 @@ def _idx_arrays(directory: str, split: str):
     prefix = "train" if split == "train" else "t10k"
     images = _find_file(
         directory,
-        [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-images-idx3-ubyte", f"{prefix}-images.idx3-ubyte"],
+        [
+            f"{prefix}-images-idx3-ubyte.gz",
+            f"{prefix}-images-idx3-ubyte",
+            f"{prefix}-images.idx3-ubyte",
+        ],
     )
     labels = _find_file(
         directory,
-        [f"{prefix}-labels-idx1-ubyte.gz", f"{prefix}-labels-idx1-ubyte", f"{prefix}-labels.idx1-ubyte"],
+        [
+            f"{prefix}-labels-idx1-ubyte.gz",
+            f"{prefix}-labels-idx1-ubyte",
+            f"{prefix}-labels.idx1-ubyte",
+        ],
     )
     if images is None or labels is None:
         return None
@@ -186,8 +194,9 @@ def _local_candidates(name: str, data_dir: str | None):
     if name == "mnist":
         for directory in dirs:
             yield f"IDX files in {directory}", lambda s, d=directory: _idx_arrays(d, s)
-            yield f"{directory}/mnist.npz", lambda s, d=directory: _npz_arrays(
-                os.path.join(d, "mnist.npz"), s
+            yield (
+                f"{directory}/mnist.npz",
+                lambda s, d=directory: _npz_arrays(os.path.join(d, "mnist.npz"), s),
             )
         yield f"{cache}/mnist.npz", lambda s: _npz_arrays(os.path.join(cache, "mnist.npz"), s)
     elif name == "fashion_mnist":
@@ -237,8 +246,13 @@ def _image_files(root: str) -> tuple[list[str], list[int], int]:
         for name in names
         if name.lower().endswith(IMAGE_EXTENSIONS)
     )
-    classes = sorted({os.path.relpath(path, root).split(os.sep)[0] for path in files
-                      if os.sep in os.path.relpath(path, root)})
+    classes = sorted(
+        {
+            os.path.relpath(path, root).split(os.sep)[0]
+            for path in files
+            if os.sep in os.path.relpath(path, root)
+        }
+    )
     class_ids = {name: index for index, name in enumerate(classes)}
     labels = [class_ids.get(os.path.relpath(path, root).split(os.sep)[0], 0) for path in files]
     return files, labels, len(classes)
@@ -308,8 +322,9 @@ def _load_folder(name, root, split, with_labels, max_examples, image_size) -> Im
     if split != "train":
         raise ValueError(f"dataset '{name}' has only the 'train' split (all its images)")
     if not os.path.isdir(root):
-        raise DataNotFoundError(f"dataset '{name}': {root} is not a directory; pass "
-                                "--dataset=folder:/path/to/images")
+        raise DataNotFoundError(
+            f"dataset '{name}': {root} is not a directory; pass --dataset=folder:/path/to/images"
+        )
     files, labels, num_classes = _image_files(root)
     if not files:
         raise DataNotFoundError(f"dataset '{name}': no PNG/JPEG images under {root}")
@@ -319,8 +334,15 @@ def _load_folder(name, root, split, with_labels, max_examples, image_size) -> Im
         raise ValueError(f"dataset '{name}' has no class sub-folders, so it has no labels")
     size = image_size or 64
     examples = _files_dataset(files, labels if with_labels else None, 3, None, size).cache()
-    return ImageDataset(name, examples, (size, size, 3), len(files),
-                        num_classes if num_classes >= 2 else None, with_labels, root)
+    return ImageDataset(
+        name,
+        examples,
+        (size, size, 3),
+        len(files),
+        num_classes if num_classes >= 2 else None,
+        with_labels,
+        root,
+    )
 
 
 def load_dataset(
@@ -353,7 +375,7 @@ def load_dataset(
       DataNotFoundError: when no source provides the data.
     """
     if name.startswith("folder:"):
-        root = os.path.expanduser(name[len("folder:"):])
+        root = os.path.expanduser(name[len("folder:") :])
         return _load_folder(name, root, split, with_labels, max_examples, image_size)
     if name not in _KNOWN:
         raise ValueError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}")
@@ -387,8 +409,9 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         else:
             examples = _from_arrays(images, labels, max_examples, with_labels)
             count = min(len(images), max_examples or len(images))
-        return ImageDataset(name, examples, known.image_shape, count, known.num_classes,
-                            with_labels, source)
+        return ImageDataset(
+            name, examples, known.image_shape, count, known.num_classes, with_labels, source
+        )
     try:
         raw, count = _tfds_dataset(known.tfds_name, split, data_dir, download)
     except Exception as error:  # noqa: BLE001 - any tfds failure means "not available here"
@@ -412,8 +435,15 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         return image, tf.cast(example["label"], tf.int32)
 
     examples = raw.map(convert, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
-    return ImageDataset(name, _pack(examples, with_labels), known.image_shape, count,
-                        known.num_classes, with_labels, f"tfds:{known.tfds_name}")
+    return ImageDataset(
+        name,
+        _pack(examples, with_labels),
+        known.image_shape,
+        count,
+        known.num_classes,
+        with_labels,
+        f"tfds:{known.tfds_name}",
+    )
 
 
 def _center_crop_resize(image, crop, size):

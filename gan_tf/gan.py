@@ -8,7 +8,7 @@ generator ``[B, latent_dim] -> [B, H, W, C]`` and a discriminator
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
@@ -84,7 +84,7 @@ class GAN:
             )
         variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply_gradients(
-            zip(tape.gradient(discriminator_loss, variables), variables)
+            zip(tape.gradient(discriminator_loss, variables), variables, strict=True)
         )
 
         noise = self.noise(batch_size)
@@ -95,7 +95,7 @@ class GAN:
             generator_loss = self.generator_loss(fake_logits=fake_logits_for_generator)
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(
-            zip(tape.gradient(generator_loss, variables), variables)
+            zip(tape.gradient(generator_loss, variables), variables, strict=True)
         )
         self.step.assign_add(1)
         return {

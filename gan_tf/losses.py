@@ -14,7 +14,8 @@ A loss *name* selects a (generator loss, discriminator loss) pair from
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import tensorflow as tf
 

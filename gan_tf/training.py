@@ -188,28 +188,44 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     start_epoch = int(epoch_counter.numpy())
-    metrics_csv, losses_csv = (os.path.join(run_dir, name) for name in ("metrics.csv", "losses.csv"))
+    metrics_csv, losses_csv = (
+        os.path.join(run_dir, name) for name in ("metrics.csv", "losses.csv")
+    )
     _truncate_csv(metrics_csv, METRICS_FIELDS, start_epoch)
     _truncate_csv(losses_csv, LOSSES_FIELDS, start_epoch)
-    summary = {"run_dir": run_dir, "start_epoch": start_epoch, "steps_per_epoch": steps_per_epoch,
-               "already_finished": start_epoch >= config.epochs, "metrics": None}
+    summary = {
+        "run_dir": run_dir,
+        "start_epoch": start_epoch,
+        "steps_per_epoch": steps_per_epoch,
+        "already_finished": start_epoch >= config.epochs,
+        "metrics": None,
+    }
     if summary["already_finished"]:
         _finish(run_dir)
-        _print(verbose, f"{run_dir} is already trained to epoch {start_epoch} "
-                        f"(--epochs={config.epochs}); raise --epochs to train further.")
+        _print(
+            verbose,
+            f"{run_dir} is already trained to epoch {start_epoch} "
+            f"(--epochs={config.epochs}); raise --epochs to train further.",
+        )
         return {**summary, "epoch": start_epoch, "step": int(gan.step.numpy())}
     if start_epoch:
-        _print(verbose, f"Resuming {run_dir} from epoch {start_epoch}, step {int(gan.step.numpy())}")
-    _print(verbose, f"Training {config.model} on {dataset.name} ({dataset.num_examples} images "
-                    f"{'x'.join(map(str, dataset.image_shape))} from {dataset.source}), "
-                    f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}")
+        _print(
+            verbose, f"Resuming {run_dir} from epoch {start_epoch}, step {int(gan.step.numpy())}"
+        )
+    _print(
+        verbose,
+        f"Training {config.model} on {dataset.name} ({dataset.num_examples} images "
+        f"{'x'.join(map(str, dataset.image_shape))} from {dataset.source}), "
+        f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}",
+    )
 
     noise = fixed_noise(config)
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs"))
     for epoch in range(start_epoch + 1, config.epochs + 1):
         _print(verbose, f"Epoch {epoch}/{config.epochs}")
-        metrics = _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, losses_csv,
-                               verbose)
+        metrics = _train_epoch(
+            gan, dataset, config, epoch, steps_per_epoch, writer, losses_csv, verbose
+        )
         grid = _write_grid(gan, noise, config, run_dir, epoch)
         with writer.as_default(step=int(gan.step.numpy())):
             for key in METRIC_KEYS:
@@ -270,8 +286,10 @@ def restore_generator(run_dir: str) -> tuple[keras.Model, TrainConfig]:
     """
     config_path = os.path.join(run_dir, "config.json")
     if not os.path.exists(config_path):
-        raise FileNotFoundError(f"{run_dir} is not a gan_tf run (no config.json); pass the "
-                                "--output_dir of a training run")
+        raise FileNotFoundError(
+            f"{run_dir} is not a gan_tf run (no config.json); pass the "
+            "--output_dir of a training run"
+        )
     config = load_config(config_path)
     latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
     if latest is None:
@@ -294,4 +312,3 @@ def generate_images(
         noise = rng.normal([min(batch_size, num - start), latent_dim])
         parts.append(visualize.to_uint8(generator(noise, training=False)))
     return np.concatenate(parts)
-

@@ -8,7 +8,6 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
-
 from fake_data import write_mnist_idx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,7 +17,10 @@ def run(script, *args, env_home=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, "experiments", script), *args],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -31,15 +33,33 @@ def mnist_dir(tmp_path_factory):
 
 def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     out = str(tmp_path / "run")
-    common = [f"--data_dir={mnist_dir}", "--dataset=mnist", "--model=dcgan", "--nodownload",
-              f"--output_dir={out}", "--batch_size=16", "--steps_per_epoch=2", "--log_every=1",
-              "--verbose=0"]
+    common = [
+        f"--data_dir={mnist_dir}",
+        "--dataset=mnist",
+        "--model=dcgan",
+        "--nodownload",
+        f"--output_dir={out}",
+        "--batch_size=16",
+        "--steps_per_epoch=2",
+        "--log_every=1",
+        "--verbose=0",
+    ]
     result = run("train.py", *common, "--epochs=2")
     assert result.returncode == 0, result.stderr
-    for name in ("config.json", "metrics.csv", "losses.csv", "losses.png", "progress.gif",
-                 "checkpoints/checkpoint", "samples/epoch_0001.png", "samples/epoch_0002.png"):
+    for name in (
+        "config.json",
+        "metrics.csv",
+        "losses.csv",
+        "losses.png",
+        "progress.gif",
+        "checkpoints/checkpoint",
+        "samples/epoch_0001.png",
+        "samples/epoch_0002.png",
+    ):
         assert os.path.exists(os.path.join(out, name)), name
-    assert any(name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(out, "logs")))
+    assert any(
+        name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(out, "logs"))
+    )
     grid = iio.imread(os.path.join(out, "samples", "epoch_0002.png"))
     assert grid.shape == (8 * 30 + 2, 8 * 30 + 2)  # 8x8 tiles of 28 px with 2 px padding, gray
     gif = iio.imread(os.path.join(out, "progress.gif"), index=None)
@@ -56,8 +76,14 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     assert result.returncode == 0 and "already trained to epoch 3" in result.stdout
 
     samples = str(tmp_path / "samples.npz")
-    result = run("sample.py", f"--output_dir={out}", "--num=50", f"--out={samples}",
-                 f"--grid={tmp_path / 'grid.png'}", "--batch_size=20")
+    result = run(
+        "sample.py",
+        f"--output_dir={out}",
+        "--num=50",
+        f"--out={samples}",
+        f"--grid={tmp_path / 'grid.png'}",
+        "--batch_size=20",
+    )
     assert result.returncode == 0, result.stderr
     images = np.load(samples)["images"]
     assert images.shape == (50, 28, 28, 1) and images.dtype == np.uint8

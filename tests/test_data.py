@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from fake_data import write_cifar10, write_idx, write_image_folder, write_mnist_idx, write_svhn
 
-from fake_data import write_cifar10, write_image_folder, write_idx, write_mnist_idx, write_svhn
 from gan_tf import data
 
 
@@ -49,8 +49,13 @@ def test_keras_cached_mnist_npz(isolated_caches):
     cache.mkdir()
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
-    np.savez(cache / "mnist.npz", x_train=x, y_train=np.arange(12) % 10, x_test=x[:4],
-             y_test=np.arange(4))
+    np.savez(
+        cache / "mnist.npz",
+        x_train=x,
+        y_train=np.arange(12) % 10,
+        x_test=x[:4],
+        y_test=np.arange(4),
+    )
     dataset = data.load_dataset("mnist", download=False)
     assert dataset.num_examples == 12 and dataset.source.endswith("mnist.npz")
     np.testing.assert_array_equal(first_images(dataset, 1)[0, ..., 0], x[0])
@@ -150,7 +155,9 @@ def test_batches_static_range_and_order_by_seed_and_epoch(tmp_path):
     assert batches[0].min() == -1.0 and batches[0].max() == 1.0  # 0 -> -1, 255 -> 1
 
     def order(seed, epoch):
-        return np.concatenate([b.numpy() for b in data.batches(dataset, 32, seed=seed, epoch=epoch)])
+        return np.concatenate(
+            [b.numpy() for b in data.batches(dataset, 32, seed=seed, epoch=epoch)]
+        )
 
     np.testing.assert_array_equal(order(7, 1), order(7, 1))
     assert not np.array_equal(order(7, 1), order(7, 2))

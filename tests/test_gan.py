@@ -29,8 +29,12 @@ def test_one_step_changes_both_networks_and_returns_finite_scalars(model):
     assert 0.0 <= float(out["d_real"]) <= 1.0 and 0.0 <= float(out["d_fake"]) <= 1.0
     # At initialisation D is near chance: each BCE term is near ln 2, so the sum is near 1.386.
     assert 0.9 < float(out["discriminator_loss"]) < 2.5
-    changed_g = [not np.array_equal(a, b) for a, b in zip(before_g, snapshot(gan.generator))]
-    changed_d = [not np.array_equal(a, b) for a, b in zip(before_d, snapshot(gan.discriminator))]
+    changed_g = [
+        not np.array_equal(a, b) for a, b in zip(before_g, snapshot(gan.generator), strict=True)
+    ]
+    changed_d = [
+        not np.array_equal(a, b) for a, b in zip(before_d, snapshot(gan.discriminator), strict=True)
+    ]
     assert all(changed_g), "every generator variable should move"
     assert all(changed_d), "every discriminator variable should move"
     assert int(gan.step.numpy()) == 1

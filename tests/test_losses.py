@@ -34,7 +34,9 @@ def test_minimax_is_log_one_minus_d():
 def test_bce_discriminator_loss_hand_computed():
     # real x=2 target 1: ln(1 + e^-2) = 0.126928; fake x=-1 target 0: ln(1 + e^-1) = 0.313262
     value = float(
-        losses.bce_discriminator_loss(real_logits=tf.constant([[2.0]]), fake_logits=tf.constant([[-1.0]]))
+        losses.bce_discriminator_loss(
+            real_logits=tf.constant([[2.0]]), fake_logits=tf.constant([[-1.0]])
+        )
     )
     assert value == pytest.approx(0.440190, abs=1e-5)
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf.models import MODEL_NAMES, get_model
-from gan_tf.models import dcgan
+from gan_tf.models import MODEL_NAMES, dcgan, get_model
 
 SHAPES = [(28, 28, 1), (32, 32, 3), (64, 64, 3)]
 
@@ -46,7 +45,9 @@ def test_dcgan_32_channel_plan():
     generator = dcgan.build_generator(100, (32, 32, 3))
     transposed = [layer for layer in generator.layers if "conv2d_transpose" in layer.name]
     assert [tuple(layer.output.shape[1:]) for layer in transposed] == [
-        (8, 8, 256), (16, 16, 128), (32, 32, 3)
+        (8, 8, 256),
+        (16, 16, 128),
+        (32, 32, 3),
     ]
 
 
@@ -54,12 +55,22 @@ def test_dcgan_discriminator_layout():
     discriminator = dcgan.build_discriminator((32, 32, 3))
     kinds = [type(layer).__name__ for layer in discriminator.layers]
     assert kinds == [
-        "Conv2D", "LeakyReLU",
-        "Conv2D", "BatchNormalization", "LeakyReLU",
-        "Conv2D", "BatchNormalization", "LeakyReLU",
-        "Flatten", "Dense",
+        "Conv2D",
+        "LeakyReLU",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Flatten",
+        "Dense",
     ]
-    assert [layer.negative_slope for layer in discriminator.layers if type(layer).__name__ == "LeakyReLU"] == pytest.approx([0.2] * 3)
+    assert [
+        layer.negative_slope
+        for layer in discriminator.layers
+        if type(layer).__name__ == "LeakyReLU"
+    ] == pytest.approx([0.2] * 3)
 
 
 def test_dcgan_weights_start_normal_0_02():

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from fake_data import write_mnist_idx
+
 from gan_tf import losses, make_config, train
 from gan_tf.training import TrainingDivergedError, generate_images, restore_generator
 
@@ -20,9 +20,19 @@ def mnist_dir(tmp_path_factory):
 
 
 def config_for(mnist_dir, output_dir, **overrides):
-    values = dict(model="gan", dataset="mnist", data_dir=mnist_dir, download=False,
-                  output_dir=str(output_dir), batch_size=16, latent_dim=8, epochs=2,
-                  log_every=2, grid_size=2, seed=3)
+    values = dict(
+        model="gan",
+        dataset="mnist",
+        data_dir=mnist_dir,
+        download=False,
+        output_dir=str(output_dir),
+        batch_size=16,
+        latent_dim=8,
+        epochs=2,
+        log_every=2,
+        grid_size=2,
+        seed=3,
+    )
     values.update(overrides)
     return make_config(**values)
 
@@ -49,13 +59,19 @@ def test_resume_continues_exactly(mnist_dir, tmp_path):
     rows = read_csv(tmp_path / "resumed" / "metrics.csv")
     assert [(int(r["epoch"]), int(r["step"])) for r in rows] == [(1, 4), (2, 8), (3, 12)]
     straight_rows = read_csv(tmp_path / "straight" / "metrics.csv")
-    for resumed_row, straight_row in zip(rows, straight_rows):
+    for resumed_row, straight_row in zip(rows, straight_rows, strict=True):
         for key in ("discriminator_loss", "generator_loss", "d_real", "d_fake"):
             assert float(resumed_row[key]) == pytest.approx(float(straight_row[key]), rel=1e-4)
-    for a, b in zip(checkpoint_weights(tmp_path / "resumed"), checkpoint_weights(tmp_path / "straight")):
+    for a, b in zip(
+        checkpoint_weights(tmp_path / "resumed"),
+        checkpoint_weights(tmp_path / "straight"),
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert sorted(os.listdir(tmp_path / "resumed" / "samples")) == [
-        "epoch_0001.png", "epoch_0002.png", "epoch_0003.png"
+        "epoch_0001.png",
+        "epoch_0002.png",
+        "epoch_0003.png",
     ]
 
 

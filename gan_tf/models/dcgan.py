@@ -52,7 +52,9 @@ def build_generator(latent_dim: int, image_shape: tuple[int, int, int]) -> keras
     channels = _BASE_CHANNELS * 2**steps
     model = keras.Sequential(name="generator")
     model.add(keras.Input((latent_dim,)))
-    model.add(layers.Dense(side * side * channels, use_bias=False, kernel_initializer=weight_init()))
+    model.add(
+        layers.Dense(side * side * channels, use_bias=False, kernel_initializer=weight_init())
+    )
     model.add(layers.BatchNormalization())
     model.add(layers.ReLU())
     model.add(layers.Reshape((side, side, channels)))
@@ -60,7 +62,11 @@ def build_generator(latent_dim: int, image_shape: tuple[int, int, int]) -> keras
         channels //= 2
         model.add(
             layers.Conv2DTranspose(
-                channels, 5, strides=2, padding="same", use_bias=False,
+                channels,
+                5,
+                strides=2,
+                padding="same",
+                use_bias=False,
                 kernel_initializer=weight_init(),
             )
         )
@@ -83,7 +89,10 @@ def build_discriminator(image_shape: tuple[int, int, int]) -> keras.Sequential:
     for index in range(steps):
         model.add(
             layers.Conv2D(
-                _BASE_CHANNELS * 2**index, 5, strides=2, padding="same",
+                _BASE_CHANNELS * 2**index,
+                5,
+                strides=2,
+                padding="same",
                 kernel_initializer=weight_init(),
             )
         )
