@@ -12,6 +12,30 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow and initialises its devices with stderr (fd 2) silenced.
+
+    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) ignore
+    TF_CPP_MIN_LOG_LEVEL; without this they bury our one-line errors. A failed
+    import restores stderr first, so its traceback is still shown.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
+
 USAGE_ERROR = 2
 RUNTIME_ERROR = 1
 

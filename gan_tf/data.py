@@ -259,19 +259,9 @@ def _image_files(root: str) -> tuple[list[str], list[int], int]:
 
 
 def _decode_file(path: tf.Tensor, channels: int, crop: int | None, size: int) -> tf.Tensor:
-    """Decodes one PNG/JPEG, centre-crops it square (side ``crop`` or the short side)
-    and resizes it to ``size`` x ``size`` uint8."""
+    """Decodes one PNG/JPEG, then :func:`_center_crop_resize` it."""
     image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-    height, width = tf.shape(image)[0], tf.shape(image)[1]
-    side = tf.minimum(height, width)
-    if crop is not None:
-        side = tf.minimum(side, crop)
-    top, left = (height - side) // 2, (width - side) // 2
-    image = image[top : top + side, left : left + side]
-    image = tf.image.resize(tf.cast(image, tf.float32), (size, size), antialias=True)
-    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-    image.set_shape((size, size, channels))
-    return image
+    return _center_crop_resize(image, crop, size)
 
 
 def _files_dataset(files, labels, channels, crop, size) -> tf.data.Dataset:
@@ -299,6 +289,19 @@ def _tfds_dataset(tfds_name: str, split: str, data_dir: str | None, download: bo
 
 
 # ----------------------------------------------------------------------------- public API
+
+
+def _center_crop_resize(image: tf.Tensor, crop: int | None, size: int) -> tf.Tensor:
+    """Centre-crops a square (side ``crop``, or the short side) and resizes it to
+    ``size`` x ``size`` uint8 (antialiased bilinear)."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    side = tf.minimum(height, width)
+    if crop is not None:
+        side = tf.minimum(side, crop)
+    top, left = (height - side) // 2, (width - side) // 2
+    image = _resize_uint8(image[top : top + side, left : left + side], size)
+    image.set_shape((size, size, image.shape[-1]))
+    return image
 
 
 def _resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
@@ -444,15 +447,6 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         with_labels,
         f"tfds:{known.tfds_name}",
     )
-
-
-def _center_crop_resize(image, crop, size):
-    height, width = tf.shape(image)[0], tf.shape(image)[1]
-    side = tf.minimum(tf.minimum(height, width), crop)
-    top, left = (height - side) // 2, (width - side) // 2
-    image = _resize_uint8(image[top : top + side, left : left + side], size)
-    image.set_shape((size, size, 3))
-    return image
 
 
 def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, int]:

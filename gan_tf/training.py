@@ -98,6 +98,27 @@ def _check_resumable(config: TrainConfig, config_path: str) -> None:
         )
 
 
+def _open_run(config: TrainConfig, checkpoint: tf.train.Checkpoint):
+    """Creates the run directory, saves the config, restores the latest checkpoint and
+    drops every output of epochs after it. Returns the CheckpointManager."""
+    run_dir = config.output_dir
+    for sub in ("checkpoints", "samples", "logs"):
+        os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
+    save_config(config, os.path.join(run_dir, "config.json"))
+    manager = tf.train.CheckpointManager(
+        checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=config.keep_checkpoints
+    )
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    last_epoch = int(checkpoint.epoch.numpy())
+    _truncate_csv(os.path.join(run_dir, "metrics.csv"), METRICS_FIELDS, last_epoch)
+    _truncate_csv(os.path.join(run_dir, "losses.csv"), LOSSES_FIELDS, last_epoch)
+    for grid_path in visualize.epoch_grids(run_dir):
+        if int(os.path.basename(grid_path)[len("epoch_") : -len(".png")]) > last_epoch:
+            os.remove(grid_path)
+    return manager
+
+
 def _truncate_csv(path: str, fields: tuple[str, ...], last_epoch: int) -> None:
     """Keeps the header and the rows of epochs <= last_epoch (drops un-checkpointed work)."""
     rows = []
@@ -178,21 +199,11 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
 
     gan = build_gan(config, dataset.image_shape)
     epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    checkpoint = gan.checkpoint(epoch=epoch_counter)
-    for sub in ("checkpoints", "samples", "logs"):
-        os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-    save_config(config, config_path)
-    manager = tf.train.CheckpointManager(
-        checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=config.keep_checkpoints
-    )
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    manager = _open_run(config, gan.checkpoint(epoch=epoch_counter))
     start_epoch = int(epoch_counter.numpy())
     metrics_csv, losses_csv = (
         os.path.join(run_dir, name) for name in ("metrics.csv", "losses.csv")
     )
-    _truncate_csv(metrics_csv, METRICS_FIELDS, start_epoch)
-    _truncate_csv(losses_csv, LOSSES_FIELDS, start_epoch)
     summary = {
         "run_dir": run_dir,
         "start_epoch": start_epoch,
@@ -230,7 +241,7 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
         with writer.as_default(step=int(gan.step.numpy())):
             for key in METRIC_KEYS:
                 tf.summary.scalar(f"epoch/{key}", metrics[key])
-            tf.summary.image("samples", grid[None] if grid.ndim == 3 else grid[None, ..., None])
+            tf.summary.image("samples", grid[None])
         writer.flush()
         _append_csv(metrics_csv, METRICS_FIELDS, {"epoch": epoch, **metrics})
         epoch_counter.assign(epoch)

@@ -93,6 +93,10 @@ def test_work_after_last_checkpoint_is_dropped_on_resume(mnist_dir, tmp_path):
     os.remove(run / "checkpoints" / "ckpt-3.index")
     with open(run / "checkpoints" / "checkpoint", "w", encoding="utf-8") as handle:
         handle.write('model_checkpoint_path: "ckpt-2"\nall_model_checkpoint_paths: "ckpt-2"\n')
+    summary = train(config_for(mnist_dir, run, epochs=2, checkpoint_every=2), verbose=0)
+    assert summary["already_finished"] and summary["start_epoch"] == 2
+    assert [int(r["epoch"]) for r in read_csv(run / "metrics.csv")] == [1, 2]
+    assert sorted(os.listdir(run / "samples")) == ["epoch_0001.png", "epoch_0002.png"]
     summary = train(config_for(mnist_dir, run, epochs=3, checkpoint_every=2), verbose=0)
     assert summary["start_epoch"] == 2 and summary["step"] == 12
     rows = read_csv(run / "metrics.csv")
