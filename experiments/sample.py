@@ -1,7 +1,8 @@
 """Samples a trained run: ``python experiments/sample.py --output_dir=RUN --num=10000``.
 
-Writes ``--out`` (an .npz whose ``images`` are uint8 NHWC) from the latest
-checkpoint, and ``--grid`` (a PNG) if asked.
+Writes ``--out`` (an .npz whose ``images`` are uint8 NHWC, or float32 points
+for 2-D toys; conditional runs add ``labels``) from the latest checkpoint, and
+``--grid`` (a PNG) if asked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ flags.DEFINE_string("out", "samples.npz", "Output .npz (key 'images': uint8 [N, 
 flags.DEFINE_string("grid", None, "Also write the first images as a square grid PNG here.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 flags.DEFINE_integer("batch_size", 500, "Images generated per forward pass.")
+flags.DEFINE_integer("label", None, "Conditional runs: generate only this class id.")
+flags.DEFINE_string("labels", None, "Conditional runs: 'all' cycles through every class (default).")
 
 
 def write_samples():
@@ -32,20 +35,46 @@ def write_samples():
     if not FLAGS.out.endswith(".npz"):
         raise ValueError(f"--out must end in .npz, got {FLAGS.out}")
     generator, config = training.restore_generator(FLAGS.output_dir)
+    labels = _labels(training.run_info(FLAGS.output_dir)["num_classes"], config.model)
     images = training.generate_images(
-        generator, FLAGS.num, config.latent_dim, seed=FLAGS.seed, batch_size=FLAGS.batch_size
+        generator,
+        FLAGS.num,
+        config.latent_dim,
+        seed=FLAGS.seed,
+        batch_size=FLAGS.batch_size,
+        labels=labels,
     )
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
     tmp = FLAGS.out[: -len(".npz")] + ".tmp.npz"
-    np.savez_compressed(tmp, images=images)
+    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
+    np.savez_compressed(tmp, **arrays)
     os.replace(tmp, FLAGS.out)
-    if FLAGS.grid:
+    if FLAGS.grid and images.ndim == 4:
         side = int(np.sqrt(min(len(images), 64)))  # the largest full square, at most 8x8
         visualize.save_image(visualize.image_grid(images[: side * side], rows=side), FLAGS.grid)
     print(
         f"wrote {len(images)} images {images.shape[1:]} to {FLAGS.out}"
         + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else "")
     )
+
+
+def _labels(num_classes, model):
+    """The class ids to generate: --label=K, or every class in turn; None if unconditional."""
+    import numpy as np
+
+    from gan_tf.models import get_model
+
+    if not get_model(model).conditional:
+        if FLAGS.label is not None or FLAGS.labels is not None:
+            raise ValueError(f"--label/--labels need a conditional run; this one is {model}")
+        return None
+    if FLAGS.labels not in (None, "all"):
+        raise ValueError(f"--labels takes 'all', got {FLAGS.labels}; use --label=K for one class")
+    if FLAGS.label is not None:
+        if not 0 <= FLAGS.label < num_classes:
+            raise ValueError(f"--label must be in [0, {num_classes - 1}], got {FLAGS.label}")
+        return np.full(FLAGS.num, FLAGS.label, np.int32)
+    return (np.arange(FLAGS.num) % num_classes).astype(np.int32)
 
 
 def main(argv):

@@ -10,11 +10,11 @@ import _cli  # noqa: F401  (sets up logging and sys.path first)
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "dcgan", "GAN variant: gan | dcgan.")
+flags.DEFINE_string("model", "dcgan", "GAN variant: gan | dcgan | cgan | wgan | wgan_gp.")
 flags.DEFINE_string(
     "dataset",
     "fashion_mnist",
-    "mnist | fashion_mnist | cifar10 | svhn | celeb_a | folder:PATH (PNG/JPEG tree).",
+    "mnist | fashion_mnist | cifar10 | svhn | celeb_a | ring8 | grid25 | folder:PATH.",
 )
 flags.DEFINE_string(
     "data_dir", None, "Directory with the dataset's raw files (also tfds' data dir)."
@@ -31,7 +31,26 @@ flags.DEFINE_integer("latent_dim", None, "Noise dimension (default 100).")
 flags.DEFINE_float("learning_rate", None, "Adam learning rate for both networks (default 2e-4).")
 flags.DEFINE_float("beta_1", None, "Adam beta_1 (default 0.5).")
 flags.DEFINE_float("beta_2", None, "Adam beta_2 (default 0.999).")
-flags.DEFINE_string("loss", None, "Generator loss: non_saturating (default) | minimax.")
+flags.DEFINE_string(
+    "loss",
+    None,
+    "non_saturating | minimax | wasserstein | least_squares | hinge (model's default).",
+)
+flags.DEFINE_string("optimizer", None, "adam | rmsprop (model's default).")
+flags.DEFINE_float(
+    "d_learning_rate", None, "Discriminator learning rate (TTUR; default: --learning_rate)."
+)
+flags.DEFINE_string("lr_decay", None, "none | linear (to 0 at the last step).")
+flags.DEFINE_integer("n_critic", None, "Discriminator updates per generator update (wgan*: 5).")
+flags.DEFINE_float("gp_weight", None, "WGAN-GP gradient penalty weight (wgan_gp: 10; 0 = off).")
+flags.DEFINE_float(
+    "clip_value", None, "Clip critic weights to [-c, c] after every update (wgan: 0.01; 0 = off)."
+)
+flags.DEFINE_float("label_flip", None, "Probability of swapping real/fake roles per example in D.")
+flags.DEFINE_float("instance_noise", None, "Std of noise on D inputs, annealed linearly to 0.")
+flags.DEFINE_float("d_dropout", None, "Dropout rate in the discriminator.")
+flags.DEFINE_bool("spectral_norm", None, "Spectrally normalise the discriminator's layers.")
+flags.DEFINE_float("ema", None, "Decay of an EMA of generator weights used for samples (0 = off).")
 flags.DEFINE_float("label_smoothing", None, "One-sided label smoothing: real targets become 1-x.")
 flags.DEFINE_integer(
     "image_size", None, "Resize images to this side (default: dataset's; 64 for folders)."
@@ -45,30 +64,6 @@ flags.DEFINE_integer("grid_size", None, "Sample grids are N x N images (default 
 flags.DEFINE_integer("seed", None, "Seed for weights, noise and data order (default 0).")
 flags.DEFINE_integer("verbose", 1, "1 shows a progress bar, 0 is quiet.")
 
-CONFIG_FLAGS = (
-    "model",
-    "dataset",
-    "data_dir",
-    "download",
-    "output_dir",
-    "epochs",
-    "batch_size",
-    "latent_dim",
-    "learning_rate",
-    "beta_1",
-    "beta_2",
-    "loss",
-    "label_smoothing",
-    "image_size",
-    "max_examples",
-    "steps_per_epoch",
-    "checkpoint_every",
-    "keep_checkpoints",
-    "log_every",
-    "grid_size",
-    "seed",
-)
-
 
 def main(argv):
     if len(argv) > 1:
@@ -76,11 +71,13 @@ def main(argv):
             f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
             _cli.USAGE_ERROR,
         )
+    import dataclasses
+
     import gan_tf
 
-    config = _cli.run_guarded(
-        gan_tf.make_config, **{name: getattr(FLAGS, name) for name in CONFIG_FLAGS}
-    )
+    # Every TrainConfig field is a flag of the same name; unset flags (None) take defaults.
+    fields = [field.name for field in dataclasses.fields(gan_tf.TrainConfig)]
+    config = _cli.run_guarded(gan_tf.make_config, **{name: getattr(FLAGS, name) for name in fields})
     _cli.run_guarded(gan_tf.train, config, verbose=FLAGS.verbose)
 
 

@@ -5,7 +5,8 @@ differs from the one before:
 
 1. the generic defaults of :class:`TrainConfig`,
 2. the variant's ``ModelSpec.defaults`` (from its paper),
-3. what the user set explicitly.
+3. for the 2-D toys, :data:`gan_tf.data.TOY_DEFAULTS` (2-D noise, batch 256),
+4. what the user set explicitly.
 
 The resolved config is saved as ``config.json`` in the run directory.
 """
@@ -18,6 +19,7 @@ import os
 from typing import Any
 
 from gan_tf import losses
+from gan_tf.data import TOY_DEFAULTS, is_toy
 from gan_tf.models import get_model
 
 __all__ = ["TrainConfig", "make_config", "load_config", "save_config", "ARCHITECTURE_FIELDS"]
@@ -39,7 +41,18 @@ class TrainConfig:
     beta_1: float = 0.5
     beta_2: float = 0.999
     loss: str = "non_saturating"
+    optimizer: str = "adam"
+    d_learning_rate: float | None = None
+    lr_decay: str = "none"
+    n_critic: int = 1
+    gp_weight: float = 0.0
+    clip_value: float = 0.0
     label_smoothing: float = 0.0
+    label_flip: float = 0.0
+    instance_noise: float = 0.0
+    d_dropout: float = 0.0
+    spectral_norm: bool = False
+    ema: float = 0.0
     image_size: int | None = None
     max_examples: int | None = None
     steps_per_epoch: int | None = None
@@ -56,8 +69,12 @@ class TrainConfig:
           ValueError: naming the first bad field, its value and what it must be.
         """
         get_model(self.model)
-        losses.get_loss(self.loss)
+        if self.label_smoothing and not losses.get_loss(self.loss).sigmoid_outputs:
+            raise ValueError(
+                f"--label_smoothing applies to cross-entropy losses only, not --loss={self.loss}"
+            )
         positive = (
+            "n_critic",
             "epochs",
             "batch_size",
             "latent_dim",
@@ -76,6 +93,19 @@ class TrainConfig:
                 raise ValueError(f"--{name} must be a positive integer when set, got {value}")
         if not self.learning_rate > 0:
             raise ValueError(f"--learning_rate must be > 0, got {self.learning_rate}")
+        if self.d_learning_rate is not None and not self.d_learning_rate > 0:
+            raise ValueError(f"--d_learning_rate must be > 0 when set, got {self.d_learning_rate}")
+        _choose("optimizer", self.optimizer, OPTIMIZERS)
+        _choose("lr_decay", self.lr_decay, LR_DECAYS)
+        if self.gp_weight < 0:
+            raise ValueError(f"--gp_weight must be >= 0, got {self.gp_weight}")
+        if self.clip_value < 0:
+            raise ValueError(f"--clip_value must be >= 0 (0 = off), got {self.clip_value}")
+        for name in ("label_flip", "d_dropout", "ema"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.instance_noise < 0:
+            raise ValueError(f"--instance_noise must be >= 0, got {self.instance_noise}")
         for name in ("beta_1", "beta_2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
@@ -88,8 +118,26 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+OPTIMIZERS = ("adam", "rmsprop")
+LR_DECAYS = ("none", "linear")
+
+
+def _choose(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown --{name} '{value}'; choose one of: {', '.join(choices)}")
+
+
 # Fields that fix the networks' shapes: a run cannot be resumed with others.
-ARCHITECTURE_FIELDS = ("model", "dataset", "latent_dim", "image_size")
+ARCHITECTURE_FIELDS = (
+    "model",
+    "dataset",
+    "latent_dim",
+    "image_size",
+    "spectral_norm",
+    "d_dropout",
+    "ema",
+    "optimizer",
+)
 
 
 def make_config(**overrides: Any) -> TrainConfig:
@@ -108,6 +156,8 @@ def make_config(**overrides: Any) -> TrainConfig:
     given = {key: value for key, value in overrides.items() if value is not None}
     model = given.get("model", TrainConfig.model)
     values = dict(get_model(model).defaults)
+    if is_toy(given.get("dataset", TrainConfig.dataset)):
+        values.update(TOY_DEFAULTS)
     values.update(given)
     config = TrainConfig(**values)
     if config.output_dir is None:

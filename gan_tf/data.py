@@ -36,11 +36,26 @@ __all__ = [
     "batches",
     "load_dataset",
     "image_shape_of",
+    "is_toy",
+    "toy_modes",
     "read_idx",
     "to_float_images",
 ]
 
-DATASET_NAMES = ("mnist", "fashion_mnist", "cifar10", "svhn", "celeb_a", "folder:PATH")
+DATASET_NAMES = (
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "svhn",
+    "celeb_a",
+    "ring8",
+    "grid25",
+    "folder:PATH",
+)
+TOY_EXAMPLES = {"train": 50_000, "test": 10_000}
+# Toy runs override the variants' image defaults: 2-D noise for 2-D data (as in the
+# WGAN-GP authors' toy script) and larger batches of cheap points.
+TOY_DEFAULTS = {"latent_dim": 2, "batch_size": 256}
 DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 CELEB_A_CROP = 140  # square centre crop of the 178x218 aligned faces, then resize to 64
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -288,6 +303,41 @@ def _tfds_dataset(tfds_name: str, split: str, data_dir: str | None, download: bo
     return dataset, info.splits[split].num_examples
 
 
+# ----------------------------------------------------------------------------- 2-D toys
+
+
+def is_toy(name: str) -> bool:
+    """True for the 2-D Gaussian mixtures ``ring8`` and ``grid25``."""
+    return name in ("ring8", "grid25")
+
+
+def toy_modes(name: str) -> tuple[np.ndarray, float]:
+    """The mode centres ``[K, 2]`` and the per-mode std of a toy mixture.
+
+    ``ring8``: 8 Gaussians of std 0.02 on a circle of radius 2 (Metz et al.,
+    2016). ``grid25``: 25 Gaussians of std 0.05 on the grid {-4, -2, 0, 2, 4}^2
+    (Dumoulin et al., 2016; Lin et al., 2018).
+    """
+    if name == "ring8":
+        angles = np.arange(8) * 2 * np.pi / 8
+        return np.stack([2 * np.cos(angles), 2 * np.sin(angles)], 1).astype(np.float32), 0.02
+    if name == "grid25":
+        axis = np.arange(-4, 5, 2, dtype=np.float32)
+        return np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2), 0.05
+    raise ValueError(f"'{name}' is not a toy dataset; choose ring8 or grid25")
+
+
+def _load_toy(name, split, with_labels, max_examples) -> ImageDataset:
+    centers, std = toy_modes(name)
+    count = max_examples or TOY_EXAMPLES.get(split, TOY_EXAMPLES["test"])
+    rng = np.random.default_rng(0 if split == "train" else 1)  # a fixed data set per split
+    labels = rng.integers(len(centers), size=count).astype(np.int32)
+    points = (centers[labels] + std * rng.standard_normal((count, 2))).astype(np.float32)
+    examples = _pack(tf.data.Dataset.from_tensor_slices((points, labels)), with_labels)
+    source = f"generated: {len(centers)} Gaussians, std {std}"
+    return ImageDataset(name, examples, (2,), count, len(centers), with_labels, source)
+
+
 # ----------------------------------------------------------------------------- public API
 
 
@@ -380,6 +430,8 @@ def load_dataset(
     if name.startswith("folder:"):
         root = os.path.expanduser(name[len("folder:") :])
         return _load_folder(name, root, split, with_labels, max_examples, image_size)
+    if is_toy(name):
+        return _load_toy(name, split, with_labels, max_examples)
     if name not in _KNOWN:
         raise ValueError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}")
     known = _KNOWN[name]
@@ -457,6 +509,8 @@ def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, 
     """
     if name.startswith("folder:"):
         return (image_size or 64, image_size or 64, 3)
+    if is_toy(name):
+        return (2,)
     if name not in _KNOWN:
         raise ValueError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}")
     shape = _KNOWN[name].image_shape
@@ -464,7 +518,9 @@ def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, 
 
 
 def to_float_images(images: tf.Tensor) -> tf.Tensor:
-    """uint8 ``[0, 255]`` -> float32 ``[-1, 1]``."""
+    """uint8 ``[0, 255]`` -> float32 ``[-1, 1]``; float data (toy points) passes unchanged."""
+    if images.dtype != tf.uint8:
+        return tf.cast(images, tf.float32)
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
@@ -476,7 +532,7 @@ def batches(
     epoch: int = 0,
     drop_remainder: bool = True,
 ) -> tf.data.Dataset:
-    """Shuffled, batched float32 images in ``[-1, 1]`` (and int32 labels).
+    """Shuffled, batched float32 images in ``[-1, 1]`` (toy points as they are) and labels.
 
     The order depends only on ``(seed, epoch)``, so a resumed run sees exactly
     the batches an uninterrupted one would.

@@ -1,35 +1,69 @@
-"""The adversarial train step: one ``tf.function``, one GradientTape per network.
+"""The adversarial train step: one ``tf.function``, one GradientTape per network update.
 
-:class:`GAN` owns the two networks, their optimizers, the loss pair and the
-run's random generator. It knows no variant by name: anything that builds a
-generator ``[B, latent_dim] -> [B, H, W, C]`` and a discriminator
-``[B, H, W, C] -> [B, 1]`` logits trains here.
+:class:`GAN` owns the two networks, their optimizers, the loss pair, the
+regularizers and the run's random generator. It knows no variant by name:
+anything that builds a generator ``[B, latent_dim] -> [B, ...]`` and a
+discriminator ``[B, ...] -> [B, 1]`` logits trains here (conditional models
+take ``[inputs, int labels]`` instead). Only Python constants (``StepOptions``)
+steer the step's control flow, so it traces once per batch shape.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import keras
 import tensorflow as tf
 
-__all__ = ["GAN"]
+from gan_tf import regularizers
+
+__all__ = ["GAN", "StepOptions"]
+
+
+@dataclasses.dataclass(frozen=True)
+class StepOptions:
+    """The constants that shape a train step.
+
+    Attributes:
+      n_critic: discriminator updates per generator update, each on a fresh real batch.
+      gp_weight: weight of the WGAN-GP gradient penalty (0 = off).
+      clip_value: clip every discriminator weight to ``[-c, c]`` after every
+        discriminator update (WGAN); ``None`` = off.
+      label_smoothing: one-sided smoothing of the real targets (sigmoid losses only).
+      label_flip: probability of swapping the real and fake roles of an example in
+        the discriminator update (noisy labels; 0 = off).
+      instance_noise: initial std of Gaussian noise added to every discriminator
+        input; the loop anneals it (see :meth:`GAN.set_instance_noise`).
+      ema_decay: keep an exponential moving average of the generator's weights
+        with this decay for sampling (``None`` = off).
+      sigmoid_outputs: the discriminator outputs logits of probabilities; the
+        reported ``d_real``/``d_fake`` are then probabilities, else raw scores.
+    """
+
+    n_critic: int = 1
+    gp_weight: float = 0.0
+    clip_value: float | None = None
+    label_smoothing: float = 0.0
+    label_flip: float = 0.0
+    instance_noise: float = 0.0
+    ema_decay: float | None = None
+    sigmoid_outputs: bool = True
 
 
 class GAN:
     """A generator, a discriminator, their optimizers and the train step.
 
     Args:
-      generator: noise ``[B, latent_dim]`` -> images in ``[-1, 1]``.
-      discriminator: images -> ``[B, 1]`` logits (real = 1, fake = 0).
-      generator_optimizer: a Keras optimizer for the generator.
-      discriminator_optimizer: a Keras optimizer for the discriminator.
+      generator: noise ``[B, latent_dim]`` (and labels ``[B]``) -> samples; images in ``[-1, 1]``.
+      discriminator: samples (and labels) -> ``[B, 1]`` logits (real = 1, fake = 0).
+      generator_optimizer, discriminator_optimizer: Keras optimizers.
       generator_loss: ``f(*, fake_logits) -> scalar``.
       discriminator_loss: ``f(*, real_logits, fake_logits, **kwargs) -> scalar``.
       latent_dim: size of the noise vector.
+      num_classes: number of classes for a conditional GAN, else ``None``.
       seed: seeds the run's ``tf.random.Generator`` (checkpointed with the run).
-      discriminator_loss_kwargs: constant keyword arguments for the
-        discriminator loss (e.g. ``{"label_smoothing": 0.1}``).
+      options: :class:`StepOptions`.
     """
 
     def __init__(
@@ -42,8 +76,9 @@ class GAN:
         generator_loss: Callable[..., tf.Tensor],
         discriminator_loss: Callable[..., tf.Tensor],
         latent_dim: int,
+        num_classes: int | None = None,
         seed: int = 0,
-        discriminator_loss_kwargs: dict | None = None,
+        options: StepOptions = StepOptions(),
     ):
         self.generator = generator
         self.discriminator = discriminator
@@ -51,66 +86,149 @@ class GAN:
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_loss = generator_loss
         self.discriminator_loss = discriminator_loss
-        self.discriminator_loss_kwargs = dict(discriminator_loss_kwargs or {})
         self.latent_dim = int(latent_dim)
+        self.num_classes = num_classes
+        self.options = options
         self.rng = tf.random.Generator.from_seed(seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.instance_noise_std = tf.Variable(
+            float(options.instance_noise), trainable=False, name="instance_noise_std"
+        )
+        self.generator_ema = None
+        if options.ema_decay is not None:
+            self.generator_ema = keras.models.clone_model(generator)
+            self.generator_ema.set_weights(generator.get_weights())
         # Optimizer slots exist before a checkpoint is restored into them.
         generator_optimizer.build(generator.trainable_variables)
         discriminator_optimizer.build(discriminator.trainable_variables)
         self.train_step = tf.function(self._train_step)
 
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The keys of the dict :meth:`train_step` returns, in a stable order."""
+        names = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
+        return names + (("gradient_penalty",) if self.options.gp_weight else ())
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The EMA generator when there is one, else the generator."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
     def noise(self, batch_size) -> tf.Tensor:
         """Draws ``[batch_size, latent_dim]`` standard normal noise from the run's generator."""
         return self.rng.normal([batch_size, self.latent_dim])
 
-    def _train_step(self, real_images: tf.Tensor) -> dict[str, tf.Tensor]:
-        """One discriminator update, then one generator update.
+    def set_instance_noise(self, std: float) -> None:
+        """Sets the std of the instance noise for the next steps (the loop anneals it)."""
+        self.instance_noise_std.assign(std)
 
-        The noise batch follows the real batch, so a short last batch is fine.
+    def _call(self, model, inputs, labels, training):
+        if self.conditional:
+            return model([inputs, labels], training=training)
+        return model(inputs, training=training)
+
+    def _noisy(self, samples):
+        if not self.options.instance_noise:
+            return samples
+        return samples + self.instance_noise_std * self.rng.normal(tf.shape(samples))
+
+    def _train_step(self, real_samples: tf.Tensor, labels: tf.Tensor | None = None) -> dict:
+        """``n_critic`` discriminator updates, then one generator update.
+
+        Args:
+          real_samples: ``n_critic * B`` real examples; each discriminator update
+            takes its own ``B`` of them. Noise batches follow ``B``, so a short
+            last batch is fine.
+          labels: int ``[n_critic * B]`` class ids for a conditional GAN.
 
         Returns:
-          Scalars: ``discriminator_loss``, ``generator_loss``, ``d_real`` (mean
-          D(x) as a probability) and ``d_fake`` (mean D(G(z)) before the update).
+          Scalars (see :attr:`metric_names`) of the last discriminator update and
+          the generator update.
         """
-        batch_size = tf.shape(real_images)[0]
-        noise = self.noise(batch_size)
-        with tf.GradientTape() as tape:
-            fake_images = self.generator(noise, training=True)
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
-            discriminator_loss = self.discriminator_loss(
-                real_logits=real_logits, fake_logits=fake_logits, **self.discriminator_loss_kwargs
-            )
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(
-            zip(tape.gradient(discriminator_loss, variables), variables, strict=True)
+        n_critic = self.options.n_critic
+        chunks = tf.split(real_samples, n_critic) if n_critic > 1 else [real_samples]
+        label_chunks = [None] * n_critic
+        if self.conditional:
+            label_chunks = tf.split(labels, n_critic) if n_critic > 1 else [labels]
+        for real, real_labels in zip(chunks, label_chunks, strict=True):
+            metrics = self._discriminator_update(real, real_labels)
+        metrics["generator_loss"] = self._generator_update(
+            tf.shape(chunks[-1])[0], label_chunks[-1]
         )
+        if self.generator_ema is not None:
+            decay = self.options.ema_decay
+            for average, weight in zip(
+                self.generator_ema.weights, self.generator.weights, strict=True
+            ):
+                average.assign(decay * average + (1.0 - decay) * weight)
+        self.step.assign_add(1)
+        return metrics
 
-        noise = self.noise(batch_size)
+    def _discriminator_update(self, real, labels) -> dict:
+        options = self.options
+        batch_size = tf.shape(real)[0]
+        fake = self._call(self.generator, self.noise(batch_size), labels, True)
         with tf.GradientTape() as tape:
-            fake_logits_for_generator = self.discriminator(
-                self.generator(noise, training=True), training=True
+            real_logits = self._call(self.discriminator, self._noisy(real), labels, True)
+            fake_logits = self._call(self.discriminator, self._noisy(fake), labels, True)
+            scored_real, scored_fake = real_logits, fake_logits
+            if options.label_flip:
+                flip = self.rng.uniform(tf.shape(real_logits)) < options.label_flip
+                scored_real = tf.where(flip, fake_logits, real_logits)
+                scored_fake = tf.where(flip, real_logits, fake_logits)
+            kwargs = {"label_smoothing": options.label_smoothing} if options.sigmoid_outputs else {}
+            loss = self.discriminator_loss(
+                real_logits=scored_real, fake_logits=scored_fake, **kwargs
             )
-            generator_loss = self.generator_loss(fake_logits=fake_logits_for_generator)
+            total = loss
+            if options.gp_weight:
+                penalty = regularizers.gradient_penalty(
+                    lambda x: self._call(self.discriminator, x, labels, True),
+                    real,
+                    fake,
+                    self.rng.uniform([batch_size]),
+                )
+                total = loss + options.gp_weight * penalty
+        variables = self.discriminator.trainable_variables
+        gradients = tape.gradient(total, variables)
+        self.discriminator_optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        if options.clip_value is not None:
+            regularizers.clip_weights(variables, options.clip_value)
+        to_score = tf.sigmoid if options.sigmoid_outputs else tf.identity
+        metrics = {
+            "discriminator_loss": loss,
+            "d_real": tf.reduce_mean(to_score(tf.cast(real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(to_score(tf.cast(fake_logits, tf.float32))),
+        }
+        if options.gp_weight:
+            metrics["gradient_penalty"] = penalty
+        return metrics
+
+    def _generator_update(self, batch_size, labels) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            fake = self._call(self.generator, self.noise(batch_size), labels, True)
+            fake_logits = self._call(self.discriminator, self._noisy(fake), labels, True)
+            loss = self.generator_loss(fake_logits=fake_logits)
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(
-            zip(tape.gradient(generator_loss, variables), variables, strict=True)
+            zip(tape.gradient(loss, variables), variables, strict=True)
         )
-        self.step.assign_add(1)
-        return {
-            "discriminator_loss": discriminator_loss,
-            "generator_loss": generator_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
-            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
-        }
+        return loss
 
-    def generate(self, noise: tf.Tensor) -> tf.Tensor:
-        """Images in ``[-1, 1]`` for ``noise`` (inference mode: batch norm uses moving stats)."""
-        return self.generator(noise, training=False)
+    def generate(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+        """Samples for ``noise`` (and ``labels``) from :attr:`sampling_generator`, in
+        inference mode (batch norm uses its moving statistics)."""
+        return self._call(self.sampling_generator, noise, labels, False)
 
     def checkpoint(self, **extra) -> tf.train.Checkpoint:
-        """A ``tf.train.Checkpoint`` of both networks, both optimizers, the step and the RNG."""
+        """A ``tf.train.Checkpoint`` of both networks (and the EMA generator), both
+        optimizers, the step and the RNG."""
+        if self.generator_ema is not None:
+            extra["generator_ema"] = self.generator_ema
         return tf.train.Checkpoint(
             generator=self.generator,
             discriminator=self.discriminator,

@@ -24,8 +24,14 @@ __all__ = [
     "LossPair",
     "bce_discriminator_loss",
     "get_loss",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
     "minimax_generator_loss",
     "non_saturating_generator_loss",
+    "wasserstein_discriminator_loss",
+    "wasserstein_generator_loss",
 ]
 
 
@@ -97,17 +103,64 @@ def bce_discriminator_loss(
     return tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss)
 
 
+def wasserstein_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+    """WGAN generator loss ``-E[D(G(z))]`` (Arjovsky et al., 2017).
+
+    The critic output is an unbounded score, not a probability.
+    """
+    return -tf.reduce_mean(_float32(fake_logits))
+
+
+def wasserstein_discriminator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """WGAN critic loss ``E[D(G(z))] - E[D(x)]``, the negated Wasserstein estimate
+    (Arjovsky et al., 2017). Needs a Lipschitz critic: weight clipping or a gradient penalty."""
+    return tf.reduce_mean(_float32(fake_logits)) - tf.reduce_mean(_float32(real_logits))
+
+
+def least_squares_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+    """LSGAN generator loss ``0.5 E[(D(G(z)) - 1)^2]`` (Mao et al., 2017, a-b-c = 0-1-1)."""
+    return 0.5 * tf.reduce_mean(tf.square(_float32(fake_logits) - 1.0))
+
+
+def least_squares_discriminator_loss(
+    *, real_logits: tf.Tensor, fake_logits: tf.Tensor
+) -> tf.Tensor:
+    """LSGAN discriminator loss ``0.5 E[(D(x) - 1)^2] + 0.5 E[D(G(z))^2]`` (Mao et al., 2017)."""
+    real = tf.reduce_mean(tf.square(_float32(real_logits) - 1.0))
+    fake = tf.reduce_mean(tf.square(_float32(fake_logits)))
+    return 0.5 * (real + fake)
+
+
+def hinge_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Hinge generator loss ``-E[D(G(z))]`` (Lim & Ye, 2017; Miyato et al., 2018)."""
+    return -tf.reduce_mean(_float32(fake_logits))
+
+
+def hinge_discriminator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Hinge discriminator loss ``E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]`` (Lim & Ye, 2017)."""
+    real = tf.reduce_mean(tf.nn.relu(1.0 - _float32(real_logits)))
+    fake = tf.reduce_mean(tf.nn.relu(1.0 + _float32(fake_logits)))
+    return real + fake
+
+
 class LossPair(NamedTuple):
     """A generator loss and the discriminator loss it is played against."""
 
     generator_loss: Callable[..., tf.Tensor]
     discriminator_loss: Callable[..., tf.Tensor]
-    uses_label_smoothing: bool
+    # True for the cross-entropy family: D(x) = sigmoid(logits) is a probability, and
+    # label smoothing and flipping apply. False for critics that output raw scores.
+    sigmoid_outputs: bool
 
 
 LOSSES: dict[str, LossPair] = {
     "non_saturating": LossPair(non_saturating_generator_loss, bce_discriminator_loss, True),
     "minimax": LossPair(minimax_generator_loss, bce_discriminator_loss, True),
+    "wasserstein": LossPair(wasserstein_generator_loss, wasserstein_discriminator_loss, False),
+    "least_squares": LossPair(
+        least_squares_generator_loss, least_squares_discriminator_loss, False
+    ),
+    "hinge": LossPair(hinge_generator_loss, hinge_discriminator_loss, False),
 }
 
 

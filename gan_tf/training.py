@@ -1,13 +1,15 @@
-"""The training loop: data -> train steps -> logs, grids, checkpoints, resume.
+"""The training loop: data -> train steps -> logs, pictures, checkpoints, resume.
 
 :func:`train` runs a :class:`~gan_tf.config.TrainConfig` in its run directory::
 
     RUN/
       config.json            the resolved config
+      run.json               what the data fixed: sample shape, number of classes
       checkpoints/           tf.train.CheckpointManager: networks, optimizers, step, epoch, RNG
-      samples/epoch_0001.png fixed-noise grid after every epoch
-      progress.gif           the epoch grids as an animation
-      metrics.csv            one row per epoch (mean losses, D scores, seconds)
+      samples/epoch_0001.png fixed-noise grid (class rows for conditional models; a
+                             scatter of real vs generated points for 2-D toys) per epoch
+      progress.gif           the epoch pictures as an animation
+      metrics.csv            one row per epoch (mean losses, D scores, seconds; toy mode metrics)
       losses.csv             one row per --log_every steps (window means)
       losses.png             loss and D-score curves from losses.csv
       logs/                  TensorBoard scalars and sample images
@@ -19,6 +21,7 @@ after that checkpoint is kept, so an interrupted run continues exactly.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import time
@@ -29,57 +32,147 @@ import tensorflow as tf
 
 from gan_tf import data, losses, visualize
 from gan_tf.config import ARCHITECTURE_FIELDS, TrainConfig, load_config, save_config
-from gan_tf.gan import GAN
+from gan_tf.eval import toy_mode_metrics
+from gan_tf.gan import GAN, StepOptions
 from gan_tf.models import get_model
 
 __all__ = [
     "TrainingDivergedError",
     "build_gan",
+    "build_networks",
     "fixed_noise",
     "generate_images",
     "restore_generator",
+    "run_info",
     "train",
 ]
 
-METRIC_KEYS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
-METRICS_FIELDS = ("epoch", "step", "seconds") + METRIC_KEYS
-LOSSES_FIELDS = ("epoch", "step") + METRIC_KEYS
+TOY_SAMPLES = 2500  # points per epoch scatter and mode metrics
+TOY_LIMITS = {"ring8": 3.0, "grid25": 6.0}
 
 
 class TrainingDivergedError(RuntimeError):
     """A loss became NaN or infinite."""
 
 
-def build_gan(config: TrainConfig, image_shape: tuple[int, int, int]) -> GAN:
-    """Builds the networks, optimizers and train step that ``config`` describes."""
+def build_networks(config: TrainConfig, shape, num_classes=None):
+    """The generator and discriminator ``config`` describes, for samples of ``shape``."""
+    spec = get_model(config.model)
+    conditional = {"num_classes": num_classes} if spec.conditional else {}
+    generator = spec.build_generator(config.latent_dim, tuple(shape), **conditional)
+    discriminator = spec.build_discriminator(
+        tuple(shape), spectral_norm=config.spectral_norm, dropout=config.d_dropout, **conditional
+    )
+    return generator, discriminator
+
+
+def _optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
+    if config.lr_decay == "linear":
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+            learning_rate, decay_steps=max(decay_steps, 1), end_learning_rate=0.0
+        )
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate)
+    return keras.optimizers.Adam(
+        learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
+    )
+
+
+def build_gan(config: TrainConfig, shape, num_classes=None, total_steps: int = 1) -> GAN:
+    """Builds the networks, optimizers and train step that ``config`` describes.
+
+    Args:
+      config: the run's config.
+      shape: the shape of one example, e.g. ``(28, 28, 1)`` or ``(2,)``.
+      num_classes: classes of the data (used by conditional models).
+      total_steps: generator steps of the whole run (for ``lr_decay=linear``).
+    """
     keras.utils.set_random_seed(config.seed)
     spec = get_model(config.model)
-    loss = losses.get_loss(config.loss)
-    kwargs = {"label_smoothing": config.label_smoothing} if loss.uses_label_smoothing else {}
-
-    def adam():
-        return keras.optimizers.Adam(
-            learning_rate=config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
+    if spec.conditional and not num_classes:
+        raise ValueError(
+            f"--model={config.model} is conditional and needs labelled data; "
+            f"'{config.dataset}' has no class labels"
         )
-
+    loss = losses.get_loss(config.loss)
+    generator, discriminator = build_networks(config, shape, num_classes)
+    d_learning_rate = config.d_learning_rate or config.learning_rate
     return GAN(
-        generator=spec.build_generator(config.latent_dim, tuple(image_shape)),
-        discriminator=spec.build_discriminator(tuple(image_shape)),
-        generator_optimizer=adam(),
-        discriminator_optimizer=adam(),
+        generator=generator,
+        discriminator=discriminator,
+        generator_optimizer=_optimizer(config, config.learning_rate, total_steps),
+        discriminator_optimizer=_optimizer(config, d_learning_rate, total_steps * config.n_critic),
         generator_loss=loss.generator_loss,
         discriminator_loss=loss.discriminator_loss,
         latent_dim=config.latent_dim,
+        num_classes=num_classes if spec.conditional else None,
         seed=config.seed,
-        discriminator_loss_kwargs=kwargs,
+        options=StepOptions(
+            n_critic=config.n_critic,
+            gp_weight=config.gp_weight,
+            clip_value=config.clip_value or None,
+            label_smoothing=config.label_smoothing,
+            label_flip=config.label_flip,
+            instance_noise=config.instance_noise,
+            ema_decay=config.ema or None,
+            sigmoid_outputs=loss.sigmoid_outputs,
+        ),
     )
 
 
-def fixed_noise(config: TrainConfig) -> tf.Tensor:
-    """The noise behind every epoch grid: the same for the whole run and after resume."""
-    return tf.random.stateless_normal(
-        [config.grid_size**2, config.latent_dim], seed=[config.seed, 0x5EED]
-    )
+def fixed_noise(config: TrainConfig, count: int) -> tf.Tensor:
+    """The noise behind every epoch picture: the same for the whole run and after resume."""
+    return tf.random.stateless_normal([count, config.latent_dim], seed=[config.seed, 0x5EED])
+
+
+class _EpochPicture:
+    """Writes the per-epoch picture (and, for toys, the mode metrics) from fixed noise."""
+
+    def __init__(self, config: TrainConfig, gan: GAN, dataset: data.ImageDataset):
+        self.config, self.gan, self.dataset = config, gan, dataset
+        self.toy = data.is_toy(config.dataset)
+        self.labels = None
+        if self.toy:
+            self.noise = fixed_noise(config, TOY_SAMPLES)
+            if gan.conditional:
+                self.labels = tf.range(TOY_SAMPLES) % gan.num_classes
+            self.real = np.stack(
+                [
+                    np.asarray(x[0] if isinstance(x, tuple) else x)
+                    for x in dataset.examples.take(TOY_SAMPLES)
+                ]
+            )
+        elif gan.conditional:  # one row per class, the same noise down each column
+            columns = config.grid_size
+            self.noise = tf.tile(fixed_noise(config, columns), [gan.num_classes, 1])
+            self.labels = tf.repeat(tf.range(gan.num_classes), columns)
+        else:
+            self.noise = fixed_noise(config, config.grid_size**2)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return ("modes_covered", "high_quality") if self.toy else ()
+
+    def write(self, path: str, epoch: int) -> tuple[np.ndarray, dict]:
+        """Writes the picture to ``path``; returns it as uint8 and the epoch metrics."""
+        samples = self.gan.generate(self.noise, self.labels).numpy()
+        if self.toy:
+            centers, std = data.toy_modes(self.config.dataset)
+            metrics = toy_mode_metrics(samples, centers, std)
+            title = (
+                f"{self.config.model} epoch {epoch}: {metrics['modes_covered']}/"
+                f"{len(centers)} modes, {metrics['high_quality']:.0%} high quality"
+            )
+            visualize.scatter_plot(
+                self.real, samples, path, limit=TOY_LIMITS[self.config.dataset], title=title
+            )
+            import imageio.v3 as iio
+
+            return iio.imread(path)[..., :3], metrics
+        rows = self.gan.num_classes if self.gan.conditional else self.config.grid_size
+        grid = visualize.image_grid(visualize.to_uint8(samples), rows=rows)
+        visualize.save_image(grid, path)
+        return grid, {}
 
 
 def _check_resumable(config: TrainConfig, config_path: str) -> None:
@@ -98,33 +191,37 @@ def _check_resumable(config: TrainConfig, config_path: str) -> None:
         )
 
 
-def _open_run(config: TrainConfig, checkpoint: tf.train.Checkpoint):
+def _open_run(config: TrainConfig, checkpoint: tf.train.Checkpoint, run_info: dict):
     """Creates the run directory, saves the config, restores the latest checkpoint and
     drops every output of epochs after it. Returns the CheckpointManager."""
     run_dir = config.output_dir
     for sub in ("checkpoints", "samples", "logs"):
         os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
     save_config(config, os.path.join(run_dir, "config.json"))
+    with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as handle:
+        json.dump(run_info, handle, indent=2)
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=config.keep_checkpoints
     )
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     last_epoch = int(checkpoint.epoch.numpy())
-    _truncate_csv(os.path.join(run_dir, "metrics.csv"), METRICS_FIELDS, last_epoch)
-    _truncate_csv(os.path.join(run_dir, "losses.csv"), LOSSES_FIELDS, last_epoch)
-    for grid_path in visualize.epoch_grids(run_dir):
-        if int(os.path.basename(grid_path)[len("epoch_") : -len(".png")]) > last_epoch:
-            os.remove(grid_path)
+    for name in ("metrics.csv", "losses.csv"):
+        _truncate_csv(os.path.join(run_dir, name), last_epoch)
+    for picture in visualize.epoch_grids(run_dir):
+        if int(os.path.basename(picture)[len("epoch_") : -len(".png")]) > last_epoch:
+            os.remove(picture)
     return manager
 
 
-def _truncate_csv(path: str, fields: tuple[str, ...], last_epoch: int) -> None:
-    """Keeps the header and the rows of epochs <= last_epoch (drops un-checkpointed work)."""
-    rows = []
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            rows = [row for row in csv.DictReader(handle) if int(row["epoch"]) <= last_epoch]
+def _truncate_csv(path: str, last_epoch: int) -> None:
+    """Keeps the rows of epochs <= last_epoch (drops un-checkpointed work)."""
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields = reader.fieldnames or []
+        rows = [row for row in reader if int(row["epoch"]) <= last_epoch]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -133,16 +230,13 @@ def _truncate_csv(path: str, fields: tuple[str, ...], last_epoch: int) -> None:
     os.replace(tmp, path)
 
 
-def _append_csv(path: str, fields: tuple[str, ...], row: dict) -> None:
+def _append_csv(path: str, row: dict) -> None:
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
     with open(path, "a", newline="", encoding="utf-8") as handle:
-        csv.DictWriter(handle, fieldnames=fields).writerow({key: row[key] for key in fields})
-
-
-def _write_grid(gan: GAN, noise, config: TrainConfig, run_dir: str, epoch: int) -> np.ndarray:
-    images = visualize.to_uint8(gan.generate(noise))
-    grid = visualize.image_grid(images, rows=config.grid_size)
-    visualize.save_image(grid, os.path.join(run_dir, "samples", f"epoch_{epoch:04d}.png"))
-    return grid
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
 
 
 def _finish(run_dir: str) -> int:
@@ -158,6 +252,30 @@ def _finish(run_dir: str) -> int:
 def _print(verbose: int, message: str) -> None:
     if verbose:
         print(message, flush=True)
+
+
+def _load_data(config: TrainConfig) -> tuple[data.ImageDataset, int]:
+    """The run's dataset and its generator steps per epoch (each takes n_critic batches)."""
+    spec = get_model(config.model)
+    dataset = data.load_dataset(
+        config.dataset,
+        data_dir=config.data_dir,
+        with_labels=spec.conditional,
+        max_examples=config.max_examples,
+        image_size=config.image_size,
+        download=config.download,
+    )
+    examples_per_step = config.batch_size * config.n_critic
+    steps_per_epoch = dataset.num_examples // examples_per_step
+    if steps_per_epoch == 0:
+        raise ValueError(
+            f"--batch_size={config.batch_size} x --n_critic={config.n_critic} is larger than the "
+            f"{dataset.num_examples} examples of '{dataset.name}'; lower --batch_size or raise "
+            "--max_examples"
+        )
+    if config.steps_per_epoch:
+        steps_per_epoch = min(steps_per_epoch, config.steps_per_epoch)
+    return dataset, steps_per_epoch
 
 
 def train(config: TrainConfig, *, verbose: int = 1) -> dict:
@@ -182,28 +300,19 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
     """
     config.validate()
     run_dir = config.output_dir
-    config_path = os.path.join(run_dir, "config.json")
-    _check_resumable(config, config_path)
-    dataset = data.load_dataset(
-        config.dataset,
-        data_dir=config.data_dir,
-        max_examples=config.max_examples,
-        image_size=config.image_size,
-        download=config.download,
+    _check_resumable(config, os.path.join(run_dir, "config.json"))
+    dataset, steps_per_epoch = _load_data(config)
+    gan = build_gan(
+        config,
+        dataset.image_shape,
+        dataset.num_classes,
+        total_steps=config.epochs * steps_per_epoch,
     )
-    steps_per_epoch = dataset.num_examples // config.batch_size
-    if steps_per_epoch == 0:
-        data.batches(dataset, config.batch_size, seed=config.seed)  # raises the clear error
-    if config.steps_per_epoch:
-        steps_per_epoch = min(steps_per_epoch, config.steps_per_epoch)
-
-    gan = build_gan(config, dataset.image_shape)
+    picture = _EpochPicture(config, gan, dataset)
     epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    manager = _open_run(config, gan.checkpoint(epoch=epoch_counter))
+    run_info = {"shape": list(dataset.image_shape), "num_classes": gan.num_classes}
+    manager = _open_run(config, gan.checkpoint(epoch=epoch_counter), run_info)
     start_epoch = int(epoch_counter.numpy())
-    metrics_csv, losses_csv = (
-        os.path.join(run_dir, name) for name in ("metrics.csv", "losses.csv")
-    )
     summary = {
         "run_dir": run_dir,
         "start_epoch": start_epoch,
@@ -225,25 +334,25 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
         )
     _print(
         verbose,
-        f"Training {config.model} on {dataset.name} ({dataset.num_examples} images "
-        f"{'x'.join(map(str, dataset.image_shape))} from {dataset.source}), "
+        f"Training {config.model} on {dataset.name} ({dataset.num_examples} "
+        f"examples {'x'.join(map(str, dataset.image_shape))} from {dataset.source}), "
         f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}",
     )
 
-    noise = fixed_noise(config)
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs"))
     for epoch in range(start_epoch + 1, config.epochs + 1):
         _print(verbose, f"Epoch {epoch}/{config.epochs}")
-        metrics = _train_epoch(
-            gan, dataset, config, epoch, steps_per_epoch, writer, losses_csv, verbose
+        metrics = _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose)
+        image, extra = picture.write(
+            os.path.join(run_dir, "samples", f"epoch_{epoch:04d}.png"), epoch
         )
-        grid = _write_grid(gan, noise, config, run_dir, epoch)
+        metrics.update(extra)
         with writer.as_default(step=int(gan.step.numpy())):
-            for key in METRIC_KEYS:
-                tf.summary.scalar(f"epoch/{key}", metrics[key])
-            tf.summary.image("samples", grid[None])
+            for key, value in metrics.items():
+                tf.summary.scalar(f"epoch/{key}", value)
+            tf.summary.image("samples", image[None])
         writer.flush()
-        _append_csv(metrics_csv, METRICS_FIELDS, {"epoch": epoch, **metrics})
+        _append_csv(os.path.join(run_dir, "metrics.csv"), {"epoch": epoch, **metrics})
         epoch_counter.assign(epoch)
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
             manager.save(checkpoint_number=epoch)
@@ -253,16 +362,23 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
     return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
 
 
-def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, losses_csv, verbose):
-    """Runs one epoch of train steps; returns the epoch's mean metrics and its step/seconds."""
-    progbar = keras.utils.Progbar(steps_per_epoch, verbose=verbose, stateful_metrics=METRIC_KEYS)
-    totals = dict.fromkeys(METRIC_KEYS, 0.0)
-    window = dict.fromkeys(METRIC_KEYS, 0.0)
-    window_steps = 0
+def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
+    """Runs one epoch of train steps; returns the epoch's step, seconds and mean metrics."""
+    names = gan.metric_names
+    progbar = keras.utils.Progbar(steps_per_epoch, verbose=verbose, stateful_metrics=names)
+    totals, window, window_steps = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0), 0
+    total_steps = config.epochs * steps_per_epoch
+    losses_csv = os.path.join(config.output_dir, "losses.csv")
     started = time.perf_counter()
-    batches = data.batches(dataset, config.batch_size, seed=config.seed, epoch=epoch)
-    for index, images in enumerate(batches.take(steps_per_epoch)):
-        values = {key: float(value) for key, value in gan.train_step(images).items()}
+    batches = data.batches(
+        dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
+    )
+    for index, batch in enumerate(batches.take(steps_per_epoch)):
+        if config.instance_noise:  # annealed linearly to zero over the run
+            done = int(gan.step.numpy()) / total_steps
+            gan.set_instance_noise(config.instance_noise * max(0.0, 1.0 - done))
+        outputs = gan.train_step(*batch) if dataset.with_labels else gan.train_step(batch)
+        values = {key: float(outputs[key]) for key in names}
         step = int(gan.step.numpy())
         bad = [key for key, value in values.items() if not math.isfinite(value)]
         if bad:
@@ -270,56 +386,88 @@ def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, losses_cs
                 f"{', '.join(bad)} became {values[bad[0]]} at step {step} (epoch {epoch}); "
                 "lower --learning_rate or change --loss; rerunning resumes from the last checkpoint"
             )
-        for key in METRIC_KEYS:
+        for key in names:
             totals[key] += values[key]
             window[key] += values[key]
         window_steps += 1
         progbar.update(index + 1, list(values.items()))
         if window_steps == config.log_every or index + 1 == steps_per_epoch:
-            means = {key: window[key] / window_steps for key in METRIC_KEYS}
+            means = {key: window[key] / window_steps for key in names}
             with writer.as_default(step=step):
                 for key, value in means.items():
                     tf.summary.scalar(f"train/{key}", value)
-            _append_csv(losses_csv, LOSSES_FIELDS, {"epoch": epoch, "step": step, **means})
-            window, window_steps = dict.fromkeys(METRIC_KEYS, 0.0), 0
+            _append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
+            window, window_steps = dict.fromkeys(names, 0.0), 0
     return {
         "step": int(gan.step.numpy()),
         "seconds": round(time.perf_counter() - started, 3),
-        **{key: totals[key] / steps_per_epoch for key in METRIC_KEYS},
+        **{key: totals[key] / steps_per_epoch for key in names},
     }
 
 
 def restore_generator(run_dir: str) -> tuple[keras.Model, TrainConfig]:
-    """Loads a run's config and its generator from the latest checkpoint.
+    """Loads a run's config and its generator (the EMA one if the run kept it) from the
+    latest checkpoint. Conditional generators take ``[noise, labels]``.
 
     Raises:
       FileNotFoundError: if ``run_dir`` has no config or no checkpoint.
     """
     config_path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(config_path):
+    info_path = os.path.join(run_dir, "run.json")
+    if not (os.path.exists(config_path) and os.path.exists(info_path)):
         raise FileNotFoundError(
-            f"{run_dir} is not a gan_tf run (no config.json); pass the "
+            f"{run_dir} is not a gan_tf run (no config.json/run.json); pass the "
             "--output_dir of a training run"
         )
     config = load_config(config_path)
+    info = run_info(run_dir)
     latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
     if latest is None:
         raise FileNotFoundError(f"{run_dir} has no checkpoint yet; train it first")
-    image_shape = data.image_shape_of(config.dataset, config.image_size)
-    generator = get_model(config.model).build_generator(config.latent_dim, image_shape)
-    tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
+    generator, _ = build_networks(config, tuple(info["shape"]), info["num_classes"])
+    name = "generator_ema" if config.ema else "generator"
+    tf.train.Checkpoint(**{name: generator}).restore(latest).expect_partial()
     return generator, config
 
 
+def run_info(run_dir: str) -> dict:
+    """What a run's data fixed: ``{"shape": [...], "num_classes": int or None}``."""
+    with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def generate_images(
-    generator: keras.Model, num: int, latent_dim: int, *, seed: int = 0, batch_size: int = 500
+    generator: keras.Model,
+    num: int,
+    latent_dim: int,
+    *,
+    seed: int = 0,
+    batch_size: int = 500,
+    labels=None,
 ) -> np.ndarray:
-    """Generates ``num`` uint8 NHWC images from seeded standard normal noise."""
+    """Generates ``num`` samples from seeded standard normal noise.
+
+    Args:
+      generator: from :func:`restore_generator` (or any generator).
+      num: how many samples.
+      latent_dim: the noise size.
+      seed: seed of the noise; the same seed gives the same samples.
+      batch_size: samples per forward pass.
+      labels: int ``[num]`` class ids, required by conditional generators.
+
+    Returns:
+      uint8 NHWC images for image generators; float32 points for 2-D toys.
+    """
     if num < 1:
         raise ValueError(f"--num must be a positive integer, got {num}")
     rng = tf.random.Generator.from_seed(seed)
     parts = []
     for start in range(0, num, batch_size):
         noise = rng.normal([min(batch_size, num - start), latent_dim])
-        parts.append(visualize.to_uint8(generator(noise, training=False)))
+        if labels is None:
+            inputs = noise
+        else:
+            inputs = [noise, tf.constant(labels[start : start + len(noise)], tf.int32)]
+        samples = generator(inputs, training=False).numpy()
+        parts.append(visualize.to_uint8(samples) if samples.ndim == 4 else samples)
     return np.concatenate(parts)

@@ -9,7 +9,31 @@ import os
 import imageio.v3 as iio
 import numpy as np
 
-__all__ = ["image_grid", "make_gif", "plot_losses", "save_image", "to_uint8"]
+__all__ = [
+    "epoch_grids",
+    "image_grid",
+    "make_gif",
+    "plot_losses",
+    "save_image",
+    "scatter_plot",
+    "to_uint8",
+]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_figure(figure, path: str, dpi: int = 80) -> None:
+    tmp = f"{path}.tmp.png"
+    figure.savefig(tmp, dpi=dpi)
+    _pyplot().close(figure)
+    os.replace(tmp, path)
 
 
 def to_uint8(images) -> np.ndarray:
@@ -75,7 +99,10 @@ def make_gif(frame_paths: list[str], path: str, seconds_per_frame: float = 0.5) 
     if not frame_paths:
         raise ValueError(f"no frames to build {path} from")
     frames = [iio.imread(frame) for frame in frame_paths]
-    frames = [frame if frame.ndim == 3 else np.repeat(frame[..., None], 3, -1) for frame in frames]
+    frames = [
+        frame[..., :3] if frame.ndim == 3 else np.repeat(frame[..., None], 3, -1)
+        for frame in frames
+    ]  # RGB: drop PNG alpha, widen grayscale
     durations = [int(seconds_per_frame * 1000)] * len(frames)
     durations[-1] *= 4
     tmp = f"{path}.tmp.gif"
@@ -93,30 +120,40 @@ def epoch_grids(run_dir: str) -> list[str]:
 
 def plot_losses(csv_path: str, path: str, x: str = "step") -> None:
     """Plots every loss/score column of a CSV written by the train loop against ``x``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     with open(csv_path, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
         return
     xs = [float(row[x]) for row in rows]
     figure, (loss_axes, score_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
-    for column in ("discriminator_loss", "generator_loss"):
-        loss_axes.plot(xs, [float(row[column]) for row in rows], label=column)
+    for column in ("discriminator_loss", "generator_loss", "gradient_penalty"):
+        if column in rows[0]:
+            loss_axes.plot(xs, [float(row[column]) for row in rows], label=column)
     for column in ("d_real", "d_fake"):
         score_axes.plot(xs, [float(row[column]) for row in rows], label=column)
     loss_axes.set_title("losses")
     score_axes.set_title("mean D(x) and D(G(z))")
-    score_axes.set_ylim(0, 1)
     for axes in (loss_axes, score_axes):
         axes.set_xlabel(x)
         axes.legend()
         axes.grid(alpha=0.3)
     figure.tight_layout()
-    tmp = f"{path}.tmp.png"
-    figure.savefig(tmp, dpi=80)
-    plt.close(figure)
-    os.replace(tmp, path)
+    _save_figure(figure, path)
+
+
+def scatter_plot(real, fake, path: str, *, limit: float, title: str = "") -> None:
+    """Scatter of real (grey) and generated (red) 2-D points on fixed axes
+    ``[-limit, limit]^2``, so every epoch's picture has the same frame (for the GIF)."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(4, 4))
+    real, fake = np.asarray(real), np.asarray(fake)
+    axes.scatter(real[:, 0], real[:, 1], s=2, c="0.6", label="real")
+    axes.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:red", alpha=0.6, label="generated")
+    axes.set_xlim(-limit, limit)
+    axes.set_ylim(-limit, limit)
+    axes.set_aspect("equal")
+    axes.set_title(title, fontsize=9)
+    axes.legend(loc="upper right", fontsize=7, markerscale=4)
+    figure.tight_layout()
+    _save_figure(figure, path)

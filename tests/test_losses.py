@@ -95,3 +95,41 @@ def test_registry():
     assert losses.get_loss("minimax").generator_loss is losses.minimax_generator_loss
     with pytest.raises(ValueError, match="minimax, non_saturating"):
         losses.get_loss("wasserstein_typo")
+
+
+REAL = tf.constant([[1.0], [3.0]])
+FAKE = tf.constant([[-1.0], [0.5]])
+
+
+def test_wasserstein_losses_hand_computed():
+    # critic: mean(fake) - mean(real) = -0.25 - 2 = -2.25; generator: -mean(fake) = 0.25
+    d = losses.wasserstein_discriminator_loss(real_logits=REAL, fake_logits=FAKE)
+    assert float(d) == pytest.approx(-2.25, abs=1e-6)
+    assert float(losses.wasserstein_generator_loss(fake_logits=FAKE)) == pytest.approx(0.25)
+
+
+def test_least_squares_losses_hand_computed():
+    # D: 0.5 * (mean((1-1)^2, (3-1)^2) + mean(1, 0.25)) = 0.5 * (2 + 0.625) = 1.3125
+    d = losses.least_squares_discriminator_loss(real_logits=REAL, fake_logits=FAKE)
+    assert float(d) == pytest.approx(1.3125, abs=1e-6)
+    # G: 0.5 * mean((-2)^2, (-0.5)^2) = 0.5 * 2.125 = 1.0625
+    g = losses.least_squares_generator_loss(fake_logits=FAKE)
+    assert float(g) == pytest.approx(1.0625, abs=1e-6)
+
+
+def test_hinge_losses_hand_computed():
+    # D: mean(relu(1-1), relu(1-3)) + mean(relu(1-1), relu(1+0.5)) = 0 + 0.75
+    d = losses.hinge_discriminator_loss(real_logits=REAL, fake_logits=FAKE)
+    assert float(d) == pytest.approx(0.75, abs=1e-6)
+    assert float(losses.hinge_generator_loss(fake_logits=FAKE)) == pytest.approx(0.25)
+
+
+def test_only_cross_entropy_losses_take_sigmoid_outputs():
+    flags = {name: pair.sigmoid_outputs for name, pair in losses.LOSSES.items()}
+    assert flags == {
+        "non_saturating": True,
+        "minimax": True,
+        "wasserstein": False,
+        "least_squares": False,
+        "hinge": False,
+    }

@@ -14,7 +14,7 @@ from gan_tf.models.spec import ModelSpec
 __all__ = ["MODEL_NAMES", "ModelSpec", "get_model"]
 
 # Adding a variant: write gan_tf/models/<name>.py with a SPEC, then list it here.
-MODEL_NAMES = ("gan", "dcgan")
+MODEL_NAMES = ("gan", "dcgan", "cgan", "wgan", "wgan_gp")
 
 
 def get_model(name: str) -> ModelSpec:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from gan_tf.models.spec import ModelSpec, weight_init
+from gan_tf.models import toy
+from gan_tf.models.spec import ModelSpec, is_vector, spectral, weight_init
 
 __all__ = ["SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
 
@@ -48,6 +49,8 @@ def upsampling_plan(image_shape: tuple[int, int, int]) -> tuple[int, int]:
 
 def build_generator(latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Sequential:
     """Builds the DCGAN generator: ``[B, latent_dim]`` -> images in ``[-1, 1]``."""
+    if is_vector(image_shape):
+        return toy.build_generator(latent_dim, image_shape)
     side, steps = upsampling_plan(image_shape)
     channels = _BASE_CHANNELS * 2**steps
     model = keras.Sequential(name="generator")
@@ -81,26 +84,54 @@ def build_generator(latent_dim: int, image_shape: tuple[int, int, int]) -> keras
     return model
 
 
-def build_discriminator(image_shape: tuple[int, int, int]) -> keras.Sequential:
-    """Builds the DCGAN discriminator: images -> ``[B, 1]`` float32 logits."""
+def build_discriminator(
+    image_shape: tuple[int, ...],
+    *,
+    spectral_norm: bool = False,
+    dropout: float = 0.0,
+    norm: str = "batch",
+) -> keras.Sequential:
+    """Builds the DCGAN discriminator: images -> ``[B, 1]`` float32 logits.
+
+    Args:
+      image_shape: ``(H, W, C)`` (or ``(2,)`` for toy points: the toy MLP).
+      spectral_norm: spectrally normalise every Conv2D/Dense layer.
+      dropout: dropout rate after every LeakyReLU (0 = none).
+      norm: normalisation after every conv but the first: ``batch`` (DCGAN),
+        ``layer`` (for WGAN-GP critics, where batch norm breaks the penalty) or ``none``.
+
+    Raises:
+      ValueError: for an unknown ``norm`` or an image side DCGAN cannot build.
+    """
+    if norm not in ("batch", "layer", "none"):
+        raise ValueError(f"unknown norm '{norm}'; choose one of: batch, layer, none")
+    if is_vector(image_shape):
+        toy_norm = "layer" if norm == "layer" else "none"
+        return toy.build_discriminator(
+            image_shape, spectral_norm=spectral_norm, dropout=dropout, norm=toy_norm
+        )
     _, steps = upsampling_plan(image_shape)
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(image_shape))
     for index in range(steps):
-        model.add(
-            layers.Conv2D(
-                _BASE_CHANNELS * 2**index,
-                5,
-                strides=2,
-                padding="same",
-                kernel_initializer=weight_init(),
-            )
+        conv = layers.Conv2D(
+            _BASE_CHANNELS * 2**index,
+            5,
+            strides=2,
+            padding="same",
+            kernel_initializer=weight_init(),
         )
-        if index > 0:
+        model.add(spectral(conv, spectral_norm))
+        if index > 0 and norm == "batch":
             model.add(layers.BatchNormalization())
+        elif index > 0 and norm == "layer":
+            model.add(layers.LayerNormalization(axis=[1, 2, 3]))
         model.add(layers.LeakyReLU(0.2))
+        if dropout:
+            model.add(layers.Dropout(dropout))
     model.add(layers.Flatten())
-    model.add(layers.Dense(1, kernel_initializer=weight_init(), dtype="float32"))
+    dense = layers.Dense(1, kernel_initializer=weight_init(), dtype="float32")
+    model.add(spectral(dense, spectral_norm))
     return model
 
 
