@@ -8,8 +8,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from fake_data import write_mnist_idx
+
 from gan_tf import make_config, train
 from gan_tf.models import get_model
 from gan_tf.training import restore_generator
