@@ -362,6 +362,11 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
     return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
 
 
+def annealed(initial: float, step: int, total_steps: int) -> float:
+    """Linear annealing from ``initial`` at step 0 to 0 at ``total_steps`` (instance noise)."""
+    return initial * max(0.0, 1.0 - step / max(total_steps, 1))
+
+
 def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
     """Runs one epoch of train steps; returns the epoch's step, seconds and mean metrics."""
     names = gan.metric_names
@@ -374,9 +379,10 @@ def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
         dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
     )
     for index, batch in enumerate(batches.take(steps_per_epoch)):
-        if config.instance_noise:  # annealed linearly to zero over the run
-            done = int(gan.step.numpy()) / total_steps
-            gan.set_instance_noise(config.instance_noise * max(0.0, 1.0 - done))
+        if config.instance_noise:
+            gan.set_instance_noise(
+                annealed(config.instance_noise, int(gan.step.numpy()), total_steps)
+            )
         outputs = gan.train_step(*batch) if dataset.with_labels else gan.train_step(batch)
         values = {key: float(outputs[key]) for key in names}
         step = int(gan.step.numpy())

@@ -126,3 +126,26 @@ def test_sample_without_a_run_fails_cleanly(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in result.stderr and not (tmp_path / "s.npz").exists()
+
+
+@pytest.mark.parametrize("model", ["gan", "cgan", "wgan", "wgan_gp"])
+def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
+    out = tmp_path / model
+    args = [
+        f"--model={model}",
+        "--dataset=mnist",
+        f"--data_dir={mnist_dir}",
+        "--nodownload",
+        f"--output_dir={out}",
+        "--batch_size=8",
+        "--epochs=1",
+        "--steps_per_epoch=1",
+        "--verbose=0",
+    ]
+    result = run("train.py", *args)
+    assert result.returncode == 0, result.stderr
+    with open(out / "metrics.csv", encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    assert int(row["step"]) == 1
+    assert ("gradient_penalty" in row) == (model == "wgan_gp")
+    assert iio.imread(out / "samples" / "epoch_0001.png").ndim == 2

@@ -112,11 +112,16 @@ def test_training_tricks_build_and_train(option):
         np.testing.assert_allclose(after, 0.9 * before[0] + 0.1 * current, atol=1e-6)
 
 
-def test_instance_noise_is_annealed_by_the_loop_variable():
+def test_instance_noise_is_added_and_annealed():
+    from gan_tf.training import annealed
+
     gan, _ = make("dcgan", (28, 28, 1), instance_noise=0.5)
-    assert float(gan.instance_noise_std.numpy()) == pytest.approx(0.5)
-    gan.set_instance_noise(0.0)
-    assert float(gan.instance_noise_std.numpy()) == 0.0
+    images = tf.zeros([8, 28, 28, 1])
+    noisy = gan._noisy(images).numpy()
+    assert 0.45 < noisy.std() < 0.55 and not np.array_equal(noisy, gan._noisy(images).numpy())
+    gan.set_instance_noise(annealed(0.5, 50, 100))
+    assert 0.22 < gan._noisy(images).numpy().std() < 0.28
+    assert [annealed(0.5, s, 100) for s in (0, 50, 100, 150)] == [0.5, 0.25, 0.0, 0.0]
 
 
 def test_ttur_and_linear_decay():
