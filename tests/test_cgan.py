@@ -32,21 +32,28 @@ def test_cgan_models_take_labels(shape):
     assert not np.allclose(pair[0], pair[1]), "the label must change the sample"
 
 
-def test_class_row_grid_layout(tmp_path):
-    write_mnist_idx(str(tmp_path / "data"), train=64)
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def cgan_run(tmp_path_factory):
+    """A one-epoch cgan run on IDX-format digits: (run directory, its config)."""
+    root = tmp_path_factory.mktemp("cgan")
+    write_mnist_idx(str(root / "data"), train=64)
     config = make_config(
         model="cgan",
         dataset="mnist",
-        data_dir=str(tmp_path / "data"),
+        data_dir=str(root / "data"),
         download=False,
-        output_dir=str(out),
+        output_dir=str(root / "run"),
         epochs=1,
         batch_size=16,
         latent_dim=8,
         grid_size=4,
     )
     train(config, verbose=0)
+    return root / "run", config
+
+
+def test_class_row_grid_layout(cgan_run):
+    out, config = cgan_run
     grid = iio.imread(out / "samples" / "epoch_0001.png")
     assert grid.shape == (10 * 30 + 2, 4 * 30 + 2)  # one row per class, 4 columns
     generator, _ = restore_generator(str(out))
@@ -57,21 +64,8 @@ def test_class_row_grid_layout(tmp_path):
     np.testing.assert_allclose(tile, expected, atol=1)  # row 7, column 2 is class 7
 
 
-def test_sample_cli_writes_requested_labels(tmp_path):
-    write_mnist_idx(str(tmp_path / "data"), train=64)
-    out = tmp_path / "run"
-    config = make_config(
-        model="cgan",
-        dataset="mnist",
-        data_dir=str(tmp_path / "data"),
-        download=False,
-        output_dir=str(out),
-        epochs=1,
-        batch_size=16,
-        latent_dim=8,
-        steps_per_epoch=1,
-    )
-    train(config, verbose=0)
+def test_sample_cli_writes_requested_labels(cgan_run, tmp_path):
+    out, _ = cgan_run
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     script = os.path.join(ROOT, "experiments", "sample.py")
 
