@@ -22,6 +22,10 @@ from gan_tf.models.spec import ModelSpec
 __all__ = ["SPEC", "LabelPlanes", "OneHot", "build_discriminator", "build_generator"]
 
 
+def _one_hot(labels, num_classes):
+    return ops.one_hot(ops.cast(ops.reshape(labels, [-1]), "int32"), num_classes)
+
+
 @keras.saving.register_keras_serializable(package="gan_tf")
 class OneHot(layers.Layer):
     """int labels ``[B]`` -> float one-hot ``[B, num_classes]``."""
@@ -31,7 +35,7 @@ class OneHot(layers.Layer):
         self.num_classes = num_classes
 
     def call(self, labels):
-        return ops.one_hot(ops.cast(ops.reshape(labels, [-1]), "int32"), self.num_classes)
+        return _one_hot(labels, self.num_classes)
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
@@ -48,8 +52,7 @@ class LabelPlanes(layers.Layer):
 
     def call(self, inputs):
         samples, labels = inputs
-        one_hot = ops.one_hot(ops.cast(ops.reshape(labels, [-1]), "int32"), self.num_classes)
-        one_hot = ops.cast(one_hot, samples.dtype)
+        one_hot = ops.cast(_one_hot(labels, self.num_classes), samples.dtype)
         if len(samples.shape) == 4:
             height, width = samples.shape[1], samples.shape[2]
             one_hot = ops.tile(one_hot[:, None, None, :], [1, height, width, 1])
