@@ -14,7 +14,7 @@ flags.DEFINE_string("model", "dcgan", "GAN variant: gan | dcgan | cgan | wgan | 
 flags.DEFINE_string(
     "dataset",
     "fashion_mnist",
-    "mnist | fashion_mnist | cifar10 | svhn | celeb_a | ring8 | grid25 | folder:PATH.",
+    "mnist | fashion_mnist | cifar10 | svhn | celeb_a | mnist_5k | ring8 | grid25 | folder:PATH.",
 )
 flags.DEFINE_string(
     "data_dir", None, "Directory with the dataset's raw files (also tfds' data dir)."
@@ -61,6 +61,23 @@ flags.DEFINE_integer("checkpoint_every", None, "Save a checkpoint every N epochs
 flags.DEFINE_integer("keep_checkpoints", None, "How many checkpoints to keep (default 3).")
 flags.DEFINE_integer("log_every", None, "Write window-mean losses every N steps (default 50).")
 flags.DEFINE_integer("grid_size", None, "Sample grids are N x N images (default 8).")
+flags.DEFINE_integer(
+    "eval_every", None, "Evaluate every N epochs and at the end into metrics.csv (0 = off)."
+)
+flags.DEFINE_string(
+    "eval_metrics",
+    None,
+    "Comma list for --eval_every (default fd_classifier,kid_classifier,pr_classifier,coverage).",
+)
+flags.DEFINE_integer(
+    "eval_samples", None, "Generated and real images per --eval_every evaluation (default 5000)."
+)
+flags.DEFINE_string(
+    "classifier_weights", None, "Domain classifier weights (default: the ones shipped)."
+)
+flags.DEFINE_string(
+    "inception_weights", None, "InceptionV3 weights .h5 for fid/kid/pr/is (default: download)."
+)
 flags.DEFINE_integer("seed", None, "Seed for weights, noise and data order (default 0).")
 flags.DEFINE_integer("verbose", 1, "1 shows a progress bar, 0 is quiet.")
 

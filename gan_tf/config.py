@@ -20,6 +20,7 @@ from typing import Any
 
 from gan_tf import losses
 from gan_tf.data import TOY_DEFAULTS, is_toy
+from gan_tf.evaluation import parse_metrics
 from gan_tf.models import get_model
 
 __all__ = ["TrainConfig", "make_config", "load_config", "save_config", "ARCHITECTURE_FIELDS"]
@@ -60,6 +61,11 @@ class TrainConfig:
     keep_checkpoints: int = 3
     log_every: int = 50
     grid_size: int = 8
+    eval_every: int = 0
+    eval_metrics: str = "fd_classifier,kid_classifier,pr_classifier,coverage"
+    eval_samples: int = 5000
+    classifier_weights: str | None = None
+    inception_weights: str = "imagenet"
     seed: int = 0
 
     def validate(self) -> None:
@@ -113,6 +119,19 @@ class TrainConfig:
             raise ValueError(f"--label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not self.dataset:
             raise ValueError("--dataset must not be empty")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ValueError(f"--eval_every must be >= 0 epochs (0 = off), got {self.eval_every}")
+        if self.eval_every:
+            parse_metrics(self.eval_metrics)
+            if is_toy(self.dataset):
+                raise ValueError(
+                    f"--eval_every does not apply to the 2-D toy '{self.dataset}' (its mode "
+                    "metrics are logged every epoch); leave it at 0"
+                )
+            if not isinstance(self.eval_samples, int) or self.eval_samples < 100:
+                raise ValueError(
+                    f"--eval_samples must be an integer >= 100, got {self.eval_samples}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -33,6 +33,7 @@ from gan_tf.eval import coverage, features, fid, inception_score, kid, precision
 __all__ = [
     "DEFAULT_METRICS",
     "METRICS",
+    "OUTPUT_NAMES",
     "Evaluator",
     "class_cycle",
     "evaluate_run",
@@ -44,6 +45,22 @@ CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "is_cl
 INCEPTION_METRICS = ("fid", "kid", "pr", "is")
 METRICS = (*CLASSIFIER_METRICS, "coverage", "cas", *INCEPTION_METRICS)
 DEFAULT_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "coverage")
+# the scalar values the metrics produce (keys of Evaluator results, metrics.csv columns)
+OUTPUT_NAMES = (
+    "fd_classifier",
+    "kid_classifier",
+    "precision_classifier",
+    "recall_classifier",
+    "is_classifier",
+    "classes_covered",
+    "class_kl",
+    "cas",
+    "fid",
+    "kid",
+    "precision",
+    "recall",
+    "is",
+)
 
 
 def parse_metrics(metrics) -> tuple[str, ...]:

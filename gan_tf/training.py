@@ -9,9 +9,12 @@
       samples/epoch_0001.png fixed-noise grid (class rows for conditional models; a
                              scatter of real vs generated points for 2-D toys) per epoch
       progress.gif           the epoch pictures as an animation
-      metrics.csv            one row per epoch (mean losses, D scores, seconds; toy mode metrics)
+      metrics.csv            one row per epoch (mean losses, D scores, seconds; toy mode
+                             metrics; --eval_every metrics on the epochs they ran)
+      metrics.png            metric-vs-epoch panels (evaluation / toy mode metrics)
       losses.csv             one row per --log_every steps (window means)
       losses.png             loss and D-score curves from losses.csv
+      eval.json              written by experiments/evaluate.py
       logs/                  TensorBoard scalars and sample images
 
 Rerunning on the same directory resumes from the latest checkpoint; nothing
@@ -30,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data, losses, visualize
+from gan_tf import data, evaluation, losses, visualize
 from gan_tf.config import ARCHITECTURE_FIELDS, TrainConfig, load_config, save_config
 from gan_tf.eval import toy_mode_metrics
 from gan_tf.gan import GAN, StepOptions
@@ -48,6 +51,9 @@ __all__ = [
 ]
 
 TOY_SAMPLES = 2500  # points per epoch scatter and mode metrics
+EVAL_NOISE_SEED = 0xE7A1  # stateless seed of the --eval_every samples
+# metrics.csv columns drawn in metrics.png (those present in the run)
+PLOTTED_METRICS = (*evaluation.OUTPUT_NAMES, "modes_covered", "high_quality")
 TOY_LIMITS = {"ring8": 3.0, "grid25": 6.0}
 
 
@@ -231,12 +237,31 @@ def _truncate_csv(path: str, last_epoch: int) -> None:
 
 
 def _append_csv(path: str, row: dict) -> None:
-    new = not os.path.exists(path) or os.path.getsize(path) == 0
-    with open(path, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    """Appends ``row``; a row with new columns (e.g. evaluation metrics) rewrites the
+    file with the union of columns, leaving earlier rows' new cells empty."""
+    fields = list(row)
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        with open(path, encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            if set(fields) <= set(header):
+                fields = None
+            else:
+                rows = list(reader)
+                fields = header + [name for name in fields if name not in header]
+        if fields is None:
+            with open(path, "a", newline="", encoding="utf-8") as handle:
+                csv.DictWriter(handle, fieldnames=header, restval="").writerow(row)
+            return
+        rows.append(row)
+    else:
+        rows = [row]
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
 
 
 def _finish(run_dir: str) -> int:
@@ -246,6 +271,9 @@ def _finish(run_dir: str) -> int:
     losses_csv = os.path.join(run_dir, "losses.csv")
     if os.path.exists(losses_csv):
         visualize.plot_losses(losses_csv, os.path.join(run_dir, "losses.png"))
+    metrics_csv = os.path.join(run_dir, "metrics.csv")
+    if os.path.exists(metrics_csv):
+        visualize.plot_metrics(metrics_csv, os.path.join(run_dir, "metrics.png"), PLOTTED_METRICS)
     return len(frames)
 
 
@@ -309,6 +337,7 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
         total_steps=config.epochs * steps_per_epoch,
     )
     picture = _EpochPicture(config, gan, dataset)
+    evaluator = _make_evaluator(config)
     epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     run_info = {"shape": list(dataset.image_shape), "num_classes": gan.num_classes}
     manager = _open_run(config, gan.checkpoint(epoch=epoch_counter), run_info)
@@ -347,10 +376,18 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
             os.path.join(run_dir, "samples", f"epoch_{epoch:04d}.png"), epoch
         )
         metrics.update(extra)
+        evaluated = {}
+        if evaluator is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
+            _print(verbose, f"Evaluating epoch {epoch} ({config.eval_metrics})")
+            evaluated = evaluate_generator(evaluator, gan, config)
+            _print(verbose, "  " + ", ".join(f"{k} {v:.4g}" for k, v in evaluated.items()))
         with writer.as_default(step=int(gan.step.numpy())):
             for key, value in metrics.items():
                 tf.summary.scalar(f"epoch/{key}", value)
+            for key, value in evaluated.items():
+                tf.summary.scalar(f"eval/{key}", value)
             tf.summary.image("samples", image[None])
+        metrics.update(evaluated)
         writer.flush()
         _append_csv(os.path.join(run_dir, "metrics.csv"), {"epoch": epoch, **metrics})
         epoch_counter.assign(epoch)
@@ -360,6 +397,45 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
     _finish(run_dir)
     _print(verbose, f"Done: {run_dir} (epoch {config.epochs}, step {int(gan.step.numpy())})")
     return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
+
+
+def _make_evaluator(config: TrainConfig):
+    """The ``--eval_every`` evaluator (reference set and networks loaded once), or None."""
+    if not config.eval_every:
+        return None
+    return evaluation.Evaluator(
+        config.dataset,
+        config.eval_metrics,
+        num_real=config.eval_samples,
+        data_dir=config.data_dir,
+        download=config.download,
+        image_size=config.image_size,
+        classifier_weights=config.classifier_weights,
+        inception_weights=config.inception_weights,
+        seed=config.seed,
+    )
+
+
+def evaluate_generator(evaluator, gan: GAN, config: TrainConfig) -> dict[str, float]:
+    """Scores ``config.eval_samples`` samples of ``gan`` (EMA generator if kept).
+
+    The noise is the same every epoch and comes from its own stateless seed, so
+    evaluating neither changes training nor breaks exact resume.
+    """
+    started = time.time()
+    noise = tf.random.stateless_normal(
+        [config.eval_samples, config.latent_dim], seed=[config.seed, EVAL_NOISE_SEED]
+    )
+    labels = (
+        evaluation.class_cycle(config.eval_samples, gan.num_classes) if gan.conditional else None
+    )
+    parts = []
+    for start in range(0, config.eval_samples, 500):
+        batch_labels = None if labels is None else tf.constant(labels[start : start + 500])
+        parts.append(visualize.to_uint8(gan.generate(noise[start : start + 500], batch_labels)))
+    values = evaluator(np.concatenate(parts), labels)
+    scalars = {key: float(value) for key, value in values.items() if np.isscalar(value)}
+    return {**scalars, "eval_seconds": round(time.time() - started, 1)}
 
 
 def annealed(initial: float, step: int, total_steps: int) -> float:

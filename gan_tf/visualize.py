@@ -14,6 +14,7 @@ __all__ = [
     "image_grid",
     "make_gif",
     "plot_losses",
+    "plot_metrics",
     "save_image",
     "scatter_plot",
     "to_uint8",
@@ -140,6 +141,34 @@ def plot_losses(csv_path: str, path: str, x: str = "step") -> None:
         axes.grid(alpha=0.3)
     figure.tight_layout()
     _save_figure(figure, path)
+
+
+def plot_metrics(csv_path: str, path: str, columns) -> bool:
+    """Plots each of ``columns`` present in a per-epoch CSV against ``epoch``, one panel
+    each (empty cells, i.e. epochs without that metric, are skipped).
+
+    Returns:
+      Whether a plot was written (False when no column has a value).
+    """
+    with open(csv_path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    series = {}
+    for column in columns:
+        points = [(int(r["epoch"]), float(r[column])) for r in rows if r.get(column, "") != ""]
+        if points:
+            series[column] = points
+    if not series:
+        return False
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(series), figsize=(3.2 * len(series), 3), squeeze=False)
+    for panel, (column, points) in zip(axes[0], series.items(), strict=True):
+        panel.plot(*zip(*points, strict=True), marker="o")
+        panel.set_title(column, fontsize=9)
+        panel.set_xlabel("epoch")
+        panel.grid(alpha=0.3)
+    figure.tight_layout()
+    _save_figure(figure, path)
+    return True
 
 
 def scatter_plot(real, fake, path: str, *, limit: float, title: str = "") -> None:

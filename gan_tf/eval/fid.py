@@ -9,6 +9,8 @@ feature space* and must be reported under a different name (the README uses
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 
@@ -40,7 +42,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, *, eps: float = 1e-6) -> float:
     Args:
       mu1, mu2: means, ``[D]``.
       sigma1, sigma2: covariances, ``[D, D]``.
-      eps: diagonal offset used only when the product's square root is not finite.
+      eps: diagonal offset used only when the product is singular (SciPy warns)
+        or its square root is not finite.
 
     Returns:
       The distance, a float >= 0 (up to round-off).
@@ -56,8 +59,10 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, *, eps: float = 1e-6) -> float:
             f"mismatched statistics: means {mu1.shape}, {mu2.shape}; "
             f"covariances {sigma1.shape}, {sigma2.shape}"
         )
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    if caught or not np.isfinite(covmean).all():  # singular product: offset the diagonals
         offset = np.eye(len(mu1)) * eps
         covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):

