@@ -10,6 +10,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["gan_tf", "gan_tf.*"]),
+    package_data={"gan_tf.eval": ["weights/*.weights.h5", "weights/*.json"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16",

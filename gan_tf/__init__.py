@@ -7,9 +7,10 @@ Public API::
     gan_tf.train(config)
 """
 
-from gan_tf import data, losses, models, visualize
+from gan_tf import data, evaluation, losses, models, visualize
 from gan_tf.config import TrainConfig, make_config
 from gan_tf.data import DataNotFoundError, load_dataset
+from gan_tf.evaluation import Evaluator, evaluate_run
 from gan_tf.gan import GAN
 from gan_tf.training import TrainingDivergedError, generate_images, restore_generator, train
 
@@ -18,9 +19,12 @@ __version__ = "0.1.0"
 __all__ = [
     "GAN",
     "DataNotFoundError",
+    "Evaluator",
     "TrainConfig",
     "TrainingDivergedError",
     "data",
+    "evaluate_run",
+    "evaluation",
     "generate_images",
     "load_dataset",
     "losses",

