@@ -28,7 +28,14 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
-from gan_tf.eval import coverage, features, fid, inception_score, kid, precision_recall
+from gan_tf.eval import (
+    class_coverage,
+    features,
+    frechet_distance_from_features,
+    inception_score,
+    kernel_distance,
+    precision_recall,
+)
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -234,7 +241,7 @@ class Evaluator:
             fake = self.classifier(images)
             results.update(self._feature_metrics(self.real_classifier, fake, "_classifier"))
             if "coverage" in self.metrics:
-                results.update(coverage.class_coverage(fake[1]))
+                results.update(class_coverage(fake[1]))
         if self.inception:
             results.update(self._feature_metrics(self.real_inception, self.inception(images), ""))
         if "cas" in self.metrics:
@@ -246,9 +253,9 @@ class Evaluator:
         results = {}
         if "fd" in wanted or "fid" in wanted:
             name = "fd_classifier" if suffix else "fid"
-            results[name] = fid.frechet_distance_from_features(real[0], fake[0])
+            results[name] = frechet_distance_from_features(real[0], fake[0])
         if "kid" in wanted:
-            values = kid.kernel_distance(
+            values = kernel_distance(
                 real[0],
                 fake[0],
                 num_subsets=self.kid_subsets,
@@ -257,10 +264,10 @@ class Evaluator:
             )
             results.update({key + suffix: value for key, value in values.items()})
         if "pr" in wanted:
-            values = precision_recall.precision_recall(real[0], fake[0], k=self.pr_k)
+            values = precision_recall(real[0], fake[0], k=self.pr_k)
             results.update({key + suffix: value for key, value in values.items()})
         if "is" in wanted:
-            values = inception_score.inception_score(fake[1])
+            values = inception_score(fake[1])
             results.update({key + suffix: value for key, value in values.items()})
         return results
 

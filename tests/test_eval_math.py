@@ -5,6 +5,7 @@ import pytest
 import scipy.linalg
 
 from gan_tf.eval import coverage, fid, inception_score, kid, precision_recall
+from gan_tf.eval.precision_recall import knn_radii
 
 
 def _gaussian(n, d, seed, mean=0.0, scale=1.0):
@@ -103,7 +104,7 @@ def test_kid_is_mean_and_std_over_subsets():
 
 
 def test_inception_score_of_uniform_logits_is_one():
-    result = inception_score.inception_score(np.zeros((100, 10)), num_splits=5)
+    result = inception_score(np.zeros((100, 10)), num_splits=5)
     assert result["is"] == pytest.approx(1.0, abs=1e-9)
     assert result["is_std"] == pytest.approx(0.0, abs=1e-9)
 
@@ -112,7 +113,7 @@ def test_inception_score_of_uniform_logits_is_one():
 def test_inception_score_of_confident_equal_shares_is_the_class_count(classes):
     logits = np.full((classes * 20, 10), -50.0)
     logits[np.arange(len(logits)), np.arange(len(logits)) % classes] = 50.0
-    result = inception_score.inception_score(logits, num_splits=4)
+    result = inception_score(logits, num_splits=4)
     assert result["is"] == pytest.approx(classes, rel=1e-6)
 
 
@@ -123,7 +124,7 @@ def test_inception_score_matches_numpy_reference():
     for part in np.split(probs, 3):
         marginal = part.mean(0)
         scores.append(np.exp(np.mean(np.sum(part * np.log(part / marginal), 1))))
-    result = inception_score.inception_score(logits, num_splits=3)
+    result = inception_score(logits, num_splits=3)
     assert result["is"] == pytest.approx(np.mean(scores), rel=1e-9)
     assert result["is_std"] == pytest.approx(np.std(scores), rel=1e-9)
 
@@ -133,18 +134,18 @@ def test_inception_score_matches_numpy_reference():
 
 def test_precision_recall_of_identical_sets_is_one():
     x = _gaussian(200, 5, 12)
-    assert precision_recall.precision_recall(x, x.copy()) == {"precision": 1.0, "recall": 1.0}
+    assert precision_recall(x, x.copy()) == {"precision": 1.0, "recall": 1.0}
 
 
 def test_precision_recall_of_disjoint_far_sets_is_zero():
     x = _gaussian(200, 5, 13)
-    assert precision_recall.precision_recall(x, x + 100.0) == {"precision": 0.0, "recall": 0.0}
+    assert precision_recall(x, x + 100.0) == {"precision": 0.0, "recall": 0.0}
 
 
 def test_precision_recall_separates_quality_from_coverage():
     real = _gaussian(1000, 2, 14)
     collapsed = _gaussian(1000, 2, 15, scale=0.1)  # good samples, one small region
-    result = precision_recall.precision_recall(real, collapsed)
+    result = precision_recall(real, collapsed)
     assert result["precision"] > 0.95
     assert result["recall"] < 0.3
 
@@ -153,7 +154,7 @@ def test_knn_radii_match_brute_force():
     x = _gaussian(50, 3, 16)
     distances = np.linalg.norm(x[:, None] - x[None], axis=-1)
     expected = np.sort(distances, axis=1)[:, 3]
-    np.testing.assert_allclose(precision_recall.knn_radii(x, 3), expected, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(knn_radii(x, 3), expected, rtol=1e-7, atol=1e-7)
 
 
 # ---------------------------------------------------------------- class coverage
