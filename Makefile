@@ -5,7 +5,7 @@ DEMO_EPOCHS ?= 3
 OUTPUT_DIR ?= runs/dcgan_fashion_mnist
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: install data demo test test-slow lint format gif
+.PHONY: install data demo test test-slow lint format gif evaluate classifiers baseline
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -22,7 +22,9 @@ data:
 demo: install data
 	@if [ -d $(FASHION_MNIST_DIR) ]; then dataset=fashion_mnist; else dataset=mnist; fi; \
 	echo "Training DCGAN on $$dataset for $(DEMO_EPOCHS) epochs (rerun to resume)"; \
-	$(PYTHON) experiments/train.py --model=dcgan --dataset=$$dataset --epochs=$(DEMO_EPOCHS)
+	$(PYTHON) experiments/train.py --model=dcgan --dataset=$$dataset --epochs=$(DEMO_EPOCHS) \
+	  --output_dir=runs/dcgan_$$dataset && \
+	$(PYTHON) experiments/evaluate.py --output_dir=runs/dcgan_$$dataset
 
 test:
 	$(PYTHON) -m pytest -m "not slow" -q
@@ -40,3 +42,15 @@ format:
 
 gif:
 	$(PYTHON) experiments/make_gif.py --output_dir=$(OUTPUT_DIR)
+
+evaluate:
+	$(PYTHON) experiments/evaluate.py --output_dir=$(OUTPUT_DIR)
+
+# Retrain the shipped domain classifiers (gan_tf/eval/weights/).
+classifiers:
+	$(PYTHON) experiments/train_classifier.py --dataset=fashion_mnist --epochs=5
+	$(PYTHON) experiments/train_classifier.py --dataset=mnist_5k --epochs=15
+
+# The README's baseline table: every model on Fashion-MNIST, 3 epochs each, evaluated.
+baseline:
+	$(PYTHON) benchmarks/baseline.py --epochs=3 --output_root=runs/baseline

@@ -113,3 +113,29 @@ def test_classifier_record_is_read_beside_the_weights(tmp_path):
     features.build_classifier((28, 28, 1)).save_weights(str(weights))
     (tmp_path / "x_classifier.json").write_text(json.dumps({"test_accuracy": 0.5}))
     assert features.classifier_info(str(weights)) == {"test_accuracy": 0.5}
+
+
+def test_train_classifier_script_path_on_cifar10_format_files(tmp_path):
+    from fake_data import write_cifar10
+
+    from gan_tf import evaluation
+
+    write_cifar10(str(tmp_path / "data"), per_batch=20)  # 5 x 20 train, 20 test
+    output = str(tmp_path / "cifar10_classifier.weights.h5")
+    record = evaluation.train_dataset_classifier(
+        "cifar10", output, data_dir=str(tmp_path / "data"), download=False, epochs=1, verbose=0
+    )
+    assert record["train_examples"] == 100 and record["test_examples"] == 20
+    assert 0.0 <= record["test_accuracy"] <= 1.0
+    assert features.classifier_info(output)["dataset"] == "cifar10"
+    model = features.load_classifier("cifar10", output)
+    assert model.output_shape == (None, 10)
+    assert sorted(os.listdir(tmp_path)) == [
+        "cifar10_classifier.json",
+        "cifar10_classifier.weights.h5",
+        "data",
+    ]  # no temporary files left behind
+    with pytest.raises(ValueError, match="--dataset=celeb_a has no classifier"):
+        evaluation.train_dataset_classifier("celeb_a", output)
+    with pytest.raises(ValueError, match="must end in .weights.h5"):
+        evaluation.train_dataset_classifier("cifar10", str(tmp_path / "x.h5"))
