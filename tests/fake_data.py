@@ -49,7 +49,11 @@ def write_cifar10(directory: str, per_batch: int = 10) -> np.ndarray:
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         images = rng.integers(0, 256, (per_batch, 32, 32, 3), dtype=np.uint8)
         rows = images.transpose(0, 3, 1, 2).reshape(per_batch, 3072)  # R plane, G plane, B plane
-        batch = {b"data": rows, b"labels": [i % 10 for i in range(per_batch)], b"batch_label": name.encode()}
+        batch = {
+            b"data": rows,
+            b"labels": [i % 10 for i in range(per_batch)],
+            b"batch_label": name.encode(),
+        }
         with open(os.path.join(folder, name), "wb") as handle:
             pickle.dump(batch, handle)
         if name != "test_batch":

@@ -91,10 +91,10 @@ def test_evaluator_protocol_and_input_checks(evaluator):
         evaluation.Evaluator("fashion_mnist", "fd_classifier", image_size=32, download=False)
 
 
-def test_cas_is_high_for_real_labelled_data_and_chance_for_shuffled_labels(fashion_train):
+def test_cas_is_at_chance_for_shuffled_labels(fashion_train):
+    # (CAS of correctly labelled real images is checked in test_evaluate_samples_file_and_cgan_cas)
     images, labels = fashion_train
-    cas = evaluation.Evaluator("fashion_mnist", "cas", num_real=1000, download=False, cas_epochs=6)
-    assert cas(images, labels)["cas"] > 0.7
+    cas = evaluation.Evaluator("fashion_mnist", "cas", num_real=1000, download=False, cas_epochs=4)
     shuffled = np.random.default_rng(0).permutation(labels)
     assert cas(images, shuffled)["cas"] < 0.3
     with pytest.raises(ValueError, match="conditional"):
@@ -161,12 +161,12 @@ def test_evaluate_cli_writes_every_metric_and_the_protocol(tmp_path):
 
 
 def test_evaluate_cli_bad_metric_fails_cleanly(tmp_path):
-    config = _tiny_run(tmp_path)
+    run_dir = tmp_path / "run"
     result = subprocess.run(
         [
             sys.executable,
             os.path.join(ROOT, "experiments", "evaluate.py"),
-            f"--output_dir={config.output_dir}",
+            f"--output_dir={run_dir}",
             "--metrics=fd_classifier,bogus",
         ],
         capture_output=True,
@@ -174,10 +174,9 @@ def test_evaluate_cli_bad_metric_fails_cleanly(tmp_path):
         timeout=300,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        result.stderr.strip()
-    ] and result.stderr.startswith("error: unknown metric(s) bogus")
-    assert not os.path.exists(os.path.join(config.output_dir, "eval.json"))
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: unknown metric(s) bogus in --metrics; choose from:")
+    assert not run_dir.exists()
 
 
 def test_evaluate_samples_file_and_cgan_cas(tmp_path, fashion_train):
@@ -195,7 +194,7 @@ def test_evaluate_samples_file_and_cgan_cas(tmp_path, fashion_train):
     )
     assert record["samples"] == samples
     assert record["metrics"]["fd_classifier"] < 5.0
-    assert record["metrics"]["cas"] > 0.6  # real labelled images: CAS of real data
+    assert record["metrics"]["cas"] > 0.7  # real labelled images: CAS of real data
     sampled = evaluation.evaluate_run(
         config.output_dir, "cas", num_samples=200, num_real=200, cas_epochs=1, download=False
     )
