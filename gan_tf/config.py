@@ -21,6 +21,7 @@ from typing import Any
 from gan_tf import losses
 from gan_tf.data import TOY_DEFAULTS, is_toy
 from gan_tf.evaluation import parse_metrics
+from gan_tf.files import write_json
 from gan_tf.models import get_model
 
 __all__ = ["TrainConfig", "make_config", "load_config", "save_config", "ARCHITECTURE_FIELDS"]
@@ -190,11 +191,7 @@ def make_config(**overrides: Any) -> TrainConfig:
 
 def save_config(config: TrainConfig, path: str) -> None:
     """Writes ``config`` as JSON to ``path`` atomically."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(config.to_dict(), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
+    write_json(path, config.to_dict(), sort_keys=True)
 
 
 def load_config(path: str) -> TrainConfig:

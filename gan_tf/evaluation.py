@@ -20,7 +20,6 @@ stated protocol. Metric names (``--metrics``):
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -36,6 +35,7 @@ from gan_tf.eval import (
     kernel_distance,
     precision_recall,
 )
+from gan_tf.files import write_json
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -287,15 +287,6 @@ class Evaluator:
 def _latest_checkpoint_epoch(run_dir: str) -> int | None:
     latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
     return int(latest.rsplit("-", 1)[1]) if latest else None
-
-
-def write_json(path: str, record: dict) -> None:
-    """Writes ``record`` to ``path`` atomically (a temporary file, then a rename)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
 
 
 def evaluate_run(

@@ -36,6 +36,7 @@ import tensorflow as tf
 from gan_tf import data, evaluation, losses, visualize
 from gan_tf.config import ARCHITECTURE_FIELDS, TrainConfig, load_config, save_config
 from gan_tf.eval import toy_mode_metrics
+from gan_tf.files import write_json
 from gan_tf.gan import GAN, StepOptions
 from gan_tf.models import get_model
 
@@ -204,8 +205,7 @@ def _open_run(config: TrainConfig, checkpoint: tf.train.Checkpoint, run_info: di
     for sub in ("checkpoints", "samples", "logs"):
         os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
     save_config(config, os.path.join(run_dir, "config.json"))
-    with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as handle:
-        json.dump(run_info, handle, indent=2)
+    write_json(os.path.join(run_dir, "run.json"), run_info)
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=config.keep_checkpoints
     )

@@ -30,6 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_tf.data import to_float_images
+
 __all__ = [
     "CLASSIFIER_DATASETS",
     "INCEPTION_SIZE",
@@ -54,10 +56,7 @@ INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 
 def _to_float(images) -> tf.Tensor:
     """uint8 ``[0, 255]`` (or float already in ``[-1, 1]``) -> float32 ``[-1, 1]``."""
-    images = tf.convert_to_tensor(images)
-    if images.dtype == tf.uint8:
-        return tf.cast(images, tf.float32) / 127.5 - 1.0
-    return tf.cast(images, tf.float32)
+    return to_float_images(tf.convert_to_tensor(images))
 
 
 # --------------------------------------------------------------------------- classifiers
