@@ -61,6 +61,9 @@ flags.DEFINE_integer("checkpoint_every", None, "Save a checkpoint every N epochs
 flags.DEFINE_integer("keep_checkpoints", None, "How many checkpoints to keep (default 3).")
 flags.DEFINE_integer("log_every", None, "Write window-mean losses every N steps (default 50).")
 flags.DEFINE_integer("grid_size", None, "Sample grids are N x N images (default 8).")
+flags.DEFINE_string(
+    "precision", None, "float32 | mixed_bfloat16 | mixed_float16 (loss-scaled); default float32."
+)
 flags.DEFINE_integer(
     "eval_every", None, "Evaluate every N epochs and at the end into metrics.csv (0 = off)."
 )

@@ -62,6 +62,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     log_every: int = 50
     grid_size: int = 8
+    precision: str = "float32"
     eval_every: int = 0
     eval_metrics: str = "fd_classifier,kid_classifier,pr_classifier,coverage"
     eval_samples: int = 5000
@@ -104,6 +105,7 @@ class TrainConfig:
             raise ValueError(f"--d_learning_rate must be > 0 when set, got {self.d_learning_rate}")
         _choose("optimizer", self.optimizer, OPTIMIZERS)
         _choose("lr_decay", self.lr_decay, LR_DECAYS)
+        _choose("precision", self.precision, PRECISIONS)
         if self.gp_weight < 0:
             raise ValueError(f"--gp_weight must be >= 0, got {self.gp_weight}")
         if self.clip_value < 0:
@@ -140,6 +142,7 @@ class TrainConfig:
 
 OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "linear")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def _choose(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -157,6 +160,7 @@ ARCHITECTURE_FIELDS = (
     "d_dropout",
     "ema",
     "optimizer",
+    "precision",
 )
 
 

@@ -57,7 +57,9 @@ class GAN:
     Args:
       generator: noise ``[B, latent_dim]`` (and labels ``[B]``) -> samples; images in ``[-1, 1]``.
       discriminator: samples (and labels) -> ``[B, 1]`` logits (real = 1, fake = 0).
-      generator_optimizer, discriminator_optimizer: Keras optimizers.
+      generator_optimizer, discriminator_optimizer: Keras optimizers (a
+        ``keras.optimizers.LossScaleOptimizer`` for float16: the step scales each
+        loss with ``scale_loss`` and ``apply_gradients`` unscales).
       generator_loss: ``f(*, fake_logits) -> scalar``.
       discriminator_loss: ``f(*, real_logits, fake_logits, **kwargs) -> scalar``.
       latent_dim: size of the noise vector.
@@ -193,8 +195,9 @@ class GAN:
                     self.rng.uniform([batch_size]),
                 )
                 total = loss + options.gp_weight * penalty
+            scaled = self.discriminator_optimizer.scale_loss(total)  # float16 loss scaling
         variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(total, variables)
+        gradients = tape.gradient(scaled, variables)
         self.discriminator_optimizer.apply_gradients(zip(gradients, variables, strict=True))
         if options.clip_value is not None:
             regularizers.clip_weights(variables, options.clip_value)
@@ -213,9 +216,10 @@ class GAN:
             fake = self._call(self.generator, self.noise(batch_size), labels, True)
             fake_logits = self._call(self.discriminator, self._noisy(fake), labels, True)
             loss = self.generator_loss(fake_logits=fake_logits)
+            scaled = self.generator_optimizer.scale_loss(loss)  # float16 loss scaling
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(
-            zip(tape.gradient(loss, variables), variables, strict=True)
+            zip(tape.gradient(scaled, variables), variables, strict=True)
         )
         return loss
 

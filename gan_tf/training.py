@@ -23,6 +23,7 @@ after that checkpoint is kept, so an interrupted run continues exactly.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -62,14 +63,43 @@ class TrainingDivergedError(RuntimeError):
     """A loss became NaN or infinite."""
 
 
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Builds layers under the Keras dtype policy ``name`` (``float32``,
+    ``mixed_bfloat16``, ``mixed_float16``), restoring the previous global policy."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _float32_outputs(model: keras.Model) -> keras.Model:
+    """``model`` with its output cast to float32 (mixed precision: losses, penalties and
+    sampled images stay float32 whatever the layers compute in)."""
+    output = keras.layers.Activation("linear", dtype="float32", name="float32_output")(
+        model.outputs[0]
+    )
+    return keras.Model(model.inputs, output, name=model.name)
+
+
 def build_networks(config: TrainConfig, shape, num_classes=None):
-    """The generator and discriminator ``config`` describes, for samples of ``shape``."""
+    """The generator and discriminator ``config`` describes, for samples of ``shape``,
+    built under ``config.precision`` (mixed policies compute in 16 bits, keep float32
+    variables and return float32 outputs)."""
     spec = get_model(config.model)
     conditional = {"num_classes": num_classes} if spec.conditional else {}
-    generator = spec.build_generator(config.latent_dim, tuple(shape), **conditional)
-    discriminator = spec.build_discriminator(
-        tuple(shape), spectral_norm=config.spectral_norm, dropout=config.d_dropout, **conditional
-    )
+    with dtype_policy(config.precision):
+        generator = spec.build_generator(config.latent_dim, tuple(shape), **conditional)
+        discriminator = spec.build_discriminator(
+            tuple(shape),
+            spectral_norm=config.spectral_norm,
+            dropout=config.d_dropout,
+            **conditional,
+        )
+    if config.precision != "float32":
+        generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
     return generator, discriminator
 
 
@@ -79,10 +109,14 @@ def _optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
             learning_rate, decay_steps=max(decay_steps, 1), end_learning_rate=0.0
         )
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=learning_rate)
-    return keras.optimizers.Adam(
-        learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
-    )
+        optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate)
+    else:
+        optimizer = keras.optimizers.Adam(
+            learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
+        )
+    if config.precision == "mixed_float16":  # dynamic loss scaling against float16 underflow
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def build_gan(config: TrainConfig, shape, num_classes=None, total_steps: int = 1) -> GAN:
