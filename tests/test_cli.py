@@ -128,7 +128,16 @@ def test_sample_without_a_run_fails_cleanly(tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "s.npz").exists()
 
 
-@pytest.mark.parametrize("model", ["gan", "cgan", "wgan", "wgan_gp"])
+@pytest.mark.parametrize(
+    "model",
+    # the wgan* cases repeat test_variants' coverage through a subprocess: `make test-slow`
+    [
+        "gan",
+        "cgan",
+        pytest.param("wgan", marks=pytest.mark.slow),
+        pytest.param("wgan_gp", marks=pytest.mark.slow),
+    ],
+)
 def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
     out = tmp_path / model
     args = [

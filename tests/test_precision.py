@@ -25,8 +25,16 @@ def _batch(gan, config):
     return (images, tf.range(count) % 10) if gan.conditional else (images,)
 
 
-@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
-@pytest.mark.parametrize("model", MODEL_NAMES)
+def _precision_cases():
+    for model in MODEL_NAMES:
+        for precision in ("mixed_bfloat16", "mixed_float16"):
+            # float16 is emulated on CPUs (slow): its wgan* cases run with `make test-slow`
+            slow = precision == "mixed_float16" and model.startswith("wgan")
+            marks = [pytest.mark.slow] if slow else []
+            yield pytest.param(model, precision, marks=marks, id=f"{model}-{precision}")
+
+
+@pytest.mark.parametrize("model, precision", list(_precision_cases()))
 def test_every_variant_trains_under_each_precision(model, precision):
     config = _config(model, precision)
     gan = build_gan(config, (28, 28, 1), 10)

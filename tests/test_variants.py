@@ -24,11 +24,13 @@ def batch_for(gan, shape, batch_size=2):
 
 
 def _variant_cases():
-    """Every model x shape; the 64x64 cases other than dcgan's run with `make test-slow`
-    (they add ~1.5 minutes and exercise the same code as dcgan at 64x64)."""
+    """Every model x shape. With `make test-slow` only: the 64x64 cases other than dcgan's
+    and the 32x32x3 wgan* cases (the slowest; the same code runs in the other cases)."""
     for model in MODEL_NAMES:
         for shape in SHAPES:
-            slow = shape == (64, 64, 3) and model != "dcgan"
+            slow = (shape == (64, 64, 3) and model != "dcgan") or (
+                shape == (32, 32, 3) and model.startswith("wgan")
+            )
             marks = [pytest.mark.slow] if slow else []
             yield pytest.param(model, shape, marks=marks, id=f"{model}-{'x'.join(map(str, shape))}")
 
