@@ -273,28 +273,22 @@ def _truncate_csv(path: str, last_epoch: int) -> None:
 def _append_csv(path: str, row: dict) -> None:
     """Appends ``row``; a row with new columns (e.g. evaluation metrics) rewrites the
     file with the union of columns, leaving earlier rows' new cells empty."""
-    fields = list(row)
+    header, rows = [], []
     if os.path.exists(path) and os.path.getsize(path) > 0:
         with open(path, encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            if set(fields) <= set(header):
-                fields = None
-            else:
-                rows = list(reader)
-                fields = header + [name for name in fields if name not in header]
-        if fields is None:
+            header = list(reader.fieldnames or [])
+            rows = list(reader)
+        if set(row) <= set(header):
             with open(path, "a", newline="", encoding="utf-8") as handle:
                 csv.DictWriter(handle, fieldnames=header, restval="").writerow(row)
             return
-        rows.append(row)
-    else:
-        rows = [row]
+    fields = header + [name for name in row if name not in header]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows([*rows, row])
     os.replace(tmp, path)
 
 
