@@ -64,6 +64,10 @@ flags.DEFINE_integer("grid_size", None, "Sample grids are N x N images (default 
 flags.DEFINE_string(
     "precision", None, "float32 | mixed_bfloat16 | mixed_float16 (loss-scaled); default float32."
 )
+flags.DEFINE_bool("jit_compile", None, "Compile the train step with XLA (default false).")
+flags.DEFINE_integer(
+    "steps_per_call", None, "Train steps fused into one tf.function call (default 1)."
+)
 flags.DEFINE_integer(
     "eval_every", None, "Evaluate every N epochs and at the end into metrics.csv (0 = off)."
 )

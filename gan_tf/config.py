@@ -63,6 +63,8 @@ class TrainConfig:
     log_every: int = 50
     grid_size: int = 8
     precision: str = "float32"
+    jit_compile: bool = False
+    steps_per_call: int = 1
     eval_every: int = 0
     eval_metrics: str = "fd_classifier,kid_classifier,pr_classifier,coverage"
     eval_samples: int = 5000
@@ -90,6 +92,7 @@ class TrainConfig:
             "keep_checkpoints",
             "log_every",
             "grid_size",
+            "steps_per_call",
         )
         for name in positive:
             value = getattr(self, name)

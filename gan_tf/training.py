@@ -148,6 +148,7 @@ def build_gan(config: TrainConfig, shape, num_classes=None, total_steps: int = 1
         latent_dim=config.latent_dim,
         num_classes=num_classes if spec.conditional else None,
         seed=config.seed,
+        jit_compile=config.jit_compile,
         options=StepOptions(
             n_critic=config.n_critic,
             gp_weight=config.gp_weight,
@@ -481,38 +482,65 @@ def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
     started = time.perf_counter()
     batches = data.batches(
         dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
-    )
-    for index, batch in enumerate(batches.take(steps_per_epoch)):
-        if config.instance_noise:
+    ).take(steps_per_epoch)
+    index = -1
+    for per_call in _calls(gan, batches, steps_per_epoch, config.steps_per_call):
+        if config.instance_noise:  # annealed once per call
             gan.set_instance_noise(
                 annealed(config.instance_noise, int(gan.step.numpy()), total_steps)
             )
-        outputs = gan.train_step(*batch) if dataset.with_labels else gan.train_step(batch)
-        values = {key: float(outputs[key]) for key in names}
-        step = int(gan.step.numpy())
-        bad = [key for key, value in values.items() if not math.isfinite(value)]
-        if bad:
-            raise TrainingDivergedError(
-                f"{', '.join(bad)} became {values[bad[0]]} at step {step} (epoch {epoch}); "
-                "lower --learning_rate or change --loss; rerunning resumes from the last checkpoint"
-            )
-        for key in names:
-            totals[key] += values[key]
-            window[key] += values[key]
-        window_steps += 1
-        progbar.update(index + 1, list(values.items()))
-        if window_steps == config.log_every or index + 1 == steps_per_epoch:
-            means = {key: window[key] / window_steps for key in names}
-            with writer.as_default(step=step):
-                for key, value in means.items():
-                    tf.summary.scalar(f"train/{key}", value)
-            _append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
-            window, window_steps = dict.fromkeys(names, 0.0), 0
+        outputs = per_call()
+        count = len(outputs[names[0]])  # steps this call ran
+        step = int(gan.step.numpy()) - count
+        for call_index in range(count):
+            index, step = index + 1, step + 1
+            values = {key: float(outputs[key][call_index]) for key in names}
+            window_steps = _log_step(values, step, epoch, totals, window, window_steps)
+            progbar.update(index + 1, list(values.items()))
+            if window_steps == config.log_every or index + 1 == steps_per_epoch:
+                means = {key: window[key] / window_steps for key in names}
+                with writer.as_default(step=step):
+                    for key, value in means.items():
+                        tf.summary.scalar(f"train/{key}", value)
+                _append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
+                window, window_steps = dict.fromkeys(names, 0.0), 0
     return {
         "step": int(gan.step.numpy()),
         "seconds": round(time.perf_counter() - started, 3),
         **{key: totals[key] / steps_per_epoch for key in names},
     }
+
+
+def _calls(gan: GAN, batches: tf.data.Dataset, steps: int, steps_per_call: int):
+    """Yields callables, each running one train-step call and returning ``[K]`` metrics:
+    ``steps // steps_per_call`` fused calls of ``steps_per_call`` steps, then single
+    steps for the remainder (so the fused function traces for one shape only)."""
+    fused = steps // steps_per_call if steps_per_call > 1 else 0
+    if fused:
+        for group in batches.take(fused * steps_per_call).batch(steps_per_call):
+            yield lambda group=group: gan.train_steps(*_as_args(group))
+    for batch in batches.skip(fused * steps_per_call):
+        yield lambda batch=batch: {
+            key: value[None] for key, value in gan.train_step(*_as_args(batch)).items()
+        }
+
+
+def _as_args(batch) -> tuple:
+    return tuple(batch) if isinstance(batch, tuple) else (batch,)
+
+
+def _log_step(values: dict, step: int, epoch: int, totals: dict, window: dict, count: int) -> int:
+    """NaN/inf check and running sums of one step's metrics; returns the window count."""
+    bad = [key for key, value in values.items() if not math.isfinite(value)]
+    if bad:
+        raise TrainingDivergedError(
+            f"{', '.join(bad)} became {values[bad[0]]} at step {step} (epoch {epoch}); "
+            "lower --learning_rate or change --loss; rerunning resumes from the last checkpoint"
+        )
+    for key in values:
+        totals[key] += values[key]
+        window[key] += values[key]
+    return count + 1
 
 
 def restore_generator(run_dir: str) -> tuple[keras.Model, TrainConfig]:
