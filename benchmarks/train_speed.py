@@ -56,17 +56,17 @@ def plain_step_fn(generator, discriminator, latent_dim, learning_rate, beta_1):
             disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(
                 tf.zeros_like(fake_output), fake_output
             )
+        generator_variables = generator.trainable_variables
+        discriminator_variables = discriminator.trainable_variables
         generator_optimizer.apply_gradients(
-            zip(
-                gen_tape.gradient(gen_loss, generator.trainable_variables),
-                generator.trainable_variables,
-            )  # fmt: skip
+            zip(gen_tape.gradient(gen_loss, generator_variables), generator_variables, strict=True)
         )
         discriminator_optimizer.apply_gradients(
             zip(
-                disc_tape.gradient(disc_loss, discriminator.trainable_variables),
-                discriminator.trainable_variables,
-            )  # fmt: skip
+                disc_tape.gradient(disc_loss, discriminator_variables),
+                discriminator_variables,
+                strict=True,
+            )
         )
         return gen_loss, disc_loss
 
