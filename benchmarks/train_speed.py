@@ -17,6 +17,7 @@ n_critic = 1 models with a cross-entropy loss (gan, dcgan).
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import statistics
@@ -34,6 +35,7 @@ flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "Keras dtype poli
 flags.DEFINE_list("batch_sizes", ["64", "256"], "Batch sizes.")
 flags.DEFINE_integer("steps", 10, "Timed steps per variant (after 2 warm-up steps).")
 flags.DEFINE_integer("blocks", 2, "Alternating timing blocks per variant.")
+flags.DEFINE_list("updates", ["alternating", "simultaneous"], "Library update schemes to time.")
 
 
 def plain_step_fn(generator, discriminator, latent_dim, learning_rate, beta_1):
@@ -91,14 +93,16 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def measure(model: str, precision: str, batch_size: int, steps: int, blocks: int) -> dict:
+def measure(
+    model: str, precision: str, batch_size: int, steps: int, blocks: int, update: str
+) -> dict:
     import tensorflow as tf
 
     import gan_tf
     from gan_tf.training import build_gan, build_networks
 
     config = gan_tf.make_config(
-        model=model, precision=precision, batch_size=batch_size, output_dir="unused"
+        model=model, precision=precision, batch_size=batch_size, output_dir="unused", update=update
     )
     gan = build_gan(config, (28, 28, 1), 10)
     count = batch_size * config.n_critic
@@ -122,6 +126,7 @@ def measure(model: str, precision: str, batch_size: int, steps: int, blocks: int
     library = statistics.median(library_times)
     row = {
         "model": model,
+        "update": update,
         "precision": precision,
         "batch": batch_size,
         "s/step": library,
@@ -136,24 +141,28 @@ def measure(model: str, precision: str, batch_size: int, steps: int, blocks: int
 
 def main(argv):
     del argv
-    rows = []
+    from gan_tf.models import get_model
+
     print(
-        "| model | precision | batch | s/step | images/s | plain loop s/step | library/plain "
-        "| peak MB |"
+        "| model | update | precision | batch | s/step | images/s | plain loop s/step "
+        "| plain/library time | peak MB |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for model in FLAGS.models:
-        for precision in FLAGS.precisions:
-            for batch_size in map(int, FLAGS.batch_sizes):
-                row = measure(model, precision, batch_size, FLAGS.steps, FLAGS.blocks)
-                rows.append(row)
-                plain = f"{row['plain s/step']:.3f}" if "ratio" in row else "—"
-                ratio = f"{row['ratio']:.2f}x" if "ratio" in row else "—"
-                print(
-                    f"| {model} | {precision} | {batch_size} | {row['s/step']:.3f} | "
-                    f"{row['images/s']:.0f} | {plain} | {ratio} | {row['peak MB']:.0f} |",
-                    flush=True,
-                )
+        n_critic = get_model(model).defaults.get("n_critic", 1)
+        for precision, update, batch_size in itertools.product(
+            FLAGS.precisions, FLAGS.updates, map(int, FLAGS.batch_sizes)
+        ):
+            if update == "simultaneous" and n_critic != 1:
+                continue
+            row = measure(model, precision, batch_size, FLAGS.steps, FLAGS.blocks, update)
+            plain = f"{row['plain s/step']:.3f}" if "ratio" in row else "—"
+            ratio = f"{row['ratio']:.2f}x" if "ratio" in row else "—"
+            print(
+                f"| {model} | {update} | {precision} | {batch_size} | {row['s/step']:.3f} | "
+                f"{row['images/s']:.0f} | {plain} | {ratio} | {row['peak MB']:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

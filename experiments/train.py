@@ -42,6 +42,11 @@ flags.DEFINE_float(
 )
 flags.DEFINE_string("lr_decay", None, "none | linear (to 0 at the last step).")
 flags.DEFINE_integer("n_critic", None, "Discriminator updates per generator update (wgan*: 5).")
+flags.DEFINE_string(
+    "update",
+    None,
+    "alternating (D, then G vs the updated D; default) | simultaneous (one forward pass).",
+)
 flags.DEFINE_float("gp_weight", None, "WGAN-GP gradient penalty weight (wgan_gp: 10; 0 = off).")
 flags.DEFINE_float(
     "clip_value", None, "Clip critic weights to [-c, c] after every update (wgan: 0.01; 0 = off)."

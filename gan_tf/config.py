@@ -47,6 +47,7 @@ class TrainConfig:
     d_learning_rate: float | None = None
     lr_decay: str = "none"
     n_critic: int = 1
+    update: str = "alternating"
     gp_weight: float = 0.0
     clip_value: float = 0.0
     label_smoothing: float = 0.0
@@ -109,6 +110,12 @@ class TrainConfig:
         _choose("optimizer", self.optimizer, OPTIMIZERS)
         _choose("lr_decay", self.lr_decay, LR_DECAYS)
         _choose("precision", self.precision, PRECISIONS)
+        _choose("update", self.update, UPDATES)
+        if self.update == "simultaneous" and self.n_critic != 1:
+            raise ValueError(
+                f"--update=simultaneous needs --n_critic=1 (got {self.n_critic}); "
+                "use --update=alternating for critic-heavy models"
+            )
         if self.gp_weight < 0:
             raise ValueError(f"--gp_weight must be >= 0, got {self.gp_weight}")
         if self.clip_value < 0:
@@ -146,6 +153,7 @@ class TrainConfig:
 OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+UPDATES = ("alternating", "simultaneous")
 
 
 def _choose(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -39,6 +39,10 @@ class StepOptions:
         with this decay for sampling (``None`` = off).
       sigmoid_outputs: the discriminator outputs logits of probabilities; the
         reported ``d_real``/``d_fake`` are then probabilities, else raw scores.
+      simultaneous: update both networks from one forward pass (generator gradient
+        from the pre-update discriminator, as the TF DCGAN tutorial does) instead of
+        the default alternating updates (discriminator first, then the generator
+        against the updated discriminator on fresh noise). Needs ``n_critic == 1``.
     """
 
     n_critic: int = 1
@@ -49,6 +53,7 @@ class StepOptions:
     instance_noise: float = 0.0
     ema_decay: float | None = None
     sigmoid_outputs: bool = True
+    simultaneous: bool = False
 
 
 class GAN:
@@ -159,11 +164,14 @@ class GAN:
         label_chunks = [None] * n_critic
         if self.conditional:
             label_chunks = tf.split(labels, n_critic) if n_critic > 1 else [labels]
-        for real, real_labels in zip(chunks, label_chunks, strict=True):
-            metrics = self._discriminator_update(real, real_labels)
-        metrics["generator_loss"] = self._generator_update(
-            tf.shape(chunks[-1])[0], label_chunks[-1]
-        )
+        if self.options.simultaneous:
+            metrics = self._simultaneous_update(chunks[0], label_chunks[0])
+        else:
+            for real, real_labels in zip(chunks, label_chunks, strict=True):
+                metrics = self._discriminator_update(real, real_labels)
+            metrics["generator_loss"] = self._generator_update(
+                tf.shape(chunks[-1])[0], label_chunks[-1]
+            )
         if self.generator_ema is not None:
             decay = self.options.ema_decay
             for average, weight in zip(
@@ -190,46 +198,70 @@ class GAN:
             per_step.append(self._train_step(real_samples[index], step_labels))
         return {key: tf.stack([m[key] for m in per_step]) for key in per_step[0]}
 
-    def _discriminator_update(self, real, labels) -> dict:
+    def _discriminator_objective(self, real, fake, labels) -> dict:
+        """The discriminator's loss on ``real`` and ``fake`` (label flips, smoothing and
+        the gradient penalty applied), to be called inside a GradientTape."""
         options = self.options
-        batch_size = tf.shape(real)[0]
-        fake = self._call(self.generator, self.noise(batch_size), labels, True)
-        with tf.GradientTape() as tape:
-            real_logits = self._call(self.discriminator, self._noisy(real), labels, True)
-            fake_logits = self._call(self.discriminator, self._noisy(fake), labels, True)
-            scored_real, scored_fake = real_logits, fake_logits
-            if options.label_flip:
-                flip = self.rng.uniform(tf.shape(real_logits)) < options.label_flip
-                scored_real = tf.where(flip, fake_logits, real_logits)
-                scored_fake = tf.where(flip, real_logits, fake_logits)
-            kwargs = {"label_smoothing": options.label_smoothing} if options.sigmoid_outputs else {}
-            loss = self.discriminator_loss(
-                real_logits=scored_real, fake_logits=scored_fake, **kwargs
+        real_logits = self._call(self.discriminator, self._noisy(real), labels, True)
+        fake_logits = self._call(self.discriminator, self._noisy(fake), labels, True)
+        scored_real, scored_fake = real_logits, fake_logits
+        if options.label_flip:
+            flip = self.rng.uniform(tf.shape(real_logits)) < options.label_flip
+            scored_real = tf.where(flip, fake_logits, real_logits)
+            scored_fake = tf.where(flip, real_logits, fake_logits)
+        kwargs = {"label_smoothing": options.label_smoothing} if options.sigmoid_outputs else {}
+        loss = self.discriminator_loss(real_logits=scored_real, fake_logits=scored_fake, **kwargs)
+        result = {"loss": loss, "total": loss, "real_logits": real_logits}
+        result["fake_logits"] = fake_logits
+        if options.gp_weight:
+            result["penalty"] = regularizers.gradient_penalty(
+                lambda x: self._call(self.discriminator, x, labels, True),
+                real,
+                tf.stop_gradient(fake),
+                self.rng.uniform([tf.shape(real)[0]]),
             )
-            total = loss
-            if options.gp_weight:
-                penalty = regularizers.gradient_penalty(
-                    lambda x: self._call(self.discriminator, x, labels, True),
-                    real,
-                    fake,
-                    self.rng.uniform([batch_size]),
-                )
-                total = loss + options.gp_weight * penalty
-            scaled = self.discriminator_optimizer.scale_loss(total)  # float16 loss scaling
+            result["total"] = loss + options.gp_weight * result["penalty"]
+        return result
+
+    def _apply_discriminator(self, tape, objective) -> dict:
+        """Applies the discriminator gradients (then clips); returns its metrics."""
+        options = self.options
         variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
+        gradients = tape.gradient(objective["scaled"], variables)
         self.discriminator_optimizer.apply_gradients(zip(gradients, variables, strict=True))
         if options.clip_value is not None:
             regularizers.clip_weights(variables, options.clip_value)
         to_score = tf.sigmoid if options.sigmoid_outputs else tf.identity
         metrics = {
-            "discriminator_loss": loss,
-            "d_real": tf.reduce_mean(to_score(tf.cast(real_logits, tf.float32))),
-            "d_fake": tf.reduce_mean(to_score(tf.cast(fake_logits, tf.float32))),
+            "discriminator_loss": objective["loss"],
+            "d_real": tf.reduce_mean(to_score(tf.cast(objective["real_logits"], tf.float32))),
+            "d_fake": tf.reduce_mean(to_score(tf.cast(objective["fake_logits"], tf.float32))),
         }
         if options.gp_weight:
-            metrics["gradient_penalty"] = penalty
+            metrics["gradient_penalty"] = objective["penalty"]
         return metrics
+
+    def _discriminator_update(self, real, labels) -> dict:
+        fake = self._call(self.generator, self.noise(tf.shape(real)[0]), labels, True)
+        with tf.GradientTape() as tape:
+            objective = self._discriminator_objective(real, fake, labels)
+            objective["scaled"] = self.discriminator_optimizer.scale_loss(objective["total"])
+        return self._apply_discriminator(tape, objective)
+
+    def _simultaneous_update(self, real, labels) -> dict:
+        """One forward pass, both updates (the TF DCGAN tutorial's scheme): the generator
+        gets its gradient from the discriminator *before* this step's update."""
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            fake = self._call(self.generator, self.noise(tf.shape(real)[0]), labels, True)
+            objective = self._discriminator_objective(real, fake, labels)
+            objective["scaled"] = self.discriminator_optimizer.scale_loss(objective["total"])
+            generator_loss = self.generator_loss(fake_logits=objective["fake_logits"])
+            scaled = self.generator_optimizer.scale_loss(generator_loss)
+        variables = self.generator.trainable_variables
+        generator_gradients = generator_tape.gradient(scaled, variables)
+        metrics = self._apply_discriminator(discriminator_tape, objective)
+        self.generator_optimizer.apply_gradients(zip(generator_gradients, variables, strict=True))
+        return {**metrics, "generator_loss": generator_loss}
 
     def _generator_update(self, batch_size, labels) -> tf.Tensor:
         with tf.GradientTape() as tape:

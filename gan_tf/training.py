@@ -158,6 +158,7 @@ def build_gan(config: TrainConfig, shape, num_classes=None, total_steps: int = 1
             instance_noise=config.instance_noise,
             ema_decay=config.ema or None,
             sigmoid_outputs=loss.sigmoid_outputs,
+            simultaneous=config.update == "simultaneous",
         ),
     )
 

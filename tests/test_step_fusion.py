@@ -97,3 +97,22 @@ def test_jit_compiled_step_trains():
     )
     with pytest.raises(ValueError, match="--steps_per_call must be a positive integer"):
         gan_tf.make_config(steps_per_call=0)
+
+
+def test_simultaneous_update_uses_the_pre_update_discriminator():
+    config = gan_tf.make_config(
+        model="dcgan", output_dir="unused", batch_size=8, update="simultaneous"
+    )
+    gan = build_gan(config, (28, 28, 1))
+    noise = tf.random.stateless_normal([8, config.latent_dim], seed=[9, 9])
+    gan.noise = lambda batch_size: noise  # the same noise for the step and the reference
+    real = _batches(1, 8)[0]
+    # reference: the generator loss through the discriminator as it was before the step
+    # (the alternating scheme would score fresh fakes with the updated discriminator)
+    fake_logits = gan.discriminator(gan.generator(noise, training=True), training=True)
+    expected_loss = float(gan.generator_loss(fake_logits=fake_logits))
+    out = gan.train_step(real)
+    assert float(out["generator_loss"]) == pytest.approx(expected_loss, rel=1e-5)
+    assert int(gan.step.numpy()) == 1
+    with pytest.raises(ValueError, match="--update=simultaneous needs --n_critic=1"):
+        gan_tf.make_config(model="wgan_gp", update="simultaneous")
