@@ -17,12 +17,9 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app, flags  # noqa: E402
+import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["gan", "dcgan", "cgan", "wgan", "wgan_gp"], "Models to train.")

@@ -12,15 +12,11 @@ and the given shape and times ``--steps`` steps after 2 warm-up steps.
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app, flags  # noqa: E402
+import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", "dcgan", "Model to time.")

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app, flags  # noqa: E402
+import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "Precisions to compare.")

@@ -18,16 +18,12 @@ n_critic = 1 models with a cross-entropy loss (gan, dcgan).
 from __future__ import annotations
 
 import itertools
-import os
 import resource
 import statistics
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app, flags  # noqa: E402
+import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["dcgan"], "Models to time.")
