@@ -38,14 +38,12 @@ def main(argv):
     )
     gans = {n: build_gan(config, (28, 28, 1), 10) for n in sizes}
 
-    def run(n):
+    def run(n):  # as the training loop does: calls of n steps on a dataset iterator
         gan = gans[n]
-        for start in range(0, FLAGS.steps, n):
-            if n == 1:
-                out = gan.train_step(images[start])
-            else:
-                out = gan.train_steps(images[start : start + n])
-            [float(tf.reduce_mean(value)) for value in out.values()]  # as the loop reads them
+        iterator = iter(tf.data.Dataset.from_tensor_slices(images).prefetch(n))
+        for _ in range(0, FLAGS.steps, n):
+            out = gan.train_steps(iterator, n)
+            [float(tf.reduce_mean(value)) for value in out.values()]
 
     for n in sizes:  # warm-up: tracing
         run(n)

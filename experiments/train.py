@@ -73,6 +73,12 @@ flags.DEFINE_bool("jit_compile", None, "Compile the train step with XLA (default
 flags.DEFINE_integer(
     "steps_per_call", None, "Train steps fused into one tf.function call (default 1)."
 )
+flags.DEFINE_string(
+    "strategy",
+    None,
+    "tf.distribute: default | mirrored (all local GPUs) | multi_worker (TF_CONFIG) | tpu.",
+)
+flags.DEFINE_string("tpu", None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
 flags.DEFINE_integer(
     "eval_every", None, "Evaluate every N epochs and at the end into metrics.csv (0 = off)."
 )

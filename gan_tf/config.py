@@ -66,6 +66,8 @@ class TrainConfig:
     precision: str = "float32"
     jit_compile: bool = False
     steps_per_call: int = 1
+    strategy: str = "default"
+    tpu: str | None = None
     eval_every: int = 0
     eval_metrics: str = "fd_classifier,kid_classifier,pr_classifier,coverage"
     eval_samples: int = 5000
@@ -111,6 +113,11 @@ class TrainConfig:
         _choose("lr_decay", self.lr_decay, LR_DECAYS)
         _choose("precision", self.precision, PRECISIONS)
         _choose("update", self.update, UPDATES)
+        _choose("strategy", self.strategy, STRATEGIES)
+        if self.tpu and self.strategy != "tpu":
+            raise ValueError(
+                f"--tpu={self.tpu} needs --strategy=tpu (got --strategy={self.strategy})"
+            )
         if self.update == "simultaneous" and self.n_critic != 1:
             raise ValueError(
                 f"--update=simultaneous needs --n_critic=1 (got {self.n_critic}); "
@@ -154,6 +161,7 @@ OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 UPDATES = ("alternating", "simultaneous")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute
 
 
 def _choose(name: str, value: str, choices: tuple[str, ...]) -> None:

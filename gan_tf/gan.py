@@ -98,6 +98,7 @@ class GAN:
         self.latent_dim = int(latent_dim)
         self.num_classes = num_classes
         self.options = options
+        self.strategy = tf.distribute.get_strategy()  # the scope the GAN is built in
         self.rng = tf.random.Generator.from_seed(seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.instance_noise_std = tf.Variable(
@@ -112,6 +113,11 @@ class GAN:
         discriminator_optimizer.build(discriminator.trainable_variables)
         self.train_step = tf.function(self._train_step, jit_compile=jit_compile)
         self.train_steps = tf.function(self._train_steps, jit_compile=jit_compile)
+
+    def noise(self, batch_size) -> tf.Tensor:
+        """Draws ``[batch_size, latent_dim]`` standard normal noise from the run's generator
+        (for sampling outside the train step)."""
+        return self.rng.normal([batch_size, self.latent_dim])
 
     @property
     def conditional(self) -> bool:
@@ -128,10 +134,6 @@ class GAN:
         """The EMA generator when there is one, else the generator."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
-    def noise(self, batch_size) -> tf.Tensor:
-        """Draws ``[batch_size, latent_dim]`` standard normal noise from the run's generator."""
-        return self.rng.normal([batch_size, self.latent_dim])
-
     def set_instance_noise(self, std: float) -> None:
         """Sets the std of the instance noise for the next steps (the loop anneals it)."""
         self.instance_noise_std.assign(std)
@@ -141,37 +143,32 @@ class GAN:
             return model([inputs, labels], training=training)
         return model(inputs, training=training)
 
-    def _noisy(self, samples):
+    def _noisy(self, samples, draws):
         if not self.options.instance_noise:
             return samples
-        return samples + self.instance_noise_std * self.rng.normal(tf.shape(samples))
+        return samples + self.instance_noise_std * draws.normal(tf.shape(samples))
 
     def _train_step(self, real_samples: tf.Tensor, labels: tf.Tensor | None = None) -> dict:
-        """``n_critic`` discriminator updates, then one generator update.
+        """``n_critic`` discriminator updates, then one generator update, on every
+        replica of the strategy the GAN was built under.
 
         Args:
-          real_samples: ``n_critic * B`` real examples; each discriminator update
-            takes its own ``B`` of them. Noise batches follow ``B``, so a short
-            last batch is fine.
+          real_samples: ``n_critic * B`` real examples (per replica: a value of a
+            distributed dataset under ``tf.distribute``); each discriminator update
+            takes its own ``B`` of them. Noise batches follow ``B``, so a short last
+            batch is fine.
           labels: int ``[n_critic * B]`` class ids for a conditional GAN.
 
         Returns:
           Scalars (see :attr:`metric_names`) of the last discriminator update and
-          the generator update.
+          the generator update, averaged over replicas.
         """
-        n_critic = self.options.n_critic
-        chunks = tf.split(real_samples, n_critic) if n_critic > 1 else [real_samples]
-        label_chunks = [None] * n_critic
-        if self.conditional:
-            label_chunks = tf.split(labels, n_critic) if n_critic > 1 else [labels]
-        if self.options.simultaneous:
-            metrics = self._simultaneous_update(chunks[0], label_chunks[0])
-        else:
-            for real, real_labels in zip(chunks, label_chunks, strict=True):
-                metrics = self._discriminator_update(real, real_labels)
-            metrics["generator_loss"] = self._generator_update(
-                tf.shape(chunks[-1])[0], label_chunks[-1]
-            )
+        seed = self.rng.make_seeds(1)[:, 0]
+        per_replica = self.strategy.run(self._replica_step, args=(real_samples, labels, seed))
+        metrics = {
+            key: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for key, value in per_replica.items()
+        }
         if self.generator_ema is not None:
             decay = self.options.ema_decay
             for average, weight in zip(
@@ -181,32 +178,58 @@ class GAN:
         self.step.assign_add(1)
         return metrics
 
-    def _train_steps(self, real_samples: tf.Tensor, labels: tf.Tensor | None = None) -> dict:
-        """``K`` train steps in one call (``--steps_per_call``): less Python overhead.
+    def _replica_step(self, real_samples, labels, seed) -> dict:
+        draws = _Draws(seed)
+        n_critic = self.options.n_critic
+        chunks = tf.split(real_samples, n_critic) if n_critic > 1 else [real_samples]
+        label_chunks = [None] * n_critic
+        if self.conditional:
+            label_chunks = tf.split(labels, n_critic) if n_critic > 1 else [labels]
+        if self.options.simultaneous:
+            return self._simultaneous_update(chunks[0], label_chunks[0], draws)
+        for real, real_labels in zip(chunks, label_chunks, strict=True):
+            metrics = self._discriminator_update(real, real_labels, draws)
+        metrics["generator_loss"] = self._generator_update(
+            tf.shape(chunks[-1])[0], label_chunks[-1], draws
+        )
+        return metrics
+
+    def _train_steps(self, iterator, count: int) -> dict:
+        """``count`` train steps on the next ``count`` batches of ``iterator`` in one
+        call (``--steps_per_call``: less Python overhead; the steps are unrolled).
 
         Args:
-          real_samples: ``[K, n_critic * B, ...]``, one slice per step; ``K`` is
-            static, and the steps are unrolled in the graph.
-          labels: ``[K, n_critic * B]`` for a conditional GAN.
+          iterator: an iterator over batches (``real`` or ``(real, labels)``), of a
+            ``tf.data.Dataset`` or of a distributed dataset.
+          count: how many steps (a Python int; each value traces once).
 
         Returns:
-          Each of :attr:`metric_names` as a ``[K]`` tensor, one value per step.
+          Each of :attr:`metric_names` as a ``[count]`` tensor, one value per step.
         """
         per_step = []
-        for index in range(real_samples.shape[0]):
-            step_labels = None if labels is None else labels[index]
-            per_step.append(self._train_step(real_samples[index], step_labels))
+        for _ in range(count):
+            batch = next(iterator)
+            per_step.append(self._train_step(*(batch if isinstance(batch, tuple) else (batch,))))
         return {key: tf.stack([m[key] for m in per_step]) for key in per_step[0]}
 
-    def _discriminator_objective(self, real, fake, labels) -> dict:
+    def _scaled(self, optimizer, loss):
+        """The loss to differentiate: divided by the number of replicas (the
+        optimizer sums their gradients, so the update follows the mean over the
+        global batch) and loss-scaled for float16."""
+        replicas = self.strategy.num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+        return optimizer.scale_loss(loss)
+
+    def _discriminator_objective(self, real, fake, labels, draws) -> dict:
         """The discriminator's loss on ``real`` and ``fake`` (label flips, smoothing and
         the gradient penalty applied), to be called inside a GradientTape."""
         options = self.options
-        real_logits = self._call(self.discriminator, self._noisy(real), labels, True)
-        fake_logits = self._call(self.discriminator, self._noisy(fake), labels, True)
+        real_logits = self._call(self.discriminator, self._noisy(real, draws), labels, True)
+        fake_logits = self._call(self.discriminator, self._noisy(fake, draws), labels, True)
         scored_real, scored_fake = real_logits, fake_logits
         if options.label_flip:
-            flip = self.rng.uniform(tf.shape(real_logits)) < options.label_flip
+            flip = draws.uniform(tf.shape(real_logits)) < options.label_flip
             scored_real = tf.where(flip, fake_logits, real_logits)
             scored_fake = tf.where(flip, real_logits, fake_logits)
         kwargs = {"label_smoothing": options.label_smoothing} if options.sigmoid_outputs else {}
@@ -218,7 +241,7 @@ class GAN:
                 lambda x: self._call(self.discriminator, x, labels, True),
                 real,
                 tf.stop_gradient(fake),
-                self.rng.uniform([tf.shape(real)[0]]),
+                draws.uniform([tf.shape(real)[0]]),
             )
             result["total"] = loss + options.gp_weight * result["penalty"]
         return result
@@ -241,34 +264,37 @@ class GAN:
             metrics["gradient_penalty"] = objective["penalty"]
         return metrics
 
-    def _discriminator_update(self, real, labels) -> dict:
-        fake = self._call(self.generator, self.noise(tf.shape(real)[0]), labels, True)
+    def _noise(self, batch_size, draws) -> tf.Tensor:
+        return draws.normal(tf.stack([batch_size, self.latent_dim]))
+
+    def _discriminator_update(self, real, labels, draws) -> dict:
+        fake = self._call(self.generator, self._noise(tf.shape(real)[0], draws), labels, True)
         with tf.GradientTape() as tape:
-            objective = self._discriminator_objective(real, fake, labels)
-            objective["scaled"] = self.discriminator_optimizer.scale_loss(objective["total"])
+            objective = self._discriminator_objective(real, fake, labels, draws)
+            objective["scaled"] = self._scaled(self.discriminator_optimizer, objective["total"])
         return self._apply_discriminator(tape, objective)
 
-    def _simultaneous_update(self, real, labels) -> dict:
+    def _simultaneous_update(self, real, labels, draws) -> dict:
         """One forward pass, both updates (the TF DCGAN tutorial's scheme): the generator
         gets its gradient from the discriminator *before* this step's update."""
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            fake = self._call(self.generator, self.noise(tf.shape(real)[0]), labels, True)
-            objective = self._discriminator_objective(real, fake, labels)
-            objective["scaled"] = self.discriminator_optimizer.scale_loss(objective["total"])
+            fake = self._call(self.generator, self._noise(tf.shape(real)[0], draws), labels, True)
+            objective = self._discriminator_objective(real, fake, labels, draws)
+            objective["scaled"] = self._scaled(self.discriminator_optimizer, objective["total"])
             generator_loss = self.generator_loss(fake_logits=objective["fake_logits"])
-            scaled = self.generator_optimizer.scale_loss(generator_loss)
+            scaled = self._scaled(self.generator_optimizer, generator_loss)
         variables = self.generator.trainable_variables
         generator_gradients = generator_tape.gradient(scaled, variables)
         metrics = self._apply_discriminator(discriminator_tape, objective)
         self.generator_optimizer.apply_gradients(zip(generator_gradients, variables, strict=True))
         return {**metrics, "generator_loss": generator_loss}
 
-    def _generator_update(self, batch_size, labels) -> tf.Tensor:
+    def _generator_update(self, batch_size, labels, draws) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            fake = self._call(self.generator, self.noise(batch_size), labels, True)
-            fake_logits = self._call(self.discriminator, self._noisy(fake), labels, True)
+            fake = self._call(self.generator, self._noise(batch_size, draws), labels, True)
+            fake_logits = self._call(self.discriminator, self._noisy(fake, draws), labels, True)
             loss = self.generator_loss(fake_logits=fake_logits)
-            scaled = self.generator_optimizer.scale_loss(loss)  # float16 loss scaling
+            scaled = self._scaled(self.generator_optimizer, loss)
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(
             zip(tape.gradient(scaled, variables), variables, strict=True)
@@ -294,3 +320,38 @@ class GAN:
             rng=self.rng,
             **extra,
         )
+
+
+class _Draws:
+    """The random numbers of one train step, from stateless ops.
+
+    Every replica draws the same *global* tensor (first dimension times the
+    number of replicas) from the step's seed and keeps its own contiguous slice,
+    the slice that matches its share of the global data batch. So a step under
+    ``tf.distribute`` uses exactly the noise the single-device step would use on
+    the same global batch, and nothing depends on thread scheduling.
+    """
+
+    def __init__(self, seed: tf.Tensor):
+        self.seed, self.count = seed, 0
+
+    def _draw(self, sample, shape):
+        self.count += 1  # trace-time counter: the n-th draw of the step
+        seed = tf.random.experimental.stateless_fold_in(self.seed, self.count)
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        if replicas == 1:
+            return sample(shape, seed=seed)
+        shape = tf.convert_to_tensor(shape)
+        local = shape[0]
+        full = sample(tf.concat([[local * replicas], shape[1:]], 0), seed=seed)
+        start = tf.cast(context.replica_id_in_sync_group, local.dtype) * local
+        return full[start : start + local]
+
+    def normal(self, shape) -> tf.Tensor:
+        """Standard normal float32 of this replica's ``shape``."""
+        return self._draw(tf.random.stateless_normal, shape)
+
+    def uniform(self, shape) -> tf.Tensor:
+        """Uniform [0, 1) float32 of this replica's ``shape``."""
+        return self._draw(tf.random.stateless_uniform, shape)

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data, evaluation, losses, visualize
+from gan_tf import data, distribute, evaluation, losses, visualize
 from gan_tf.config import ARCHITECTURE_FIELDS, TrainConfig, load_config, save_config
 from gan_tf.eval import toy_mode_metrics
 from gan_tf.files import write_json
@@ -119,7 +119,9 @@ def _optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
     return optimizer
 
 
-def build_gan(config: TrainConfig, shape, num_classes=None, total_steps: int = 1) -> GAN:
+def build_gan(
+    config: TrainConfig, shape, num_classes=None, total_steps: int = 1, strategy=None
+) -> GAN:
     """Builds the networks, optimizers and train step that ``config`` describes.
 
     Args:
@@ -127,6 +129,8 @@ def build_gan(config: TrainConfig, shape, num_classes=None, total_steps: int = 1
       shape: the shape of one example, e.g. ``(28, 28, 1)`` or ``(2,)``.
       num_classes: classes of the data (used by conditional models).
       total_steps: generator steps of the whole run (for ``lr_decay=linear``).
+      strategy: the ``tf.distribute.Strategy`` whose scope holds every variable
+        (default: the current one).
     """
     keras.utils.set_random_seed(config.seed)
     spec = get_model(config.model)
@@ -135,6 +139,12 @@ def build_gan(config: TrainConfig, shape, num_classes=None, total_steps: int = 1
             f"--model={config.model} is conditional and needs labelled data; "
             f"'{config.dataset}' has no class labels"
         )
+    with (strategy or tf.distribute.get_strategy()).scope():
+        return _build_gan(config, shape, num_classes, total_steps)
+
+
+def _build_gan(config: TrainConfig, shape, num_classes, total_steps: int) -> GAN:
+    spec = get_model(config.model)
     loss = losses.get_loss(config.loss)
     generator, discriminator = build_networks(config, shape, num_classes)
     d_learning_rate = config.d_learning_rate or config.learning_rate
@@ -234,26 +244,56 @@ def _check_resumable(config: TrainConfig, config_path: str) -> None:
         )
 
 
-def _open_run(config: TrainConfig, checkpoint: tf.train.Checkpoint, run_info: dict):
+class _Checkpoints:
+    """Restores the run's latest checkpoint and saves new ones.
+
+    Every worker saves (a multi-worker save may need all of them), but only the
+    chief into ``RUN/checkpoints``; the others write into a scratch directory
+    that is deleted straight after. All workers restore the chief's checkpoints
+    (``RUN`` must be on a file system every worker sees).
+    """
+
+    def __init__(self, config: TrainConfig, checkpoint: tf.train.Checkpoint, worker: str):
+        self.directory = os.path.join(config.output_dir, "checkpoints")
+        self.scratch = os.path.join(self.directory, f".{worker}") if worker else None
+        self.checkpoint = checkpoint
+        self.manager = tf.train.CheckpointManager(
+            checkpoint, self.scratch or self.directory, max_to_keep=config.keep_checkpoints
+        )
+
+    def restore(self) -> None:
+        latest = tf.train.latest_checkpoint(self.directory)
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+
+    def save(self, epoch: int) -> None:
+        self.manager.save(checkpoint_number=epoch)
+        if self.scratch:
+            tf.io.gfile.rmtree(self.scratch)
+
+
+def _open_run(config: TrainConfig, checkpoint: tf.train.Checkpoint, run_info: dict, strategy):
     """Creates the run directory, saves the config, restores the latest checkpoint and
-    drops every output of epochs after it. Returns the CheckpointManager."""
+    drops every output of epochs after it (the chief does the writing). Returns the
+    run's :class:`_Checkpoints`."""
     run_dir = config.output_dir
-    for sub in ("checkpoints", "samples", "logs"):
-        os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-    save_config(config, os.path.join(run_dir, "config.json"))
-    write_json(os.path.join(run_dir, "run.json"), run_info)
-    manager = tf.train.CheckpointManager(
-        checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=config.keep_checkpoints
-    )
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    chief = distribute.is_chief(strategy)
+    if chief:
+        for sub in ("checkpoints", "samples", "logs"):
+            os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
+        save_config(config, os.path.join(run_dir, "config.json"))
+        write_json(os.path.join(run_dir, "run.json"), run_info)
+    checkpoints = _Checkpoints(config, checkpoint, "" if chief else distribute.task_id(strategy))
+    checkpoints.restore()
+    if not chief:
+        return checkpoints
     last_epoch = int(checkpoint.epoch.numpy())
     for name in ("metrics.csv", "losses.csv"):
         _truncate_csv(os.path.join(run_dir, name), last_epoch)
     for picture in visualize.epoch_grids(run_dir):
         if int(os.path.basename(picture)[len("epoch_") : -len(".png")]) > last_epoch:
             os.remove(picture)
-    return manager
+    return checkpoints
 
 
 def _truncate_csv(path: str, last_epoch: int) -> None:
@@ -336,16 +376,19 @@ def _load_data(config: TrainConfig) -> tuple[data.ImageDataset, int]:
     return dataset, steps_per_epoch
 
 
-def train(config: TrainConfig, *, verbose: int = 1) -> dict:
+def train(config: TrainConfig, *, verbose: int = 1, strategy=None) -> dict:
     """Trains (or resumes) the run that ``config`` describes in ``config.output_dir``.
 
     Nothing is written before the config is valid and the data has loaded. The
     run resumes from its latest checkpoint; with ``epochs`` at or below the
-    checkpointed epoch it reports that the run is finished and returns.
+    checkpointed epoch it reports that the run is finished and returns. Under
+    ``multi_worker`` every worker trains and only the chief writes files.
 
     Args:
       config: a validated :class:`TrainConfig` (see :func:`gan_tf.config.make_config`).
       verbose: 1 shows a progress bar and messages, 0 is silent.
+      strategy: a ``tf.distribute.Strategy`` to use instead of building the one
+        ``config.strategy`` names (e.g. a MirroredStrategy over chosen devices).
 
     Returns:
       A summary: ``run_dir``, ``start_epoch``, ``epoch``, ``step``,
@@ -359,18 +402,24 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
     config.validate()
     run_dir = config.output_dir
     _check_resumable(config, os.path.join(run_dir, "config.json"))
+    strategy = strategy or distribute.make_strategy(config.strategy, tpu=config.tpu)
+    _check_replicas(config, strategy)
+    chief = distribute.is_chief(strategy)
+    verbose = verbose if chief else 0
     dataset, steps_per_epoch = _load_data(config)
     gan = build_gan(
         config,
         dataset.image_shape,
         dataset.num_classes,
         total_steps=config.epochs * steps_per_epoch,
+        strategy=strategy,
     )
-    picture = _EpochPicture(config, gan, dataset)
-    evaluator = _make_evaluator(config)
-    epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    picture = _EpochPicture(config, gan, dataset) if chief else None
+    evaluator = _make_evaluator(config) if chief else None
+    with strategy.scope():
+        epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     run_info = {"shape": list(dataset.image_shape), "num_classes": gan.num_classes}
-    manager = _open_run(config, gan.checkpoint(epoch=epoch_counter), run_info)
+    checkpoints = _open_run(config, gan.checkpoint(epoch=epoch_counter), run_info, strategy)
     start_epoch = int(epoch_counter.numpy())
     summary = {
         "run_dir": run_dir,
@@ -380,7 +429,8 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
         "metrics": None,
     }
     if summary["already_finished"]:
-        _finish(run_dir)
+        if chief:
+            _finish(run_dir)
         _print(
             verbose,
             f"{run_dir} is already trained to epoch {start_epoch} "
@@ -395,13 +445,19 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
         verbose,
         f"Training {config.model} on {dataset.name} ({dataset.num_examples} "
         f"examples {'x'.join(map(str, dataset.image_shape))} from {dataset.source}), "
-        f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}",
+        f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}"
+        + _replicas_note(strategy),
     )
 
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs"))
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs")) if chief else None
     for epoch in range(start_epoch + 1, config.epochs + 1):
         _print(verbose, f"Epoch {epoch}/{config.epochs}")
         metrics = _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose)
+        epoch_counter.assign(epoch)
+        if not chief:  # workers other than the chief only train (and join every save)
+            if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+                checkpoints.save(epoch)
+            continue
         image, extra = picture.write(
             os.path.join(run_dir, "samples", f"epoch_{epoch:04d}.png"), epoch
         )
@@ -420,13 +476,29 @@ def train(config: TrainConfig, *, verbose: int = 1) -> dict:
         metrics.update(evaluated)
         writer.flush()
         _append_csv(os.path.join(run_dir, "metrics.csv"), {"epoch": epoch, **metrics})
-        epoch_counter.assign(epoch)
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
-            manager.save(checkpoint_number=epoch)
+            checkpoints.save(epoch)
         summary["metrics"] = metrics
-    _finish(run_dir)
+    if chief:
+        _finish(run_dir)
     _print(verbose, f"Done: {run_dir} (epoch {config.epochs}, step {int(gan.step.numpy())})")
     return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
+
+
+def _check_replicas(config: TrainConfig, strategy) -> None:
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(
+            f"--batch_size={config.batch_size} does not split evenly over the {replicas} "
+            f"replicas of --strategy={config.strategy}; use a multiple of {replicas}"
+        )
+
+
+def _replicas_note(strategy) -> str:
+    replicas = strategy.num_replicas_in_sync
+    if not distribute.is_distributed(strategy):
+        return ""
+    return f", {type(strategy).__name__} over {replicas} replica{'s' * (replicas > 1)}"
 
 
 def _make_evaluator(config: TrainConfig):
@@ -484,14 +556,14 @@ def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
     batches = data.batches(
         dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
     ).take(steps_per_epoch)
+    iterator = iter(distribute.distribute_dataset(gan.strategy, batches))
     index = -1
-    for per_call in _calls(gan, batches, steps_per_epoch, config.steps_per_call):
+    for count in _call_sizes(steps_per_epoch, config.steps_per_call):
         if config.instance_noise:  # annealed once per call
             gan.set_instance_noise(
                 annealed(config.instance_noise, int(gan.step.numpy()), total_steps)
             )
-        outputs = per_call()
-        count = len(outputs[names[0]])  # steps this call ran
+        outputs = gan.train_steps(iterator, count)
         step = int(gan.step.numpy()) - count
         for call_index in range(count):
             index, step = index + 1, step + 1
@@ -500,10 +572,11 @@ def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
             progbar.update(index + 1, list(values.items()))
             if window_steps == config.log_every or index + 1 == steps_per_epoch:
                 means = {key: window[key] / window_steps for key in names}
-                with writer.as_default(step=step):
-                    for key, value in means.items():
-                        tf.summary.scalar(f"train/{key}", value)
-                _append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
+                if writer is not None:  # the chief
+                    with writer.as_default(step=step):
+                        for key, value in means.items():
+                            tf.summary.scalar(f"train/{key}", value)
+                    _append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
                 window, window_steps = dict.fromkeys(names, 0.0), 0
     return {
         "step": int(gan.step.numpy()),
@@ -512,22 +585,11 @@ def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
     }
 
 
-def _calls(gan: GAN, batches: tf.data.Dataset, steps: int, steps_per_call: int):
-    """Yields callables, each running one train-step call and returning ``[K]`` metrics:
-    ``steps // steps_per_call`` fused calls of ``steps_per_call`` steps, then single
-    steps for the remainder (so the fused function traces for one shape only)."""
-    fused = steps // steps_per_call if steps_per_call > 1 else 0
-    if fused:
-        for group in batches.take(fused * steps_per_call).batch(steps_per_call):
-            yield lambda group=group: gan.train_steps(*_as_args(group))
-    for batch in batches.skip(fused * steps_per_call):
-        yield lambda batch=batch: {
-            key: value[None] for key, value in gan.train_step(*_as_args(batch)).items()
-        }
-
-
-def _as_args(batch) -> tuple:
-    return tuple(batch) if isinstance(batch, tuple) else (batch,)
+def _call_sizes(steps: int, steps_per_call: int) -> list[int]:
+    """Steps per train call for an epoch of ``steps``: ``steps // steps_per_call``
+    fused calls, then single steps for the remainder (two traced shapes at most)."""
+    fused = steps // steps_per_call
+    return [steps_per_call] * fused + [1] * (steps - fused * steps_per_call)
 
 
 def _log_step(values: dict, step: int, epoch: int, totals: dict, window: dict, count: int) -> int:

@@ -48,7 +48,7 @@ def test_short_last_batch_gets_matching_noise():
     out = gan.train_step(tf.zeros([3, 28, 28, 1]))  # the remainder of an epoch
     assert np.isfinite(float(out["generator_loss"]))
     assert int(gan.step.numpy()) == 2
-    assert gan.noise(3).shape == (3, 8)
+    assert gan.noise(3).shape == (3, 8)  # sampling noise outside the step
 
 
 def test_generate_is_deterministic_in_inference_mode():

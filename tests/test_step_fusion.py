@@ -25,7 +25,7 @@ def test_four_steps_in_one_call_equal_four_single_calls():
         np.testing.assert_array_equal(a.numpy(), b.numpy())  # same seed, same start
     batches = _batches(4, 8)
     singles = [single.train_step(batches[i]) for i in range(4)]
-    outputs = fused.train_steps(batches)
+    outputs = fused.train_steps(iter(tf.data.Dataset.from_tensor_slices(batches)), 4)
     assert int(fused.step.numpy()) == int(single.step.numpy()) == 4
     for key in single.metric_names:
         np.testing.assert_allclose(
@@ -105,7 +105,7 @@ def test_simultaneous_update_uses_the_pre_update_discriminator():
     )
     gan = build_gan(config, (28, 28, 1))
     noise = tf.random.stateless_normal([8, config.latent_dim], seed=[9, 9])
-    gan.noise = lambda batch_size: noise  # the same noise for the step and the reference
+    gan._noise = lambda batch_size, draws: noise  # the same noise for step and reference
     real = _batches(1, 8)[0]
     # reference: the generator loss through the discriminator as it was before the step
     # (the alternating scheme would score fresh fakes with the updated discriminator)

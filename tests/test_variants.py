@@ -94,9 +94,9 @@ def test_wgan_gp_uses_a_fresh_real_batch_for_every_critic_step():
     seen = []
     original = gan._discriminator_update
 
-    def spy(real, labels):
+    def spy(real, labels, draws):
         seen.append(real)
-        return original(real, labels)
+        return original(real, labels, draws)
 
     gan._discriminator_update = spy
     gan.train_step = tf.function(gan._train_step)

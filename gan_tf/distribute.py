@@ -1,0 +1,119 @@
+"""``tf.distribute`` strategies by name, and who writes the run's files.
+
+``--strategy`` picks one of :data:`STRATEGIES`:
+
+* ``default``: no distribution (one device: the GPU if there is one, else the CPU).
+* ``mirrored``: ``tf.distribute.MirroredStrategy`` over every local GPU (the CPU
+  when there is none): synchronous data parallelism on one machine.
+* ``multi_worker``: ``tf.distribute.MultiWorkerMirroredStrategy`` across machines;
+  each machine runs the same command with its own ``TF_CONFIG``.
+* ``tpu``: ``tf.distribute.TPUStrategy`` on the TPU at ``--tpu`` (``local`` on a
+  TPU VM, a grpc:// address or a TPU name).
+
+The train step is written once for all of them (see :mod:`gan_tf.gan`); this
+module only builds strategies and decides which worker writes files (the chief).
+"""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+
+from gan_tf.config import STRATEGIES
+
+__all__ = [
+    "STRATEGIES",
+    "distribute_dataset",
+    "is_chief",
+    "is_distributed",
+    "make_strategy",
+    "task_id",
+]
+
+
+def make_strategy(name: str, *, tpu: str | None = None, devices=None) -> tf.distribute.Strategy:
+    """Builds the strategy called ``name``.
+
+    Args:
+      name: one of :data:`STRATEGIES`.
+      tpu: the TPU address for ``name="tpu"``.
+      devices: the devices of a ``mirrored`` strategy (default: every local GPU,
+        or the CPU when there is none), e.g. ``["/cpu:0", "/cpu:1"]``.
+
+    Raises:
+      ValueError: an unknown name, or a TPU that cannot be reached.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "--strategy=multi_worker needs the TF_CONFIG environment variable on every "
+                "machine (see README, 'Several machines'); use --strategy=mirrored on one machine"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+        except (ValueError, RuntimeError, tf.errors.OpError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+            raise ValueError(
+                f"--strategy=tpu found no TPU at --tpu={tpu or '(auto)'} ({first}); pass the "
+                "TPU's address or name with --tpu, or use --strategy=default|mirrored"
+            ) from None
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"unknown --strategy={name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def _task(strategy: tf.distribute.Strategy) -> tuple[str | None, int | None, list[str]]:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return None, None, []
+    jobs = list(resolver.cluster_spec().as_dict())
+    return resolver.task_type, resolver.task_id, jobs
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files: always, except under
+    ``multi_worker`` where only the chief does (the ``chief`` task if the cluster
+    has one, else worker 0)."""
+    task_type, index, jobs = _task(strategy)
+    if task_type is None:
+        return True
+    if task_type == "chief":
+        return True
+    return task_type == "worker" and index == 0 and "chief" not in jobs
+
+
+def task_id(strategy: tf.distribute.Strategy) -> str:
+    """``"worker_1"``-style name of this process under ``multi_worker``, else ``""``."""
+    task_type, index, _ = _task(strategy)
+    return f"{task_type}_{index}" if task_type is not None else ""
+
+
+def distribute_dataset(strategy: tf.distribute.Strategy, dataset: tf.data.Dataset):
+    """``dataset`` of global batches, split across the replicas of ``strategy``
+    (unchanged under the default strategy). Every worker builds the same batches
+    in the same order; each replica takes its contiguous share of every batch."""
+    if not is_distributed(strategy):
+        return dataset
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+
+_DISTRIBUTED = (
+    tf.distribute.MirroredStrategy,
+    tf.distribute.MultiWorkerMirroredStrategy,
+    tf.distribute.TPUStrategy,
+)
+
+
+def is_distributed(strategy: tf.distribute.Strategy) -> bool:
+    """Whether ``strategy`` is a real distribution strategy (not the default one)."""
+    return isinstance(strategy, _DISTRIBUTED)
