@@ -27,11 +27,17 @@ def _import_tensorflow_quietly() -> None:
         os.dup2(devnull, 2)
         import tensorflow as tf
 
-        tf.config.list_logical_devices()
+        if not _multi_worker(sys.argv[1:]):
+            tf.config.list_logical_devices()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def _multi_worker(args) -> bool:
+    joined = " ".join(args).replace("--strategy ", "--strategy=")
+    return "--strategy=multi_worker" in joined
 
 
 _import_tensorflow_quietly()

@@ -96,12 +96,33 @@ def task_id(strategy: tf.distribute.Strategy) -> str:
     return f"{task_type}_{index}" if task_type is not None else ""
 
 
-def distribute_dataset(strategy: tf.distribute.Strategy, dataset: tf.data.Dataset):
+def distribute_dataset(strategy: tf.distribute.Strategy, dataset: tf.data.Dataset, chunks: int = 1):
     """``dataset`` of global batches, split across the replicas of ``strategy``
-    (unchanged under the default strategy). Every worker builds the same batches
-    in the same order; each replica takes its contiguous share of every batch."""
+    (returned unchanged under the default strategy).
+
+    Every worker builds the same batches in the same order and each replica takes
+    a contiguous share of every batch. A batch of ``chunks`` consecutive
+    sub-batches (``n_critic`` critic batches) is first reordered so that every
+    replica's share again holds ``chunks`` consecutive pieces, piece ``j`` being
+    its part of sub-batch ``j``: each critic update then sees, over all replicas,
+    exactly the examples it sees on one device.
+    """
     if not is_distributed(strategy):
         return dataset
+    replicas = strategy.num_replicas_in_sync
+    if chunks > 1 and replicas > 1:
+
+        def reorder(tensor):  # [chunks * replicas * n, ...] -> replica-major order
+            shape = tf.shape(tensor)
+            grouped = tf.reshape(tensor, tf.concat([[chunks, replicas, -1], shape[1:]], 0))
+            swapped = tf.transpose(grouped, tf.concat([[1, 0], tf.range(2, tf.rank(grouped))], 0))
+            return tf.reshape(swapped, shape)
+
+        dataset = dataset.map(
+            lambda *parts: (
+                tuple(reorder(part) for part in parts) if len(parts) > 1 else reorder(parts[0])
+            )
+        )
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return strategy.experimental_distribute_dataset(dataset.with_options(options))

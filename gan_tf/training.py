@@ -556,7 +556,7 @@ def _train_epoch(gan, dataset, config, epoch, steps_per_epoch, writer, verbose):
     batches = data.batches(
         dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
     ).take(steps_per_epoch)
-    iterator = iter(distribute.distribute_dataset(gan.strategy, batches))
+    iterator = iter(distribute.distribute_dataset(gan.strategy, batches, chunks=config.n_critic))
     index = -1
     for count in _call_sizes(steps_per_epoch, config.steps_per_call):
         if config.instance_noise:  # annealed once per call

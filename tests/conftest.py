@@ -1,10 +1,20 @@
-"""Shared test setup: quiet TensorFlow, and no test ever reads the user's own data caches."""
+"""Shared test setup: quiet TensorFlow, two logical CPU devices (so tf.distribute runs
+with two replicas on a CPU-only machine), and no test ever reads the user's own data
+caches."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Must happen before TensorFlow initialises its devices, i.e. before any test runs.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
+)
+CPU_DEVICES = ["/cpu:0", "/cpu:1"]
 
 
 @pytest.fixture(autouse=True)

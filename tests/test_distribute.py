@@ -1,0 +1,237 @@
+"""tf.distribute: MirroredStrategy over two logical CPUs (conftest), checkpoints and resume
+under it, a two-process MultiWorkerMirroredStrategy run on localhost, and strategy errors."""
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import CPU_DEVICES
+from fake_data import write_mnist_idx
+
+import gan_tf
+from gan_tf import distribute
+from gan_tf.training import build_gan, restore_generator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def mirrored():
+    strategy = distribute.make_strategy("mirrored", devices=CPU_DEVICES)
+    assert strategy.num_replicas_in_sync == 2
+    return strategy
+
+
+def _split(strategy, tensor):
+    """A per-replica value: replica r holds the r-th contiguous half of ``tensor``."""
+    half = tensor.shape[0] // 2
+    return strategy.experimental_distribute_values_from_function(
+        lambda context: tensor[
+            context.replica_id_in_sync_group * half : (context.replica_id_in_sync_group + 1)
+            * half
+        ]
+    )
+
+
+def _assert_same_weights(a, b, rtol=2e-5, atol=2e-6):
+    for left, right in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_allclose(left.numpy(), right.numpy(), rtol=rtol, atol=atol)
+
+
+# BatchNorm is per replica under tf.distribute, so the exact comparison uses the
+# BN-free toy MLPs: each variant's loss, penalty, clipping and label handling.
+EQUIVALENCE_CASES = {
+    "gan": dict(label_flip=0.2, instance_noise=0.1, ema=0.9),
+    "cgan": {},
+    "wgan": {},  # RMSprop, weight clipping, 5 critic steps
+    "wgan_gp": {},  # gradient penalty, 5 critic steps
+}
+
+
+@pytest.mark.parametrize("model", list(EQUIVALENCE_CASES))
+def test_mirrored_step_equals_single_device_step_on_the_global_batch(model, mirrored):
+    config = gan_tf.make_config(
+        model=model,
+        dataset="ring8",
+        output_dir="unused",
+        batch_size=16,
+        **EQUIVALENCE_CASES[model],
+    )
+    classes = 8 if model == "cgan" else None
+    single = build_gan(config, (2,), classes)
+    replicated = build_gan(config, (2,), classes, strategy=mirrored)
+    _assert_same_weights(single.generator, replicated.generator, rtol=0, atol=0)
+    rows = config.batch_size * config.n_critic
+    real = tf.random.stateless_normal([rows, 2], seed=[1, 2])
+    labels = tf.range(rows) % 8 if classes else None
+    # the training loop's pipeline: global batches split across replicas
+    batches = tf.data.Dataset.from_tensors((real, labels) if classes else real).repeat(2)
+    iterator = iter(distribute.distribute_dataset(mirrored, batches, chunks=config.n_critic))
+    for _ in range(2):
+        expected = single.train_step(real, labels)
+        got = replicated.train_steps(iterator, 1)
+    for key in single.metric_names:
+        assert float(got[key][0]) == pytest.approx(float(expected[key]), rel=1e-4, abs=1e-6)
+    _assert_same_weights(single.generator, replicated.generator)
+    _assert_same_weights(single.discriminator, replicated.discriminator)
+    _assert_same_weights(single.sampling_generator, replicated.sampling_generator)
+    assert int(replicated.step.numpy()) == 2
+    if model == "wgan":  # clipped after every critic update, on every replica's copy
+        for variable in replicated.discriminator.trainable_variables:
+            for copy in mirrored.experimental_local_results(variable.value):
+                assert float(tf.reduce_max(tf.abs(copy))) <= config.clip_value + 1e-7
+
+
+def test_mirrored_loss_is_the_mean_over_the_global_batch(mirrored):
+    """Per-replica means scaled by 1/replicas: one replica fed the whole batch twice
+    must match one device on it (a sum over replicas would double the step)."""
+    config = gan_tf.make_config(model="gan", dataset="ring8", output_dir="unused", batch_size=8)
+    single = build_gan(config, (2,))
+    replicated = build_gan(config, (2,), strategy=mirrored)
+    real = tf.random.stateless_normal([8, 2], seed=[3, 4])
+    before = [w.numpy().copy() for w in single.discriminator.trainable_weights]
+    single.train_step(tf.concat([real, real], 0))
+    replicated.train_step(_split(mirrored, tf.concat([real, real], 0)))
+    _assert_same_weights(single.discriminator, replicated.discriminator)
+    moved = [
+        float(np.abs(w.numpy() - b).max())
+        for w, b in zip(single.discriminator.trainable_weights, before, strict=True)
+    ]
+    assert max(moved) > 1e-5  # the step did change the weights
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_mirrored_trains_image_models(model, mirrored):
+    """Batch-norm image models: a mirrored step runs and changes both networks."""
+    config = gan_tf.make_config(model=model, output_dir="unused", batch_size=8)
+    classes = 10 if model == "cgan" else None
+    gan = build_gan(config, (28, 28, 1), classes, strategy=mirrored)
+    before = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    real = tf.random.stateless_uniform([8, 28, 28, 1], seed=[5, 6], minval=-1, maxval=1)
+    args = (_split(mirrored, real),)
+    if classes:
+        args += (_split(mirrored, tf.range(8) % 10),)
+    out = gan.train_step(*args)
+    assert all(np.isfinite(float(value)) for value in out.values())
+    assert any(
+        not np.allclose(w.numpy(), b)
+        for w, b in zip(gan.generator.trainable_weights, before, strict=True)
+    )
+
+
+def _toy_config(output_dir, **overrides):
+    values = dict(model="gan", dataset="ring8", max_examples=256, batch_size=32, log_every=2)
+    return gan_tf.make_config(output_dir=str(output_dir), **{**values, **overrides})
+
+
+def _rows(path):
+    with open(path, encoding="utf-8") as handle:
+        return [
+            {k: v for k, v in row.items() if k not in ("seconds",)}
+            for row in csv.DictReader(handle)
+        ]
+
+
+def test_mirrored_run_checkpoints_resumes_and_matches_one_device(tmp_path, mirrored):
+    straight = _toy_config(tmp_path / "straight", epochs=2)
+    gan_tf.train(straight, verbose=0, strategy=mirrored)
+    gan_tf.train(_toy_config(tmp_path / "resumed", epochs=1), verbose=0, strategy=mirrored)
+    summary = gan_tf.train(
+        _toy_config(tmp_path / "resumed", epochs=2), verbose=0, strategy=mirrored
+    )
+    assert summary["start_epoch"] == 1 and summary["step"] == 16
+    losses = _rows(tmp_path / "straight" / "losses.csv")
+    assert len(losses) == 8  # 8 steps/epoch, a row every 2 steps
+    resumed = _rows(tmp_path / "resumed" / "losses.csv")
+    for a, b in zip(losses, resumed, strict=True):
+        for key in a:
+            assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-5, abs=1e-7), key
+    # the same run on one device: the same numbers (no batch norm in the toy MLPs)
+    gan_tf.train(_toy_config(tmp_path / "single", epochs=2), verbose=0)
+    for a, b in zip(losses, _rows(tmp_path / "single" / "losses.csv"), strict=True):
+        for key in a:
+            assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-3, abs=1e-5), key
+    # a mirrored checkpoint restores without any strategy
+    generator, _ = restore_generator(str(tmp_path / "straight"))
+    single_generator, _ = restore_generator(str(tmp_path / "single"))
+    noise = tf.random.stateless_normal([64, 2], seed=[7, 8])
+    np.testing.assert_allclose(
+        generator(noise).numpy(), single_generator(noise).numpy(), rtol=1e-3, atol=1e-4
+    )
+    assert not [p for p in os.listdir(tmp_path / "straight" / "checkpoints") if p.startswith(".")]
+
+
+def test_strategy_errors(tmp_path, mirrored, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
+        distribute.make_strategy("multi_worker")
+    with pytest.raises(ValueError, match="unknown --strategy 'gpus'; choose one of: default"):
+        gan_tf.make_config(strategy="gpus")
+    with pytest.raises(ValueError, match="--tpu=x needs --strategy=tpu"):
+        gan_tf.make_config(tpu="x")
+    odd = _toy_config(tmp_path / "odd", batch_size=31)
+    with pytest.raises(ValueError, match="does not split evenly over the 2 replicas"):
+        gan_tf.train(odd, verbose=0, strategy=mirrored)
+    assert not os.path.exists(tmp_path / "odd")  # nothing written
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("localhost", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_worker_multi_worker_mirrored_run(tmp_path):
+    """Two processes on localhost train DCGAN together; only the chief writes files."""
+    data_dir = tmp_path / "mnist"
+    write_mnist_idx(str(data_dir), train=64)
+    run_dir = tmp_path / "run"
+    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    command = [
+        sys.executable,
+        os.path.join(ROOT, "experiments", "train.py"),
+        "--model=dcgan",
+        "--dataset=mnist",
+        f"--data_dir={data_dir}",
+        "--nodownload",
+        f"--output_dir={run_dir}",
+        "--strategy=multi_worker",
+        "--batch_size=8",
+        "--steps_per_epoch=3",
+        "--epochs=1",
+        "--grid_size=2",
+        "--verbose=0",
+    ]
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="2")
+        processes.append(
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
+    try:
+        outputs = [process.communicate(timeout=300) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr[-3000:]
+    checkpoints = sorted(os.listdir(run_dir / "checkpoints"))
+    assert checkpoints == ["checkpoint", "ckpt-1.data-00000-of-00001", "ckpt-1.index"]
+    reader = tf.train.load_checkpoint(str(run_dir / "checkpoints" / "ckpt-1"))
+    assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 3
+    assert os.path.exists(run_dir / "samples" / "epoch_0001.png")
+    with open(run_dir / "losses.csv", encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle))) == 1  # one row per window, chief only
