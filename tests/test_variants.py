@@ -126,12 +126,16 @@ def test_training_tricks_build_and_train(option):
 def test_instance_noise_is_added_and_annealed():
     from gan_tf.training import annealed
 
+    from gan_tf.gan import _Draws
+
     gan, _ = make("dcgan", (28, 28, 1), instance_noise=0.5)
     images = tf.zeros([8, 28, 28, 1])
-    noisy = gan._noisy(images).numpy()
-    assert 0.45 < noisy.std() < 0.55 and not np.array_equal(noisy, gan._noisy(images).numpy())
+    draws = _Draws(tf.constant([1, 2], tf.int64))  # one train step's random numbers
+    noisy = gan._noisy(images, draws).numpy()
+    assert 0.45 < noisy.std() < 0.55
+    assert not np.array_equal(noisy, gan._noisy(images, draws).numpy())  # each draw is new
     gan.set_instance_noise(annealed(0.5, 50, 100))
-    assert 0.22 < gan._noisy(images).numpy().std() < 0.28
+    assert 0.22 < gan._noisy(images, draws).numpy().std() < 0.28
     assert [annealed(0.5, s, 100) for s in (0, 50, 100, 150)] == [0.5, 0.25, 0.0, 0.0]
 
 
