@@ -96,29 +96,43 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     assert iio.imread(os.path.join(out, "progress.gif"), index=None).shape[0] == 3
 
 
-@pytest.mark.parametrize(
-    "args, code, fragment",
-    [
-        (["--model=resnet"], 2, "unknown model 'resnet'; choose one of: gan, dcgan"),
-        (["--dataset=imagenet"], 2, "unknown dataset 'imagenet'"),
-        (["--epochs=0"], 2, "--epochs must be a positive integer"),
-        (["--batch_size=-1"], 2, "--batch_size must be a positive integer"),
-        (["--dataset=mnist", "--data_dir={empty}", "--nodownload"], 1, "dataset 'mnist' not found"),
-        (["--dataset=folder:{empty}"], 1, "no PNG/JPEG images"),
-        (["--dataset=mnist", "--data_dir={mnist}", "--batch_size=1000"], 2, "larger than the 64"),
-    ],
-)
-def test_bad_flags_fail_cleanly(args, code, fragment, tmp_path, mnist_dir):
+BAD_FLAGS = [
+    (["--model=resnet"], 2, "unknown model 'resnet'; choose one of: gan, dcgan"),
+    (["--dataset=imagenet"], 2, "unknown dataset 'imagenet'"),
+    (["--epochs=0"], 2, "--epochs must be a positive integer"),
+    (["--batch_size=-1"], 2, "--batch_size must be a positive integer"),
+    (["--dataset=mnist", "--data_dir={empty}", "--nodownload"], 1, "dataset 'mnist' not found"),
+    (["--dataset=folder:{empty}"], 1, "no PNG/JPEG images"),
+    (["--dataset=mnist", "--data_dir={mnist}", "--batch_size=1000"], 2, "larger than the 64"),
+    (["--strategy=tpu", "--dataset=ring8"], 2, "--strategy=tpu found no TPU"),
+    (["--strategy=multi_worker", "--dataset=ring8"], 2, "needs the TF_CONFIG environment"),
+]
+
+
+def test_bad_flags_fail_cleanly(tmp_path, mnist_dir):
+    """Every bad command: one error line, its exit code, no traceback, nothing created.
+    The commands run concurrently (each is a fresh TensorFlow process)."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    out = tmp_path / "out"
-    args = [a.format(empty=empty, mnist=mnist_dir) for a in args]
-    result = run("train.py", *args, f"--output_dir={out}", "--nodownload")
-    assert result.returncode == code, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines[-1].startswith("error: ") and fragment in lines[-1]
-    assert "Traceback" not in result.stderr
-    assert not out.exists(), "a bad command must create nothing"
+    env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    processes = []
+    for index, (args, _, _) in enumerate(BAD_FLAGS):
+        args = [a.format(empty=empty, mnist=mnist_dir) for a in args]
+        command = [sys.executable, os.path.join(ROOT, "experiments", "train.py"), *args]
+        command += [f"--output_dir={tmp_path / f'out{index}'}", "--nodownload"]
+        processes.append(
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
+    for index, (process, (_, code, fragment)) in enumerate(zip(processes, BAD_FLAGS, strict=True)):
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == code, stderr
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert lines[-1].startswith("error: ") and fragment in lines[-1], lines[-1]
+        assert "Traceback" not in stderr
+        assert not (tmp_path / f"out{index}").exists(), "a bad command must create nothing"
 
 
 def test_sample_without_a_run_fails_cleanly(tmp_path):

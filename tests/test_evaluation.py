@@ -179,6 +179,7 @@ def test_evaluate_cli_bad_metric_fails_cleanly(tmp_path):
     assert not run_dir.exists()
 
 
+@pytest.mark.slow  # ~26 s (trains a CAS classifier): `make test-slow`
 def test_evaluate_samples_file_and_cgan_cas(tmp_path, fashion_train):
     images, labels = fashion_train
     config = _tiny_run(tmp_path, model="cgan")

@@ -48,6 +48,7 @@ def test_toy_config_defaults():
     assert make_config(model="wgan_gp", dataset="ring8", batch_size=64).batch_size == 64
 
 
+@pytest.mark.slow  # ~50 s: `make test-slow`
 def test_wgan_gp_covers_ring8_modes_in_a_few_hundred_steps():
     # The WGAN-GP authors' 2-D toy settings (penalty 0.1, Adam beta_1 0.5), at lr 1e-3.
     config = make_config(
