@@ -602,8 +602,9 @@ def batches(
         min(dataset.num_examples, 100_000), seed=shuffle_seed, reshuffle_each_iteration=False
     )
     batched = examples.batch(batch_size, drop_remainder=drop_remainder)
+    parallel = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": True}
     if dataset.with_labels:
-        batched = batched.map(lambda x, y: (to_float_images(x), y))
+        batched = batched.map(lambda x, y: (to_float_images(x), y), **parallel)
     else:
-        batched = batched.map(to_float_images)
+        batched = batched.map(to_float_images, **parallel)
     return batched.prefetch(tf.data.AUTOTUNE)
