@@ -26,7 +26,8 @@ flags.DEFINE_string("labels", None, "Conditional runs: 'all' cycles through ever
 def write_samples():
     import numpy as np
 
-    from gan_tf import training, visualize
+    import gan_tf
+    from gan_tf import visualize
 
     if not FLAGS.output_dir:
         raise ValueError("--output_dir is required: the directory of a training run")
@@ -34,16 +35,13 @@ def write_samples():
         raise ValueError("--num and --batch_size must be positive integers")
     if not FLAGS.out.endswith(".npz"):
         raise ValueError(f"--out must end in .npz, got {FLAGS.out}")
-    generator, config = training.restore_generator(FLAGS.output_dir)
-    labels = _labels(training.run_info(FLAGS.output_dir)["num_classes"], config.model)
-    images = training.generate_images(
-        generator,
-        FLAGS.num,
-        config.latent_dim,
-        seed=FLAGS.seed,
-        batch_size=FLAGS.batch_size,
-        labels=labels,
-    )
+    run = gan_tf.load_run(FLAGS.output_dir)
+    if not run.conditional and (FLAGS.label is not None or FLAGS.labels is not None):
+        raise ValueError(f"--label/--labels need a conditional run; this one is {run.config.model}")
+    if FLAGS.labels not in (None, "all"):
+        raise ValueError(f"--labels takes 'all', got {FLAGS.labels}; use --label=K for one class")
+    labels = run.labels_for(FLAGS.num, FLAGS.label)  # --label=K, else every class in turn
+    images = run.sample(FLAGS.num, labels=labels, seed=FLAGS.seed, batch_size=FLAGS.batch_size)
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
     tmp = FLAGS.out[: -len(".npz")] + ".tmp.npz"
     arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
@@ -56,25 +54,6 @@ def write_samples():
         f"wrote {len(images)} images {images.shape[1:]} to {FLAGS.out}"
         + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else "")
     )
-
-
-def _labels(num_classes, model):
-    """The class ids to generate: --label=K, or every class in turn; None if unconditional."""
-    import numpy as np
-
-    from gan_tf.models import get_model
-
-    if not get_model(model).conditional:
-        if FLAGS.label is not None or FLAGS.labels is not None:
-            raise ValueError(f"--label/--labels need a conditional run; this one is {model}")
-        return None
-    if FLAGS.labels not in (None, "all"):
-        raise ValueError(f"--labels takes 'all', got {FLAGS.labels}; use --label=K for one class")
-    if FLAGS.label is not None:
-        if not 0 <= FLAGS.label < num_classes:
-            raise ValueError(f"--label must be in [0, {num_classes - 1}], got {FLAGS.label}")
-        return np.full(FLAGS.num, FLAGS.label, np.int32)
-    return (np.arange(FLAGS.num) % num_classes).astype(np.int32)
 
 
 def main(argv):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -376,7 +377,9 @@ def _load_data(config: TrainConfig) -> tuple[data.ImageDataset, int]:
     return dataset, steps_per_epoch
 
 
-def train(config: TrainConfig, *, verbose: int = 1, strategy=None) -> dict:
+def train(
+    config: TrainConfig, output_dir: str | None = None, *, verbose: int = 1, strategy=None
+) -> dict:
     """Trains (or resumes) the run that ``config`` describes in ``config.output_dir``.
 
     Nothing is written before the config is valid and the data has loaded. The
@@ -386,6 +389,7 @@ def train(config: TrainConfig, *, verbose: int = 1, strategy=None) -> dict:
 
     Args:
       config: a validated :class:`TrainConfig` (see :func:`gan_tf.config.make_config`).
+      output_dir: the run directory (default ``config.output_dir``).
       verbose: 1 shows a progress bar and messages, 0 is silent.
       strategy: a ``tf.distribute.Strategy`` to use instead of building the one
         ``config.strategy`` names (e.g. a MirroredStrategy over chosen devices).
@@ -399,6 +403,8 @@ def train(config: TrainConfig, *, verbose: int = 1, strategy=None) -> dict:
       gan_tf.data.DataNotFoundError: no source provides the dataset.
       TrainingDivergedError: a loss became NaN/inf (the last checkpoint is kept).
     """
+    if output_dir is not None:
+        config = dataclasses.replace(config, output_dir=output_dir)
     config.validate()
     run_dir = config.output_dir
     _check_resumable(config, os.path.join(run_dir, "config.json"))

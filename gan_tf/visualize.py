@@ -18,22 +18,21 @@ __all__ = [
     "save_image",
     "scatter_plot",
     "to_uint8",
+    "write_gif",
 ]
 
 
-def _pyplot():
-    import matplotlib
+def _figure(**kwargs):
+    """A matplotlib Figure outside pyplot: drawing files here never changes the user's
+    backend (notebooks keep showing their own figures) and needs no display."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def _save_figure(figure, path: str, dpi: int = 80) -> None:
     tmp = f"{path}.tmp.png"
     figure.savefig(tmp, dpi=dpi)
-    _pyplot().close(figure)
     os.replace(tmp, path)
 
 
@@ -99,13 +98,23 @@ def make_gif(frame_paths: list[str], path: str, seconds_per_frame: float = 0.5) 
     """
     if not frame_paths:
         raise ValueError(f"no frames to build {path} from")
-    frames = [iio.imread(frame) for frame in frame_paths]
-    frames = [
-        frame[..., :3] if frame.ndim == 3 else np.repeat(frame[..., None], 3, -1)
-        for frame in frames
-    ]  # RGB: drop PNG alpha, widen grayscale
+    return write_gif(
+        [iio.imread(frame) for frame in frame_paths], path, seconds_per_frame, hold_last=4
+    )
+
+
+def write_gif(frames, path: str, seconds_per_frame: float = 0.1, hold_last: int = 1) -> int:
+    """Writes uint8 frames (``[H, W]``, ``[H, W, 3]`` or ``[H, W, 4]``) as an endlessly
+    looping GIF, atomically; the last frame shows ``hold_last`` times longer.
+    Returns the number of frames."""
+    if not len(frames):
+        raise ValueError(f"no frames to build {path} from")
+    frames = [np.asarray(frame) for frame in frames]
+    frames = [frame[..., None] if frame.ndim == 2 else frame for frame in frames]
+    # RGB: widen grayscale, drop PNG alpha
+    frames = [np.repeat(f, 3, -1) if f.shape[-1] == 1 else f[..., :3] for f in frames]
     durations = [int(seconds_per_frame * 1000)] * len(frames)
-    durations[-1] *= 4
+    durations[-1] *= hold_last
     tmp = f"{path}.tmp.gif"
     # Pillow takes a list of durations only for several frames.
     duration = durations if len(frames) > 1 else durations[0]
@@ -121,13 +130,13 @@ def epoch_grids(run_dir: str) -> list[str]:
 
 def plot_losses(csv_path: str, path: str, x: str = "step") -> None:
     """Plots every loss/score column of a CSV written by the train loop against ``x``."""
-    plt = _pyplot()
     with open(csv_path, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
         return
     xs = [float(row[x]) for row in rows]
-    figure, (loss_axes, score_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
+    figure = _figure(figsize=(10, 3.5))
+    loss_axes, score_axes = figure.subplots(1, 2)
     for column in ("discriminator_loss", "generator_loss", "gradient_penalty"):
         if column in rows[0]:
             loss_axes.plot(xs, [float(row[column]) for row in rows], label=column)
@@ -159,8 +168,8 @@ def plot_metrics(csv_path: str, path: str, columns) -> bool:
             series[column] = points
     if not series:
         return False
-    plt = _pyplot()
-    figure, axes = plt.subplots(1, len(series), figsize=(3.2 * len(series), 3), squeeze=False)
+    figure = _figure(figsize=(3.2 * len(series), 3))
+    axes = figure.subplots(1, len(series), squeeze=False)
     for panel, (column, points) in zip(axes[0], series.items(), strict=True):
         panel.plot(*zip(*points, strict=True), marker="o")
         panel.set_title(column, fontsize=9)
@@ -174,8 +183,8 @@ def plot_metrics(csv_path: str, path: str, columns) -> bool:
 def scatter_plot(real, fake, path: str, *, limit: float, title: str = "") -> None:
     """Scatter of real (grey) and generated (red) 2-D points on fixed axes
     ``[-limit, limit]^2``, so every epoch's picture has the same frame (for the GIF)."""
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(4, 4))
+    figure = _figure(figsize=(4, 4))
+    axes = figure.subplots()
     real, fake = np.asarray(real), np.asarray(fake)
     axes.scatter(real[:, 0], real[:, 1], s=2, c="0.6", label="real")
     axes.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:red", alpha=0.6, label="generated")

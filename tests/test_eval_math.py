@@ -178,3 +178,18 @@ def test_class_coverage_threshold_counts_rare_classes_out():
     assert result["classes_covered"] == 3
     shares = np.array([100, 100, 98, 2]) / 300
     assert result["class_kl"] == pytest.approx(np.sum(shares * np.log(shares * 4)), rel=1e-12)
+
+
+def test_nearest_neighbours_match_brute_force():
+    from gan_tf.eval import nearest_neighbours
+
+    rng = np.random.default_rng(0)
+    references = rng.normal(size=(50, 3))
+    queries = np.concatenate([references[[7, 31]] + 1e-3, rng.normal(size=(3, 3))])
+    indices, distances = nearest_neighbours(queries, references, k=2)
+    full = np.sqrt(((queries[:, None] - references[None]) ** 2).sum(-1))
+    np.testing.assert_array_equal(indices, np.argsort(full, 1)[:, :2])
+    np.testing.assert_allclose(distances, np.sort(full, 1)[:, :2], rtol=1e-6, atol=1e-9)
+    assert list(indices[:2, 0]) == [7, 31] and distances[0, 0] == pytest.approx(3**0.5 * 1e-3)
+    with pytest.raises(ValueError, match="k must be in"):
+        nearest_neighbours(queries, references, k=51)

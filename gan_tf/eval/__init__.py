@@ -9,7 +9,7 @@ from gan_tf.eval.fid import feature_statistics, frechet_distance, frechet_distan
 from gan_tf.eval.inception_score import inception_score
 from gan_tf.eval.kid import kernel_distance, mmd2_unbiased
 from gan_tf.eval.modes import toy_mode_metrics
-from gan_tf.eval.precision_recall import precision_recall
+from gan_tf.eval.precision_recall import nearest_neighbours, precision_recall
 
 __all__ = [
     "class_coverage",
@@ -19,6 +19,7 @@ __all__ = [
     "inception_score",
     "kernel_distance",
     "mmd2_unbiased",
+    "nearest_neighbours",
     "precision_recall",
     "toy_mode_metrics",
 ]

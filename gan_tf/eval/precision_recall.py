@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["knn_radii", "manifold_membership", "precision_recall"]
+__all__ = ["knn_radii", "manifold_membership", "nearest_neighbours", "precision_recall"]
 
 _CHUNK = 1024
 
@@ -32,6 +32,31 @@ def knn_radii(features, k: int = 3) -> np.ndarray:
         # index 0 of each sorted row is the point itself (distance 0)
         radii[start : start + _CHUNK] = np.sqrt(np.partition(block, k, axis=1)[:, k])
     return radii
+
+
+def nearest_neighbours(queries, references, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest rows of ``references`` to each row of ``queries`` (Euclidean).
+
+    Use it on pixels (flattened images) or on feature vectors, e.g. to check
+    that generated images are not copies of training images.
+
+    Returns:
+      ``(indices [N, k] int64, distances [N, k])``, nearest first.
+    """
+    queries = np.asarray(queries, dtype=np.float64).reshape(len(queries), -1)
+    references = np.asarray(references, dtype=np.float64).reshape(len(references), -1)
+    if not 1 <= k <= len(references):
+        raise ValueError(f"k must be in [1, {len(references)}], got {k}")
+    indices = np.empty((len(queries), k), np.int64)
+    distances = np.empty((len(queries), k))
+    for start in range(0, len(queries), _CHUNK):
+        block = _squared_distances(queries[start : start + _CHUNK], references)
+        nearest = np.argpartition(block, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(block, nearest, 1).argsort(1)
+        nearest = np.take_along_axis(nearest, order, 1)
+        indices[start : start + _CHUNK] = nearest
+        distances[start : start + _CHUNK] = np.sqrt(np.take_along_axis(block, nearest, 1))
+    return indices, distances
 
 
 def manifold_membership(manifold, radii, queries) -> np.ndarray:

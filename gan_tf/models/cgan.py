@@ -19,26 +19,11 @@ from keras import layers, ops
 from gan_tf.models import dcgan
 from gan_tf.models.spec import ModelSpec
 
-__all__ = ["SPEC", "LabelPlanes", "OneHot", "build_discriminator", "build_generator"]
+__all__ = ["SPEC", "LabelPlanes", "build_discriminator", "build_generator"]
 
 
 def _one_hot(labels, num_classes):
     return ops.one_hot(ops.cast(ops.reshape(labels, [-1]), "int32"), num_classes)
-
-
-@keras.saving.register_keras_serializable(package="gan_tf")
-class OneHot(layers.Layer):
-    """int labels ``[B]`` -> float one-hot ``[B, num_classes]``."""
-
-    def __init__(self, num_classes: int, **kwargs):
-        super().__init__(**kwargs)
-        self.num_classes = num_classes
-
-    def call(self, labels):
-        return _one_hot(labels, self.num_classes)
-
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 @keras.saving.register_keras_serializable(package="gan_tf")
@@ -63,10 +48,16 @@ class LabelPlanes(layers.Layer):
 
 
 def build_generator(latent_dim: int, shape: tuple[int, ...], *, num_classes: int) -> keras.Model:
-    """``[noise [B, latent_dim], labels [B]]`` -> samples of the labels' classes."""
+    """``[noise [B, latent_dim], labels [B]]`` -> samples of the labels' classes.
+
+    Built from stock Keras layers only (the one-hot is ``CategoryEncoding``), so
+    an exported generator loads without gan_tf. The body after the
+    ``Concatenate`` takes ``[noise, class weights]``: soft weights mix classes
+    (see :func:`gan_tf.animation.class_morph`)."""
     noise = keras.Input((latent_dim,), name="noise")
     labels = keras.Input((), dtype="int32", name="labels")
-    inputs = layers.Concatenate()([noise, OneHot(num_classes)(labels)])
+    one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot")(labels)
+    inputs = layers.Concatenate(name="noise_and_class")([noise, one_hot])
     body = dcgan.build_generator(latent_dim + num_classes, shape)
     return keras.Model([noise, labels], body(inputs), name="generator")
 

@@ -1,0 +1,215 @@
+"""A trained run as a Python object: sample, draw grids, evaluate and export.
+
+::
+
+    run = gan_tf.load_run("runs/dcgan_fashion_mnist")
+    images = run.sample(16, seed=0)           # uint8 [16, 28, 28, 1]
+    grid = run.grid(path="grid.png")          # uint8 picture (class rows for cgan)
+    record = run.evaluate("fd_classifier")    # writes RUN/eval.json
+    path = run.export(format="saved_model")   # loadable with TensorFlow alone
+
+The generator is the run's latest checkpoint (its EMA copy when the run kept one).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import evaluation, visualize
+from gan_tf.training import generate_images, restore_generator, run_info
+
+__all__ = ["EXPORT_FORMATS", "Run", "load_run"]
+
+EXPORT_FORMATS = ("keras", "saved_model")
+
+
+def load_run(output_dir: str) -> Run:
+    """Loads the run in ``output_dir`` (see :class:`Run`).
+
+    Raises:
+      FileNotFoundError: not a gan_tf run, or no checkpoint yet.
+    """
+    return Run(output_dir)
+
+
+class Run:
+    """A trained run: its config, what its data fixed, and its generator.
+
+    Attributes:
+      output_dir: the run directory.
+      config: the run's :class:`~gan_tf.config.TrainConfig`.
+      generator: the Keras generator (EMA weights when the run kept an EMA);
+        conditional generators take ``[noise, labels]``.
+      shape: the shape of one sample, e.g. ``(28, 28, 1)`` or ``(2,)``.
+      num_classes: classes of a conditional run, else ``None``.
+    """
+
+    def __init__(self, output_dir: str):
+        self.output_dir = output_dir
+        self.generator, self.config = restore_generator(output_dir)
+        info = run_info(output_dir)
+        self.shape = tuple(info["shape"])
+        self.num_classes = info["num_classes"]
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def epoch(self) -> int:
+        """The epoch of the checkpoint the generator comes from."""
+        latest = tf.train.latest_checkpoint(os.path.join(self.output_dir, "checkpoints"))
+        return int(latest.rsplit("-", 1)[-1])
+
+    def __repr__(self) -> str:
+        classes = f", {self.num_classes} classes" if self.conditional else ""
+        return (
+            f"Run({self.output_dir!r}: {self.config.model} on {self.config.dataset}, "
+            f"{'x'.join(map(str, self.shape))}{classes}, epoch {self.epoch})"
+        )
+
+    def labels_for(self, num: int, labels=None) -> np.ndarray | None:
+        """The int32 class ids for ``num`` samples: ``None`` cycles through every class,
+        an int repeats one class, a sequence gives one id per sample. ``None`` for an
+        unconditional run.
+
+        Raises:
+          ValueError: labels for an unconditional run, a wrong count or an unknown class.
+        """
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(
+                    f"labels need a conditional run; {self.output_dir} is unconditional"
+                )
+            return None
+        if labels is None:
+            return evaluation.class_cycle(num, self.num_classes)
+        ids = np.asarray(labels, dtype=np.int64)
+        ids = np.full(num, int(ids), np.int64) if ids.ndim == 0 else ids
+        if ids.shape != (num,):
+            raise ValueError(f"got {ids.size} labels for {num} samples; pass one per sample")
+        if ids.min() < 0 or ids.max() >= self.num_classes:
+            raise ValueError(f"labels must be in [0, {self.num_classes - 1}], got {ids.tolist()}")
+        return ids.astype(np.int32)
+
+    def sample(self, num: int, labels=None, seed: int | None = None, batch_size: int = 500):
+        """``num`` samples from standard normal noise.
+
+        Args:
+          num: how many.
+          labels: conditional runs: see :meth:`labels_for`.
+          seed: seed of the noise; the same seed gives the same samples. ``None``
+            draws a fresh seed.
+          batch_size: samples per forward pass.
+
+        Returns:
+          uint8 ``[num, H, W, C]`` images, or float32 ``[num, 2]`` points for 2-D toys.
+        """
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))
+        return generate_images(
+            self.generator,
+            num,
+            self.latent_dim,
+            seed=seed,
+            batch_size=batch_size,
+            labels=self.labels_for(num, labels),
+        )
+
+    def generate(self, noise, labels=None) -> np.ndarray:
+        """Float samples in ``[-1, 1]`` for given ``noise`` ``[N, latent_dim]`` (and labels)."""
+        noise = tf.convert_to_tensor(noise, tf.float32)
+        ids = self.labels_for(int(noise.shape[0]), labels)
+        inputs = noise if ids is None else [noise, tf.constant(ids)]
+        return self.generator(inputs, training=False).numpy()
+
+    def grid(self, rows: int = 8, columns: int = 8, labels=None, seed: int = 0, path=None):
+        """A picture of ``rows x columns`` samples (uint8 ``[H, W, C]``).
+
+        Conditional runs without ``labels`` draw one row per class with the same
+        noise down each column, like the epoch grids. ``path`` also writes a PNG.
+
+        Raises:
+          ValueError: for 2-D toy runs (no images).
+        """
+        if len(self.shape) != 3:
+            raise ValueError("2-D toy runs have no image grid; use sample() for their points")
+        if self.conditional and labels is None:
+            rows = self.num_classes
+            noise = tf.random.Generator.from_seed(seed).normal([columns, self.latent_dim])
+            noise = tf.tile(noise, [rows, 1])
+            images = visualize.to_uint8(self.generate(noise, np.repeat(np.arange(rows), columns)))
+        else:
+            images = self.sample(rows * columns, labels=labels, seed=seed)
+        picture = visualize.image_grid(images, rows=rows)
+        if path:
+            visualize.save_image(picture, path)
+        return picture
+
+    def evaluate(self, metrics=evaluation.DEFAULT_METRICS, **kwargs) -> dict:
+        """Scores the run and writes ``RUN/eval.json``; keyword arguments as for
+        :func:`gan_tf.evaluation.evaluate_run` (``num_samples``, ``num_real``, ...)."""
+        return evaluation.evaluate_run(self.output_dir, metrics, **kwargs)
+
+    def export(self, path: str | None = None, format: str = "keras") -> str:
+        """Writes the generator as an artifact that loads with TensorFlow alone.
+
+        * ``keras``: a ``.keras`` file; ``keras.models.load_model(path)`` gives a
+          model mapping noise (and int labels) to images in ``[-1, 1]``.
+        * ``saved_model``: a SavedModel directory whose ``serve`` function (also the
+          ``serving_default`` signature) takes ``noise`` float32 ``[N, latent_dim]``
+          (and ``labels`` int32 ``[N]``) and returns float32 images in ``[-1, 1]``:
+          ``tf.saved_model.load(path).serve(noise)``.
+
+        Args:
+          path: where to write (default ``RUN/export/generator.keras`` or
+            ``RUN/export/generator_saved_model``).
+          format: one of :data:`EXPORT_FORMATS`.
+
+        Returns:
+          The path written (replaced atomically if it existed).
+        """
+        if format not in EXPORT_FORMATS:
+            raise ValueError(
+                f"unknown --format '{format}'; choose one of: {', '.join(EXPORT_FORMATS)}"
+            )
+        if path is None:
+            name = "generator.keras" if format == "keras" else "generator_saved_model"
+            path = os.path.join(self.output_dir, "export", name)
+        if format == "keras" and not path.endswith(".keras"):
+            raise ValueError(f"a keras export must end in .keras, got {path}")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = path[: -len(".keras")] + ".tmp.keras" if format == "keras" else path + ".tmp"
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp)
+        if format == "keras":
+            self.generator.save(tmp)
+        else:
+            self._write_saved_model(tmp)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+        return path
+
+    def _write_saved_model(self, directory: str) -> None:
+        generator = self.generator
+        noise = tf.TensorSpec([None, self.latent_dim], tf.float32, name="noise")
+        archive = keras.export.ExportArchive()
+        archive.track(generator)
+        if self.conditional:
+            labels = tf.TensorSpec([None], tf.int32, name="labels")
+            archive.add_endpoint(
+                "serve", lambda n, y: generator([n, y], training=False), [noise, labels]
+            )
+        else:
+            archive.add_endpoint("serve", lambda n: generator(n, training=False), [noise])
+        archive.write_out(directory, verbose=False)
