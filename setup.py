@@ -25,6 +25,13 @@ setup(
         "scipy>=1.10",
     ],
     extras_require={
-        "dev": ["pytest>=7", "ruff>=0.5", "mlxtend>=0.23"],
+        "dev": [
+            "pytest>=7",
+            "ruff>=0.5",
+            "mlxtend>=0.23",
+            "nbclient>=0.7",
+            "nbformat>=5.7",
+            "ipykernel>=6",
+        ],
     },
 )
