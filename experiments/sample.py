@@ -40,6 +40,8 @@ def write_samples():
         raise ValueError(f"--label/--labels need a conditional run; this one is {run.config.model}")
     if FLAGS.labels not in (None, "all"):
         raise ValueError(f"--labels takes 'all', got {FLAGS.labels}; use --label=K for one class")
+    if FLAGS.label is not None and not 0 <= FLAGS.label < run.num_classes:
+        raise ValueError(f"--label must be in [0, {run.num_classes - 1}], got {FLAGS.label}")
     labels = run.labels_for(FLAGS.num, FLAGS.label)  # --label=K, else every class in turn
     images = run.sample(FLAGS.num, labels=labels, seed=FLAGS.seed, batch_size=FLAGS.batch_size)
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
