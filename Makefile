@@ -27,10 +27,10 @@ demo: install data
 	$(PYTHON) experiments/evaluate.py --output_dir=runs/dcgan_$$dataset
 
 test:
-	$(PYTHON) -m pytest -m "not slow" -q
+	$(PYTHON) -m pytest -m "not slow" -q -n 2 --dist loadfile
 
 test-slow:
-	$(PYTHON) -m pytest -m slow -q
+	$(PYTHON) -m pytest -m slow -q -n 2 --dist loadfile
 
 lint:
 	$(PYTHON) -m ruff check .

@@ -27,6 +27,7 @@ setup(
     extras_require={
         "dev": [
             "pytest>=7",
+            "pytest-xdist>=3",
             "ruff>=0.5",
             "mlxtend>=0.23",
             "nbclient>=0.7",
