@@ -221,6 +221,13 @@ class GAN:
             loss = loss / replicas
         return optimizer.scale_loss(loss)
 
+    def _apply(self, optimizer, gradients, variables) -> None:
+        if self.strategy.num_replicas_in_sync > 1 and isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer
+        ):
+            gradients = _agree_on_finiteness(gradients)
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
     def _discriminator_objective(self, real, fake, labels, draws) -> dict:
         """The discriminator's loss on ``real`` and ``fake`` (label flips, smoothing and
         the gradient penalty applied), to be called inside a GradientTape."""
@@ -251,7 +258,7 @@ class GAN:
         options = self.options
         variables = self.discriminator.trainable_variables
         gradients = tape.gradient(objective["scaled"], variables)
-        self.discriminator_optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        self._apply(self.discriminator_optimizer, gradients, variables)
         if options.clip_value is not None:
             regularizers.clip_weights(variables, options.clip_value)
         to_score = tf.sigmoid if options.sigmoid_outputs else tf.identity
@@ -286,7 +293,7 @@ class GAN:
         variables = self.generator.trainable_variables
         generator_gradients = generator_tape.gradient(scaled, variables)
         metrics = self._apply_discriminator(discriminator_tape, objective)
-        self.generator_optimizer.apply_gradients(zip(generator_gradients, variables, strict=True))
+        self._apply(self.generator_optimizer, generator_gradients, variables)
         return {**metrics, "generator_loss": generator_loss}
 
     def _generator_update(self, batch_size, labels, draws) -> tf.Tensor:
@@ -296,9 +303,7 @@ class GAN:
             loss = self.generator_loss(fake_logits=fake_logits)
             scaled = self._scaled(self.generator_optimizer, loss)
         variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(
-            zip(tape.gradient(scaled, variables), variables, strict=True)
-        )
+        self._apply(self.generator_optimizer, tape.gradient(scaled, variables), variables)
         return loss
 
     def generate(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
@@ -320,6 +325,25 @@ class GAN:
             rng=self.rng,
             **extra,
         )
+
+
+def _agree_on_finiteness(gradients):
+    """Makes every replica's gradients non-finite when any replica's are.
+
+    Keras' ``LossScaleOptimizer`` decides whether to skip a step (float16
+    overflow) from the first replica's gradients *before* they are summed over
+    replicas, so an overflow on another replica would slip into the update and
+    turn the weights into NaN. One scalar all-reduce makes the replicas agree.
+    """
+    context = tf.distribute.get_replica_context()
+    bad = [
+        tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(g)), tf.float32))
+        for g in gradients
+        if g is not None
+    ]
+    bad = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.add_n(bad))
+    poison = tf.where(bad > 0, float("nan"), 1.0)
+    return [None if g is None else g * tf.cast(poison, g.dtype) for g in gradients]
 
 
 class _Draws:

@@ -240,3 +240,20 @@ def test_two_worker_multi_worker_mirrored_run(tmp_path):
     assert os.path.exists(run_dir / "samples" / "epoch_0001.png")
     with open(run_dir / "losses.csv", encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == 1  # one row per window, chief only
+
+
+def test_float16_overflow_on_one_replica_skips_the_step_everywhere(mirrored):
+    """Keras' LossScaleOptimizer checks only the first replica's (unreduced) gradients;
+    the step must still be skipped when another replica overflows, not turn into NaN."""
+    config = gan_tf.make_config(
+        model="gan", dataset="ring8", output_dir="unused", batch_size=16, precision="mixed_float16"
+    )
+    gan = build_gan(config, (2,), strategy=mirrored)
+    scale = float(gan.discriminator_optimizer.dynamic_scale.numpy())
+    before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    finite = tf.random.stateless_normal([8, 2], seed=[5, 5])
+    real = tf.concat([finite, tf.fill([8, 2], 6.0e4)], 0)  # float16 overflow on replica 1 only
+    gan.train_step(_split(mirrored, real))
+    for weight, old in zip(gan.discriminator.trainable_weights, before, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), old)  # skipped, not NaN
+    assert float(gan.discriminator_optimizer.dynamic_scale.numpy()) == scale / 2
