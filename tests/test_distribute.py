@@ -196,11 +196,7 @@ def _free_ports(count):
     return ports
 
 
-def test_two_worker_multi_worker_mirrored_run(tmp_path):
-    """Two processes on localhost train DCGAN together; only the chief writes files."""
-    data_dir = tmp_path / "mnist"
-    write_mnist_idx(str(data_dir), train=64)
-    run_dir = tmp_path / "run"
+def _train_two_workers(run_dir, data_dir, epochs):
     workers = [f"localhost:{port}" for port in _free_ports(2)]
     command = [
         sys.executable,
@@ -213,7 +209,7 @@ def test_two_worker_multi_worker_mirrored_run(tmp_path):
         "--strategy=multi_worker",
         "--batch_size=8",
         "--steps_per_epoch=3",
-        "--epochs=1",
+        f"--epochs={epochs}",
         "--grid_size=2",
         "--verbose=0",
     ]
@@ -233,13 +229,29 @@ def test_two_worker_multi_worker_mirrored_run(tmp_path):
             process.kill()
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-3000:]
+
+
+def test_two_worker_multi_worker_mirrored_run_and_resume(tmp_path):
+    """Two processes on localhost train DCGAN together; only the chief writes files;
+    rerunning both with more epochs resumes from the chief's checkpoint."""
+    data_dir = tmp_path / "mnist"
+    write_mnist_idx(str(data_dir), train=64)
+    run_dir = tmp_path / "run"
+    _train_two_workers(run_dir, data_dir, epochs=1)
     checkpoints = sorted(os.listdir(run_dir / "checkpoints"))
     assert checkpoints == ["checkpoint", "ckpt-1.data-00000-of-00001", "ckpt-1.index"]
     reader = tf.train.load_checkpoint(str(run_dir / "checkpoints" / "ckpt-1"))
     assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 3
     assert os.path.exists(run_dir / "samples" / "epoch_0001.png")
+    _train_two_workers(run_dir, data_dir, epochs=2)
+    reader = tf.train.load_checkpoint(str(run_dir / "checkpoints" / "ckpt-2"))
+    assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 6  # continued, not restarted
+    assert reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 2
+    assert os.path.exists(run_dir / "samples" / "epoch_0002.png")
+    assert not [p for p in os.listdir(run_dir / "checkpoints") if p.startswith(".")]
     with open(run_dir / "losses.csv", encoding="utf-8") as handle:
-        assert len(list(csv.DictReader(handle))) == 1  # one row per window, chief only
+        rows = list(csv.DictReader(handle))
+    assert [row["epoch"] for row in rows] == ["1", "2"]  # one row per epoch, chief only
 
 
 def test_float16_overflow_on_one_replica_skips_the_step_everywhere(mirrored):
