@@ -15,6 +15,8 @@
       losses.csv             one row per --log_every steps (window means)
       losses.png             loss and D-score curves from losses.csv
       eval.json              written by experiments/evaluate.py
+      export/                written by experiments/export.py (gan_tf.run.Run.export)
+      animations/            written by experiments/animate.py
       logs/                  TensorBoard scalars and sample images
 
 Rerunning on the same directory resumes from the latest checkpoint; nothing
