@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
@@ -36,8 +37,12 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _multi_worker(args) -> bool:
-    joined = " ".join(args).replace("--strategy ", "--strategy=")
-    return "--strategy=multi_worker" in joined
+    """Whether the command line may ask for --strategy=multi_worker (flags are not parsed
+    yet; a --flagfile is assumed to)."""
+    joined = " ".join(args)
+    if re.search(r"(^|\s)--?flagfile", joined):
+        return True
+    return re.search(r"(^|\s)--?strategy(=|\s+)multi_worker", joined) is not None
 
 
 _import_tensorflow_quietly()

@@ -100,6 +100,8 @@ def class_morph(run, *, steps: int = 12, count: int = 8, seed: int = 0, classes=
     _check_images(run)
     if not run.conditional:
         raise ValueError(f"class morphs need a conditional run; {run.output_dir} is unconditional")
+    if steps < 1 or count < 1:
+        raise ValueError(f"need --steps >= 1 and --count >= 1, got {steps}, {count}")
     classes = list(range(run.num_classes)) if classes is None else [int(c) for c in classes]
     if len(classes) < 2 or min(classes) < 0 or max(classes) >= run.num_classes:
         raise ValueError(

@@ -101,11 +101,12 @@ def distribute_dataset(strategy: tf.distribute.Strategy, dataset: tf.data.Datase
     (returned unchanged under the default strategy).
 
     Every worker builds the same batches in the same order and each replica takes
-    a contiguous share of every batch. A batch of ``chunks`` consecutive
-    sub-batches (``n_critic`` critic batches) is first reordered so that every
-    replica's share again holds ``chunks`` consecutive pieces, piece ``j`` being
-    its part of sub-batch ``j``: each critic update then sees, over all replicas,
-    exactly the examples it sees on one device.
+    a contiguous share of every batch (on one machine, share ``i`` goes to replica
+    ``i``; across workers ``tf.data`` interleaves the shares by worker). A batch
+    of ``chunks`` consecutive sub-batches (``n_critic`` critic batches) is first
+    reordered so that every replica's share again holds ``chunks`` consecutive
+    pieces, piece ``j`` being its part of sub-batch ``j``: each critic update then
+    sees, over all replicas, exactly the examples it sees on one device.
     """
     if not is_distributed(strategy):
         return dataset

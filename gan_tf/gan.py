@@ -71,7 +71,9 @@ class GAN:
       num_classes: number of classes for a conditional GAN, else ``None``.
       seed: seeds the run's ``tf.random.Generator`` (checkpointed with the run).
       options: :class:`StepOptions`.
-      jit_compile: compile the train step with XLA (``tf.function(jit_compile=True)``).
+      jit_compile: compile each replica's step with XLA (``tf.function(jit_compile=True)``);
+        reading the data iterator and the cross-replica work stay outside XLA, as in
+        Keras' own ``fit``.
     """
 
     def __init__(
@@ -111,8 +113,11 @@ class GAN:
         # Optimizer slots exist before a checkpoint is restored into them.
         generator_optimizer.build(generator.trainable_variables)
         discriminator_optimizer.build(discriminator.trainable_variables)
-        self.train_step = tf.function(self._train_step, jit_compile=jit_compile)
-        self.train_steps = tf.function(self._train_steps, jit_compile=jit_compile)
+        self._replica_fn = self._replica_step
+        if jit_compile:
+            self._replica_fn = tf.function(self._replica_step, jit_compile=True)
+        self.train_step = tf.function(self._train_step)
+        self.train_steps = tf.function(self._train_steps)
 
     def noise(self, batch_size) -> tf.Tensor:
         """Draws ``[batch_size, latent_dim]`` standard normal noise from the run's generator
@@ -164,7 +169,7 @@ class GAN:
           the generator update, averaged over replicas.
         """
         seed = self.rng.make_seeds(1)[:, 0]
-        per_replica = self.strategy.run(self._replica_step, args=(real_samples, labels, seed))
+        per_replica = self.strategy.run(self._replica_fn, args=(real_samples, labels, seed))
         metrics = {
             key: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
             for key, value in per_replica.items()
@@ -350,10 +355,14 @@ class _Draws:
     """The random numbers of one train step, from stateless ops.
 
     Every replica draws the same *global* tensor (first dimension times the
-    number of replicas) from the step's seed and keeps its own contiguous slice,
-    the slice that matches its share of the global data batch. So a step under
-    ``tf.distribute`` uses exactly the noise the single-device step would use on
-    the same global batch, and nothing depends on thread scheduling.
+    number of replicas) from the step's seed and keeps slice number
+    ``replica_id_in_sync_group``. On one machine (MirroredStrategy, TPU) and with
+    one replica per worker that is the slice matching the replica's share of the
+    global data batch, so a step uses exactly the noise the single-device step
+    would use on the same global batch. With several workers of several replicas
+    each, ``tf.data`` deals the shares out worker-interleaved, so noise meets
+    other examples than on one device (statistically the same step). Nothing
+    depends on thread scheduling.
     """
 
     def __init__(self, seed: tf.Tensor):

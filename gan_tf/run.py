@@ -176,7 +176,8 @@ class Run:
           format: one of :data:`EXPORT_FORMATS`.
 
         Returns:
-          The path written (replaced atomically if it existed).
+          The path written. An existing file is replaced atomically; an existing
+          SavedModel directory is swapped out only once the new one is complete.
         """
         if format not in EXPORT_FORMATS:
             raise ValueError(
@@ -195,9 +196,14 @@ class Run:
             self.generator.save(tmp)
         else:
             self._write_saved_model(tmp)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        if os.path.isdir(path):  # a directory cannot be replaced in one step: swap, then drop
+            old = path + ".old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
         return path
 
     def _write_saved_model(self, directory: str) -> None:

@@ -498,7 +498,7 @@ def _check_replicas(config: TrainConfig, strategy) -> None:
     if config.batch_size % replicas:
         raise ValueError(
             f"--batch_size={config.batch_size} does not split evenly over the {replicas} "
-            f"replicas of --strategy={config.strategy}; use a multiple of {replicas}"
+            f"replicas of {type(strategy).__name__}; use a multiple of {replicas}"
         )
 
 

@@ -181,7 +181,7 @@ def test_strategy_errors(tmp_path, mirrored, monkeypatch):
     with pytest.raises(ValueError, match="--tpu=x needs --strategy=tpu"):
         gan_tf.make_config(tpu="x")
     odd = _toy_config(tmp_path / "odd", batch_size=31)
-    with pytest.raises(ValueError, match="does not split evenly over the 2 replicas"):
+    with pytest.raises(ValueError, match="does not split evenly over the 2 replicas of Mirrored"):
         gan_tf.train(odd, verbose=0, strategy=mirrored)
     assert not os.path.exists(tmp_path / "odd")  # nothing written
 

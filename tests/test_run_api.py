@@ -172,6 +172,8 @@ def test_animations_and_export_cli(runs, tmp_path):
     frames = animation.latent_walk(gan_tf.load_run(runs["dcgan"]), points=3, steps=2, count=4)
     assert frames.shape == (6, 2 * 28 + 3 * 2, 2 * 28 + 3 * 2, 1) and frames.dtype == np.uint8
     assert not np.array_equal(frames[0], frames[1])
+    with pytest.raises(ValueError, match="need --steps >= 1 and --count >= 1"):
+        animation.class_morph(gan_tf.load_run(runs["cgan"]), steps=0)
     gif = str(tmp_path / "walk.gif")
     assert visualize.write_gif(frames, gif) == 6
     assert iio.imread(gif, index=None).shape == (6, 62, 62, 3)
