@@ -57,6 +57,22 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def reject_arguments(argv) -> None:
+    """Exits with a usage error when the command line holds anything but flags."""
+    if len(argv) > 1:
+        fail(
+            f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
+            USAGE_ERROR,
+        )
+
+
+def require_run_dir(output_dir) -> str:
+    """``output_dir``, or a ValueError when the --output_dir flag was not given."""
+    if not output_dir:
+        raise ValueError("--output_dir is required: the directory of a training run")
+    return output_dir
+
+
 def run_guarded(function, *args, **kwargs):
     """Calls ``function``; maps the library's errors to one line and an exit code.
 

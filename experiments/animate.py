@@ -32,8 +32,7 @@ def animate() -> None:
     import gan_tf
     from gan_tf import animation, visualize
 
-    if not FLAGS.output_dir:
-        raise ValueError("--output_dir is required: the directory of a training run")
+    _cli.require_run_dir(FLAGS.output_dir)
     if FLAGS.mode not in MODES:
         raise ValueError(f"unknown --mode '{FLAGS.mode}'; choose one of: {', '.join(MODES)}")
     if not FLAGS.frame_seconds > 0:
@@ -65,8 +64,7 @@ def animate() -> None:
 
 
 def main(argv):
-    if len(argv) > 1:
-        _cli.fail(f"unexpected argument(s): {' '.join(argv[1:])}", _cli.USAGE_ERROR)
+    _cli.reject_arguments(argv)
     _cli.run_guarded(animate)
 
 

@@ -38,8 +38,7 @@ flags.DEFINE_string("out", None, "Where to write the JSON (default OUTPUT_DIR/ev
 
 
 def main(argv):
-    if len(argv) > 1:
-        _cli.fail(f"unexpected argument(s): {' '.join(argv[1:])}", _cli.USAGE_ERROR)
+    _cli.reject_arguments(argv)
     if not FLAGS.output_dir:
         _cli.fail("--output_dir is required (the run to evaluate)", _cli.USAGE_ERROR)
     from gan_tf import evaluation

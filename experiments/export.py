@@ -26,8 +26,7 @@ flags.DEFINE_string(
 def export() -> None:
     import gan_tf
 
-    if not FLAGS.output_dir:
-        raise ValueError("--output_dir is required: the directory of a training run")
+    _cli.require_run_dir(FLAGS.output_dir)
     run = gan_tf.load_run(FLAGS.output_dir)
     path = run.export(FLAGS.out, format=FLAGS.format)
     inputs = f"noise [N, {run.latent_dim}]" + (" and labels [N]" if run.conditional else "")
@@ -35,8 +34,7 @@ def export() -> None:
 
 
 def main(argv):
-    if len(argv) > 1:
-        _cli.fail(f"unexpected argument(s): {' '.join(argv[1:])}", _cli.USAGE_ERROR)
+    _cli.reject_arguments(argv)
     _cli.run_guarded(export)
 
 

@@ -16,8 +16,7 @@ flags.DEFINE_float("seconds_per_frame", 0.5, "Display time of each epoch grid.")
 def rebuild():
     from gan_tf import visualize
 
-    if not FLAGS.output_dir:
-        raise ValueError("--output_dir is required: the directory of a training run")
+    _cli.require_run_dir(FLAGS.output_dir)
     frames = visualize.epoch_grids(FLAGS.output_dir)
     if not frames:
         raise FileNotFoundError(

@@ -29,8 +29,7 @@ def write_samples():
     import gan_tf
     from gan_tf import visualize
 
-    if not FLAGS.output_dir:
-        raise ValueError("--output_dir is required: the directory of a training run")
+    _cli.require_run_dir(FLAGS.output_dir)
     if FLAGS.num < 1 or FLAGS.batch_size < 1:
         raise ValueError("--num and --batch_size must be positive integers")
     if not FLAGS.out.endswith(".npz"):

@@ -101,11 +101,7 @@ flags.DEFINE_integer("verbose", 1, "1 shows a progress bar, 0 is quiet.")
 
 
 def main(argv):
-    if len(argv) > 1:
-        _cli.fail(
-            f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
-            _cli.USAGE_ERROR,
-        )
+    _cli.reject_arguments(argv)
     import dataclasses
 
     import gan_tf

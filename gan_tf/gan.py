@@ -119,11 +119,6 @@ class GAN:
         self.train_step = tf.function(self._train_step)
         self.train_steps = tf.function(self._train_steps)
 
-    def noise(self, batch_size) -> tf.Tensor:
-        """Draws ``[batch_size, latent_dim]`` standard normal noise from the run's generator
-        (for sampling outside the train step)."""
-        return self.rng.normal([batch_size, self.latent_dim])
-
     @property
     def conditional(self) -> bool:
         return self.num_classes is not None
@@ -138,6 +133,11 @@ class GAN:
     def sampling_generator(self) -> keras.Model:
         """The EMA generator when there is one, else the generator."""
         return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def noise(self, batch_size) -> tf.Tensor:
+        """Draws ``[batch_size, latent_dim]`` standard normal noise from the run's generator
+        (for sampling outside the train step)."""
+        return self.rng.normal([batch_size, self.latent_dim])
 
     def set_instance_noise(self, std: float) -> None:
         """Sets the std of the instance noise for the next steps (the loop anneals it)."""

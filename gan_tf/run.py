@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import evaluation, visualize
-from gan_tf.training import generate_images, restore_generator, run_info
+from gan_tf.training import class_rows, generate_images, restore_generator, run_info
 
 __all__ = ["EXPORT_FORMATS", "Run", "load_run"]
 
@@ -146,8 +146,7 @@ class Run:
         if self.conditional and labels is None:
             rows = self.num_classes
             noise = tf.random.Generator.from_seed(seed).normal([columns, self.latent_dim])
-            noise = tf.tile(noise, [rows, 1])
-            images = visualize.to_uint8(self.generate(noise, np.repeat(np.arange(rows), columns)))
+            images = visualize.to_uint8(self.generate(*class_rows(noise, rows)))
         else:
             images = self.sample(rows * columns, labels=labels, seed=seed)
         picture = visualize.image_grid(images, rows=rows)

@@ -181,6 +181,12 @@ def fixed_noise(config: TrainConfig, count: int) -> tf.Tensor:
     return tf.random.stateless_normal([count, config.latent_dim], seed=[config.seed, 0x5EED])
 
 
+def class_rows(noise, num_classes: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Inputs of a class-row grid: ``noise`` ``[columns, latent_dim]`` repeated once per
+    class, and labels ``[num_classes * columns]`` (row ``k`` is class ``k``)."""
+    return tf.tile(noise, [num_classes, 1]), tf.repeat(tf.range(num_classes), noise.shape[0])
+
+
 class _EpochPicture:
     """Writes the per-epoch picture (and, for toys, the mode metrics) from fixed noise."""
 
@@ -199,9 +205,9 @@ class _EpochPicture:
                 ]
             )
         elif gan.conditional:  # one row per class, the same noise down each column
-            columns = config.grid_size
-            self.noise = tf.tile(fixed_noise(config, columns), [gan.num_classes, 1])
-            self.labels = tf.repeat(tf.range(gan.num_classes), columns)
+            self.noise, self.labels = class_rows(
+                fixed_noise(config, config.grid_size), gan.num_classes
+            )
         else:
             self.noise = fixed_noise(config, config.grid_size**2)
 
