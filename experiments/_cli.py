@@ -57,42 +57,92 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def reject_arguments(argv) -> None:
-    """Exits with a usage error when the command line holds anything but flags."""
-    if len(argv) > 1:
-        fail(
-            f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
-            USAGE_ERROR,
-        )
+def as_flags(message: str, params, flag_names: dict | None = None) -> str:
+    """Rewrites the library's parameter names in ``message`` as the flags they came
+    from (``batch_size`` -> ``--batch_size``; ``flag_names`` maps other spellings)."""
+    for param in params:
+        flag = (flag_names or {}).get(param, param)
+        message = re.sub(rf"(?<![\w-]){re.escape(param)}(?!\w)", f"--{flag}", message)
+    return message
 
 
-def require_run_dir(output_dir) -> str:
-    """``output_dir``, or a ValueError when the --output_dir flag was not given."""
-    if not output_dir:
-        raise ValueError("--output_dir is required: the directory of a training run")
-    return output_dir
-
-
-def run_guarded(function, *args, **kwargs):
-    """Calls ``function``; maps the library's errors to one line and an exit code.
-
-    ValueError (bad flag values) exits 2; missing data, missing runs, diverged
-    training and Ctrl-C exit 1.
-    """
+def guarded(function, *args, flag_names: dict | None = None, **kwargs):
+    """Calls ``function``; turns gan_tf's typed errors (and Ctrl-C) into one line and
+    an exit code: usage errors (:class:`gan_tf.errors.ConfigError`) exit 2, missing
+    data/runs and divergence exit 1. Any other exception is a bug and keeps its
+    traceback."""
     from absl import logging
 
-    from gan_tf.data import DataNotFoundError
+    from gan_tf.errors import ConfigError, GanTfError
 
     logging.set_verbosity(logging.ERROR)  # tfds logs its attempts through absl
-    from gan_tf.training import TrainingDivergedError
-
     try:
         return function(*args, **kwargs)
-    except ValueError as error:
-        fail(str(error), USAGE_ERROR)
-    except (DataNotFoundError, OSError, TrainingDivergedError) as error:
+    except ConfigError as error:
+        fail(as_flags(str(error), error.params, flag_names), USAGE_ERROR)
+    except GanTfError as error:
         fail(str(error), RUNTIME_ERROR)
     except KeyboardInterrupt:
         fail(
             "interrupted; rerun the same command to resume from the last checkpoint", RUNTIME_ERROR
         )
+
+
+def main(function, flag_names: dict | None = None) -> None:
+    """The entry point of every script: parses flags (absl), refuses positional
+    arguments, then runs ``function()`` under :func:`guarded`."""
+    from absl import app
+
+    def run(argv):
+        if len(argv) > 1:
+            fail(
+                f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
+                USAGE_ERROR,
+            )
+        guarded(function, flag_names=flag_names)
+
+    app.run(run)
+
+
+def require_run_dir(output_dir) -> str:
+    """``output_dir``, or a usage error when the --output_dir flag was not given."""
+    from gan_tf.errors import ConfigError
+
+    if not output_dir:
+        raise ConfigError("output_dir is required: the directory of a training run", "output_dir")
+    return output_dir
+
+
+def define_config_flags() -> None:
+    """Defines one flag per :class:`gan_tf.TrainConfig` field, with the field's help
+    (defaults included). Every flag defaults to unset, so the variant's paper
+    defaults apply; ``--arch`` takes ``key=value,...``."""
+    from absl import flags
+
+    from gan_tf.config import field_help, field_types
+
+    define = {
+        bool: flags.DEFINE_bool,
+        int: flags.DEFINE_integer,
+        float: flags.DEFINE_float,
+        str: flags.DEFINE_string,
+        dict: flags.DEFINE_string,
+    }
+    for name, kind in field_types().items():
+        define[kind](name, None, field_help(name))
+
+
+def config_from_flags():
+    """The :class:`gan_tf.TrainConfig` the config flags describe (unset flags take defaults)."""
+    from absl import flags
+
+    from gan_tf.config import field_types, make_config
+    from gan_tf.errors import ConfigError
+
+    values = {name: getattr(flags.FLAGS, name) for name in field_types()}
+    if values.get("arch") is not None:
+        pairs = [item for item in values["arch"].split(",") if item.strip()]
+        if not all("=" in pair for pair in pairs):
+            raise ConfigError(f"arch takes key=value,..., got {values['arch']!r}", "arch")
+        values["arch"] = dict(pair.strip().split("=", 1) for pair in pairs)
+    return make_config(**values)

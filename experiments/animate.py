@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-import _cli  # noqa: F401  (sets up logging and sys.path first)
-from absl import app, flags
+import _cli
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
@@ -31,15 +31,16 @@ MODES = ("walk", "classes")
 def animate() -> None:
     import gan_tf
     from gan_tf import animation, visualize
+    from gan_tf.errors import ConfigError
 
     _cli.require_run_dir(FLAGS.output_dir)
     if FLAGS.mode not in MODES:
-        raise ValueError(f"unknown --mode '{FLAGS.mode}'; choose one of: {', '.join(MODES)}")
+        raise ConfigError(f"unknown --mode '{FLAGS.mode}'; choose one of: {', '.join(MODES)}")
     if not FLAGS.frame_seconds > 0:
-        raise ValueError(f"--frame_seconds must be > 0, got {FLAGS.frame_seconds}")
+        raise ConfigError(f"--frame_seconds must be > 0, got {FLAGS.frame_seconds}")
     out = FLAGS.out or os.path.join(FLAGS.output_dir, "animations", f"{FLAGS.mode}.gif")
     if not out.endswith(".gif"):
-        raise ValueError(f"--out must end in .gif, got {out}")
+        raise ConfigError(f"--out must end in .gif, got {out}")
     run = gan_tf.load_run(FLAGS.output_dir)
     if FLAGS.mode == "walk":
         frames = animation.latent_walk(
@@ -54,7 +55,9 @@ def animate() -> None:
         try:
             classes = None if FLAGS.classes is None else [int(c) for c in FLAGS.classes]
         except ValueError:
-            raise ValueError(f"--classes takes class ids like 0,3,7; got {FLAGS.classes}") from None
+            raise ConfigError(
+                f"--classes takes class ids like 0,3,7; got {FLAGS.classes}"
+            ) from None
         frames = animation.class_morph(
             run, steps=FLAGS.steps, count=FLAGS.count, seed=FLAGS.seed, classes=classes
         )
@@ -63,10 +66,5 @@ def animate() -> None:
     print(f"wrote {len(frames)} frames {frames.shape[1]}x{frames.shape[2]} to {out}")
 
 
-def main(argv):
-    _cli.reject_arguments(argv)
-    _cli.run_guarded(animate)
-
-
 if __name__ == "__main__":
-    app.run(main)
+    _cli.main(animate)

@@ -8,8 +8,8 @@ with the protocol that made them to ``RUN/eval.json`` (see README, "Evaluation")
 
 from __future__ import annotations
 
-import _cli  # noqa: F401 - quiet TensorFlow import, sys.path
-from absl import app, flags
+import _cli
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "The training run to evaluate (its --output_dir).")
@@ -37,11 +37,10 @@ flags.DEFINE_integer("seed", 0, "Seed of the noise, KID subsets and CAS training
 flags.DEFINE_string("out", None, "Where to write the JSON (default OUTPUT_DIR/eval.json).")
 
 
-def main(argv):
-    _cli.reject_arguments(argv)
-    if not FLAGS.output_dir:
-        _cli.fail("--output_dir is required (the run to evaluate)", _cli.USAGE_ERROR)
+def evaluate() -> None:
     from gan_tf import evaluation
+
+    _cli.require_run_dir(FLAGS.output_dir)
 
     arguments = {
         "num_real": FLAGS.num_real,
@@ -56,8 +55,7 @@ def main(argv):
     }
     if FLAGS.data_dir:
         arguments["data_dir"] = FLAGS.data_dir
-    record = _cli.run_guarded(
-        evaluation.evaluate_run,
+    record = evaluation.evaluate_run(
         FLAGS.output_dir,
         FLAGS.metrics,
         num_samples=FLAGS.num_samples,
@@ -74,4 +72,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    _cli.main(evaluate, flag_names={"output": "out"})

@@ -12,8 +12,8 @@ images in ``[-1, 1]``; the EMA generator is exported when the run kept one.
 
 from __future__ import annotations
 
-import _cli  # noqa: F401  (sets up logging and sys.path first)
-from absl import app, flags
+import _cli
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
@@ -33,10 +33,5 @@ def export() -> None:
     print(f"wrote {FLAGS.format} generator to {path}: {inputs} -> images in [-1, 1]")
 
 
-def main(argv):
-    _cli.reject_arguments(argv)
-    _cli.run_guarded(export)
-
-
 if __name__ == "__main__":
-    app.run(main)
+    _cli.main(export)

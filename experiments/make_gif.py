@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-import _cli  # noqa: F401
-from absl import app, flags
+import _cli
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
@@ -15,22 +15,16 @@ flags.DEFINE_float("seconds_per_frame", 0.5, "Display time of each epoch grid.")
 
 def rebuild():
     from gan_tf import visualize
+    from gan_tf.errors import RunNotFoundError
 
     _cli.require_run_dir(FLAGS.output_dir)
     frames = visualize.epoch_grids(FLAGS.output_dir)
     if not frames:
-        raise FileNotFoundError(
-            f"no epoch grids in {FLAGS.output_dir}/samples; train the run first"
-        )
+        raise RunNotFoundError(f"no epoch grids in {FLAGS.output_dir}/samples; train the run first")
     out = FLAGS.out or os.path.join(FLAGS.output_dir, "progress.gif")
     count = visualize.make_gif(frames, out, seconds_per_frame=FLAGS.seconds_per_frame)
     print(f"wrote {out} ({count} frames)")
 
 
-def main(argv):
-    del argv
-    _cli.run_guarded(rebuild)
-
-
 if __name__ == "__main__":
-    app.run(main)
+    _cli.main(rebuild)

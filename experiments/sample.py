@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-import _cli  # noqa: F401
-from absl import app, flags
+import _cli
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
@@ -28,19 +28,22 @@ def write_samples():
 
     import gan_tf
     from gan_tf import visualize
+    from gan_tf.errors import ConfigError
 
     _cli.require_run_dir(FLAGS.output_dir)
     if FLAGS.num < 1 or FLAGS.batch_size < 1:
-        raise ValueError("--num and --batch_size must be positive integers")
+        raise ConfigError("--num and --batch_size must be positive integers")
     if not FLAGS.out.endswith(".npz"):
-        raise ValueError(f"--out must end in .npz, got {FLAGS.out}")
+        raise ConfigError(f"--out must end in .npz, got {FLAGS.out}")
     run = gan_tf.load_run(FLAGS.output_dir)
     if not run.conditional and (FLAGS.label is not None or FLAGS.labels is not None):
-        raise ValueError(f"--label/--labels need a conditional run; this one is {run.config.model}")
+        raise ConfigError(
+            f"--label/--labels need a conditional run; this one is {run.config.model}"
+        )
     if FLAGS.labels not in (None, "all"):
-        raise ValueError(f"--labels takes 'all', got {FLAGS.labels}; use --label=K for one class")
+        raise ConfigError(f"--labels takes 'all', got {FLAGS.labels}; use --label=K for one class")
     if FLAGS.label is not None and not 0 <= FLAGS.label < run.num_classes:
-        raise ValueError(f"--label must be in [0, {run.num_classes - 1}], got {FLAGS.label}")
+        raise ConfigError(f"--label must be in [0, {run.num_classes - 1}], got {FLAGS.label}")
     labels = run.labels_for(FLAGS.num, FLAGS.label)  # --label=K, else every class in turn
     images = run.sample(FLAGS.num, labels=labels, seed=FLAGS.seed, batch_size=FLAGS.batch_size)
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
@@ -57,10 +60,5 @@ def write_samples():
     )
 
 
-def main(argv):
-    del argv
-    _cli.run_guarded(write_samples)
-
-
 if __name__ == "__main__":
-    app.run(main)
+    _cli.main(write_samples)

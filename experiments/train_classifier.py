@@ -10,8 +10,8 @@ location) and a ``.json`` record with its test accuracy beside it. Pass
 
 from __future__ import annotations
 
-import _cli  # noqa: F401 - quiet TensorFlow import, sys.path
-from absl import app, flags
+import _cli
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "fashion_mnist", "mnist, mnist_5k, fashion_mnist, svhn or cifar10.")
@@ -26,15 +26,13 @@ flags.DEFINE_integer("seed", 0, "Seed of weights and shuffling.")
 flags.DEFINE_integer("verbose", 1, "Keras fit verbosity (0 quiet, 1 progress bar, 2 one line).")
 
 
-def main(argv):
-    del argv
+def train_classifier() -> None:
     from gan_tf import evaluation
     from gan_tf.eval import features
 
     dataset = features.CLASSIFIER_ALIASES.get(FLAGS.dataset, FLAGS.dataset)
     output = FLAGS.output or features.shipped_classifier_path(dataset)
-    record = _cli.run_guarded(
-        evaluation.train_dataset_classifier,
+    record = evaluation.train_dataset_classifier(
         FLAGS.dataset,
         output,
         data_dir=FLAGS.data_dir,
@@ -53,4 +51,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    _cli.main(train_classifier)

@@ -7,26 +7,48 @@ Public API::
     gan_tf.train(config, "runs/dcgan")
     run = gan_tf.load_run("runs/dcgan")
     images = run.sample(16, seed=0)
+
+Code map (imports only point down this list): ``errors``, ``files``; the pure
+``losses``, ``regularizers``, ``eval`` (metric math), ``visualize``; ``data``,
+``models`` (the variant registry), ``distribute``; ``config``; ``train_step``;
+``build``; ``sampling``; ``rundir``; ``evaluation``; ``run``; ``animation``;
+``training`` (the loop).
 """
 
-from gan_tf import animation, data, evaluation, losses, models, run, visualize
+from gan_tf import animation, data, evaluation, losses, models, regularizers, run, visualize
+from gan_tf.build import build_gan
 from gan_tf.config import TrainConfig, make_config
-from gan_tf.data import DataNotFoundError, load_dataset
+from gan_tf.data import load_dataset
+from gan_tf.errors import (
+    ConfigError,
+    DataNotFoundError,
+    GanTfError,
+    RunNotFoundError,
+    TrainingDivergedError,
+)
 from gan_tf.evaluation import Evaluator, evaluate_run
-from gan_tf.gan import GAN
+from gan_tf.models import ModelSpec, register
 from gan_tf.run import Run, load_run
-from gan_tf.training import TrainingDivergedError, generate_images, restore_generator, train
+from gan_tf.sampling import generate_images
+from gan_tf.train_step import GAN
+from gan_tf.training import Callback, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "GAN",
-    "Run",
+    "Callback",
+    "ConfigError",
     "DataNotFoundError",
     "Evaluator",
+    "GanTfError",
+    "ModelSpec",
+    "Run",
+    "RunNotFoundError",
     "TrainConfig",
     "TrainingDivergedError",
     "animation",
+    "build_gan",
     "data",
     "evaluate_run",
     "evaluation",
@@ -36,7 +58,8 @@ __all__ = [
     "losses",
     "make_config",
     "models",
-    "restore_generator",
+    "register",
+    "regularizers",
     "run",
     "train",
     "visualize",

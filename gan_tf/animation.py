@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import visualize
+from gan_tf.errors import ConfigError
 
 __all__ = ["class_morph", "latent_walk", "slerp"]
 
@@ -37,7 +38,7 @@ def slerp(start, end, t: float) -> np.ndarray:
 
 def _check_images(run) -> None:
     if len(run.shape) != 3:
-        raise ValueError(
+        raise ConfigError(
             f"animations need an image run; {run.output_dir} is a 2-D toy ({run.config.dataset})"
         )
 
@@ -64,8 +65,11 @@ def latent_walk(
     """
     _check_images(run)
     if points < 2 or steps < 1 or count < 1:
-        raise ValueError(
-            f"need --points >= 2, --steps >= 1 and --count >= 1, got {points}, {steps}, {count}"
+        raise ConfigError(
+            f"need points >= 2, steps >= 1 and count >= 1, got {points}, {steps}, {count}",
+            "points",
+            "steps",
+            "count",
         )
     keys = tf.random.Generator.from_seed(seed).normal([points, count, run.latent_dim]).numpy()
     labels = run.labels_for(count, label)
@@ -99,13 +103,13 @@ def class_morph(run, *, steps: int = 12, count: int = 8, seed: int = 0, classes=
     """
     _check_images(run)
     if not run.conditional:
-        raise ValueError(f"class morphs need a conditional run; {run.output_dir} is unconditional")
+        raise ConfigError(f"class morphs need a conditional run; {run.output_dir} is unconditional")
     if steps < 1 or count < 1:
-        raise ValueError(f"need --steps >= 1 and --count >= 1, got {steps}, {count}")
+        raise ConfigError(f"need steps >= 1 and count >= 1, got {steps}, {count}", "steps", "count")
     classes = list(range(run.num_classes)) if classes is None else [int(c) for c in classes]
     if len(classes) < 2 or min(classes) < 0 or max(classes) >= run.num_classes:
-        raise ValueError(
-            f"--classes needs >= 2 class ids in [0, {run.num_classes - 1}], got {classes}"
+        raise ConfigError(
+            f"classes needs >= 2 class ids in [0, {run.num_classes - 1}], got {classes}", "classes"
         )
     body = _class_weights_generator(run.generator)
     noise = tf.random.Generator.from_seed(seed).normal([count, run.latent_dim])
@@ -127,7 +131,9 @@ def _class_weights_generator(generator: keras.Model):
     layers = [layer for layer in generator.layers if not isinstance(layer, keras.layers.InputLayer)]
     joins = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Concatenate)]
     if len(joins) != 1:
-        raise ValueError("class morphs need a generator that concatenates noise and a class vector")
+        raise ConfigError(
+            "class morphs need a generator that concatenates noise and a class vector"
+        )
     chain = layers[joins[0] + 1 :]
 
     def generate(noise, weights):

@@ -1,175 +1,228 @@
-"""Run configuration: generic defaults, per-variant defaults, user overrides.
+"""Run configuration: one dataclass whose fields are the training options.
 
-A run's hyper-parameters are resolved in three layers, each stating only what
-differs from the one before:
+A run's hyper-parameters are resolved in layers, each stating only what differs
+from the one before:
 
 1. the generic defaults of :class:`TrainConfig`,
 2. the variant's ``ModelSpec.defaults`` (from its paper),
 3. for the 2-D toys, :data:`gan_tf.data.TOY_DEFAULTS` (2-D noise, batch 256),
 4. what the user set explicitly.
 
-The resolved config is saved as ``config.json`` in the run directory.
+Every field carries its help text (:func:`field_help`); the command-line flags
+of ``experiments/train.py`` are generated from the fields, so the two cannot
+drift. A ``TrainConfig`` validates itself when it is made (``__post_init__``),
+so an invalid one cannot exist. The run directory is not part of the config: it
+is the argument of :func:`gan_tf.train`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
+import types
+import typing
 from typing import Any
 
-from gan_tf import losses
+from gan_tf import distribute, losses, models
 from gan_tf.data import TOY_DEFAULTS, is_toy
-from gan_tf.evaluation import parse_metrics
-from gan_tf.files import write_json
-from gan_tf.models import get_model
+from gan_tf.errors import ConfigError
+from gan_tf.eval.names import parse_metrics
 
-__all__ = ["TrainConfig", "make_config", "load_config", "save_config", "ARCHITECTURE_FIELDS"]
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run (see README, "Flags")."""
-
-    model: str = "dcgan"
-    dataset: str = "fashion_mnist"
-    data_dir: str | None = None
-    download: bool = True
-    output_dir: str | None = None
-    epochs: int = 5
-    batch_size: int = 64
-    latent_dim: int = 100
-    learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    beta_2: float = 0.999
-    loss: str = "non_saturating"
-    optimizer: str = "adam"
-    d_learning_rate: float | None = None
-    lr_decay: str = "none"
-    n_critic: int = 1
-    update: str = "alternating"
-    gp_weight: float = 0.0
-    clip_value: float = 0.0
-    label_smoothing: float = 0.0
-    label_flip: float = 0.0
-    instance_noise: float = 0.0
-    d_dropout: float = 0.0
-    spectral_norm: bool = False
-    ema: float = 0.0
-    image_size: int | None = None
-    max_examples: int | None = None
-    steps_per_epoch: int | None = None
-    checkpoint_every: int = 1
-    keep_checkpoints: int = 3
-    log_every: int = 50
-    grid_size: int = 8
-    precision: str = "float32"
-    jit_compile: bool = False
-    steps_per_call: int = 1
-    strategy: str = "default"
-    tpu: str | None = None
-    eval_every: int = 0
-    eval_metrics: str = "fd_classifier,kid_classifier,pr_classifier,coverage"
-    eval_samples: int = 5000
-    classifier_weights: str | None = None
-    inception_weights: str = "imagenet"
-    seed: int = 0
-
-    def validate(self) -> None:
-        """Checks every field.
-
-        Raises:
-          ValueError: naming the first bad field, its value and what it must be.
-        """
-        get_model(self.model)
-        if self.label_smoothing and not losses.get_loss(self.loss).sigmoid_outputs:
-            raise ValueError(
-                f"--label_smoothing applies to cross-entropy losses only, not --loss={self.loss}"
-            )
-        positive = (
-            "n_critic",
-            "epochs",
-            "batch_size",
-            "latent_dim",
-            "checkpoint_every",
-            "keep_checkpoints",
-            "log_every",
-            "grid_size",
-            "steps_per_call",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"--{name} must be a positive integer, got {value}")
-        for name in ("max_examples", "steps_per_epoch", "image_size"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"--{name} must be a positive integer when set, got {value}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"--learning_rate must be > 0, got {self.learning_rate}")
-        if self.d_learning_rate is not None and not self.d_learning_rate > 0:
-            raise ValueError(f"--d_learning_rate must be > 0 when set, got {self.d_learning_rate}")
-        _choose("optimizer", self.optimizer, OPTIMIZERS)
-        _choose("lr_decay", self.lr_decay, LR_DECAYS)
-        _choose("precision", self.precision, PRECISIONS)
-        _choose("update", self.update, UPDATES)
-        _choose("strategy", self.strategy, STRATEGIES)
-        if self.tpu and self.strategy != "tpu":
-            raise ValueError(
-                f"--tpu={self.tpu} needs --strategy=tpu (got --strategy={self.strategy})"
-            )
-        if self.update == "simultaneous" and self.n_critic != 1:
-            raise ValueError(
-                f"--update=simultaneous needs --n_critic=1 (got {self.n_critic}); "
-                "use --update=alternating for critic-heavy models"
-            )
-        if self.gp_weight < 0:
-            raise ValueError(f"--gp_weight must be >= 0, got {self.gp_weight}")
-        if self.clip_value < 0:
-            raise ValueError(f"--clip_value must be >= 0 (0 = off), got {self.clip_value}")
-        for name in ("label_flip", "d_dropout", "ema"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.instance_noise < 0:
-            raise ValueError(f"--instance_noise must be >= 0, got {self.instance_noise}")
-        for name in ("beta_1", "beta_2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"--label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not self.dataset:
-            raise ValueError("--dataset must not be empty")
-        if not isinstance(self.eval_every, int) or self.eval_every < 0:
-            raise ValueError(f"--eval_every must be >= 0 epochs (0 = off), got {self.eval_every}")
-        if self.eval_every:
-            parse_metrics(self.eval_metrics)
-            if is_toy(self.dataset):
-                raise ValueError(
-                    f"--eval_every does not apply to the 2-D toy '{self.dataset}' (its mode "
-                    "metrics are logged every epoch); leave it at 0"
-                )
-            if not isinstance(self.eval_samples, int) or self.eval_samples < 100:
-                raise ValueError(
-                    f"--eval_samples must be an integer >= 100, got {self.eval_samples}"
-                )
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
+__all__ = [
+    "ARCHITECTURE_FIELDS",
+    "TrainConfig",
+    "config_from_dict",
+    "field_help",
+    "field_types",
+    "make_config",
+]
 
 OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 UPDATES = ("alternating", "simultaneous")
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute
 
 
-def _choose(name: str, value: str, choices: tuple[str, ...]) -> None:
+def _field(default, help: str, **kwargs):
+    if isinstance(default, dict):
+        return dataclasses.field(default_factory=lambda: dict(default), metadata={"help": help})
+    return dataclasses.field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; each field is the flag of the same name."""
+
+    model: str = _field("dcgan", "GAN variant: {models}.")
+    dataset: str = _field(
+        "fashion_mnist",
+        "mnist | fashion_mnist | cifar10 | svhn | celeb_a | mnist_5k | ring8 | grid25 | "
+        "folder:PATH.",
+    )
+    data_dir: str | None = _field(None, "Directory with the dataset's raw files (also tfds').")
+    download: bool = _field(True, "Let tfds.load download the dataset if no local files exist.")
+    epochs: int = _field(5, "Total epochs; a larger value extends a finished run.")
+    batch_size: int = _field(64, "Batch size (the global batch under --strategy).")
+    latent_dim: int = _field(100, "Noise dimension.")
+    learning_rate: float = _field(2e-4, "Learning rate of the generator (and of D by default).")
+    beta_1: float = _field(0.5, "Adam beta_1.")
+    beta_2: float = _field(0.999, "Adam beta_2.")
+    loss: str = _field("non_saturating", "Loss pair: {losses}.")
+    optimizer: str = _field("adam", "adam | rmsprop.")
+    d_learning_rate: float | None = _field(
+        None, "Discriminator learning rate (TTUR); unset = --learning_rate."
+    )
+    lr_decay: str = _field("none", "none | linear (to 0 at the last step).")
+    n_critic: int = _field(1, "Discriminator updates per generator update.")
+    update: str = _field(
+        "alternating",
+        "alternating (D, then G vs the updated D) | simultaneous (one forward pass).",
+    )
+    gp_weight: float = _field(0.0, "WGAN-GP gradient penalty weight (0 = off).")
+    r1_weight: float = _field(
+        0.0, "R1 penalty weight gamma: gamma/2 E||grad D(x_real)||^2 (Mescheder 2018; 0 = off)."
+    )
+    clip_value: float = _field(0.0, "Clip D weights to [-c, c] after every D update (0 = off).")
+    label_smoothing: float = _field(0.0, "One-sided label smoothing: real targets become 1-x.")
+    label_flip: float = _field(0.0, "Probability of swapping real/fake roles per example in D.")
+    instance_noise: float = _field(0.0, "Std of noise on D inputs, annealed linearly to 0.")
+    d_dropout: float = _field(0.0, "Dropout rate after every discriminator activation.")
+    spectral_norm: bool = _field(False, "Spectrally normalise the discriminator's layers.")
+    ema: float = _field(0.0, "Decay of an EMA of generator weights used for samples (0 = off).")
+    arch: dict[str, Any] = _field(
+        {}, "The variant's architecture knobs as key=value,... (see docs/models.md)."
+    )
+    image_size: int | None = _field(None, "Resize images to this side (default: the dataset's).")
+    max_examples: int | None = _field(None, "Use only the first N training examples.")
+    steps_per_epoch: int | None = _field(None, "Cap the steps of each epoch (smoke runs).")
+    checkpoint_every: int = _field(1, "Save a checkpoint every N epochs (and at the end).")
+    keep_checkpoints: int = _field(3, "How many checkpoints to keep.")
+    log_every: int = _field(50, "Write window-mean losses every N steps.")
+    grid_size: int = _field(8, "Sample grids are N x N images.")
+    precision: str = _field("float32", "float32 | mixed_bfloat16 | mixed_float16 (loss-scaled).")
+    jit_compile: bool = _field(False, "Compile each replica's train step with XLA.")
+    steps_per_call: int = _field(1, "Train steps fused into one tf.function call.")
+    strategy: str = _field("default", "tf.distribute: {strategies}.")
+    tpu: str | None = _field(None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
+    eval_every: int = _field(0, "Evaluate every N epochs and at the end (0 = off).")
+    eval_metrics: str = _field(
+        "fd_classifier,kid_classifier,pr_classifier,coverage", "Metrics of --eval_every."
+    )
+    eval_samples: int = _field(5000, "Generated and real images per --eval_every evaluation.")
+    classifier_weights: str | None = _field(None, "Domain classifier weights (default: shipped).")
+    inception_weights: str = _field("imagenet", "InceptionV3 weights: imagenet or a .h5 path.")
+    seed: int = _field(0, "Seed for weights, noise and data order.")
+
+    def __post_init__(self):
+        for name, kind in field_types().items():  # ints are fine where floats are expected
+            value = getattr(self, name)
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))
+        spec = models.get_model(self.model)
+        object.__setattr__(self, "arch", spec.resolve_architecture(self.arch))
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _choose(name: str, value: str, choices) -> None:
     if value not in choices:
-        raise ValueError(f"unknown --{name} '{value}'; choose one of: {', '.join(choices)}")
+        raise ConfigError(f"unknown {name} '{value}'; choose one of: {', '.join(choices)}", name)
 
 
-# Fields that fix the networks' shapes: a run cannot be resumed with others.
+def _in_unit_interval(config: TrainConfig, *names: str) -> None:
+    for name in names:
+        if not 0.0 <= getattr(config, name) < 1.0:
+            raise ConfigError(f"{name} must be in [0, 1), got {getattr(config, name)}", name)
+
+
+def _validate(config: TrainConfig) -> None:
+    """Checks every field; raises :class:`ConfigError` naming the first bad one."""
+    pair = losses.get_loss(config.loss)
+    if config.label_smoothing and not pair.sigmoid_outputs:
+        raise ConfigError(
+            f"label_smoothing applies to cross-entropy losses only, not loss={config.loss}",
+            "label_smoothing",
+            "loss",
+        )
+    positive = (
+        "n_critic",
+        "epochs",
+        "batch_size",
+        "latent_dim",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "log_every",
+        "grid_size",
+        "steps_per_call",
+    )
+    for name in positive:
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value}", name)
+    for name in ("max_examples", "steps_per_epoch", "image_size"):
+        value = getattr(config, name)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{name} must be a positive integer when set, got {value}", name)
+    if not config.learning_rate > 0:
+        raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
+    if config.d_learning_rate is not None and not config.d_learning_rate > 0:
+        raise ConfigError(
+            f"d_learning_rate must be > 0 when set, got {config.d_learning_rate}",
+            "d_learning_rate",
+        )
+    _choose("optimizer", config.optimizer, OPTIMIZERS)
+    _choose("lr_decay", config.lr_decay, LR_DECAYS)
+    _choose("precision", config.precision, PRECISIONS)
+    _choose("update", config.update, UPDATES)
+    _choose("strategy", config.strategy, distribute.STRATEGIES)
+    if config.tpu and config.strategy != "tpu":
+        raise ConfigError(
+            f"tpu={config.tpu} needs strategy=tpu (got strategy={config.strategy})",
+            "tpu",
+            "strategy",
+        )
+    if config.update == "simultaneous" and config.n_critic != 1:
+        raise ConfigError(
+            f"update=simultaneous needs n_critic=1 (got {config.n_critic}); "
+            "use update=alternating for critic-heavy models",
+            "update",
+            "n_critic",
+        )
+    for name, meaning in (("gp_weight", ">= 0"), ("r1_weight", ">= 0"), ("clip_value", ">= 0")):
+        if getattr(config, name) < 0:
+            raise ConfigError(
+                f"{name} must be {meaning} (0 = off), got {getattr(config, name)}", name
+            )
+    _in_unit_interval(config, "label_flip", "d_dropout", "ema", "beta_1", "beta_2")
+    _in_unit_interval(config, "label_smoothing")
+    if config.instance_noise < 0:
+        raise ConfigError(
+            f"instance_noise must be >= 0, got {config.instance_noise}", "instance_noise"
+        )
+    if not config.dataset:
+        raise ConfigError("dataset must not be empty", "dataset")
+    if not isinstance(config.eval_every, int) or config.eval_every < 0:
+        raise ConfigError(
+            f"eval_every must be >= 0 epochs (0 = off), got {config.eval_every}", "eval_every"
+        )
+    if config.eval_every:
+        parse_metrics(config.eval_metrics, param="eval_metrics")
+        if is_toy(config.dataset):
+            raise ConfigError(
+                f"eval_every does not apply to the 2-D toy '{config.dataset}' (its mode "
+                "metrics are logged every epoch); leave it at 0",
+                "eval_every",
+            )
+        if not isinstance(config.eval_samples, int) or config.eval_samples < 100:
+            raise ConfigError(
+                f"eval_samples must be an integer >= 100, got {config.eval_samples}",
+                "eval_samples",
+            )
+
+
+# Fields that fix the networks' shapes or the optimizer state: a run cannot be
+# resumed with other values. Every other field may change on resume and takes effect.
 ARCHITECTURE_FIELDS = (
     "model",
     "dataset",
@@ -177,49 +230,88 @@ ARCHITECTURE_FIELDS = (
     "image_size",
     "spectral_norm",
     "d_dropout",
+    "arch",
     "ema",
     "optimizer",
     "precision",
 )
 
 
+def field_types() -> dict[str, type]:
+    """Each field's value type (``int``, ``float``, ``bool``, ``str`` or ``dict``),
+    with ``X | None`` read as ``X``."""
+    hints = typing.get_type_hints(TrainConfig)
+    kinds = {}
+    for field in dataclasses.fields(TrainConfig):
+        hint = hints[field.name]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        kinds[field.name] = typing.get_origin(hint) or hint
+    return kinds
+
+
+def _variant_defaults(name: str) -> str:
+    per_model = [
+        f"{model} {models.get_model(model).defaults[name]}"
+        for model in models.model_names()
+        if name in models.get_model(model).defaults
+    ]
+    if name in TOY_DEFAULTS:
+        per_model.append(f"2-D toys {TOY_DEFAULTS[name]}")
+    return f"; {', '.join(per_model)}" if per_model else ""
+
+
+def field_help(name: str) -> str:
+    """The help text of field ``name`` with its default and the variants' own defaults,
+    e.g. ``"Learning rate ... (default 0.0002; sngan 0.0002, wgan 5e-05, ...)"``."""
+    field = {f.name: f for f in dataclasses.fields(TrainConfig)}[name]
+    text = field.metadata["help"].format(
+        models=" | ".join(models.model_names()),
+        losses=" | ".join(losses.LOSSES),
+        strategies=" | ".join(distribute.STRATEGIES),
+    )
+    default = field.default_factory() if field.default is dataclasses.MISSING else field.default
+    shown = "unset" if default is None or default == {} else default
+    return f"{text} (default {shown}{_variant_defaults(name)})"
+
+
 def make_config(**overrides: Any) -> TrainConfig:
     """Resolves a :class:`TrainConfig` from the variant's defaults and ``overrides``.
 
-    ``None`` values in ``overrides`` mean "not set" and fall back to the
-    defaults. ``output_dir`` defaults to ``runs/<model>_<dataset>``.
+    ``None`` values in ``overrides`` mean "not set" and fall back to the defaults.
 
     Raises:
-      ValueError: for an unknown field or any invalid value.
+      ConfigError: for an unknown field or any invalid value.
     """
     known = {field.name for field in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        raise ConfigError(
+            f"unknown config field(s): {', '.join(unknown)}; the fields are: {', '.join(known)}"
+        )
     given = {key: value for key, value in overrides.items() if value is not None}
-    model = given.get("model", TrainConfig.model)
-    values = dict(get_model(model).defaults)
+    values = dict(models.get_model(given.get("model", TrainConfig.model)).defaults)
     if is_toy(given.get("dataset", TrainConfig.dataset)):
         values.update(TOY_DEFAULTS)
     values.update(given)
-    config = TrainConfig(**values)
-    if config.output_dir is None:
-        safe_dataset = config.dataset.replace(":", "_").replace(os.sep, "_").strip("_")
-        config = dataclasses.replace(
-            config, output_dir=os.path.join("runs", f"{config.model}_{safe_dataset}")
-        )
-    config.validate()
-    return config
+    return TrainConfig(**values)
 
 
-def save_config(config: TrainConfig, path: str) -> None:
-    """Writes ``config`` as JSON to ``path`` atomically."""
-    write_json(path, config.to_dict(), sort_keys=True)
+# Keys older runs wrote to config.json that are no longer fields (read and dropped).
+_RETIRED_KEYS = ("output_dir",)
 
 
-def load_config(path: str) -> TrainConfig:
-    """Reads a config written by :func:`save_config`."""
-    with open(path, encoding="utf-8") as handle:
-        values = json.load(handle)
+def config_from_dict(values: dict[str, Any], source: str = "the config") -> TrainConfig:
+    """A :class:`TrainConfig` from a dict such as ``config.json``'s.
+
+    Raises:
+      ConfigError: for keys that are not fields (the message names them) or bad values.
+    """
     known = {field.name for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known - set(_RETIRED_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{source} has unknown key(s) {', '.join(unknown)}; it was written by another "
+            "version of gan_tf or edited by hand: remove them"
+        )
     return TrainConfig(**{key: value for key, value in values.items() if key in known})

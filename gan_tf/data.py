@@ -31,6 +31,8 @@ import pickle
 import numpy as np
 import tensorflow as tf
 
+from gan_tf.errors import ConfigError, DataNotFoundError
+
 __all__ = [
     "DATASET_NAMES",
     "DataNotFoundError",
@@ -63,10 +65,6 @@ TOY_DEFAULTS = {"latent_dim": 2, "batch_size": 256}
 DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 CELEB_A_CROP = 140  # square centre crop of the 178x218 aligned faces, then resize to 64
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
-
-
-class DataNotFoundError(RuntimeError):
-    """No source could provide the dataset; the message says what was tried."""
 
 
 @dataclasses.dataclass
@@ -129,13 +127,15 @@ def read_idx(path: str) -> np.ndarray:
     with opener(path, "rb") as handle:
         data = handle.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+        raise ConfigError(f"{path} is not an unsigned-byte IDX file; check data_dir", "data_dir")
     ndim = data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     array = np.frombuffer(data, dtype=np.uint8, offset=offset)
     if array.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says {shape} but holds {array.size} bytes")
+        raise ConfigError(
+            f"{path}: header says {shape} but holds {array.size} bytes; check data_dir", "data_dir"
+        )
     return array.reshape(shape)
 
 
@@ -355,7 +355,7 @@ def toy_modes(name: str) -> tuple[np.ndarray, float]:
     if name == "grid25":
         axis = np.arange(-4, 5, 2, dtype=np.float32)
         return np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2), 0.05
-    raise ValueError(f"'{name}' is not a toy dataset; choose ring8 or grid25")
+    raise ConfigError(f"dataset '{name}' is not a toy; choose ring8 or grid25", "dataset")
 
 
 def _load_toy(name, split, with_labels, max_examples) -> ImageDataset:
@@ -404,7 +404,9 @@ def _from_arrays(images, labels, max_examples, with_labels) -> tf.data.Dataset:
 
 def _load_folder(name, root, split, with_labels, max_examples, image_size) -> ImageDataset:
     if split != "train":
-        raise ValueError(f"dataset '{name}' has only the 'train' split (all its images)")
+        raise ConfigError(
+            f"dataset '{name}' has only the 'train' split (all its images)", "dataset"
+        )
     if not os.path.isdir(root):
         raise DataNotFoundError(
             f"dataset '{name}': {root} is not a directory; pass --dataset=folder:/path/to/images"
@@ -415,7 +417,9 @@ def _load_folder(name, root, split, with_labels, max_examples, image_size) -> Im
     if max_examples is not None:
         files, labels = files[:max_examples], labels[:max_examples]
     if with_labels and num_classes < 2:
-        raise ValueError(f"dataset '{name}' has no class sub-folders, so it has no labels")
+        raise ConfigError(
+            f"dataset '{name}' has no class sub-folders, so it has no labels", "dataset"
+        )
     size = image_size or 64
     examples = _files_dataset(files, labels if with_labels else None, 3, None, size).cache()
     return ImageDataset(
@@ -464,10 +468,12 @@ def load_dataset(
     if is_toy(name):
         return _load_toy(name, split, with_labels, max_examples)
     if name not in _KNOWN:
-        raise ValueError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}")
+        raise ConfigError(
+            f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}", "dataset"
+        )
     known = _KNOWN[name]
     if with_labels and known.num_classes is None:
-        raise ValueError(f"dataset '{name}' has no class labels")
+        raise ConfigError(f"dataset '{name}' has no class labels", "dataset")
     dataset = _load_known(name, known, split, data_dir, with_labels, max_examples, download)
     if image_size is not None and image_size != dataset.image_shape[0]:
         channels = dataset.image_shape[-1]
@@ -557,7 +563,9 @@ def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, 
     if is_toy(name):
         return (2,)
     if name not in _KNOWN:
-        raise ValueError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}")
+        raise ConfigError(
+            f"unknown dataset '{name}'; choose one of: {', '.join(DATASET_NAMES)}", "dataset"
+        )
     shape = _KNOWN[name].image_shape
     return (image_size, image_size, shape[-1]) if image_size else shape
 
@@ -593,9 +601,11 @@ def batches(
       ValueError: if ``drop_remainder`` and the dataset holds less than one batch.
     """
     if drop_remainder and dataset.num_examples < batch_size:
-        raise ValueError(
-            f"--batch_size={batch_size} is larger than the {dataset.num_examples} examples of "
-            f"'{dataset.name}'; lower --batch_size or raise --max_examples"
+        raise ConfigError(
+            f"batch_size={batch_size} is larger than the {dataset.num_examples} examples of "
+            f"'{dataset.name}'; lower batch_size or raise max_examples",
+            "batch_size",
+            "max_examples",
         )
     shuffle_seed = (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
     examples = dataset.examples.shuffle(

@@ -10,26 +10,35 @@
 * ``tpu``: ``tf.distribute.TPUStrategy`` on the TPU at ``--tpu`` (``local`` on a
   TPU VM, a grpc:// address or a TPU name).
 
-The train step is written once for all of them (see :mod:`gan_tf.gan`); this
-module only builds strategies and decides which worker writes files (the chief).
+The train step is written once for all of them (see :mod:`gan_tf.train_step`);
+this module builds strategies, decides which worker writes files (the chief),
+and holds what a replica step needs to be correct under any of them: its
+random numbers (:class:`Draws`), the per-replica loss scaling
+(:func:`replica_loss`) and the gradient update (:func:`apply_gradients`).
 """
 
 from __future__ import annotations
 
 import os
 
+import keras
 import tensorflow as tf
 
-from gan_tf.config import STRATEGIES
+from gan_tf.errors import ConfigError
 
 __all__ = [
     "STRATEGIES",
+    "Draws",
+    "apply_gradients",
     "distribute_dataset",
     "is_chief",
     "is_distributed",
     "make_strategy",
+    "replica_loss",
     "task_id",
 ]
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
 def make_strategy(name: str, *, tpu: str | None = None, devices=None) -> tf.distribute.Strategy:
@@ -42,7 +51,7 @@ def make_strategy(name: str, *, tpu: str | None = None, devices=None) -> tf.dist
         or the CPU when there is none), e.g. ``["/cpu:0", "/cpu:1"]``.
 
     Raises:
-      ValueError: an unknown name, or a TPU that cannot be reached.
+      ConfigError: an unknown name, a missing TF_CONFIG, or a TPU that cannot be reached.
     """
     if name == "default":
         return tf.distribute.get_strategy()
@@ -50,9 +59,10 @@ def make_strategy(name: str, *, tpu: str | None = None, devices=None) -> tf.dist
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError(
-                "--strategy=multi_worker needs the TF_CONFIG environment variable on every "
-                "machine (see README, 'Several machines'); use --strategy=mirrored on one machine"
+            raise ConfigError(
+                "strategy=multi_worker needs the TF_CONFIG environment variable on every "
+                "machine (see docs/distribute.md); use strategy=mirrored on one machine",
+                "strategy",
             )
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
@@ -62,12 +72,16 @@ def make_strategy(name: str, *, tpu: str | None = None, devices=None) -> tf.dist
             tf.tpu.experimental.initialize_tpu_system(resolver)
         except (ValueError, RuntimeError, tf.errors.OpError) as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-            raise ValueError(
-                f"--strategy=tpu found no TPU at --tpu={tpu or '(auto)'} ({first}); pass the "
-                "TPU's address or name with --tpu, or use --strategy=default|mirrored"
+            raise ConfigError(
+                f"strategy=tpu found no TPU at tpu={tpu or '(auto)'} ({first}); pass the "
+                "TPU's address or name with tpu, or use strategy=default|mirrored",
+                "strategy",
+                "tpu",
             ) from None
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"unknown --strategy={name!r}; choose one of {', '.join(STRATEGIES)}")
+    raise ConfigError(
+        f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}", "strategy"
+    )
 
 
 def _task(strategy: tf.distribute.Strategy) -> tuple[str | None, int | None, list[str]]:
@@ -139,3 +153,81 @@ _DISTRIBUTED = (
 def is_distributed(strategy: tf.distribute.Strategy) -> bool:
     """Whether ``strategy`` is a real distribution strategy (not the default one)."""
     return isinstance(strategy, _DISTRIBUTED)
+
+
+def replica_loss(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor) -> tf.Tensor:
+    """The loss a replica differentiates: divided by the number of replicas (Keras'
+    optimizer sums the replicas' gradients, so the update follows the mean over the
+    global batch) and loss-scaled for float16 (``LossScaleOptimizer.scale_loss``)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+        loss = loss / replicas
+    return optimizer.scale_loss(loss)
+
+
+def apply_gradients(optimizer: keras.optimizers.Optimizer, gradients, variables) -> None:
+    """``optimizer.apply_gradients`` in a replica, with the float16 skip decision
+    shared by all replicas (see :func:`_agree_on_finiteness`)."""
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1 and isinstance(
+        optimizer, keras.optimizers.LossScaleOptimizer
+    ):
+        gradients = _agree_on_finiteness(gradients)
+    optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+
+def _agree_on_finiteness(gradients):
+    """Makes every replica's gradients non-finite when any replica's are.
+
+    Keras' ``LossScaleOptimizer`` decides whether to skip a step (float16
+    overflow) from the first replica's gradients *before* they are summed over
+    replicas, so an overflow on another replica would slip into the update and
+    turn the weights into NaN. One scalar all-reduce makes the replicas agree.
+    """
+    context = tf.distribute.get_replica_context()
+    bad = [
+        tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(g)), tf.float32))
+        for g in gradients
+        if g is not None
+    ]
+    bad = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.add_n(bad))
+    poison = tf.where(bad > 0, float("nan"), 1.0)
+    return [None if g is None else g * tf.cast(poison, g.dtype) for g in gradients]
+
+
+class Draws:
+    """The random numbers of one train step, from stateless ops.
+
+    Every replica draws the same *global* tensor (first dimension times the
+    number of replicas) from the step's seed and keeps slice number
+    ``replica_id_in_sync_group``. On one machine (MirroredStrategy, TPU) and with
+    one replica per worker that is the slice matching the replica's share of the
+    global data batch, so a step uses exactly the noise the single-device step
+    would use on the same global batch. With several workers of several replicas
+    each, ``tf.data`` deals the shares out worker-interleaved, so noise meets
+    other examples than on one device (statistically the same step). Nothing
+    depends on thread scheduling.
+    """
+
+    def __init__(self, seed: tf.Tensor):
+        self.seed, self.count = seed, 0
+
+    def _draw(self, sample, shape):
+        self.count += 1  # trace-time counter: the n-th draw of the step
+        seed = tf.random.experimental.stateless_fold_in(self.seed, self.count)
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        if replicas == 1:
+            return sample(shape, seed=seed)
+        shape = tf.convert_to_tensor(shape)
+        local = shape[0]
+        full = sample(tf.concat([[local * replicas], shape[1:]], 0), seed=seed)
+        start = tf.cast(context.replica_id_in_sync_group, local.dtype) * local
+        return full[start : start + local]
+
+    def normal(self, shape) -> tf.Tensor:
+        """Standard normal float32 of this replica's ``shape``."""
+        return self._draw(tf.random.stateless_normal, shape)
+
+    def uniform(self, shape) -> tf.Tensor:
+        """Uniform [0, 1) float32 of this replica's ``shape``."""
+        return self._draw(tf.random.stateless_uniform, shape)

@@ -1,21 +1,8 @@
 """Evaluation runs: real reference features, generated samples, metrics, ``eval.json``.
 
-The metric math lives in :mod:`gan_tf.eval` and the networks in
-:mod:`gan_tf.eval.features`; this module wires them to datasets and runs with a
-stated protocol. Metric names (``--metrics``):
-
-=================  ===========================================================
-``fd_classifier``  Fréchet distance in the domain classifier's 128-d features
-``kid_classifier`` KID (x 1000 is *not* applied) in the classifier's features
-``pr_classifier``  improved precision/recall (k=3) in the classifier's features
-``is_classifier``  Inception-style score on the classifier's 10-way logits
-``coverage``       predicted-class histogram: classes covered, KL to uniform
-``cas``            Classification Accuracy Score (conditional runs only)
-``fid``            FID: Fréchet distance in InceptionV3 pool3 features
-``kid``            KID in InceptionV3 pool3 features
-``pr``             improved precision/recall in InceptionV3 pool3 features
-``is``             Inception Score on InceptionV3 logits
-=================  ===========================================================
+The metric math lives in :mod:`gan_tf.eval`, the networks in
+:mod:`gan_tf.eval.features` and the metric names in :mod:`gan_tf.eval.names`;
+this module wires them to datasets and runs with a stated protocol.
 """
 
 from __future__ import annotations
@@ -24,9 +11,9 @@ import os
 import time
 
 import numpy as np
-import tensorflow as tf
 
-from gan_tf import data
+from gan_tf import data, rundir, sampling
+from gan_tf.errors import ConfigError
 from gan_tf.eval import (
     class_coverage,
     features,
@@ -35,6 +22,14 @@ from gan_tf.eval import (
     kernel_distance,
     precision_recall,
 )
+from gan_tf.eval.names import (
+    CLASSIFIER_METRICS,
+    DEFAULT_METRICS,
+    INCEPTION_METRICS,
+    METRICS,
+    OUTPUT_NAMES,
+    parse_metrics,
+)
 from gan_tf.files import write_json
 
 __all__ = [
@@ -42,54 +37,9 @@ __all__ = [
     "METRICS",
     "OUTPUT_NAMES",
     "Evaluator",
-    "class_cycle",
     "evaluate_run",
-    "parse_metrics",
     "train_dataset_classifier",
 ]
-
-CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "is_classifier")
-INCEPTION_METRICS = ("fid", "kid", "pr", "is")
-METRICS = (*CLASSIFIER_METRICS, "coverage", "cas", *INCEPTION_METRICS)
-DEFAULT_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "coverage")
-# the scalar values the metrics produce (keys of Evaluator results, metrics.csv columns)
-OUTPUT_NAMES = (
-    "fd_classifier",
-    "kid_classifier",
-    "precision_classifier",
-    "recall_classifier",
-    "is_classifier",
-    "classes_covered",
-    "class_kl",
-    "cas",
-    "fid",
-    "kid",
-    "precision",
-    "recall",
-    "is",
-)
-
-
-def parse_metrics(metrics) -> tuple[str, ...]:
-    """``"a,b"`` or a sequence of names -> a tuple of known metric names (no duplicates).
-
-    Raises:
-      ValueError: for an empty list or an unknown name (the message lists the valid ones).
-    """
-    names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
-    names = tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
-    unknown = [name for name in names if name not in METRICS]
-    if unknown or not names:
-        raise ValueError(
-            f"unknown metric(s) {', '.join(unknown) or '(none given)'} in --metrics; "
-            f"choose from: {', '.join(METRICS)}"
-        )
-    return names
-
-
-def class_cycle(num: int, num_classes: int) -> np.ndarray:
-    """Labels ``0, 1, ..., K-1, 0, 1, ...`` for ``num`` conditional samples (equal shares)."""
-    return (np.arange(num) % num_classes).astype(np.int32)
 
 
 class Evaluator:
@@ -137,12 +87,12 @@ class Evaluator:
     ):
         self.metrics = parse_metrics(metrics)
         if data.is_toy(dataset):
-            raise ValueError(
+            raise ConfigError(
                 f"'{dataset}' is a 2-D toy: its metrics (modes_covered, high_quality) are "
                 "logged by training every epoch; image metrics do not apply"
             )
         if num_real < 2:
-            raise ValueError(f"--num_real must be at least 2, got {num_real}")
+            raise ConfigError(f"num_real must be at least 2, got {num_real}", "num_real")
         self.dataset, self.seed = dataset, seed
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
         self.pr_k, self.cas_epochs = pr_k, cas_epochs
@@ -160,7 +110,7 @@ class Evaluator:
             }
             expected = data.image_shape_of(dataset, image_size)
             if tuple(expected) != self.classifier.image_shape:
-                raise ValueError(
+                raise ConfigError(
                     f"the {self.classifier.name} takes {self.classifier.image_shape} images but "
                     f"this run makes {tuple(expected)}; use the Inception metrics (fid, kid, pr, "
                     "is) for other sizes"
@@ -230,9 +180,9 @@ class Evaluator:
         """
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4:
-            raise ValueError(f"need uint8 [N, H, W, C] images, got {images.dtype} {images.shape}")
+            raise ConfigError(f"need uint8 [N, H, W, C] images, got {images.dtype} {images.shape}")
         if tuple(images.shape[1:]) != tuple(self.real_images.shape[1:]):
-            raise ValueError(
+            raise ConfigError(
                 f"generated images are {images.shape[1:]} but the {self.dataset} reference is "
                 f"{self.real_images.shape[1:]}"
             )
@@ -273,7 +223,7 @@ class Evaluator:
 
     def _cas(self, images, labels) -> float:
         if labels is None:
-            raise ValueError("cas needs labelled samples: evaluate a conditional (cgan) run")
+            raise ConfigError("cas needs labelled samples: evaluate a conditional (cgan) run")
         model = features.train_classifier(
             images,
             labels,
@@ -284,11 +234,6 @@ class Evaluator:
         return features.accuracy(model, self.real_images, self.real_labels)
 
 
-def _latest_checkpoint_epoch(run_dir: str) -> int | None:
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
-    return int(latest.rsplit("-", 1)[1]) if latest else None
-
-
 def evaluate_run(
     run_dir: str,
     metrics=DEFAULT_METRICS,
@@ -297,6 +242,7 @@ def evaluate_run(
     samples: str | None = None,
     output: str | None = None,
     seed: int = 0,
+    generator=None,
     **evaluator_args,
 ) -> dict:
     """Evaluates a training run's latest checkpoint (or a samples file) and writes ``eval.json``.
@@ -309,6 +255,8 @@ def evaluate_run(
         ``labels``) to score instead of sampling the checkpoint.
       output: where to write the JSON (default ``run_dir/eval.json``).
       seed: seeds the generator's noise, KID subsets and CAS.
+      generator: score this network instead of the latest checkpoint's generator
+        (a live generator, or one for a run trained with your own networks).
       **evaluator_args: passed to :class:`Evaluator` (``num_real``, ``real_split``,
         ``classifier_weights``, ``inception_weights``, ``data_dir``, ``download``...).
 
@@ -316,11 +264,12 @@ def evaluate_run(
       The record written: ``metrics``, ``protocol``, ``run_dir``, ``epoch``,
       ``samples``, ``seconds``.
     """
-    from gan_tf import training  # the train loop imports this module for --eval_every
-
     started = time.time()
     metrics = parse_metrics(metrics)  # fail on a typo before loading anything
-    generator, config = training.restore_generator(run_dir)
+    if generator is None:
+        generator, config = rundir.restore_generator(run_dir)
+    else:
+        config = rundir.load_config(run_dir)
     evaluator_args.setdefault("data_dir", config.data_dir)
     evaluator_args.setdefault("image_size", config.image_size)
     evaluator = Evaluator(config.dataset, metrics, seed=seed, **evaluator_args)
@@ -328,11 +277,11 @@ def evaluate_run(
         images, labels, source = _read_samples(samples)
     else:
         if num_samples < 2:
-            raise ValueError(f"--num_samples must be at least 2, got {num_samples}")
-        num_classes = training.run_info(run_dir)["num_classes"]
+            raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
+        num_classes = rundir.run_info(run_dir)["num_classes"]
         conditional = len(generator.inputs) == 2
-        labels = class_cycle(num_samples, num_classes) if conditional else None
-        images = training.generate_images(
+        labels = sampling.class_cycle(num_samples, num_classes) if conditional else None
+        images = sampling.generate_images(
             generator, num_samples, config.latent_dim, seed=seed, labels=labels
         )
         source = "ema generator" if config.ema else "generator"
@@ -340,7 +289,7 @@ def evaluate_run(
     record = {
         "run_dir": run_dir,
         "model": config.model,
-        "epoch": _latest_checkpoint_epoch(run_dir),
+        "epoch": rundir.checkpoint_epoch(run_dir),
         "samples": source,
         "metrics": values,
         "protocol": evaluator.protocol(len(images)),
@@ -352,10 +301,14 @@ def evaluate_run(
 
 def _read_samples(path: str):
     if not os.path.exists(path):
-        raise ValueError(f"--samples={path} does not exist; write one with experiments/sample.py")
+        raise ConfigError(
+            f"samples={path} does not exist; write one with experiments/sample.py", "samples"
+        )
     with np.load(path) as arrays:
         if "images" not in arrays:
-            raise ValueError(f"--samples={path} has no 'images' array (keys: {list(arrays)})")
+            raise ConfigError(
+                f"samples={path} has no 'images' array (keys: {list(arrays)})", "samples"
+            )
         labels = arrays["labels"] if "labels" in arrays else None
         return arrays["images"], labels, path
 
@@ -380,12 +333,13 @@ def train_dataset_classifier(
       The record: dataset, sources, example counts, epochs, test accuracy, seconds.
     """
     if dataset not in (*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES):
-        raise ValueError(
-            f"--dataset={dataset} has no classifier; choose one of "
-            f"{', '.join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES))}"
+        raise ConfigError(
+            f"dataset={dataset} has no classifier; choose one of "
+            f"{', '.join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES))}",
+            "dataset",
         )
     if not output.endswith(".weights.h5"):
-        raise ValueError(f"--output must end in .weights.h5, got {output}")
+        raise ConfigError(f"output must end in .weights.h5, got {output}", "output")
     started = time.time()
     splits = {}
     for split in ("train", "test"):

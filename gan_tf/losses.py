@@ -6,6 +6,9 @@ Conventions used everywhere in gan_tf:
 * Real = 1, fake = 0.
 * Arguments are keyword-only (``real_logits=``, ``fake_logits=``) so real and
   fake can never be swapped by position.
+* Generator losses take both (``real_logits`` is ``None`` unless the pair says
+  ``generator_uses_real``, so the step only scores real data for the losses that
+  use it), which makes relativistic losses one function each.
 * Every loss is a float32 scalar: the mean over the batch it was given.
 
 A loss *name* selects a (generator loss, discriminator loss) pair from
@@ -19,6 +22,8 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from gan_tf.errors import ConfigError
+
 __all__ = [
     "LOSSES",
     "LossPair",
@@ -29,6 +34,8 @@ __all__ = [
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
     "minimax_generator_loss",
+    "relativistic_discriminator_loss",
+    "relativistic_generator_loss",
     "non_saturating_generator_loss",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
@@ -39,7 +46,9 @@ def _float32(logits):
     return tf.cast(logits, tf.float32)
 
 
-def minimax_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+def minimax_generator_loss(
+    *, real_logits: tf.Tensor | None = None, fake_logits: tf.Tensor
+) -> tf.Tensor:
     """The generator loss of the original minimax game (Goodfellow et al., 2014).
 
     The generator minimises ``E[log(1 - D(G(z)))]``. With ``D = sigmoid(logits)``,
@@ -56,7 +65,9 @@ def minimax_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
     return -tf.reduce_mean(tf.math.softplus(_float32(fake_logits)))
 
 
-def non_saturating_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+def non_saturating_generator_loss(
+    *, real_logits: tf.Tensor | None = None, fake_logits: tf.Tensor
+) -> tf.Tensor:
     """The non-saturating generator loss ``-E[log D(G(z))]`` (Goodfellow et al., 2014).
 
     Equal to binary cross-entropy of the fake logits against the *real* label 1,
@@ -89,10 +100,12 @@ def bce_discriminator_loss(
       Scalar float32 loss (sum of the real and the fake mean cross-entropies).
 
     Raises:
-      ValueError: if ``label_smoothing`` is outside ``[0, 1)``.
+      ConfigError: if ``label_smoothing`` is outside ``[0, 1)``.
     """
     if not 0.0 <= float(label_smoothing) < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        raise ConfigError(
+            f"label_smoothing must be in [0, 1), got {label_smoothing}", "label_smoothing"
+        )
     real_logits = _float32(real_logits)
     fake_logits = _float32(fake_logits)
     real_targets = tf.fill(tf.shape(real_logits), 1.0 - float(label_smoothing))
@@ -103,7 +116,9 @@ def bce_discriminator_loss(
     return tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss)
 
 
-def wasserstein_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+def wasserstein_generator_loss(
+    *, real_logits: tf.Tensor | None = None, fake_logits: tf.Tensor
+) -> tf.Tensor:
     """WGAN generator loss ``-E[D(G(z))]`` (Arjovsky et al., 2017).
 
     The critic output is an unbounded score, not a probability.
@@ -117,7 +132,9 @@ def wasserstein_discriminator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Te
     return tf.reduce_mean(_float32(fake_logits)) - tf.reduce_mean(_float32(real_logits))
 
 
-def least_squares_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+def least_squares_generator_loss(
+    *, real_logits: tf.Tensor | None = None, fake_logits: tf.Tensor
+) -> tf.Tensor:
     """LSGAN generator loss ``0.5 E[(D(G(z)) - 1)^2]`` (Mao et al., 2017, a-b-c = 0-1-1)."""
     return 0.5 * tf.reduce_mean(tf.square(_float32(fake_logits) - 1.0))
 
@@ -131,7 +148,9 @@ def least_squares_discriminator_loss(
     return 0.5 * (real + fake)
 
 
-def hinge_generator_loss(*, fake_logits: tf.Tensor) -> tf.Tensor:
+def hinge_generator_loss(
+    *, real_logits: tf.Tensor | None = None, fake_logits: tf.Tensor
+) -> tf.Tensor:
     """Hinge generator loss ``-E[D(G(z))]`` (Lim & Ye, 2017; Miyato et al., 2018)."""
     return -tf.reduce_mean(_float32(fake_logits))
 
@@ -143,14 +162,52 @@ def hinge_discriminator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tensor) 
     return real + fake
 
 
+def relativistic_discriminator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Relativistic average discriminator loss (RaSGAN; Jolicoeur-Martineau, 2018,
+    "The relativistic discriminator", arXiv:1807.00734).
+
+    D judges whether real data is *more realistic than the average fake* and the
+    reverse: ``-E_r[log sigmoid(C(x_r) - E_f C(x_f))] - E_f[log(1 - sigmoid(C(x_f) -
+    E_r C(x_r)))]``, i.e. ``E[softplus(-(r - mean f))] + E[softplus(f - mean r)]``.
+
+    Args:
+      real_logits, fake_logits: critic scores ``C(x)`` (logits), any shape.
+
+    Returns:
+      Scalar float32 loss in ``[0, inf)``; ``2 log 2`` when all scores are equal.
+    """
+    real, fake = _float32(real_logits), _float32(fake_logits)
+    real_vs_fake = real - tf.reduce_mean(fake)
+    fake_vs_real = fake - tf.reduce_mean(real)
+    return tf.reduce_mean(tf.math.softplus(-real_vs_fake)) + tf.reduce_mean(
+        tf.math.softplus(fake_vs_real)
+    )
+
+
+def relativistic_generator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Relativistic average generator loss (RaSGAN; Jolicoeur-Martineau, 2018): the
+    discriminator loss with real and fake swapped, ``E[softplus(r - mean f)] +
+    E[softplus(-(f - mean r))]``. Unlike the other generator losses it uses
+    ``real_logits``: the generator also lowers how real the real data looks."""
+    real, fake = _float32(real_logits), _float32(fake_logits)
+    real_vs_fake = real - tf.reduce_mean(fake)
+    fake_vs_real = fake - tf.reduce_mean(real)
+    return tf.reduce_mean(tf.math.softplus(real_vs_fake)) + tf.reduce_mean(
+        tf.math.softplus(-fake_vs_real)
+    )
+
+
 class LossPair(NamedTuple):
     """A generator loss and the discriminator loss it is played against."""
 
     generator_loss: Callable[..., tf.Tensor]
     discriminator_loss: Callable[..., tf.Tensor]
     # True for the cross-entropy family: D(x) = sigmoid(logits) is a probability, and
-    # label smoothing and flipping apply. False for critics that output raw scores.
+    # label smoothing applies. False for critics that output raw scores.
     sigmoid_outputs: bool
+    # True when the generator loss reads real_logits (the step then scores a real
+    # batch in the generator update; otherwise it passes real_logits=None).
+    generator_uses_real: bool = False
 
 
 LOSSES: dict[str, LossPair] = {
@@ -161,6 +218,9 @@ LOSSES: dict[str, LossPair] = {
         least_squares_generator_loss, least_squares_discriminator_loss, False
     ),
     "hinge": LossPair(hinge_generator_loss, hinge_discriminator_loss, False),
+    "relativistic": LossPair(
+        relativistic_generator_loss, relativistic_discriminator_loss, False, True
+    ),
 }
 
 
@@ -168,8 +228,8 @@ def get_loss(name: str) -> LossPair:
     """Returns the :class:`LossPair` registered under ``name``.
 
     Raises:
-      ValueError: for an unknown name; the message lists the valid ones.
+      ConfigError: for an unknown name; the message lists the valid ones.
     """
     if name not in LOSSES:
-        raise ValueError(f"unknown loss '{name}'; choose one of: {', '.join(sorted(LOSSES))}")
+        raise ConfigError(f"unknown loss '{name}'; choose one of: {', '.join(LOSSES)}", "loss")
     return LOSSES[name]

@@ -1,12 +1,20 @@
-"""Regularizers that keep a discriminator (critic) Lipschitz: gradient penalty, clipping."""
+"""Discriminator regularizers: the WGAN-GP gradient penalty, the R1 penalty, weight clipping.
+
+The penalties are pure functions; :data:`PENALTIES` registers each one under
+the metric name it is logged as, with the config field that holds its weight.
+The train step adds ``weight * penalty`` to the discriminator loss for every
+penalty whose weight is non-zero, so a new penalty is one function and one
+registry line (plus its weight field in :class:`gan_tf.config.TrainConfig`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import tensorflow as tf
 
-__all__ = ["clip_weights", "gradient_penalty", "interpolate"]
+__all__ = ["PENALTIES", "Penalty", "clip_weights", "gradient_penalty", "interpolate", "r1_penalty"]
 
 
 def interpolate(real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
@@ -54,8 +62,62 @@ def gradient_penalty(
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
+def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.Tensor:
+    """The R1 penalty ``0.5 E[||grad_x D(x)||_2^2]`` on **real** data (Mescheder, Geiger &
+    Nowozin, 2018, "Which Training Methods for GANs do actually Converge?", arXiv:1801.04406).
+
+    Multiplied by the weight gamma this is the paper's ``gamma/2 E||grad D(x)||^2``
+    (gamma = 10 in its experiments). It pushes the discriminator's gradient on the
+    data towards zero, which makes the game locally convergent for any loss.
+
+    Args:
+      critic: maps a batch to logits ``[B, 1]`` (call it with ``training=True``).
+      real: a batch of real examples, any shape ``[B, ...]``.
+
+    Returns:
+      Scalar float32 penalty.
+    """
+    real = tf.convert_to_tensor(real)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = tf.cast(critic(real), tf.float32)
+    gradients = tf.cast(tape.gradient(scores, real), tf.float32)
+    axes = list(range(1, len(gradients.shape)))
+    return 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(gradients), axis=axes))
+
+
 def clip_weights(variables, clip_value: float) -> None:
     """Clips every variable to ``[-clip_value, clip_value]`` in place (WGAN, Arjovsky et al.,
     2017). Call it after **every** critic update, on every critic weight."""
     for variable in variables:
         variable.assign(tf.clip_by_value(variable, -clip_value, clip_value))
+
+
+class Penalty(NamedTuple):
+    """A discriminator penalty as the train step uses it.
+
+    Attributes:
+      weight_field: the :class:`~gan_tf.config.TrainConfig` field holding its weight.
+      term: ``(critic, real, fake, draws) -> scalar``; ``draws`` gives the step's
+        random numbers (``draws.uniform(shape)``, ``draws.normal(shape)``).
+    """
+
+    weight_field: str
+    term: Callable[..., tf.Tensor]
+
+
+def _gradient_penalty_term(critic, real, fake, draws):
+    alpha = draws.uniform([tf.shape(real)[0]])
+    return gradient_penalty(critic, real, tf.stop_gradient(fake), alpha)
+
+
+def _r1_term(critic, real, fake, draws):
+    del fake, draws
+    return r1_penalty(critic, real)
+
+
+# metric name -> penalty (applied in this order)
+PENALTIES: dict[str, Penalty] = {
+    "gradient_penalty": Penalty("gp_weight", _gradient_penalty_term),
+    "r1_penalty": Penalty("r1_weight", _r1_term),
+}

@@ -20,21 +20,30 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import evaluation, visualize
-from gan_tf.training import class_rows, generate_images, restore_generator, run_info
+from gan_tf import evaluation, rundir, visualize
+from gan_tf.config import TrainConfig
+from gan_tf.errors import ConfigError
+from gan_tf.sampling import class_cycle, class_rows, generate_images
 
 __all__ = ["EXPORT_FORMATS", "Run", "load_run"]
 
 EXPORT_FORMATS = ("keras", "saved_model")
 
 
-def load_run(output_dir: str) -> Run:
-    """Loads the run in ``output_dir`` (see :class:`Run`).
+def load_run(output_dir: str, generator: keras.Model | None = None) -> Run:
+    """Loads the run in ``output_dir`` (see :class:`Run`) from its latest checkpoint.
+
+    Args:
+      output_dir: a training run's directory.
+      generator: for runs trained with your own networks: an untrained network of
+        the same architecture to load the weights into.
 
     Raises:
-      FileNotFoundError: not a gan_tf run, or no checkpoint yet.
+      RunNotFoundError: not a gan_tf run, or no checkpoint yet.
     """
-    return Run(output_dir)
+    generator, config = rundir.restore_generator(output_dir, generator)
+    info = rundir.run_info(output_dir)
+    return Run(output_dir, config, generator, tuple(info["shape"]), info["num_classes"])
 
 
 class Run:
@@ -49,12 +58,16 @@ class Run:
       num_classes: classes of a conditional run, else ``None``.
     """
 
-    def __init__(self, output_dir: str):
-        self.output_dir = output_dir
-        self.generator, self.config = restore_generator(output_dir)
-        info = run_info(output_dir)
-        self.shape = tuple(info["shape"])
-        self.num_classes = info["num_classes"]
+    def __init__(
+        self,
+        output_dir: str,
+        config: TrainConfig,
+        generator: keras.Model,
+        shape: tuple[int, ...],
+        num_classes: int | None,
+    ):
+        self.output_dir, self.config, self.generator = output_dir, config, generator
+        self.shape, self.num_classes = tuple(shape), num_classes
 
     @property
     def conditional(self) -> bool:
@@ -67,8 +80,7 @@ class Run:
     @property
     def epoch(self) -> int:
         """The epoch of the checkpoint the generator comes from."""
-        latest = tf.train.latest_checkpoint(os.path.join(self.output_dir, "checkpoints"))
-        return int(latest.rsplit("-", 1)[-1])
+        return rundir.checkpoint_epoch(self.output_dir)
 
     def __repr__(self) -> str:
         classes = f", {self.num_classes} classes" if self.conditional else ""
@@ -87,18 +99,18 @@ class Run:
         """
         if not self.conditional:
             if labels is not None:
-                raise ValueError(
+                raise ConfigError(
                     f"labels need a conditional run; {self.output_dir} is unconditional"
                 )
             return None
         if labels is None:
-            return evaluation.class_cycle(num, self.num_classes)
+            return class_cycle(num, self.num_classes)
         ids = np.asarray(labels, dtype=np.int64)
         ids = np.full(num, int(ids), np.int64) if ids.ndim == 0 else ids
         if ids.shape != (num,):
-            raise ValueError(f"got {ids.size} labels for {num} samples; pass one per sample")
+            raise ConfigError(f"got {ids.size} labels for {num} samples; pass one per sample")
         if ids.min() < 0 or ids.max() >= self.num_classes:
-            raise ValueError(f"labels must be in [0, {self.num_classes - 1}], got {ids.tolist()}")
+            raise ConfigError(f"labels must be in [0, {self.num_classes - 1}], got {ids.tolist()}")
         return ids.astype(np.int32)
 
     def sample(self, num: int, labels=None, seed: int | None = None, batch_size: int = 500):
@@ -142,7 +154,7 @@ class Run:
           ValueError: for 2-D toy runs (no images).
         """
         if len(self.shape) != 3:
-            raise ValueError("2-D toy runs have no image grid; use sample() for their points")
+            raise ConfigError("2-D toy runs have no image grid; use sample() for their points")
         if self.conditional and labels is None:
             rows = self.num_classes
             noise = tf.random.Generator.from_seed(seed).normal([columns, self.latent_dim])
@@ -155,9 +167,9 @@ class Run:
         return picture
 
     def evaluate(self, metrics=evaluation.DEFAULT_METRICS, **kwargs) -> dict:
-        """Scores the run and writes ``RUN/eval.json``; keyword arguments as for
-        :func:`gan_tf.evaluation.evaluate_run` (``num_samples``, ``num_real``, ...)."""
-        return evaluation.evaluate_run(self.output_dir, metrics, **kwargs)
+        """Scores this run's generator and writes ``RUN/eval.json``; keyword arguments as
+        for :func:`gan_tf.evaluation.evaluate_run` (``num_samples``, ``num_real``, ...)."""
+        return evaluation.evaluate_run(self.output_dir, metrics, generator=self.generator, **kwargs)
 
     def export(self, path: str | None = None, format: str = "keras") -> str:
         """Writes the generator as an artifact that loads with TensorFlow alone.
@@ -179,14 +191,14 @@ class Run:
           SavedModel directory is swapped out only once the new one is complete.
         """
         if format not in EXPORT_FORMATS:
-            raise ValueError(
-                f"unknown --format '{format}'; choose one of: {', '.join(EXPORT_FORMATS)}"
+            raise ConfigError(
+                f"unknown format '{format}'; choose one of: {', '.join(EXPORT_FORMATS)}", "format"
             )
         if path is None:
             name = "generator.keras" if format == "keras" else "generator_saved_model"
             path = os.path.join(self.output_dir, "export", name)
         if format == "keras" and not path.endswith(".keras"):
-            raise ValueError(f"a keras export must end in .keras, got {path}")
+            raise ConfigError(f"a keras export must end in .keras, got {path}")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = path[: -len(".keras")] + ".tmp.keras" if format == "keras" else path + ".tmp"
         if os.path.isdir(tmp):

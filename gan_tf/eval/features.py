@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf.data import to_float_images
+from gan_tf.errors import ConfigError
 
 __all__ = [
     "CLASSIFIER_DATASETS",
@@ -129,7 +130,7 @@ def train_classifier(
     images = np.asarray(images)
     labels = np.asarray(labels, dtype=np.int32)
     if len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"need as many labels as images, got {len(labels)} and {len(images)}")
+        raise ConfigError(f"need as many labels as images, got {len(labels)} and {len(images)}")
     keras.utils.set_random_seed(seed)
     model = build_classifier(images.shape[1:], num_classes)
     steps = epochs * int(np.ceil(len(images) / batch_size))
@@ -186,16 +187,17 @@ def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequentia
     """
     dataset = CLASSIFIER_ALIASES.get(dataset, dataset)
     if dataset not in CLASSIFIER_DATASETS:
-        raise ValueError(
+        raise ConfigError(
             f"no domain classifier for dataset '{dataset}'; classifiers exist for "
             f"{', '.join(CLASSIFIER_DATASETS)} (use the Inception metrics for other data)"
         )
     path = weights or shipped_classifier_path(dataset)
     if not os.path.exists(path):
-        raise ValueError(
+        raise ConfigError(
             f"no classifier weights at {path}; train them with `python "
             f"experiments/train_classifier.py --dataset={dataset} --output=PATH` and pass "
-            f"--classifier_weights=PATH"
+            f"classifier_weights=PATH",
+            "classifier_weights",
         )
     shape = (28, 28, 1) if dataset in ("mnist", "fashion_mnist") else (32, 32, 3)
     model = build_classifier(shape)
@@ -225,9 +227,9 @@ class FeatureExtractor:
     def __call__(self, images, *, batch_size: int = 250) -> tuple[np.ndarray, np.ndarray]:
         images = np.asarray(images)
         if images.ndim != 4:
-            raise ValueError(f"images must be [N, H, W, C], got shape {images.shape}")
+            raise ConfigError(f"images must be [N, H, W, C], got shape {images.shape}")
         if self.image_shape is not None and tuple(images.shape[1:]) != tuple(self.image_shape):
-            raise ValueError(
+            raise ConfigError(
                 f"{self.name} takes {self.image_shape} images, got {tuple(images.shape[1:])}"
             )
 
@@ -294,9 +296,10 @@ def inception_network(weights: str | None = "imagenet") -> keras.Model:
         message names ``--inception_weights``.
     """
     if weights not in (None, "imagenet") and not os.path.exists(weights):
-        raise ValueError(
-            f"--inception_weights={weights} does not exist; point it at a local copy of "
-            f"{INCEPTION_WEIGHTS_FILE} (Keras' InceptionV3 ImageNet weights)"
+        raise ConfigError(
+            f"inception_weights={weights} does not exist; point it at a local copy of "
+            f"{INCEPTION_WEIGHTS_FILE} (Keras' InceptionV3 ImageNet weights)",
+            "inception_weights",
         )
     try:
         model = keras.applications.InceptionV3(
@@ -306,11 +309,12 @@ def inception_network(weights: str | None = "imagenet") -> keras.Model:
         if weights != "imagenet":
             raise
         reason = " ".join(str(error).split())[:160]
-        raise ValueError(
+        raise ConfigError(
             "InceptionV3 ImageNet weights are not cached and could not be downloaded "
             f"({type(error).__name__}: {reason}). Fix: run once where the internet is "
             f"reachable (Keras caches them in ~/.keras/models), or pass "
-            f"--inception_weights=PATH to a local {INCEPTION_WEIGHTS_FILE}"
+            f"inception_weights=PATH to a local {INCEPTION_WEIGHTS_FILE}",
+            "inception_weights",
         ) from None
     return keras.Model(model.inputs, [model.get_layer("avg_pool").output, model.outputs[0]])
 

@@ -1,28 +1,117 @@
-"""GAN variants, chosen by name.
+"""GAN variants, chosen by name from a registry that finds them itself.
 
-Every variant is one module here exposing ``SPEC``, a :class:`ModelSpec`: its
-paper, its default hyper-parameters and two builders. The train loop only ever
-sees a ``ModelSpec``; it never imports a variant by name.
+A variant is one module of this package with ``SPEC = ModelSpec(...)``: its
+paper, its default hyper-parameters, its architecture knobs and two builders.
+Nothing else is edited to add one; :func:`model_names` lists whatever is there
+(flag help, benchmarks and docs read it). Variants defined outside the package
+join with :func:`register`.
+
+:func:`build_networks` is the one place that handles what all variants share:
+2-D toy data gets the MLPs of :mod:`gan_tf.models.toy`, and conditional
+variants get label inputs (:mod:`gan_tf.models.conditioning`).
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
-from gan_tf.models.spec import ModelSpec
+import keras
 
-__all__ = ["MODEL_NAMES", "ModelSpec", "get_model"]
+from gan_tf.errors import ConfigError
+from gan_tf.models import conditioning, toy
+from gan_tf.models.spec import ModelSpec, is_vector
 
-# Adding a variant: write gan_tf/models/<name>.py with a SPEC, then list it here.
-MODEL_NAMES = ("gan", "dcgan", "cgan", "wgan", "wgan_gp")
+__all__ = ["ModelSpec", "build_networks", "get_model", "model_names", "register"]
+
+_REGISTRY: dict[str, ModelSpec] = {}
+_DISCOVERED = False
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    for info in pkgutil.iter_modules(__path__):
+        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SPEC", None)
+        if isinstance(spec, ModelSpec):
+            _REGISTRY.setdefault(spec.name, spec)
+    _DISCOVERED = True
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Adds a variant defined outside :mod:`gan_tf.models` (e.g. in a notebook), so
+    ``make_config(model=spec.name)`` and ``--model`` find it.
+
+    Raises:
+      ConfigError: if another variant already has the name.
+    """
+    _discover()
+    if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
+        raise ConfigError(f"a model named '{spec.name}' is already registered", "model")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def model_names() -> tuple[str, ...]:
+    """The registered variant names, sorted."""
+    _discover()
+    return tuple(sorted(_REGISTRY))
 
 
 def get_model(name: str) -> ModelSpec:
     """Returns the :class:`ModelSpec` of the variant called ``name``.
 
     Raises:
-      ValueError: for an unknown name; the message lists the valid ones.
+      ConfigError: for an unknown name; the message lists the valid ones.
     """
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model '{name}'; choose one of: {', '.join(MODEL_NAMES)}")
-    return importlib.import_module(f"gan_tf.models.{name}").SPEC
+    _discover()
+    if name not in _REGISTRY:
+        raise ConfigError(
+            f"unknown model '{name}'; choose one of: {', '.join(model_names())}", "model"
+        )
+    return _REGISTRY[name]
+
+
+def build_networks(
+    spec: ModelSpec,
+    shape: tuple[int, ...],
+    *,
+    latent_dim: int,
+    arch: dict,
+    num_classes: int | None = None,
+) -> tuple[keras.Model, keras.Model]:
+    """The generator and discriminator of ``spec`` for examples of ``shape``.
+
+    Args:
+      spec: the variant.
+      shape: one example's shape: ``(H, W, C)`` images, or ``(2,)`` toy points
+        (which every variant models with the toy MLPs).
+      latent_dim: noise size.
+      arch: the variant's resolved knobs plus ``spectral_norm`` and ``dropout``.
+      num_classes: classes of the data; required by conditional variants.
+
+    Raises:
+      ConfigError: a conditional variant without ``num_classes``.
+    """
+    build_generator, build_discriminator = spec.build_generator, spec.build_discriminator
+    if is_vector(shape):
+        build_generator, build_discriminator = toy.build_generator, toy.build_discriminator
+    shape = tuple(shape)
+    if not spec.conditional:
+        return build_generator(latent_dim, shape, arch), build_discriminator(shape, arch)
+    if not num_classes:
+        raise ConfigError(
+            f"model={spec.name} is conditional and needs labelled data; this dataset has "
+            "no class labels",
+            "model",
+            "dataset",
+        )
+    body_shape = conditioning.body_shape(shape, num_classes)
+    generator = conditioning.conditional_generator(
+        build_generator(latent_dim + num_classes, shape, arch), latent_dim, num_classes
+    )
+    discriminator = conditioning.conditional_discriminator(
+        build_discriminator(body_shape, arch), shape, num_classes
+    )
+    return generator, discriminator

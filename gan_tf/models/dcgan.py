@@ -7,9 +7,14 @@ LeakyReLU(0.2), batch norm on all but the first, doubling the channels, then
 one Dense logit. All weights start N(0, 0.02).
 
 Sized from the image shape: the image side is ``s * 2**k`` with the start side
-``s`` in 4..7 and ``k`` >= 2 upsamplings, and the start has ``64 * 2**k``
+``s`` in 4..7 and ``k`` >= 2 upsamplings, and the start has ``base_width * 2**k``
 channels, so 28x28 starts at 7x7x256, 32x32 at 4x4x512 -> 8x8x256 ->
-16x16x128 -> 32x32x3, and 64x64 at 4x4x1024.
+16x16x128 -> 32x32x3, and 64x64 at 4x4x1024 (the paper's network).
+
+Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
+(channels of the generator's last hidden layer and the discriminator's first,
+64), ``max_width`` (cap on any layer's channels, 0 = none) and ``norm`` (the
+discriminator's normalisation: batch, layer or none).
 """
 
 from __future__ import annotations
@@ -17,55 +22,67 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from gan_tf.models import toy
-from gan_tf.models.spec import ModelSpec, is_vector, spectral, weight_init
+from gan_tf.errors import ConfigError
+from gan_tf.models.spec import ModelSpec, spectral, weight_init
 
-__all__ = ["SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
+__all__ = ["ARCHITECTURE", "SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
 
-_BASE_CHANNELS = 64
+ARCHITECTURE = {"base_width": 64, "max_width": 0, "norm": "batch"}
+NORMS = ("batch", "layer", "none")
 
 
 def upsampling_plan(image_shape: tuple[int, int, int]) -> tuple[int, int]:
     """Returns ``(start_side, num_upsamplings)`` for a square image shape.
 
     Raises:
-      ValueError: if the image is not square or its side is not ``s * 2**k``
+      ConfigError: if the image is not square or its side is not ``s * 2**k``
         with ``s >= 4`` and ``k >= 2`` (e.g. 28, 32, 48, 64, 128 work).
     """
     height, width, _ = image_shape
     if height != width:
-        raise ValueError(f"DCGAN needs square images, got {height}x{width}; set --image_size")
+        raise ConfigError(
+            f"DCGAN needs square images, got {height}x{width}; set image_size", "image_size"
+        )
     side, steps = height, 0
     while side % 2 == 0 and side // 2 >= 4:
         side //= 2
         steps += 1
     if steps < 2:
-        raise ValueError(
+        raise ConfigError(
             f"DCGAN cannot build an image of side {height}: it must be s*2**k with s >= 4 and "
-            "k >= 2 (e.g. 28, 32, 64); set --image_size"
+            "k >= 2 (e.g. 28, 32, 64); set image_size",
+            "image_size",
         )
     return side, steps
 
 
-def build_generator(latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Sequential:
+def _width(arch: dict, channels: int) -> int:
+    cap = arch.get("max_width", 0)
+    return min(channels, cap) if cap else channels
+
+
+def build_generator(
+    latent_dim: int, image_shape: tuple[int, int, int], arch: dict = ARCHITECTURE
+) -> keras.Sequential:
     """Builds the DCGAN generator: ``[B, latent_dim]`` -> images in ``[-1, 1]``."""
-    if is_vector(image_shape):
-        return toy.build_generator(latent_dim, image_shape)
     side, steps = upsampling_plan(image_shape)
-    channels = _BASE_CHANNELS * 2**steps
+    base = arch.get("base_width", ARCHITECTURE["base_width"])
+    channels = base * 2**steps
     model = keras.Sequential(name="generator")
     model.add(keras.Input((latent_dim,)))
     model.add(
-        layers.Dense(side * side * channels, use_bias=False, kernel_initializer=weight_init())
+        layers.Dense(
+            side * side * _width(arch, channels), use_bias=False, kernel_initializer=weight_init()
+        )
     )
     model.add(layers.BatchNormalization())
     model.add(layers.ReLU())
-    model.add(layers.Reshape((side, side, channels)))
+    model.add(layers.Reshape((side, side, _width(arch, channels))))
     for _ in range(steps - 1):
         channels //= 2
         model.add(
             layers.Conv2DTranspose(
-                channels,
+                _width(arch, channels),
                 5,
                 strides=2,
                 padding="same",
@@ -85,37 +102,31 @@ def build_generator(latent_dim: int, image_shape: tuple[int, int, int]) -> keras
 
 
 def build_discriminator(
-    image_shape: tuple[int, ...],
-    *,
-    spectral_norm: bool = False,
-    dropout: float = 0.0,
-    norm: str = "batch",
+    image_shape: tuple[int, ...], arch: dict = ARCHITECTURE
 ) -> keras.Sequential:
     """Builds the DCGAN discriminator: images -> ``[B, 1]`` float32 logits.
 
     Args:
-      image_shape: ``(H, W, C)`` (or ``(2,)`` for toy points: the toy MLP).
-      spectral_norm: spectrally normalise every Conv2D/Dense layer.
-      dropout: dropout rate after every LeakyReLU (0 = none).
-      norm: normalisation after every conv but the first: ``batch`` (DCGAN),
-        ``layer`` (for WGAN-GP critics, where batch norm breaks the penalty) or ``none``.
+      image_shape: ``(H, W, C)``.
+      arch: :data:`ARCHITECTURE` knobs (``norm`` after every conv but the first:
+        ``batch`` for DCGAN, ``layer`` for WGAN-GP critics, where batch norm breaks
+        the penalty, or ``none``), plus ``spectral_norm`` (every Conv2D/Dense) and
+        ``dropout`` (after every LeakyReLU; 0 = none).
 
     Raises:
-      ValueError: for an unknown ``norm`` or an image side DCGAN cannot build.
+      ConfigError: for an unknown ``norm`` or an image side DCGAN cannot build.
     """
-    if norm not in ("batch", "layer", "none"):
-        raise ValueError(f"unknown norm '{norm}'; choose one of: batch, layer, none")
-    if is_vector(image_shape):
-        toy_norm = "layer" if norm == "layer" else "none"
-        return toy.build_discriminator(
-            image_shape, spectral_norm=spectral_norm, dropout=dropout, norm=toy_norm
-        )
+    norm = arch.get("norm", "batch")
+    spectral_norm, dropout = arch.get("spectral_norm", False), arch.get("dropout", 0.0)
+    if norm not in NORMS:
+        raise ConfigError(f"arch: unknown norm '{norm}'; choose one of: {', '.join(NORMS)}", "arch")
     _, steps = upsampling_plan(image_shape)
+    base = arch.get("base_width", ARCHITECTURE["base_width"])
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(image_shape))
     for index in range(steps):
         conv = layers.Conv2D(
-            _BASE_CHANNELS * 2**index,
+            _width(arch, base * 2**index),
             5,
             strides=2,
             padding="same",
@@ -142,4 +153,5 @@ SPEC = ModelSpec(
     defaults={"batch_size": 64, "learning_rate": 2e-4, "beta_1": 0.5},
     build_generator=build_generator,
     build_discriminator=build_discriminator,
+    architecture=ARCHITECTURE,
 )

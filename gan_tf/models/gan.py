@@ -13,16 +13,16 @@ import math
 import keras
 from keras import layers
 
-from gan_tf.models import toy
-from gan_tf.models.spec import ModelSpec, is_vector, spectral
+from gan_tf.models.spec import ModelSpec, spectral
 
 __all__ = ["SPEC", "build_discriminator", "build_generator"]
 
 
-def build_generator(latent_dim: int, image_shape: tuple[int, ...]) -> keras.Sequential:
+def build_generator(
+    latent_dim: int, image_shape: tuple[int, ...], arch: dict | None = None
+) -> keras.Sequential:
     """Builds the MLP generator: ``[B, latent_dim]`` -> images in ``[-1, 1]``."""
-    if is_vector(image_shape):
-        return toy.build_generator(latent_dim, image_shape)
+    del arch  # no knobs
     return keras.Sequential(
         [
             keras.Input((latent_dim,)),
@@ -42,18 +42,16 @@ def build_generator(latent_dim: int, image_shape: tuple[int, ...]) -> keras.Sequ
     )
 
 
-def build_discriminator(
-    image_shape: tuple[int, ...], *, spectral_norm: bool = False, dropout: float = 0.0
-) -> keras.Sequential:
+def build_discriminator(image_shape: tuple[int, ...], arch: dict | None = None) -> keras.Sequential:
     """Builds the MLP discriminator: images -> ``[B, 1]`` float32 logits.
 
     Args:
-      image_shape: ``(H, W, C)`` (or ``(2,)`` for toy points: the toy MLP).
-      spectral_norm: spectrally normalise every Dense layer.
-      dropout: dropout rate after every hidden activation (0 = none).
+      image_shape: ``(H, W, C)``.
+      arch: ``spectral_norm`` (every Dense layer) and ``dropout`` (after every
+        hidden activation; 0 = none).
     """
-    if is_vector(image_shape):
-        return toy.build_discriminator(image_shape, spectral_norm=spectral_norm, dropout=dropout)
+    arch = arch or {}
+    spectral_norm, dropout = arch.get("spectral_norm", False), arch.get("dropout", 0.0)
     model = keras.Sequential([keras.Input(image_shape), layers.Flatten()], name="discriminator")
     for units in (1024, 512, 256):
         model.add(spectral(layers.Dense(units), spectral_norm))

@@ -1,4 +1,4 @@
-"""The description every GAN variant gives of itself."""
+"""The description every GAN variant gives of itself, and the layers variants share."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+
+from gan_tf.errors import ConfigError
 
 __all__ = ["ModelSpec", "is_vector", "spectral", "weight_init"]
 
@@ -28,19 +30,28 @@ def is_vector(shape) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """A GAN variant.
+    """A GAN variant: put ``SPEC = ModelSpec(...)`` in a module of :mod:`gan_tf.models`
+    and the registry finds it by ``name``.
 
     Attributes:
       name: registry name, e.g. ``"dcgan"``.
       paper: the paper whose architecture and defaults are followed.
-      defaults: hyper-parameters that differ from :class:`gan_tf.config.TrainConfig`'s
-        generic defaults (e.g. ``{"learning_rate": 2e-4, "beta_1": 0.5}``).
-      build_generator: ``(latent_dim, shape, **kw) -> keras.Model`` mapping
-        ``[B, latent_dim]`` noise to ``[B, *shape]`` samples (images in ``[-1, 1]``).
-      build_discriminator: ``(shape, *, spectral_norm=False, dropout=0.0, **kw) ->
-        keras.Model`` mapping samples to ``[B, 1]`` float32 logits (real = 1, fake = 0).
-      conditional: the builders take ``num_classes=`` and the models take
-        ``[inputs, int labels]``; the data must have labels.
+      defaults: training hyper-parameters that differ from
+        :class:`gan_tf.config.TrainConfig`'s generic defaults
+        (e.g. ``{"learning_rate": 2e-4, "beta_1": 0.5}``).
+      build_generator: ``(latent_dim, shape, arch) -> keras.Model`` mapping
+        ``[B, latent_dim]`` noise to ``[B, *shape]`` images in ``[-1, 1]``.
+      build_discriminator: ``(shape, arch) -> keras.Model`` mapping images to
+        ``[B, 1]`` float32 logits (real = 1, fake = 0).
+      architecture: the variant's own architecture knobs and their defaults
+        (``--arch=key=value``). Builders get them merged with the user's values,
+        plus the generic ``spectral_norm`` and ``dropout`` of the discriminator.
+      conditional: the networks take ``[inputs, int labels]``: the registry wraps
+        the builders' networks with label inputs (see :mod:`gan_tf.models.conditioning`)
+        and the data must have labels.
+
+    2-D toy data never reaches these builders: every variant uses the MLPs of
+    :mod:`gan_tf.models.toy` for vectors.
     """
 
     name: str
@@ -48,4 +59,45 @@ class ModelSpec:
     defaults: dict[str, Any]
     build_generator: Callable[..., keras.Model]
     build_discriminator: Callable[..., keras.Model]
+    architecture: dict[str, Any] = dataclasses.field(default_factory=dict)
     conditional: bool = False
+
+    def resolve_architecture(self, overrides: dict[str, Any] | None) -> dict[str, Any]:
+        """The variant's knobs with ``overrides`` applied; strings (from flags) are
+        parsed to the default's type.
+
+        Raises:
+          ConfigError: an unknown knob (the message lists this variant's) or a value
+            of the wrong type.
+        """
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.architecture))
+        if unknown:
+            valid = ", ".join(f"{k}={v}" for k, v in self.architecture.items()) or "none"
+            raise ConfigError(
+                f"arch: {self.name} has no knob {', '.join(unknown)}; its knobs are: {valid}",
+                "arch",
+            )
+        resolved = dict(self.architecture)
+        for key, value in overrides.items():
+            resolved[key] = _as_type(key, value, type(self.architecture[key]))
+        return resolved
+
+
+def _as_type(key: str, value, kind: type):
+    try:
+        if isinstance(value, str) and kind is bool:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1")
+        if isinstance(value, bool) and kind is not bool:
+            raise ValueError(value)
+        if kind is float and isinstance(value, int | str):
+            return float(value)
+        if kind is int and isinstance(value, str):
+            return int(value)
+        if not isinstance(value, kind):
+            raise ValueError(value)
+        return value
+    except ValueError:
+        raise ConfigError(f"arch: {key} takes a {kind.__name__}, got {value!r}", "arch") from None

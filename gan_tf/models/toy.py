@@ -2,9 +2,9 @@
 
 Generator: 3 x Dense(128) + ReLU, then a linear Dense to the point (no tanh: the
 toy mixtures live in [-4, 4]). Discriminator: 3 x Dense(128) + LeakyReLU(0.2)
-(optionally layer-normalised, spectrally normalised or with dropout) -> Dense(1).
-These follow the 2-D experiments of Metz et al., 2016 (Unrolled GANs) and
-Gulrajani et al., 2017 (WGAN-GP).
+(layer-normalised when the variant's ``norm`` knob is ``layer``, spectrally
+normalised or with dropout when asked) -> Dense(1). These follow the 2-D
+experiments of Metz et al., 2016 (Unrolled GANs) and Gulrajani et al., 2017 (WGAN-GP).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ __all__ = ["build_discriminator", "build_generator"]
 _WIDTH = 128
 
 
-def build_generator(latent_dim: int, shape: tuple[int]) -> keras.Sequential:
+def build_generator(latent_dim: int, shape: tuple[int], arch: dict) -> keras.Sequential:
     """``[B, latent_dim]`` -> ``[B, *shape]`` points (linear output)."""
+    del arch  # the toy MLP has no knobs
     model = keras.Sequential([keras.Input((latent_dim,))], name="generator")
     for _ in range(3):
         model.add(layers.Dense(_WIDTH))
@@ -29,18 +30,17 @@ def build_generator(latent_dim: int, shape: tuple[int]) -> keras.Sequential:
     return model
 
 
-def build_discriminator(
-    shape: tuple[int],
-    *,
-    spectral_norm: bool = False,
-    dropout: float = 0.0,
-    norm: str = "none",
-) -> keras.Sequential:
-    """``[B, *shape]`` points -> ``[B, 1]`` float32 logits. ``norm``: none | layer."""
+def build_discriminator(shape: tuple[int], arch: dict) -> keras.Sequential:
+    """``[B, *shape]`` points -> ``[B, 1]`` float32 logits.
+
+    ``arch``: ``spectral_norm``, ``dropout`` and the variant's ``norm`` (``layer``
+    keeps layer norm, as WGAN-GP critics need; anything else means none).
+    """
+    spectral_norm, dropout = arch.get("spectral_norm", False), arch.get("dropout", 0.0)
     model = keras.Sequential([keras.Input(shape)], name="discriminator")
     for _ in range(3):
         model.add(spectral(layers.Dense(_WIDTH), spectral_norm))
-        if norm == "layer":
+        if arch.get("norm") == "layer":
             model.add(layers.LayerNormalization())
         model.add(layers.LeakyReLU(0.2))
         if dropout:

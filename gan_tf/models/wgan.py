@@ -24,4 +24,5 @@ SPEC = ModelSpec(
     },
     build_generator=dcgan.build_generator,
     build_discriminator=dcgan.build_discriminator,
+    architecture=dcgan.ARCHITECTURE,
 )

@@ -1,14 +1,12 @@
 """WGAN-GP: Gulrajani et al., 2017, "Improved Training of Wasserstein GANs" (arXiv:1704.00028).
 
 The DCGAN generator; a DCGAN critic with **layer norm instead of batch norm**
-(batch norm makes each example's critic output depend on the batch, which the
-per-example gradient penalty assumes it does not); Wasserstein losses; the
-gradient penalty with weight 10 on per-example uniform interpolates; 5 critic
-updates per generator update, each on a fresh real batch; Adam(1e-4, beta_1=0,
-beta_2=0.9), the paper's Algorithm 1 defaults.
+(the ``norm`` knob: batch norm makes each example's critic output depend on the
+batch, which the per-example gradient penalty assumes it does not); Wasserstein
+losses; the gradient penalty with weight 10 on per-example uniform
+interpolates; 5 critic updates per generator update, each on a fresh real
+batch; Adam(1e-4, beta_1=0, beta_2=0.9), the paper's Algorithm 1 defaults.
 """
-
-from functools import partial
 
 from gan_tf.models import dcgan
 from gan_tf.models.spec import ModelSpec
@@ -28,5 +26,6 @@ SPEC = ModelSpec(
         "gp_weight": 10.0,
     },
     build_generator=dcgan.build_generator,
-    build_discriminator=partial(dcgan.build_discriminator, norm="layer"),
+    build_discriminator=dcgan.build_discriminator,
+    architecture={**dcgan.ARCHITECTURE, "norm": "layer"},
 )

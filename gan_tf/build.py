@@ -1,0 +1,191 @@
+"""From a :class:`~gan_tf.config.TrainConfig` to a trainable :class:`~gan_tf.train_step.GAN`:
+networks (the registered variant's, or your own), optimizers, losses, penalties.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import tensorflow as tf
+
+from gan_tf import losses, models, regularizers
+from gan_tf.config import TrainConfig
+from gan_tf.errors import ConfigError
+from gan_tf.train_step import GAN, StepOptions
+
+__all__ = ["architecture", "build_gan", "build_networks", "dtype_policy", "make_optimizer"]
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Builds layers under the Keras dtype policy ``name`` (``float32``,
+    ``mixed_bfloat16``, ``mixed_float16``), restoring the previous global policy."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _float32_outputs(model: keras.Model) -> keras.Model:
+    """``model`` with its output cast to float32 (mixed precision: losses, penalties and
+    sampled images stay float32 whatever the layers compute in)."""
+    output = keras.layers.Activation("linear", dtype="float32", name="float32_output")(
+        model.outputs[0]
+    )
+    return keras.Model(model.inputs, output, name=model.name)
+
+
+def architecture(config: TrainConfig) -> dict:
+    """What the builders get: the variant's resolved knobs plus the discriminator's
+    generic ``spectral_norm`` and ``dropout``."""
+    return {**config.arch, "spectral_norm": config.spectral_norm, "dropout": config.d_dropout}
+
+
+def build_networks(config: TrainConfig, shape, num_classes=None):
+    """The generator and discriminator ``config`` describes, for samples of ``shape``,
+    built under ``config.precision`` (mixed policies compute in 16 bits, keep float32
+    variables and return float32 outputs)."""
+    spec = models.get_model(config.model)
+    with dtype_policy(config.precision):
+        generator, discriminator = models.build_networks(
+            spec,
+            tuple(shape),
+            latent_dim=config.latent_dim,
+            arch=architecture(config),
+            num_classes=num_classes if spec.conditional else None,
+        )
+    if config.precision != "float32":
+        generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
+    return generator, discriminator
+
+
+def make_optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
+    """The optimizer ``config`` names at ``learning_rate`` (linearly decayed to 0 over
+    ``decay_steps`` with ``lr_decay=linear``; loss-scaled for ``mixed_float16``)."""
+    if config.lr_decay == "linear":
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+            learning_rate, decay_steps=max(decay_steps, 1), end_learning_rate=0.0
+        )
+    if config.optimizer == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate)
+    else:
+        optimizer = keras.optimizers.Adam(
+            learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
+        )
+    if config.precision == "mixed_float16":  # dynamic loss scaling against float16 underflow
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _check_networks(generator, discriminator, config: TrainConfig, shape, num_classes) -> None:
+    """Checks your own networks' signatures against the data before training."""
+    if (generator is None) != (discriminator is None):
+        raise ConfigError("pass both generator and discriminator, or neither", "generator")
+    conditional = models.get_model(config.model).conditional
+    inputs = 2 if conditional else 1
+    for name, network in (("generator", generator), ("discriminator", discriminator)):
+        if len(network.inputs) != inputs:
+            raise ConfigError(
+                f"{name} takes {len(network.inputs)} input(s); model={config.model} needs "
+                f"{'[inputs, labels]' if conditional else 'one input'}",
+                name,
+            )
+    noise_shape = tuple(generator.inputs[0].shape[1:])
+    if noise_shape != (config.latent_dim,):
+        raise ConfigError(
+            f"generator takes noise of shape {noise_shape}, but latent_dim={config.latent_dim}",
+            "generator",
+            "latent_dim",
+        )
+    if tuple(generator.outputs[0].shape[1:]) != tuple(shape):
+        raise ConfigError(
+            f"generator makes {tuple(generator.outputs[0].shape[1:])} samples but the data is "
+            f"{tuple(shape)}",
+            "generator",
+        )
+    if tuple(discriminator.outputs[0].shape[1:]) != (1,):
+        raise ConfigError(
+            f"discriminator must return [B, 1] logits, returns "
+            f"{tuple(discriminator.outputs[0].shape)}",
+            "discriminator",
+        )
+    del num_classes
+
+
+def build_gan(
+    config: TrainConfig,
+    shape,
+    num_classes=None,
+    total_steps: int = 1,
+    strategy=None,
+    *,
+    generator: keras.Model | None = None,
+    discriminator: keras.Model | None = None,
+) -> GAN:
+    """Builds the networks, optimizers and train step that ``config`` describes.
+
+    Args:
+      config: the run's config.
+      shape: the shape of one example, e.g. ``(28, 28, 1)`` or ``(2,)``.
+      num_classes: classes of the data (used by conditional models).
+      total_steps: generator steps of the whole run (for ``lr_decay=linear``).
+      strategy: the ``tf.distribute.Strategy`` whose scope holds every variable
+        (default: the current one). Your own networks must be built in it too.
+      generator, discriminator: your own Keras networks instead of the variant's
+        (both or neither): noise ``[B, latent_dim]`` -> samples of ``shape`` and
+        samples -> ``[B, 1]`` logits (``[x, labels]`` inputs for conditional models).
+
+    Raises:
+      ConfigError: a conditional model on unlabelled data, or networks with the
+        wrong signature.
+    """
+    keras.utils.set_random_seed(config.seed)
+    spec = models.get_model(config.model)
+    if spec.conditional and not num_classes:
+        raise ConfigError(
+            f"model={config.model} is conditional and needs labelled data; "
+            f"'{config.dataset}' has no class labels",
+            "model",
+            "dataset",
+        )
+    with (strategy or tf.distribute.get_strategy()).scope():
+        if generator is None and discriminator is None:
+            generator, discriminator = build_networks(config, shape, num_classes)
+        else:
+            _check_networks(generator, discriminator, config, shape, num_classes)
+        loss = losses.get_loss(config.loss)
+        penalties = tuple(
+            (name, getattr(config, penalty.weight_field), penalty.term)
+            for name, penalty in regularizers.PENALTIES.items()
+            if getattr(config, penalty.weight_field)
+        )
+        d_learning_rate = config.d_learning_rate or config.learning_rate
+        return GAN(
+            generator=generator,
+            discriminator=discriminator,
+            generator_optimizer=make_optimizer(config, config.learning_rate, total_steps),
+            discriminator_optimizer=make_optimizer(
+                config, d_learning_rate, total_steps * config.n_critic
+            ),
+            generator_loss=loss.generator_loss,
+            discriminator_loss=loss.discriminator_loss,
+            latent_dim=config.latent_dim,
+            num_classes=num_classes if spec.conditional else None,
+            seed=config.seed,
+            jit_compile=config.jit_compile,
+            options=StepOptions(
+                n_critic=config.n_critic,
+                penalties=penalties,
+                clip_value=config.clip_value or None,
+                label_smoothing=config.label_smoothing,
+                label_flip=config.label_flip,
+                instance_noise=config.instance_noise,
+                ema_decay=config.ema or None,
+                sigmoid_outputs=loss.sigmoid_outputs,
+                generator_uses_real=loss.generator_uses_real,
+                simultaneous=config.update == "simultaneous",
+            ),
+        )

@@ -1,0 +1,56 @@
+"""The errors gan_tf raises on purpose, each meaning one thing a user can fix.
+
+The command-line scripts turn exactly these into one ``error: ...`` line and an
+exit code (:data:`EXIT_CODES`); anything else is a bug and keeps its traceback.
+Library messages name the function's parameters (``batch_size``); the scripts
+show them as flags (``--batch_size``), using :attr:`ConfigError.params`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DataNotFoundError",
+    "EXIT_CODES",
+    "GanTfError",
+    "ResourceNotFoundError",
+    "RunNotFoundError",
+    "TrainingDivergedError",
+]
+
+
+class GanTfError(Exception):
+    """Base of every error gan_tf raises deliberately."""
+
+
+class ConfigError(GanTfError, ValueError):
+    """A bad argument, config value or combination of them (usage error, exit 2).
+
+    Args:
+      message: what is wrong and how to fix it, naming parameters as written in code.
+      params: the parameter names the message mentions (the CLI shows them as flags).
+    """
+
+    def __init__(self, message: str, *params: str):
+        super().__init__(message)
+        self.params = params
+
+
+class ResourceNotFoundError(GanTfError, FileNotFoundError):
+    """Something the user must provide is missing: data, a run, weights (exit 1)."""
+
+
+class DataNotFoundError(ResourceNotFoundError):
+    """No source could provide the requested dataset; the message lists what was tried."""
+
+
+class RunNotFoundError(ResourceNotFoundError):
+    """A directory is not a gan_tf run, or it has no checkpoint yet."""
+
+
+class TrainingDivergedError(GanTfError, RuntimeError):
+    """A loss became NaN or infinite; the last checkpoint is intact (exit 1)."""
+
+
+# What the command-line scripts exit with (usage errors 2, everything else 1).
+EXIT_CODES: dict[type[GanTfError], int] = {ConfigError: 2, GanTfError: 1}

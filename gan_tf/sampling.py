@@ -1,0 +1,73 @@
+"""Noise and samples: the fixed noise of the epoch grids, class layouts, seeded sampling."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import visualize
+from gan_tf.errors import ConfigError
+
+__all__ = ["class_cycle", "class_rows", "fixed_noise", "generate_images"]
+
+GRID_NOISE_SEED = 0x5EED  # stateless seed (with the run's seed) of the epoch grids
+
+
+def fixed_noise(seed: int, latent_dim: int, count: int) -> tf.Tensor:
+    """The noise behind every epoch picture of a run with ``seed``: the same for the
+    whole run and after resume."""
+    return tf.random.stateless_normal([count, latent_dim], seed=[seed, GRID_NOISE_SEED])
+
+
+def class_rows(noise, num_classes: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Inputs of a class-row grid: ``noise`` ``[columns, latent_dim]`` repeated once per
+    class, and labels ``[num_classes * columns]`` (row ``k`` is class ``k``)."""
+    return tf.tile(noise, [num_classes, 1]), tf.repeat(tf.range(num_classes), noise.shape[0])
+
+
+def class_cycle(num: int, num_classes: int) -> np.ndarray:
+    """Labels ``0, 1, ..., K-1, 0, 1, ...`` for ``num`` conditional samples (equal shares)."""
+    return (np.arange(num) % num_classes).astype(np.int32)
+
+
+def generate_images(
+    generator: keras.Model,
+    num: int,
+    latent_dim: int,
+    *,
+    seed: int = 0,
+    batch_size: int = 500,
+    labels=None,
+) -> np.ndarray:
+    """Generates ``num`` samples from seeded standard normal noise.
+
+    Args:
+      generator: a run's generator (see :func:`gan_tf.rundir.restore_generator`).
+      num: how many samples.
+      latent_dim: the noise size.
+      seed: seed of the noise; the same seed gives the same samples.
+      batch_size: samples per forward pass.
+      labels: int ``[num]`` class ids, required by conditional generators.
+
+    Returns:
+      uint8 NHWC images for image generators; float32 points for 2-D toys.
+
+    Raises:
+      ConfigError: ``num`` or ``batch_size`` below 1.
+    """
+    if num < 1:
+        raise ConfigError(f"num must be a positive integer, got {num}", "num")
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size}", "batch_size")
+    rng = tf.random.Generator.from_seed(seed)
+    parts = []
+    for start in range(0, num, batch_size):
+        noise = rng.normal([min(batch_size, num - start), latent_dim])
+        if labels is None:
+            inputs = noise
+        else:
+            inputs = [noise, tf.constant(labels[start : start + len(noise)], tf.int32)]
+        samples = generator(inputs, training=False).numpy()
+        parts.append(visualize.to_uint8(samples) if samples.ndim == 4 else samples)
+    return np.concatenate(parts)

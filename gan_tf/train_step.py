@@ -1,0 +1,285 @@
+"""The adversarial train step: one ``tf.function``, GradientTapes, plain locals.
+
+:class:`GAN` holds the two networks, their optimizers, the loss pair, the
+penalties and the run's random generator. It knows no variant by name:
+anything that maps noise ``[B, latent_dim]`` to samples and samples to
+``[B, 1]`` logits trains here (conditional models take ``[inputs, int labels]``).
+Only Python constants (:class:`StepOptions`) steer the step, so it traces once
+per batch shape. How the step stays correct under ``tf.distribute`` and float16
+(per-replica loss scaling, replica-aware random numbers, a shared skip
+decision) lives in :mod:`gan_tf.distribute`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+from gan_tf import distribute, regularizers
+
+__all__ = ["GAN", "StepOptions"]
+
+
+@dataclasses.dataclass(frozen=True)
+class StepOptions:
+    """The constants that shape a train step.
+
+    Attributes:
+      n_critic: discriminator updates per generator update, each on a fresh real batch.
+      penalties: ``(name, weight, term)`` triples added to the discriminator loss as
+        ``weight * term(critic, real, fake, draws)`` (see
+        :data:`gan_tf.regularizers.PENALTIES`); each is logged under ``name``.
+      clip_value: clip every discriminator weight to ``[-c, c]`` after every
+        discriminator update (WGAN); ``None`` = off.
+      label_smoothing: one-sided smoothing of the real targets (sigmoid losses only).
+      label_flip: probability of swapping the real and fake roles of an example in
+        the discriminator update (noisy labels; 0 = off).
+      instance_noise: initial std of Gaussian noise added to every discriminator
+        input; the loop anneals it (see :meth:`GAN.set_instance_noise`).
+      ema_decay: keep an exponential moving average of the generator's weights
+        with this decay for sampling (``None`` = off).
+      sigmoid_outputs: the discriminator outputs logits of probabilities; the
+        reported ``d_real``/``d_fake`` are then probabilities, else raw scores.
+      generator_uses_real: the generator loss reads ``real_logits`` (relativistic
+        losses); otherwise it gets ``real_logits=None`` and no real batch is scored.
+      simultaneous: update both networks from one forward pass (generator gradient
+        from the pre-update discriminator, as the TF DCGAN tutorial does) instead of
+        the default alternating updates (discriminator first, then the generator
+        against the updated discriminator on fresh noise). Needs ``n_critic == 1``.
+    """
+
+    n_critic: int = 1
+    penalties: tuple[tuple[str, float, Callable], ...] = ()
+    clip_value: float | None = None
+    label_smoothing: float = 0.0
+    label_flip: float = 0.0
+    instance_noise: float = 0.0
+    ema_decay: float | None = None
+    sigmoid_outputs: bool = True
+    generator_uses_real: bool = False
+    simultaneous: bool = False
+
+
+class GAN:
+    """A generator, a discriminator, their optimizers and the train step.
+
+    Args:
+      generator: noise ``[B, latent_dim]`` (and labels ``[B]``) -> samples; images in ``[-1, 1]``.
+      discriminator: samples (and labels) -> ``[B, 1]`` logits (real = 1, fake = 0).
+      generator_optimizer, discriminator_optimizer: Keras optimizers (a
+        ``keras.optimizers.LossScaleOptimizer`` for float16).
+      generator_loss: ``f(*, real_logits, fake_logits) -> scalar``.
+      discriminator_loss: ``f(*, real_logits, fake_logits, **kwargs) -> scalar``.
+      latent_dim: size of the noise vector.
+      num_classes: number of classes for a conditional GAN, else ``None``.
+      seed: seeds the run's ``tf.random.Generator`` (checkpointed with the run).
+      options: :class:`StepOptions`.
+      jit_compile: compile each replica's step with XLA; reading the data iterator
+        and the cross-replica work stay outside XLA, as in Keras' own ``fit``.
+    """
+
+    def __init__(
+        self,
+        *,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        generator_optimizer: keras.optimizers.Optimizer,
+        discriminator_optimizer: keras.optimizers.Optimizer,
+        generator_loss: Callable[..., tf.Tensor],
+        discriminator_loss: Callable[..., tf.Tensor],
+        latent_dim: int,
+        num_classes: int | None = None,
+        seed: int = 0,
+        options: StepOptions = StepOptions(),
+        jit_compile: bool = False,
+    ):
+        self.generator, self.discriminator = generator, discriminator
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_loss, self.discriminator_loss = generator_loss, discriminator_loss
+        self.latent_dim, self.num_classes, self.options = int(latent_dim), num_classes, options
+        self.strategy = tf.distribute.get_strategy()  # the scope the GAN is built in
+        self.rng = tf.random.Generator.from_seed(seed)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.instance_noise_std = tf.Variable(
+            float(options.instance_noise), trainable=False, name="instance_noise_std"
+        )
+        self.generator_ema = None
+        if options.ema_decay is not None:
+            self.generator_ema = keras.models.clone_model(generator)
+            self.generator_ema.set_weights(generator.get_weights())
+        # Optimizer slots exist before a checkpoint is restored into them.
+        generator_optimizer.build(generator.trainable_variables)
+        discriminator_optimizer.build(discriminator.trainable_variables)
+        replica_step = self._replica_step
+        self._replica_fn = tf.function(replica_step, jit_compile=True) if jit_compile else None
+        self.train_step = tf.function(self._train_step)
+        self.train_steps = tf.function(self._train_steps)
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The keys of the dict :meth:`train_step` returns, in a stable order."""
+        names = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
+        return names + tuple(name for name, _, _ in self.options.penalties)
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The EMA generator when there is one, else the generator."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def set_instance_noise(self, std: float) -> None:
+        """Sets the std of the instance noise for the next steps (the loop anneals it)."""
+        self.instance_noise_std.assign(std)
+
+    def generate(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+        """Samples for ``noise`` (and ``labels``) from :attr:`sampling_generator`, in
+        inference mode (batch norm uses its moving statistics)."""
+        return self._call(self.sampling_generator, noise, labels, False)
+
+    def _call(self, model, inputs, labels, training):
+        if self.conditional:
+            return model([inputs, labels], training=training)
+        return model(inputs, training=training)
+
+    def _train_step(self, real_samples: tf.Tensor, labels: tf.Tensor | None = None) -> dict:
+        """``n_critic`` discriminator updates, then one generator update, on every
+        replica of the strategy the GAN was built under.
+
+        Args:
+          real_samples: ``n_critic * B`` real examples (per replica: a value of a
+            distributed dataset under ``tf.distribute``); each discriminator update
+            takes its own ``B`` of them.
+          labels: int ``[n_critic * B]`` class ids for a conditional GAN.
+
+        Returns:
+          Scalars (see :attr:`metric_names`) of the last discriminator update and
+          the generator update, averaged over replicas.
+        """
+        seed = self.rng.make_seeds(1)[:, 0]
+        replica_step = self._replica_fn or self._replica_step
+        per_replica = self.strategy.run(replica_step, args=(real_samples, labels, seed))
+        metrics = {
+            key: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for key, value in per_replica.items()
+        }
+        if self.generator_ema is not None:
+            decay = self.options.ema_decay
+            for average, weight in zip(
+                self.generator_ema.weights, self.generator.weights, strict=True
+            ):
+                average.assign(decay * average + (1.0 - decay) * weight)
+        self.step.assign_add(1)
+        return metrics
+
+    def _replica_step(self, real_samples, labels, seed) -> dict:
+        """One replica's share of a step: the whole update, as plain locals."""
+        options, draws = self.options, distribute.Draws(seed)
+        reals = tf.split(real_samples, options.n_critic)
+        label_batches = tf.split(labels, options.n_critic) if self.conditional else None
+        smoothing = {"label_smoothing": options.label_smoothing} if options.sigmoid_outputs else {}
+
+        def noisy(samples):  # instance noise on every discriminator input
+            if not options.instance_noise:
+                return samples
+            return samples + self.instance_noise_std * draws.normal(tf.shape(samples))
+
+        def fake_batch(real, y):
+            noise = draws.normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
+            return self._call(self.generator, noise, y, True)
+
+        for index, real in enumerate(reals):
+            y = label_batches[index] if self.conditional else None
+            discriminator = lambda x, y=y: self._call(self.discriminator, x, y, True)  # noqa: E731
+            with tf.GradientTape(persistent=options.simultaneous) as tape:
+                fake = fake_batch(real, y)
+                real_logits, fake_logits = discriminator(noisy(real)), discriminator(noisy(fake))
+                scored_real, scored_fake = real_logits, fake_logits
+                if options.label_flip:
+                    flip = draws.uniform(tf.shape(real_logits)) < options.label_flip
+                    scored_real = tf.where(flip, fake_logits, real_logits)
+                    scored_fake = tf.where(flip, real_logits, fake_logits)
+                d_loss = self.discriminator_loss(
+                    real_logits=scored_real, fake_logits=scored_fake, **smoothing
+                )
+                penalties = {
+                    name: term(discriminator, real, fake, draws)
+                    for name, _, term in options.penalties
+                }
+                d_total = d_loss + sum(w * penalties[name] for name, w, _ in options.penalties)
+                d_scaled = distribute.replica_loss(self.discriminator_optimizer, d_total)
+                if options.simultaneous:  # the generator is scored by the pre-update D
+                    g_loss = self.generator_loss(
+                        real_logits=real_logits if options.generator_uses_real else None,
+                        fake_logits=fake_logits,
+                    )
+                    g_scaled = distribute.replica_loss(self.generator_optimizer, g_loss)
+            if options.simultaneous:
+                g_gradients = tape.gradient(g_scaled, self.generator.trainable_variables)
+            self._apply(self.discriminator, self.discriminator_optimizer, tape, d_scaled)
+            if options.clip_value is not None:
+                regularizers.clip_weights(
+                    self.discriminator.trainable_variables, options.clip_value
+                )
+        if options.simultaneous:
+            variables = self.generator.trainable_variables
+            distribute.apply_gradients(self.generator_optimizer, g_gradients, variables)
+        else:  # against the updated discriminator, on fresh noise
+            with tf.GradientTape() as tape:
+                g_fake_logits = discriminator(noisy(fake_batch(real, y)))
+                g_real_logits = discriminator(noisy(real)) if options.generator_uses_real else None
+                g_loss = self.generator_loss(real_logits=g_real_logits, fake_logits=g_fake_logits)
+                g_scaled = distribute.replica_loss(self.generator_optimizer, g_loss)
+            self._apply(self.generator, self.generator_optimizer, tape, g_scaled)
+        to_score = tf.sigmoid if options.sigmoid_outputs else tf.identity
+        metrics = {
+            "discriminator_loss": d_loss,
+            "generator_loss": g_loss,
+            "d_real": tf.reduce_mean(to_score(tf.cast(real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(to_score(tf.cast(fake_logits, tf.float32))),
+        }
+        return {**metrics, **penalties}
+
+    @staticmethod
+    def _apply(network, optimizer, tape, scaled_loss) -> None:
+        variables = network.trainable_variables
+        distribute.apply_gradients(optimizer, tape.gradient(scaled_loss, variables), variables)
+
+    def _train_steps(self, iterator, count: int) -> dict:
+        """``count`` train steps on the next ``count`` batches of ``iterator`` in one
+        call (``--steps_per_call``: less Python overhead; the steps are unrolled).
+
+        Args:
+          iterator: an iterator over batches (``real`` or ``(real, labels)``), of a
+            ``tf.data.Dataset`` or of a distributed dataset.
+          count: how many steps (a Python int; each value traces once).
+
+        Returns:
+          Each of :attr:`metric_names` as a ``[count]`` tensor, one value per step.
+        """
+        per_step = []
+        for _ in range(count):
+            batch = next(iterator)
+            per_step.append(self._train_step(*(batch if isinstance(batch, tuple) else (batch,))))
+        return {key: tf.stack([m[key] for m in per_step]) for key in per_step[0]}
+
+    def checkpoint(self, **extra) -> tf.train.Checkpoint:
+        """A ``tf.train.Checkpoint`` of both networks (and the EMA generator), both
+        optimizers, the step and the RNG."""
+        if self.generator_ema is not None:
+            extra["generator_ema"] = self.generator_ema
+        return tf.train.Checkpoint(
+            generator=self.generator,
+            discriminator=self.discriminator,
+            generator_optimizer=self.generator_optimizer,
+            discriminator_optimizer=self.discriminator_optimizer,
+            step=self.step,
+            rng=self.rng,
+            **extra,
+        )
