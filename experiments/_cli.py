@@ -62,7 +62,8 @@ def as_flags(message: str, params, flag_names: dict | None = None) -> str:
     from (``batch_size`` -> ``--batch_size``; ``flag_names`` maps other spellings)."""
     for param in params:
         flag = (flag_names or {}).get(param, param)
-        message = re.sub(rf"(?<![\w-]){re.escape(param)}(?!\w)", f"--{flag}", message)
+        # a word on its own, not a value ("strategy=tpu", "'tpu'") nor part of a longer name
+        message = re.sub(rf"(?<![\w\-='/.]){re.escape(param)}(?![\w'])", f"--{flag}", message)
     return message
 
 
@@ -128,8 +129,8 @@ def define_config_flags() -> None:
         str: flags.DEFINE_string,
         dict: flags.DEFINE_string,
     }
-    for name, kind in field_types().items():
-        define[kind](name, None, field_help(name))
+    for name, kind in field_types().items():  # listed by --help as the script's own flags
+        define[kind](name, None, field_help(name), module_name=sys.argv[0])
 
 
 def config_from_flags():

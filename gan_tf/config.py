@@ -250,11 +250,11 @@ def field_types() -> dict[str, type]:
     return kinds
 
 
-def _variant_defaults(name: str) -> str:
+def _variant_defaults(name: str, default) -> str:
     per_model = [
         f"{model} {models.get_model(model).defaults[name]}"
         for model in models.model_names()
-        if name in models.get_model(model).defaults
+        if models.get_model(model).defaults.get(name, default) != default
     ]
     if name in TOY_DEFAULTS:
         per_model.append(f"2-D toys {TOY_DEFAULTS[name]}")
@@ -272,7 +272,7 @@ def field_help(name: str) -> str:
     )
     default = field.default_factory() if field.default is dataclasses.MISSING else field.default
     shown = "unset" if default is None or default == {} else default
-    return f"{text} (default {shown}{_variant_defaults(name)})"
+    return f"{text} (default {shown}{_variant_defaults(name, default)})"
 
 
 def make_config(**overrides: Any) -> TrainConfig:

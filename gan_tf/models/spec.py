@@ -85,19 +85,19 @@ class ModelSpec:
 
 
 def _as_type(key: str, value, kind: type):
-    try:
-        if isinstance(value, str) and kind is bool:
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1")
-        if isinstance(value, bool) and kind is not bool:
-            raise ValueError(value)
-        if kind is float and isinstance(value, int | str):
-            return float(value)
-        if kind is int and isinstance(value, str):
-            return int(value)
-        if not isinstance(value, kind):
-            raise ValueError(value)
-        return value
-    except ValueError:
-        raise ConfigError(f"arch: {key} takes a {kind.__name__}, got {value!r}", "arch") from None
+    """``value`` as a ``kind`` (strings from flags are parsed), or a ConfigError."""
+    parsed = value
+    if isinstance(value, str) and kind is not str:
+        text = value.strip().lower()
+        if kind is bool:
+            parsed = {"true": True, "1": True, "false": False, "0": False}.get(text, value)
+        else:
+            try:
+                parsed = kind(text)
+            except ValueError:
+                parsed = value
+    elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+        parsed = float(value)
+    if not isinstance(parsed, kind) or (isinstance(parsed, bool) and kind is not bool):
+        raise ConfigError(f"arch: {key} takes a {kind.__name__}, got {value!r}", "arch")
+    return parsed

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fake_data import write_mnist_idx
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run(script, *args, env_home=None):
@@ -65,15 +65,21 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     gif = iio.imread(os.path.join(out, "progress.gif"), index=None)
     assert gif.shape[0] == 2 and gif.shape[1:3] == grid.shape
 
-    result = run("train.py", *common, "--epochs=3")
+    result = run("train.py", *common, "--epochs=3", "--learning_rate=1e-3", "--verbose=1")
     assert result.returncode == 0, result.stderr
+    changed = [line for line in result.stdout.splitlines() if line.startswith("Changed on resume")]
+    assert changed == [
+        "Changed on resume: epochs 2 -> 3, learning_rate 0.0002 -> 0.001 from epoch 3"
+    ]
     with open(os.path.join(out, "metrics.csv"), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(int(r["epoch"]), int(r["step"])) for r in rows] == [(1, 2), (2, 4), (3, 6)]
     assert iio.imread(os.path.join(out, "progress.gif"), index=None).shape[0] == 3
 
-    result = run("train.py", *common, "--epochs=3", "--verbose=1")
+    result = run("train.py", *common, "--epochs=3", "--learning_rate=1e-3", "--verbose=1")
     assert result.returncode == 0 and "already trained to epoch 3" in result.stdout
+    result = run("train.py", *common, "--epochs=4", "--latent_dim=16")
+    assert result.returncode == 2 and "--latent_dim=100 (now 16)" in result.stderr
 
     samples = str(tmp_path / "samples.npz")
     result = run(
@@ -97,8 +103,11 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
 
 
 BAD_FLAGS = [
-    (["--model=resnet"], 2, "unknown model 'resnet'; choose one of: gan, dcgan"),
-    (["--dataset=imagenet"], 2, "unknown dataset 'imagenet'"),
+    (["--model=resnet"], 2, "unknown --model 'resnet'; choose one of: cgan, dcgan, gan"),
+    (["--dataset=imagenet"], 2, "unknown --dataset 'imagenet'"),
+    (["--arch=width=3"], 2, "--arch: dcgan has no knob width; its knobs are: base_width=64"),
+    (["--arch=base_width"], 2, "--arch takes key=value"),
+    (["--loss=hinge", "--label_smoothing=0.1"], 2, "--label_smoothing applies to cross-entropy"),
     (["--epochs=0"], 2, "--epochs must be a positive integer"),
     (["--batch_size=-1"], 2, "--batch_size must be a positive integer"),
     (["--dataset=mnist", "--data_dir={empty}", "--nodownload"], 1, "dataset 'mnist' not found"),
@@ -172,3 +181,32 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
     assert int(row["step"]) == 1
     assert ("gradient_penalty" in row) == (model == "wgan_gp")
     assert iio.imread(out / "samples" / "epoch_0001.png").ndim == 2
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--loss=relativistic"], {"loss": "relativistic"}),
+        (["--r1_weight=10"], {"r1_weight": 10.0}),
+        (["--arch=base_width=16,max_width=32"], {"arch": {"base_width": 16, "max_width": 32}}),
+    ],
+    ids=["relativistic", "r1", "arch"],
+)
+def test_new_options_train_from_the_command_line(flags, expected, mnist_dir, tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    args = ["--dataset=mnist", f"--data_dir={mnist_dir}", "--nodownload", f"--output_dir={out}"]
+    args += ["--batch_size=8", "--epochs=1", "--steps_per_epoch=2", "--verbose=0", *flags]
+    result = run("train.py", *args)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            assert {k: config[key][k] for k in value} == value
+        else:
+            assert config[key] == value
+    with open(out / "metrics.csv", encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    assert ("r1_penalty" in row) == ("r1_weight" in expected)
+    assert all(np.isfinite(float(row[k])) for k in ("discriminator_loss", "generator_loss"))

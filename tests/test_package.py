@@ -1,0 +1,110 @@
+"""The package's shape: no import cycles, imports only downward, one home per error type."""
+
+import ast
+import os
+
+import pytest
+
+import gan_tf
+
+PACKAGE = os.path.dirname(gan_tf.__file__)
+
+# The code map of README.md, bottom-up: a module may import only modules of earlier layers.
+LAYERS = [
+    {"errors", "files"},
+    {"losses", "regularizers", "eval", "visualize"},
+    {"data", "models", "distribute"},
+    {"eval.features"},  # the networks behind the metrics (the math stays in layer 2)
+    {"config"},
+    {"train_step"},
+    {"build"},
+    {"sampling"},
+    {"rundir"},
+    {"evaluation"},
+    {"run"},
+    {"animation"},
+    {"training"},
+]
+
+
+def _imports_of(path):
+    """The top-level gan_tf modules a file imports (``gan_tf.eval.fid`` -> ``eval``)."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gan_tf"):
+            parts = node.module.split(".")
+            if parts[1:] == ["eval", "features"] or (
+                parts[1:] == ["eval"] and any(a.name == "features" for a in node.names)
+            ):
+                found.add("eval.features")
+            if len(parts) > 1 and parts[1:] != ["eval", "features"]:
+                found.add(parts[1])
+            elif len(parts) == 1:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("gan_tf."):
+                    found.add(alias.name.split(".")[1])
+    return found
+
+
+def _modules():
+    for root, _, files in os.walk(PACKAGE):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(root, name)
+                relative = os.path.relpath(path, PACKAGE).split(os.sep)
+                top = relative[0][:-3] if len(relative) == 1 else relative[0]
+                if relative == ["eval", "features.py"]:
+                    top = "eval.features"
+                if top != "__init__":
+                    yield top, path
+
+
+def test_every_module_has_a_layer():
+    layered = set().union(*LAYERS)
+    assert {top for top, _ in _modules()} <= layered
+
+
+@pytest.mark.parametrize("top, path", list(_modules()), ids=lambda v: str(v).split("gan_tf/")[-1])
+def test_imports_point_down(top, path):
+    level = next(i for i, layer in enumerate(LAYERS) if top in layer)
+    allowed = set().union(*LAYERS[:level]) | {top}
+    assert _imports_of(path) <= allowed, f"{path} imports {sorted(_imports_of(path) - allowed)}"
+
+
+def test_no_import_cycles_between_modules():
+    graph = {}
+    for top, path in _modules():
+        graph.setdefault(top, set()).update(_imports_of(path) - {top})
+    seen, stack = set(), []
+
+    def visit(node):
+        assert node not in stack, f"import cycle: {' -> '.join(stack + [node])}"
+        if node in seen:
+            return
+        stack.append(node)
+        for child in graph.get(node, ()):
+            visit(child)
+        stack.pop()
+        seen.add(node)
+
+    for node in graph:
+        visit(node)
+
+
+def test_library_raises_only_typed_errors_for_user_input():
+    """Bare ValueError/FileNotFoundError raises are allowed only in the pure math and
+    drawing modules (a bad array there is a programming error and keeps its traceback)."""
+    allowed = {"eval", "visualize"}
+    offenders = []
+    for top, path in _modules():
+        if top in allowed:
+            continue
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                name = getattr(node.exc.func, "id", "")
+                if name in ("ValueError", "FileNotFoundError", "RuntimeError", "OSError"):
+                    offenders.append(f"{path}:{node.lineno} raises {name}")
+    assert not offenders, offenders
