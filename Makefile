@@ -5,7 +5,7 @@ DEMO_EPOCHS ?= 3
 OUTPUT_DIR ?= runs/dcgan_fashion_mnist
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: install data demo test test-slow lint format gif evaluate classifiers baseline
+.PHONY: install data demo test test-cli test-slow lint format docs gif evaluate classifiers baseline
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -29,6 +29,10 @@ demo: install data
 test:
 	$(PYTHON) -m pytest -m "not slow" -q -n 2 --dist loadfile
 
+# The end-to-end command-line tests alone (also part of `make test`).
+test-cli:
+	$(PYTHON) -m pytest tests/cli -m "not slow" -q -n 2 --dist loadfile
+
 test-slow:
 	$(PYTHON) -m pytest -m slow -q -n 2 --dist loadfile
 
@@ -39,6 +43,10 @@ lint:
 format:
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
+
+# docs/flags.md and docs/models.md from the code (tests/test_docs.py checks they are current).
+docs:
+	$(PYTHON) docs/make_reference.py
 
 gif:
 	$(PYTHON) experiments/make_gif.py --output_dir=$(OUTPUT_DIR)

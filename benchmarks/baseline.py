@@ -22,7 +22,7 @@ import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("models", ["gan", "dcgan", "cgan", "wgan", "wgan_gp"], "Models to train.")
+flags.DEFINE_list("models", None, "Models to train (default: every registered model).")
 flags.DEFINE_integer("epochs", 3, "Epoch budget of every model (passes of D over the data).")
 flags.DEFINE_string("output_root", "runs/baseline", "Where the runs and the table go.")
 flags.DEFINE_integer("num_samples", 10_000, "Generated images per model.")
@@ -57,20 +57,20 @@ def run_model(model: str) -> dict:
         model=model,
         dataset="fashion_mnist",
         epochs=FLAGS.epochs,
-        output_dir=os.path.join(FLAGS.output_root, model),
         data_dir=FLAGS.data_dir,
         download=FLAGS.download,
     )
-    gan_tf.train(config, verbose=1)
+    run_dir = os.path.join(FLAGS.output_root, model)
+    gan_tf.train(config, run_dir, verbose=1)
     metrics = METRICS + (",cas" if gan_tf.models.get_model(model).conditional else "")
     record = evaluation.evaluate_run(
-        config.output_dir,
+        run_dir,
         metrics,
         num_samples=FLAGS.num_samples,
         num_real=FLAGS.num_real,
         download=FLAGS.download,
     )
-    seconds, steps = train_time(config.output_dir)
+    seconds, steps = train_time(run_dir)
     return {"model": model, "train_seconds": seconds, "generator_steps": steps, **record}
 
 
@@ -118,7 +118,9 @@ def table(rows: list[dict]) -> str:
 def main(argv):
     del argv
     os.makedirs(FLAGS.output_root, exist_ok=True)
-    rows = [run_model(model) for model in FLAGS.models]
+    from gan_tf.models import model_names
+
+    rows = [run_model(model) for model in FLAGS.models or model_names()]
     rows.append(real_floor())
     text = table(rows)
     print(text)

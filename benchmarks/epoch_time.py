@@ -18,17 +18,17 @@ import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("models", ["gan", "dcgan", "cgan", "wgan", "wgan_gp"], "Variants to time.")
+flags.DEFINE_list("models", None, "Variants to time (default: every registered model).")
 flags.DEFINE_integer("steps", 20, "Timed generator steps per variant.")
 flags.DEFINE_string("dataset", "fashion_mnist", "Dataset (its training split is used).")
 
 
 def time_variant(model: str, dataset_name: str, steps: int) -> dict:
     from gan_tf import data, make_config
+    from gan_tf.build import build_gan
     from gan_tf.models import get_model
-    from gan_tf.training import build_gan
 
-    config = make_config(model=model, dataset=dataset_name, output_dir="unused")
+    config = make_config(model=model, dataset=dataset_name)
     spec = get_model(model)
     dataset = data.load_dataset(dataset_name, with_labels=spec.conditional)
     gan = build_gan(config, dataset.image_shape, dataset.num_classes)
@@ -61,7 +61,9 @@ def main(argv):
         f"{'model':8} {'batch':>5} {'n_critic':>8} {'s/step':>8} {'steps/epoch':>11} "
         f"{'epoch (s)':>9}"
     )
-    for model in FLAGS.models:
+    from gan_tf.models import model_names
+
+    for model in FLAGS.models or model_names():
         row = time_variant(model, FLAGS.dataset, FLAGS.steps)
         print(
             f"{row['model']:8} {row['batch']:>5} {row['n_critic']:>8} {row['s_per_step']:>8.3f} "

@@ -28,7 +28,8 @@ flags.DEFINE_bool("download", True, "Let tfds.load download the reference data i
 def main(argv):
     del argv
     from gan_tf import evaluation
-    from gan_tf.training import generate_images, restore_generator
+    from gan_tf.rundir import restore_generator
+    from gan_tf.sampling import generate_images
 
     started = time.perf_counter()
     generator, config = restore_generator(FLAGS.output_dir)

@@ -31,10 +31,10 @@ def step_time(model: str, shape: tuple, batch_size: int) -> float:
     import tensorflow as tf
 
     import gan_tf
-    from gan_tf.training import build_gan
+    from gan_tf.build import build_gan
 
     config = gan_tf.make_config(
-        model=model, batch_size=batch_size, precision=FLAGS.precision, output_dir="unused"
+        model=model, batch_size=batch_size, precision=FLAGS.precision
     )
     gan = build_gan(config, shape, 10)
     count = batch_size * config.n_critic

@@ -28,9 +28,9 @@ def main(argv):
     import tensorflow as tf
 
     import gan_tf
-    from gan_tf.training import build_gan
+    from gan_tf.build import build_gan
 
-    config = gan_tf.make_config(model=FLAGS.model, output_dir="unused")
+    config = gan_tf.make_config(model=FLAGS.model)
     sizes = [int(n) for n in FLAGS.calls]
     count = config.batch_size * config.n_critic
     images = tf.random.stateless_uniform(

@@ -45,10 +45,10 @@ def main(argv):
             eval_every=1,
             eval_metrics="fd_classifier",
             download=FLAGS.download,
-            output_dir=os.path.join(FLAGS.output_root, f"{FLAGS.model}_{precision}"),
         )
-        gan_tf.train(config, verbose=0)
-        with open(os.path.join(config.output_dir, "metrics.csv"), encoding="utf-8") as handle:
+        run_dir = os.path.join(FLAGS.output_root, f"{FLAGS.model}_{precision}")
+        gan_tf.train(config, run_dir, verbose=0)
+        with open(os.path.join(run_dir, "metrics.csv"), encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         elapsed, reached = 0.0, False
         for row in rows:

@@ -95,10 +95,10 @@ def measure(
     import tensorflow as tf
 
     import gan_tf
-    from gan_tf.training import build_gan, build_networks
+    from gan_tf.build import build_gan, build_networks
 
     config = gan_tf.make_config(
-        model=model, precision=precision, batch_size=batch_size, output_dir="unused", update=update
+        model=model, precision=precision, batch_size=batch_size, update=update
     )
     gan = build_gan(config, (28, 28, 1), 10)
     count = batch_size * config.n_critic

@@ -111,7 +111,7 @@ def _gradient_penalty_term(critic, real, fake, draws):
     return gradient_penalty(critic, real, tf.stop_gradient(fake), alpha)
 
 
-def _r1_term(critic, real, fake, draws):
+def _r1_penalty_term(critic, real, fake, draws):
     del fake, draws
     return r1_penalty(critic, real)
 
@@ -119,5 +119,5 @@ def _r1_term(critic, real, fake, draws):
 # metric name -> penalty (applied in this order)
 PENALTIES: dict[str, Penalty] = {
     "gradient_penalty": Penalty("gp_weight", _gradient_penalty_term),
-    "r1_penalty": Penalty("r1_weight", _r1_term),
+    "r1_penalty": Penalty("r1_weight", _r1_penalty_term),
 }

@@ -1,0 +1,20 @@
+"""The generated reference (docs/flags.md, docs/models.md) matches the code."""
+
+import importlib.util
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_generated_reference_is_up_to_date():
+    spec = importlib.util.spec_from_file_location(
+        "make_reference", os.path.join(ROOT, "docs", "make_reference.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, make in module.OUTPUTS.items():
+        with open(os.path.join(ROOT, "docs", name), encoding="utf-8") as handle:
+            assert handle.read() == make(), f"docs/{name} is stale: run `make docs`"
+    flags = module.flags_markdown()
+    assert "| `--r1_weight` |" in flags and "| `relativistic` |" in flags
+    assert "| `--latent_dim` |" in flags and "fixed |" in flags
