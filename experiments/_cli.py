@@ -82,7 +82,7 @@ def guarded(function, *args, flag_names: dict | None = None, **kwargs):
     except ConfigError as error:
         fail(as_flags(str(error), error.params, flag_names), USAGE_ERROR)
     except GanTfError as error:
-        fail(str(error), RUNTIME_ERROR)
+        fail(as_flags(str(error), error.params, flag_names), RUNTIME_ERROR)
     except KeyboardInterrupt:
         fail(
             "interrupted; rerun the same command to resume from the last checkpoint", RUNTIME_ERROR

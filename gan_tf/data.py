@@ -409,7 +409,8 @@ def _load_folder(name, root, split, with_labels, max_examples, image_size) -> Im
         )
     if not os.path.isdir(root):
         raise DataNotFoundError(
-            f"dataset '{name}': {root} is not a directory; pass --dataset=folder:/path/to/images"
+            f"dataset '{name}': {root} is not a directory; pass dataset=folder:/path/to/images",
+            "dataset",
         )
     files, labels, num_classes = _image_files(root)
     if not files:
@@ -514,11 +515,12 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         reason = " ".join(str(error).split())
         reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise DataNotFoundError(
-            f"dataset '{name}' not found: no local files ({'; '.join(tried) or 'no --data_dir'}) "
+            f"dataset '{name}' not found: no local files ({'; '.join(tried) or 'no data_dir'}) "
             f"and tfds.load('{known.tfds_name}', download={download}) failed "
             f"({type(error).__name__}: {reason}). Fix: run once where the internet is reachable "
-            f"(tfds caches it), or put the raw files in --data_dir"
-            + (", or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else "")
+            f"(tfds caches it), or put the raw files in data_dir"
+            + (", or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else ""),
+            "data_dir",
         ) from None
     if max_examples is not None:
         raw = raw.take(max_examples)

@@ -3,7 +3,7 @@
 The command-line scripts turn exactly these into one ``error: ...`` line and an
 exit code (:data:`EXIT_CODES`); anything else is a bug and keeps its traceback.
 Library messages name the function's parameters (``batch_size``); the scripts
-show them as flags (``--batch_size``), using :attr:`ConfigError.params`.
+show them as flags (``--batch_size``), using :attr:`GanTfError.params`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ __all__ = [
     "ResourceNotFoundError",
     "RunNotFoundError",
     "TrainingDivergedError",
+    "WeightsNotFoundError",
 ]
 
 
 class GanTfError(Exception):
-    """Base of every error gan_tf raises deliberately."""
-
-
-class ConfigError(GanTfError, ValueError):
-    """A bad argument, config value or combination of them (usage error, exit 2).
+    """Base of every error gan_tf raises deliberately.
 
     Args:
       message: what is wrong and how to fix it, naming parameters as written in code.
@@ -36,8 +33,16 @@ class ConfigError(GanTfError, ValueError):
         self.params = params
 
 
+class ConfigError(GanTfError, ValueError):
+    """A bad argument, config value or combination of them (usage error, exit 2)."""
+
+
 class ResourceNotFoundError(GanTfError, FileNotFoundError):
     """Something the user must provide is missing: data, a run, weights (exit 1)."""
+
+
+class WeightsNotFoundError(ResourceNotFoundError):
+    """Network weights (a classifier's, InceptionV3's) are missing or cannot be downloaded."""
 
 
 class DataNotFoundError(ResourceNotFoundError):

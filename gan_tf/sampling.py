@@ -60,10 +60,10 @@ def generate_images(
         raise ConfigError(f"num must be a positive integer, got {num}", "num")
     if batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size}", "batch_size")
-    rng = tf.random.Generator.from_seed(seed)
-    parts = []
+    all_noise = tf.random.Generator.from_seed(seed).normal([num, latent_dim])  # one draw:
+    parts = []  # the samples do not depend on batch_size
     for start in range(0, num, batch_size):
-        noise = rng.normal([min(batch_size, num - start), latent_dim])
+        noise = all_noise[start : start + batch_size]
         if labels is None:
             inputs = noise
         else:

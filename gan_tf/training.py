@@ -230,7 +230,7 @@ def train(
         _print(
             verbose,
             f"{run_dir} is already trained to epoch {start_epoch} "
-            f"(--epochs={config.epochs}); raise --epochs to train further.",
+            f"(epochs={config.epochs}); raise epochs to train further.",
         )
         return {**summary, "epoch": start_epoch, "step": int(gan.step.numpy())}
     if start_epoch:

@@ -1,13 +1,15 @@
 """Loaders on small files in the real on-disk formats, and on real Fashion-MNIST."""
 
 import os
+import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from fake_data import write_cifar10, write_idx, write_image_folder, write_mnist_idx, write_svhn
 
-from gan_tf import data
+from gan_tf import data, errors
+from gan_tf.errors import ConfigError
 
 
 def first_images(dataset, count):
@@ -20,7 +22,7 @@ def test_read_idx_roundtrip(tmp_path):
         write_idx(str(tmp_path / name), array)
         np.testing.assert_array_equal(data.read_idx(str(tmp_path / name)), array)
     (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01\x00\x00\x00\x01\x00")
-    with pytest.raises(ValueError, match="IDX"):
+    with pytest.raises(ConfigError, match="not an unsigned-byte IDX file; check data_dir"):
         data.read_idx(str(tmp_path / "bad"))
 
 
@@ -110,6 +112,8 @@ def test_celeb_a_local_files_center_cropped_to_64(tmp_path):
 
 def test_missing_data_lists_what_was_tried(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nothing"))
+    assert data.DataNotFoundError is errors.DataNotFoundError  # one class, two names
+    assert issubclass(errors.DataNotFoundError, FileNotFoundError)
     with pytest.raises(data.DataNotFoundError) as error:
         data.load_dataset("fashion_mnist", data_dir=str(tmp_path), download=False)
     message = str(error.value)
@@ -121,14 +125,17 @@ def test_missing_data_lists_what_was_tried(tmp_path, monkeypatch):
 
 
 def test_tfds_path_used_when_no_local_files(tmp_path, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
     calls = []
 
-    def fake_tfds(name, split, data_dir, download):
+    def fake_load(name, *, split, data_dir, download, with_info):
         calls.append((name, split, data_dir, download))
         images = np.full((5, 32, 32, 3), 255, np.uint8)
-        return tf.data.Dataset.from_tensor_slices({"image": images, "label": np.arange(5)}), 5
+        dataset = tf.data.Dataset.from_tensor_slices({"image": images, "label": np.arange(5)})
+        info = types.SimpleNamespace(splits={split: types.SimpleNamespace(num_examples=5)})
+        return (dataset, info) if with_info else dataset
 
-    monkeypatch.setattr(data, "_tfds_dataset", fake_tfds)
+    monkeypatch.setattr(tfds, "load", fake_load)  # tfds' public entry point
     dataset = data.load_dataset("svhn", data_dir=str(tmp_path), with_labels=True)
     assert calls == [("svhn_cropped", "train", str(tmp_path), True)]
     assert dataset.source == "tfds:svhn_cropped" and dataset.num_examples == 5
@@ -138,9 +145,10 @@ def test_tfds_path_used_when_no_local_files(tmp_path, monkeypatch):
 
 
 def test_unknown_names_and_labels():
-    with pytest.raises(ValueError, match="mnist, fashion_mnist, cifar10, svhn, celeb_a"):
+    with pytest.raises(ConfigError, match="mnist, fashion_mnist, cifar10, svhn, celeb_a") as error:
         data.load_dataset("imagenet")
-    with pytest.raises(ValueError, match="no class labels"):
+    assert error.value.params == ("dataset",)
+    with pytest.raises(ConfigError, match="dataset 'celeb_a' has no class labels"):
         data.load_dataset("celeb_a", with_labels=True)
 
 
@@ -164,7 +172,7 @@ def test_batches_static_range_and_order_by_seed_and_epoch(tmp_path):
     assert not np.array_equal(order(7, 1), order(8, 1))
     short = data.batches(dataset, 40, seed=0, drop_remainder=False)
     assert [b.shape[0] for b in short] == [40, 40, 16]
-    with pytest.raises(ValueError, match="batch_size=200"):
+    with pytest.raises(ConfigError, match="batch_size=200 is larger than the 96 examples"):
         data.batches(dataset, 200, seed=0)
 
 

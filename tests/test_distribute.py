@@ -16,7 +16,9 @@ from fake_data import write_mnist_idx
 
 import gan_tf
 from gan_tf import distribute
-from gan_tf.training import build_gan, restore_generator
+from gan_tf.build import build_gan
+from gan_tf.errors import ConfigError
+from gan_tf.rundir import restore_generator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,7 +66,6 @@ def test_mirrored_step_equals_single_device_step_on_the_global_batch(model, mirr
     config = gan_tf.make_config(
         model=model,
         dataset="ring8",
-        output_dir="unused",
         batch_size=16,
         **EQUIVALENCE_CASES[model],
     )
@@ -96,7 +97,7 @@ def test_mirrored_step_equals_single_device_step_on_the_global_batch(model, mirr
 def test_mirrored_loss_is_the_mean_over_the_global_batch(mirrored):
     """Per-replica means scaled by 1/replicas: one replica fed the whole batch twice
     must match one device on it (a sum over replicas would double the step)."""
-    config = gan_tf.make_config(model="gan", dataset="ring8", output_dir="unused", batch_size=8)
+    config = gan_tf.make_config(model="gan", dataset="ring8", batch_size=8)
     single = build_gan(config, (2,))
     replicated = build_gan(config, (2,), strategy=mirrored)
     real = tf.random.stateless_normal([8, 2], seed=[3, 4])
@@ -114,7 +115,7 @@ def test_mirrored_loss_is_the_mean_over_the_global_batch(mirrored):
 @pytest.mark.parametrize("model", ["dcgan", "cgan"])
 def test_mirrored_trains_image_models(model, mirrored):
     """Batch-norm image models: a mirrored step runs and changes both networks."""
-    config = gan_tf.make_config(model=model, output_dir="unused", batch_size=8)
+    config = gan_tf.make_config(model=model, batch_size=8)
     classes = 10 if model == "cgan" else None
     gan = build_gan(config, (28, 28, 1), classes, strategy=mirrored)
     before = [w.numpy().copy() for w in gan.generator.trainable_weights]
@@ -130,9 +131,9 @@ def test_mirrored_trains_image_models(model, mirrored):
     )
 
 
-def _toy_config(output_dir, **overrides):
+def _toy_config(**overrides):
     values = dict(model="gan", dataset="ring8", max_examples=256, batch_size=32, log_every=2)
-    return gan_tf.make_config(output_dir=str(output_dir), **{**values, **overrides})
+    return gan_tf.make_config(**{**values, **overrides})
 
 
 def _rows(path):
@@ -144,11 +145,10 @@ def _rows(path):
 
 
 def test_mirrored_run_checkpoints_resumes_and_matches_one_device(tmp_path, mirrored):
-    straight = _toy_config(tmp_path / "straight", epochs=2)
-    gan_tf.train(straight, verbose=0, strategy=mirrored)
-    gan_tf.train(_toy_config(tmp_path / "resumed", epochs=1), verbose=0, strategy=mirrored)
+    gan_tf.train(_toy_config(epochs=2), str(tmp_path / "straight"), verbose=0, strategy=mirrored)
+    gan_tf.train(_toy_config(epochs=1), str(tmp_path / "resumed"), verbose=0, strategy=mirrored)
     summary = gan_tf.train(
-        _toy_config(tmp_path / "resumed", epochs=2), verbose=0, strategy=mirrored
+        _toy_config(epochs=2), str(tmp_path / "resumed"), verbose=0, strategy=mirrored
     )
     assert summary["start_epoch"] == 1 and summary["step"] == 16
     losses = _rows(tmp_path / "straight" / "losses.csv")
@@ -158,7 +158,7 @@ def test_mirrored_run_checkpoints_resumes_and_matches_one_device(tmp_path, mirro
         for key in a:
             assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-5, abs=1e-7), key
     # the same run on one device: the same numbers (no batch norm in the toy MLPs)
-    gan_tf.train(_toy_config(tmp_path / "single", epochs=2), verbose=0)
+    gan_tf.train(_toy_config(epochs=2), str(tmp_path / "single"), verbose=0)
     for a, b in zip(losses, _rows(tmp_path / "single" / "losses.csv"), strict=True):
         for key in a:
             assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-3, abs=1e-5), key
@@ -174,15 +174,16 @@ def test_mirrored_run_checkpoints_resumes_and_matches_one_device(tmp_path, mirro
 
 def test_strategy_errors(tmp_path, mirrored, monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
+    with pytest.raises(ConfigError, match="needs the TF_CONFIG environment variable"):
         distribute.make_strategy("multi_worker")
-    with pytest.raises(ValueError, match="unknown --strategy 'gpus'; choose one of: default"):
+    with pytest.raises(ConfigError, match="unknown strategy 'gpus'; choose one of: default"):
         gan_tf.make_config(strategy="gpus")
-    with pytest.raises(ValueError, match="--tpu=x needs --strategy=tpu"):
+    with pytest.raises(ConfigError, match="tpu=x needs strategy=tpu") as error:
         gan_tf.make_config(tpu="x")
-    odd = _toy_config(tmp_path / "odd", batch_size=31)
-    with pytest.raises(ValueError, match="does not split evenly over the 2 replicas of Mirrored"):
-        gan_tf.train(odd, verbose=0, strategy=mirrored)
+    assert error.value.params == ("tpu", "strategy")
+    odd = _toy_config(batch_size=31)
+    with pytest.raises(ConfigError, match="does not split evenly over the 2 replicas of Mirrored"):
+        gan_tf.train(odd, str(tmp_path / "odd"), verbose=0, strategy=mirrored)
     assert not os.path.exists(tmp_path / "odd")  # nothing written
 
 
@@ -258,7 +259,7 @@ def test_float16_overflow_on_one_replica_skips_the_step_everywhere(mirrored):
     """Keras' LossScaleOptimizer checks only the first replica's (unreduced) gradients;
     the step must still be skipped when another replica overflows, not turn into NaN."""
     config = gan_tf.make_config(
-        model="gan", dataset="ring8", output_dir="unused", batch_size=16, precision="mixed_float16"
+        model="gan", dataset="ring8", batch_size=16, precision="mixed_float16"
     )
     gan = build_gan(config, (2,), strategy=mirrored)
     scale = float(gan.discriminator_optimizer.dynamic_scale.numpy())

@@ -1,13 +1,13 @@
-"""Evaluation runs: the Evaluator on real data, CAS, evaluate.py, --eval_every."""
+"""gan_tf.evaluation in-process: the Evaluator on real data, CAS, evaluate_run (also on
+your own networks), --eval_every. (evaluate.py end to end: tests/cli/test_evaluate_cli.py.)"""
 
 import csv
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 
 import imageio.v3 as iio
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,26 +15,10 @@ from real_data import requires_fashion_mnist
 
 import gan_tf
 from gan_tf import data, evaluation
+from gan_tf.errors import ConfigError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSIFIER_METRICS = "fd_classifier,kid_classifier,pr_classifier,is_classifier,coverage"
 pytestmark = requires_fashion_mnist
-
-
-def test_parse_metrics():
-    assert evaluation.parse_metrics("fd_classifier, coverage,fd_classifier") == (
-        "fd_classifier",
-        "coverage",
-    )
-    with pytest.raises(ValueError, match="unknown metric.*fidd.*choose from: fd_classifier"):
-        evaluation.parse_metrics("fidd")
-    with pytest.raises(ValueError, match="none given"):
-        evaluation.parse_metrics(" , ")
-
-
-def test_class_cycle_gives_equal_shares():
-    labels = evaluation.class_cycle(25, 10)
-    np.testing.assert_array_equal(np.bincount(labels), [3] * 5 + [2] * 5)
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +65,13 @@ def test_evaluator_protocol_and_input_checks(evaluator):
     assert protocol["classifier"]["network"] == "fashion_mnist_classifier"
     assert protocol["kid"]["subsets"] == 20 and protocol["kid"]["subset_size"] == 500
     assert protocol["precision_recall"] == {"k": 3}
-    with pytest.raises(ValueError, match="reference is"):
+    with pytest.raises(ConfigError, match="reference is"):
         evaluator(np.zeros((10, 32, 32, 3), np.uint8))
-    with pytest.raises(ValueError, match="uint8"):
+    with pytest.raises(ConfigError, match="uint8"):
         evaluator(np.zeros((10, 28, 28, 1), np.float32))
-    with pytest.raises(ValueError, match="2-D toy"):
+    with pytest.raises(ConfigError, match="2-D toy"):
         evaluation.Evaluator("ring8")
-    with pytest.raises(ValueError, match="takes \\(28, 28, 1\\) images"):
+    with pytest.raises(ConfigError, match="takes \\(28, 28, 1\\) images"):
         evaluation.Evaluator("fashion_mnist", "fd_classifier", image_size=32, download=False)
 
 
@@ -97,96 +81,35 @@ def test_cas_is_at_chance_for_shuffled_labels(fashion_train):
     cas = evaluation.Evaluator("fashion_mnist", "cas", num_real=1000, download=False, cas_epochs=3)
     shuffled = np.random.default_rng(0).permutation(labels[:1000])
     assert cas(images[:1000], shuffled)["cas"] < 0.3
-    with pytest.raises(ValueError, match="conditional"):
+    with pytest.raises(ConfigError, match="conditional"):
         cas(images)
 
 
-def _tiny_run(tmp_path, model="dcgan", epochs=1, **overrides):
+def _tiny_run(run_dir, model="dcgan", epochs=1, networks=(None, None), **overrides):
+    """Trains a tiny run in ``run_dir`` on 256 Fashion-MNIST images; returns its path."""
     config = gan_tf.make_config(
         model=model,
         dataset="fashion_mnist",
         download=False,
-        output_dir=str(tmp_path / model),
         max_examples=256,
         batch_size=32,
         steps_per_epoch=2,
         epochs=epochs,
         **overrides,
     )
-    gan_tf.train(config, verbose=0)
-    return config
-
-
-def test_evaluate_cli_writes_every_metric_and_the_protocol(tmp_path):
-    config = _tiny_run(tmp_path)
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "experiments", "evaluate.py"),
-            f"--output_dir={config.output_dir}",
-            f"--metrics={CLASSIFIER_METRICS}",
-            "--num_samples=300",
-            "--num_real=300",
-            "--kid_subsets=10",
-            "--kid_subset_size=100",
-            "--nodownload",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    record = json.load(open(os.path.join(config.output_dir, "eval.json"), encoding="utf-8"))
-    expected = {
-        "fd_classifier",
-        "kid_classifier",
-        "kid_std_classifier",
-        "precision_classifier",
-        "recall_classifier",
-        "is_classifier",
-        "is_std_classifier",
-        "classes_covered",
-        "class_kl",
-        "class_histogram",
-    }
-    assert set(record["metrics"]) == expected
-    assert record["epoch"] == 1 and record["model"] == "dcgan"
-    protocol = record["protocol"]
-    assert protocol["num_generated"] == 300 and protocol["num_real"] == 300
-    assert protocol["real_split"] == "test" and protocol["kid"]["subset_size"] == 100
-    assert protocol["classifier"]["test_accuracy"] > 0.9
-    assert sum(record["metrics"]["class_histogram"]) == pytest.approx(1.0)
-    assert record["metrics"]["fd_classifier"] > 0
-    assert "fd_classifier" in result.stdout
-
-
-def test_evaluate_cli_bad_metric_fails_cleanly(tmp_path):
-    run_dir = tmp_path / "run"
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "experiments", "evaluate.py"),
-            f"--output_dir={run_dir}",
-            "--metrics=fd_classifier,bogus",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith("error: unknown metric(s) bogus in --metrics; choose from:")
-    assert not run_dir.exists()
+    generator, discriminator = networks
+    gan_tf.train(config, str(run_dir), verbose=0, generator=generator, discriminator=discriminator)
+    return str(run_dir)
 
 
 @pytest.mark.slow  # ~26 s (trains a CAS classifier): `make test-slow`
 def test_evaluate_samples_file_and_cgan_cas(tmp_path, fashion_train):
     images, labels = fashion_train
-    config = _tiny_run(tmp_path, model="cgan")
+    run_dir = _tiny_run(tmp_path / "cgan", model="cgan")
     samples = str(tmp_path / "real.npz")
     np.savez(samples, images=images[:1000], labels=labels[:1000])
     record = evaluation.evaluate_run(
-        config.output_dir,
+        run_dir,
         "fd_classifier,cas",
         samples=samples,
         num_real=500,
@@ -197,10 +120,64 @@ def test_evaluate_samples_file_and_cgan_cas(tmp_path, fashion_train):
     assert record["metrics"]["fd_classifier"] < 5.0
     assert record["metrics"]["cas"] > 0.7  # real labelled images: CAS of real data
     sampled = evaluation.evaluate_run(
-        config.output_dir, "cas", num_samples=200, num_real=200, cas_epochs=1, download=False
+        run_dir, "cas", num_samples=200, num_real=200, cas_epochs=1, download=False
     )
     assert 0.0 <= sampled["metrics"]["cas"] <= 1.0
     assert sampled["protocol"]["cas"]["epochs"] == 1
+
+
+def _tiny_networks(latent_dim=8):
+    generator = keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            keras.layers.Dense(28 * 28, activation="tanh"),
+            keras.layers.Reshape((28, 28, 1)),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    return generator, discriminator
+
+
+def test_run_evaluate_scores_its_own_generator(tmp_path):
+    """Run.evaluate hands its generator to evaluate_run: runs trained with your own
+    networks evaluate too, and the numbers are the Evaluator's on run.sample(seed=0)."""
+    run_dir = _tiny_run(tmp_path / "own", model="gan", latent_dim=8, networks=_tiny_networks())
+    with pytest.raises(ConfigError, match="pass generator="):
+        evaluation.evaluate_run(run_dir, "fd_classifier", download=False)
+    assert not os.path.exists(os.path.join(run_dir, "eval.json"))
+    run = gan_tf.load_run(run_dir, generator=_tiny_networks()[0])
+    record = run.evaluate("fd_classifier,coverage", num_samples=200, num_real=200, download=False)
+    assert record["epoch"] == 1 and record["model"] == "gan"
+    assert record["protocol"]["num_generated"] == 200 and record["protocol"]["num_real"] == 200
+    with open(os.path.join(run_dir, "eval.json"), encoding="utf-8") as handle:
+        assert json.load(handle)["metrics"] == record["metrics"]
+    evaluator = evaluation.Evaluator(
+        "fashion_mnist", "fd_classifier,coverage", num_real=200, download=False
+    )
+    expected = evaluator(run.sample(200, seed=0))
+    assert record["metrics"]["fd_classifier"] == pytest.approx(expected["fd_classifier"], rel=1e-6)
+    assert record["metrics"]["classes_covered"] == expected["classes_covered"]
+    # another generator (all weights 0: flat grey images) is scored when passed
+    flat = _tiny_networks()[0]
+    flat.set_weights([np.zeros_like(w) for w in flat.get_weights()])
+    other = evaluation.evaluate_run(
+        run_dir,
+        "fd_classifier",
+        generator=flat,
+        num_samples=200,
+        num_real=200,
+        download=False,
+        output=str(tmp_path / "other.json"),
+    )
+    flat_images = np.full((200, 28, 28, 1), 128, np.uint8)  # to_uint8(0.0)
+    assert other["metrics"]["fd_classifier"] == pytest.approx(
+        evaluator(flat_images)["fd_classifier"], rel=1e-5
+    )
+    assert other["metrics"]["fd_classifier"] != pytest.approx(
+        record["metrics"]["fd_classifier"], rel=1e-2
+    )
 
 
 def _weights(run_dir):
@@ -220,25 +197,27 @@ def test_eval_every_logs_metrics_without_changing_training(tmp_path):
         eval_metrics="fd_classifier,coverage",
     )
     plain = _tiny_run(tmp_path / "b", epochs=3)
-    rows = list(csv.DictReader(open(os.path.join(evaluated.output_dir, "metrics.csv"))))
+    with open(os.path.join(evaluated, "metrics.csv"), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     assert [row["fd_classifier"] != "" for row in rows] == [False, True, True]  # epochs 2 and 3
     assert all(float(row["classes_covered"]) >= 1 for row in rows[1:])
-    picture = iio.imread(os.path.join(evaluated.output_dir, "metrics.png"))
+    picture = iio.imread(os.path.join(evaluated, "metrics.png"))
     assert picture.ndim == 3 and picture.shape[1] > picture.shape[0]
     tags = set()
-    for path in tf.io.gfile.glob(os.path.join(evaluated.output_dir, "logs", "events.*")):
+    for path in tf.io.gfile.glob(os.path.join(evaluated, "logs", "events.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(value.tag for value in event.summary.value)
     assert {"eval/fd_classifier", "eval/classes_covered"} <= tags
-    for a, b in zip(_weights(evaluated.output_dir), _weights(plain.output_dir), strict=True):
+    for a, b in zip(_weights(evaluated), _weights(plain), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
 def test_eval_flags_are_validated():
-    with pytest.raises(ValueError, match="--eval_every does not apply to the 2-D toy"):
+    with pytest.raises(ConfigError, match="eval_every does not apply to the 2-D toy") as error:
         gan_tf.make_config(dataset="ring8", eval_every=1)
-    with pytest.raises(ValueError, match="unknown metric"):
+    assert error.value.params == ("eval_every",)
+    with pytest.raises(ConfigError, match="unknown metric.* in eval_metrics"):
         gan_tf.make_config(eval_every=1, eval_metrics="fd")
-    with pytest.raises(ValueError, match="--eval_samples"):
+    with pytest.raises(ConfigError, match="eval_samples must be an integer >= 100, got 10"):
         gan_tf.make_config(eval_every=1, eval_samples=10)
     assert dataclasses.asdict(gan_tf.make_config())["eval_every"] == 0

@@ -1,5 +1,5 @@
-"""The Python API for runs (train -> load_run -> sample/grid/export), exported generators
-loaded by TensorFlow alone, and latent-space animations."""
+"""gan_tf.run: the Python API for runs (train -> load_run -> sample/grid/export), exported
+generators loaded by TensorFlow alone, and the animate/export scripts on the same runs."""
 
 import json
 import os
@@ -13,8 +13,9 @@ import tensorflow as tf
 from fake_data import write_mnist_idx
 
 import gan_tf
-from gan_tf import animation, visualize
-from gan_tf.training import build_networks
+from gan_tf import animation, rundir, visualize
+from gan_tf.build import build_networks
+from gan_tf.errors import ConfigError, RunNotFoundError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,21 +39,19 @@ def runs(tmp_path_factory):
     for model, extra in (("dcgan", {"ema": 0.5}), ("cgan", {})):
         paths[model] = str(root / model)
         config = gan_tf.make_config(model=model, **common, **extra)
-        summary = gan_tf.train(config, paths[model], verbose=0)  # output_dir overrides
+        summary = gan_tf.train(config, paths[model], verbose=0)
         assert summary["run_dir"] == paths[model] and summary["step"] == 2
     return paths
 
 
 def test_train_resumes_and_load_run_samples_reproducibly(runs):
-    config = gan_tf.make_config(model="dcgan", output_dir="ignored")
-    again = gan_tf.train(
-        gan_tf.make_config(
-            **{**json.load(open(os.path.join(runs["dcgan"], "config.json"))), "output_dir": None}
-        ),
-        runs["dcgan"],
-        verbose=0,
-    )
-    assert again["already_finished"] and again["epoch"] == 1 and config.output_dir == "ignored"
+    with pytest.raises(ConfigError, match="unknown config field\\(s\\): output_dir"):
+        gan_tf.make_config(model="dcgan", output_dir="ignored")  # the run dir is train's argument
+    with open(os.path.join(runs["dcgan"], "config.json"), encoding="utf-8") as handle:
+        saved = gan_tf.make_config(**json.load(handle))
+    assert saved == rundir.load_config(runs["dcgan"])
+    again = gan_tf.train(saved, runs["dcgan"], verbose=0)
+    assert again["already_finished"] and again["epoch"] == 1 and again["changes"] == {}
     run = gan_tf.load_run(runs["dcgan"])
     assert (run.shape, run.num_classes, run.latent_dim, run.epoch) == ((28, 28, 1), None, 8, 1)
     assert "dcgan on mnist, 28x28x1, epoch 1" in repr(run)
@@ -62,7 +61,7 @@ def test_train_resumes_and_load_run_samples_reproducibly(runs):
     assert not np.array_equal(first, run.sample(6, seed=4))
     grid = run.grid(rows=2, columns=3)
     assert grid.shape == (2 * 28 + 3 * 2, 3 * 28 + 4 * 2, 1)
-    with pytest.raises(ValueError, match="labels need a conditional run"):
+    with pytest.raises(ConfigError, match="labels need a conditional run"):
         run.sample(2, labels=1)
 
 
@@ -81,8 +80,20 @@ def test_conditional_labels_are_honoured(runs):
     grid = run.grid(columns=2)  # one row per class
     assert grid.shape == (10 * 28 + 11 * 2, 2 * 28 + 3 * 2, 1)
     for bad, message in (([1, 2], "got 2 labels for 3"), (10, r"labels must be in \[0, 9\]")):
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ConfigError, match=message):
             run.sample(3, labels=bad)
+
+
+def test_load_run_and_export_errors(runs, tmp_path):
+    with pytest.raises(RunNotFoundError, match="not a gan_tf run"):
+        gan_tf.load_run(str(tmp_path))
+    run = gan_tf.load_run(runs["dcgan"])
+    with pytest.raises(ConfigError, match="unknown format 'onnx'") as error:
+        run.export(format="onnx")
+    assert error.value.params == ("format",)
+    with pytest.raises(ConfigError, match="must end in .keras"):
+        run.export(str(tmp_path / "generator.h5"))
+    assert not os.listdir(tmp_path)  # nothing written
 
 
 LOADER = """
@@ -150,14 +161,6 @@ def test_exported_generators_load_with_tensorflow_alone(runs, tmp_path):
     assert not np.allclose(raw(noise, training=False).numpy(), expected["dcgan"], atol=1e-4)
 
 
-def test_slerp():
-    a, b = np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])
-    np.testing.assert_allclose(animation.slerp(a, b, 0.0), a, atol=1e-7)
-    np.testing.assert_allclose(animation.slerp(a, b, 1.0), b, atol=1e-7)
-    np.testing.assert_allclose(animation.slerp(a, b, 0.5), [[0.5**0.5, 0.5**0.5]], atol=1e-6)
-    np.testing.assert_allclose(animation.slerp(a, 2 * a, 0.5), 1.5 * a, atol=1e-6)  # parallel
-
-
 def _cli(script, *args):
     return subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "experiments", script), *args],
@@ -168,15 +171,16 @@ def _cli(script, *args):
     )
 
 
-def test_animations_and_export_cli(runs, tmp_path):
+def test_trained_run_animates_to_a_gif(runs, tmp_path):
     frames = animation.latent_walk(gan_tf.load_run(runs["dcgan"]), points=3, steps=2, count=4)
     assert frames.shape == (6, 2 * 28 + 3 * 2, 2 * 28 + 3 * 2, 1) and frames.dtype == np.uint8
     assert not np.array_equal(frames[0], frames[1])
-    with pytest.raises(ValueError, match="need --steps >= 1 and --count >= 1"):
-        animation.class_morph(gan_tf.load_run(runs["cgan"]), steps=0)
     gif = str(tmp_path / "walk.gif")
     assert visualize.write_gif(frames, gif) == 6
     assert iio.imread(gif, index=None).shape == (6, 62, 62, 3)
+
+
+def test_animate_and_export_scripts(runs, tmp_path):
     commands = {
         "classes": _cli(
             "animate.py",

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf.data import to_float_images
-from gan_tf.errors import ConfigError
+from gan_tf.errors import ConfigError, WeightsNotFoundError
 
 __all__ = [
     "CLASSIFIER_DATASETS",
@@ -193,7 +193,7 @@ def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequentia
         )
     path = weights or shipped_classifier_path(dataset)
     if not os.path.exists(path):
-        raise ConfigError(
+        raise WeightsNotFoundError(
             f"no classifier weights at {path}; train them with `python "
             f"experiments/train_classifier.py --dataset={dataset} --output=PATH` and pass "
             f"classifier_weights=PATH",
@@ -292,11 +292,11 @@ def inception_network(weights: str | None = "imagenet") -> keras.Model:
         for random weights (tests only: such features mean nothing).
 
     Raises:
-      ValueError: when the weights file is missing or cannot be downloaded; the
-        message names ``--inception_weights``.
+      WeightsNotFoundError: when the weights file is missing or cannot be downloaded;
+        the message names ``inception_weights``.
     """
     if weights not in (None, "imagenet") and not os.path.exists(weights):
-        raise ConfigError(
+        raise WeightsNotFoundError(
             f"inception_weights={weights} does not exist; point it at a local copy of "
             f"{INCEPTION_WEIGHTS_FILE} (Keras' InceptionV3 ImageNet weights)",
             "inception_weights",
@@ -309,7 +309,7 @@ def inception_network(weights: str | None = "imagenet") -> keras.Model:
         if weights != "imagenet":
             raise
         reason = " ".join(str(error).split())[:160]
-        raise ConfigError(
+        raise WeightsNotFoundError(
             "InceptionV3 ImageNet weights are not cached and could not be downloaded "
             f"({type(error).__name__}: {reason}). Fix: run once where the internet is "
             f"reachable (Keras caches them in ~/.keras/models), or pass "

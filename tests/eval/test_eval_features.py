@@ -8,6 +8,7 @@ import pytest
 from real_data import requires_fashion_mnist
 
 from gan_tf import data
+from gan_tf.errors import ConfigError, GanTfError
 from gan_tf.eval import features
 
 
@@ -19,15 +20,18 @@ def test_classifier_shapes(shape):
     feats, logits = extractor(images, batch_size=2)
     assert feats.shape == (3, 128) and logits.shape == (3, 10)
     assert (feats >= 0).all()  # after ReLU and average pooling
-    with pytest.raises(ValueError, match="takes"):
+    with pytest.raises(ConfigError, match=r"takes \(\d+, \d+, \d\) images, got \(16, 16"):
         extractor(np.zeros((1, 16, 16, shape[-1]), np.uint8))
 
 
 def test_load_classifier_errors_name_the_fix(tmp_path):
-    with pytest.raises(ValueError, match="no domain classifier for dataset 'celeb_a'"):
+    with pytest.raises(ConfigError, match="no domain classifier for dataset 'celeb_a'"):
         features.load_classifier("celeb_a")
-    with pytest.raises(ValueError, match="train_classifier.py --dataset=svhn"):
+    # missing weights: a deliberate gan_tf error naming the fix (and the parameter)
+    with pytest.raises(GanTfError, match="train_classifier.py --dataset=svhn") as error:
         features.load_classifier("svhn", str(tmp_path / "missing.weights.h5"))
+    assert "classifier_weights=PATH" in str(error.value)
+    assert error.value.params == ("classifier_weights",)
 
 
 def _shipped(dataset):
@@ -94,9 +98,10 @@ def test_inception_with_random_weights_gives_pool3_and_logits():
     assert gray_feats.shape == (3, 2048)
 
 
-def test_inception_missing_weights_errors_name_the_flag(tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="--inception_weights=.*does not exist"):
+def test_inception_missing_weights_errors_name_the_parameter(tmp_path, monkeypatch):
+    with pytest.raises(GanTfError, match="inception_weights=.*does not exist") as error:
         features.inception_network(str(tmp_path / "nope.h5"))
+    assert error.value.params == ("inception_weights",) and "--" not in str(error.value)
 
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure: Name or service not known")  # noqa: TRY002
@@ -104,7 +109,7 @@ def test_inception_missing_weights_errors_name_the_flag(tmp_path, monkeypatch):
     import keras.src.applications.inception_v3 as inception_module
 
     monkeypatch.setattr(inception_module.file_utils, "get_file", offline)
-    with pytest.raises(ValueError, match="could not be downloaded.*--inception_weights=PATH"):
+    with pytest.raises(GanTfError, match="could not be downloaded.*inception_weights=PATH"):
         features.inception_network("imagenet")
 
 
@@ -135,7 +140,8 @@ def test_train_classifier_script_path_on_cifar10_format_files(tmp_path):
         "cifar10_classifier.weights.h5",
         "data",
     ]  # no temporary files left behind
-    with pytest.raises(ValueError, match="--dataset=celeb_a has no classifier"):
+    with pytest.raises(ConfigError, match="dataset=celeb_a has no classifier") as error:
         evaluation.train_dataset_classifier("celeb_a", output)
-    with pytest.raises(ValueError, match="must end in .weights.h5"):
+    assert error.value.params == ("dataset",)
+    with pytest.raises(ConfigError, match="output must end in .weights.h5"):
         evaluation.train_dataset_classifier("cifar10", str(tmp_path / "x.h5"))
