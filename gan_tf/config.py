@@ -99,7 +99,9 @@ class TrainConfig:
     log_every: int = _field(50, "Write window-mean losses every N steps.")
     grid_size: int = _field(8, "Sample grids are N x N images.")
     precision: str = _field("float32", "float32 | mixed_bfloat16 | mixed_float16 (loss-scaled).")
-    jit_compile: bool = _field(False, "Compile each replica's train step with XLA.")
+    jit_compile: bool = _field(
+        False, "Compile each replica's train step with XLA (its random draws differ from non-XLA)."
+    )
     steps_per_call: int = _field(1, "Train steps fused into one tf.function call.")
     strategy: str = _field("default", "tf.distribute: {strategies}.")
     tpu: str | None = _field(None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import losses
+from gan_tf.errors import ConfigError
 
 LOGITS = tf.constant([[0.0], [2.0], [-1.0]])
 
@@ -84,7 +85,7 @@ def test_losses_are_float32_even_for_bfloat16_logits():
 
 
 def test_label_smoothing_range_checked():
-    with pytest.raises(ValueError, match="label_smoothing"):
+    with pytest.raises(ConfigError, match="label_smoothing must be in"):
         losses.bce_discriminator_loss(real_logits=LOGITS, fake_logits=LOGITS, label_smoothing=1.0)
 
 
@@ -93,8 +94,10 @@ def test_registry():
     assert pair.generator_loss is losses.non_saturating_generator_loss
     assert pair.discriminator_loss is losses.bce_discriminator_loss
     assert losses.get_loss("minimax").generator_loss is losses.minimax_generator_loss
-    with pytest.raises(ValueError, match="minimax, non_saturating"):
+    assert losses.get_loss("relativistic").generator_loss is losses.relativistic_generator_loss
+    with pytest.raises(ConfigError, match="non_saturating, minimax, wasserstein") as caught:
         losses.get_loss("wasserstein_typo")
+    assert caught.value.params == ("loss",)
 
 
 REAL = tf.constant([[1.0], [3.0]])
@@ -132,4 +135,78 @@ def test_only_cross_entropy_losses_take_sigmoid_outputs():
         "wasserstein": False,
         "least_squares": False,
         "hinge": False,
+        "relativistic": False,
     }
+    readers = [name for name, pair in losses.LOSSES.items() if pair.generator_uses_real]
+    assert readers == ["relativistic"]
+
+
+def test_every_generator_loss_takes_real_logits_by_keyword():
+    for name, pair in losses.LOSSES.items():
+        real = REAL if pair.generator_uses_real else None
+        value = pair.generator_loss(real_logits=real, fake_logits=FAKE)
+        assert value.shape == () and value.dtype == tf.float32, name
+        with pytest.raises(TypeError):
+            pair.generator_loss(FAKE)
+
+
+# Relativistic average losses (RaSGAN) on real_logits r = [1, 3], fake_logits f = [0, -2]:
+# mean r = 2, mean f = -1, so r - mean f = [2, 4] and f - mean r = [-2, -4].
+# softplus(2) = ln(1 + e^2) = 2.126928, softplus(4) = 4.018150,
+# softplus(-2) = 0.126928, softplus(-4) = 0.018150.
+REL_REAL = tf.constant([[1.0], [3.0]])
+REL_FAKE = tf.constant([[0.0], [-2.0]])
+
+
+def test_relativistic_discriminator_loss_hand_computed():
+    # mean softplus(-(r - mean f)) + mean softplus(f - mean r)
+    # = mean(softplus(-2), softplus(-4)) + mean(softplus(-2), softplus(-4))
+    # = 2 * (0.126928 + 0.018150) / 2 = 0.145078
+    value = losses.relativistic_discriminator_loss(real_logits=REL_REAL, fake_logits=REL_FAKE)
+    assert value.dtype == tf.float32
+    assert float(value) == pytest.approx(0.145078, abs=1e-5)
+
+
+def test_relativistic_generator_loss_hand_computed():
+    # mean softplus(r - mean f) + mean softplus(-(f - mean r))
+    # = mean(softplus(2), softplus(4)) + mean(softplus(2), softplus(4))
+    # = 2 * (2.126928 + 4.018150) / 2 = 6.145078
+    value = losses.relativistic_generator_loss(real_logits=REL_REAL, fake_logits=REL_FAKE)
+    assert float(value) == pytest.approx(6.145078, abs=1e-5)
+
+
+def test_relativistic_losses_are_2_ln_2_for_equal_scores():
+    same = tf.fill([5, 1], 0.7)  # every difference is 0: softplus(0) = ln 2, twice
+    for loss in (losses.relativistic_discriminator_loss, losses.relativistic_generator_loss):
+        value = float(loss(real_logits=same, fake_logits=same))
+        assert value == pytest.approx(2 * np.log(2.0), abs=1e-6)
+        assert value == pytest.approx(1.386294, abs=1e-6)
+
+
+def test_relativistic_generator_loss_is_the_discriminator_loss_swapped():
+    real = tf.constant([[0.3], [-1.2], [2.5]])
+    fake = tf.constant([[1.1], [-0.4], [0.0]])
+    generator = losses.relativistic_generator_loss(real_logits=real, fake_logits=fake)
+    swapped = losses.relativistic_discriminator_loss(real_logits=fake, fake_logits=real)
+    assert float(generator) == pytest.approx(float(swapped), abs=1e-6)
+    unswapped = losses.relativistic_discriminator_loss(real_logits=real, fake_logits=fake)
+    assert abs(float(generator) - float(unswapped)) > 0.1  # not symmetric by accident
+
+
+def test_relativistic_gradients_push_fakes_up_and_reals_down_for_the_generator():
+    real = tf.Variable([[1.0], [3.0]])
+    fake = tf.Variable([[0.0], [-2.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        generator = losses.relativistic_generator_loss(real_logits=real, fake_logits=fake)
+        discriminator = losses.relativistic_discriminator_loss(real_logits=real, fake_logits=fake)
+    # raising a fake score lowers the generator's loss and raises the discriminator's
+    assert np.all(tape.gradient(generator, fake).numpy() < 0)
+    assert np.all(tape.gradient(discriminator, fake).numpy() > 0)
+    # the generator also gains from real data looking less real than the average fake
+    assert np.all(tape.gradient(generator, real).numpy() > 0)
+    assert np.all(tape.gradient(discriminator, real).numpy() < 0)
+    # d/df_j of mean_i softplus(-(f_i - mean r)) is -sigmoid(-(f_j - mean r)) / 2;
+    # d/df_j of mean_i softplus(r_i - mean f) is -mean_i sigmoid(r_i - mean f) / 2.
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    expected = -sigmoid(-np.array([-2.0, -4.0])) / 2 - np.mean(sigmoid(np.array([2.0, 4.0]))) / 2
+    np.testing.assert_allclose(tape.gradient(generator, fake).numpy()[:, 0], expected, atol=1e-6)

@@ -1,10 +1,15 @@
-"""Gradient penalty against a finite-difference reference; weight clipping."""
+"""Penalties and clipping: the gradient penalty against a finite-difference reference,
+R1 against hand values, both as the train step applies them; weight clipping."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import regularizers
+from gan_tf import losses, make_config, regularizers
+from gan_tf.build import build_gan
+from gan_tf.distribute import Draws
+from gan_tf.train_step import GAN, StepOptions
 
 RNG = np.random.default_rng(0)
 W1 = RNG.normal(size=(6, 4))
@@ -82,3 +87,132 @@ def test_clip_weights():
     regularizers.clip_weights(variables, 0.01)
     np.testing.assert_allclose(variables[0].numpy(), [-0.01, 0.005, 0.01])
     np.testing.assert_allclose(variables[1].numpy(), [[0.01]])
+
+
+# --- R1 (Mescheder et al., 2018): 0.5 * mean_b ||grad_x D(x_b)||^2 on real data ---------
+
+
+def linear_critic(weights, bias):
+    """D(x) = w . flatten(x) + b: its input gradient is w for every example."""
+    kernel = tf.constant(np.reshape(weights, [-1, 1]), tf.float32)
+
+    def critic(x):
+        return tf.reshape(x, [tf.shape(x)[0], -1]) @ kernel + bias
+
+    return critic
+
+
+def test_r1_of_a_linear_critic_on_points_is_half_the_squared_weight_norm():
+    # w = [3, 4]: ||w||^2 = 25, so R1 = 0.5 * 25 = 12.5 for any points and any bias
+    critic = linear_critic([3.0, 4.0], bias=-2.0)
+    real = tf.random.stateless_normal([7, 2], seed=[1, 2])
+    assert float(regularizers.r1_penalty(critic, real)) == pytest.approx(12.5, rel=1e-6)
+    assert float(regularizers.r1_penalty(critic, 10.0 * real)) == pytest.approx(12.5, rel=1e-6)
+
+
+def test_r1_of_a_linear_critic_on_images_is_half_the_squared_weight_norm():
+    # w = 0.5 on all 4 * 4 * 3 = 48 inputs: ||w||^2 = 48 * 0.25 = 12, so R1 = 6
+    critic = linear_critic(np.full([4, 4, 3], 0.5), bias=0.3)
+    real = tf.random.stateless_uniform([5, 4, 4, 3], seed=[3, 4], minval=-1, maxval=1)
+    value = regularizers.r1_penalty(critic, real)
+    assert value.shape == () and value.dtype == tf.float32
+    assert float(value) == pytest.approx(6.0, rel=1e-6)
+
+
+def test_r1_of_a_quadratic_critic_matches_numpy():
+    # D(x) = sum(x^2) has input gradient 2x: R1 = 0.5 * mean_b sum (2 x_b)^2
+    def quadratic(x):
+        return tf.reduce_sum(tf.square(x), axis=[1, 2, 3])[:, None]
+
+    real = RNG.normal(size=(6, 3, 3, 2)).astype(np.float32)
+    expected = 0.5 * np.mean(np.sum((2 * real) ** 2, axis=(1, 2, 3)))
+    value = float(regularizers.r1_penalty(quadratic, tf.constant(real)))
+    assert value == pytest.approx(expected, rel=1e-5)
+    assert expected > 1.0  # not trivially zero
+
+
+def test_the_r1_term_reads_real_data_only():
+    def quadratic(x):
+        return tf.reduce_sum(tf.square(x), axis=1, keepdims=True)
+
+    term = regularizers.PENALTIES["r1_penalty"].term
+    assert regularizers.PENALTIES["r1_penalty"].weight_field == "r1_weight"
+    real = tf.constant([[1.0, 2.0], [0.0, -1.0]])  # 0.5 * mean(4 * 5, 4 * 1) = 6
+    fake_a, fake_b = tf.zeros([2, 2]), tf.fill([2, 2], 9.0)
+    draws = Draws(tf.constant([1, 2], tf.int64))
+    assert float(term(quadratic, real, fake_a, draws)) == pytest.approx(6.0, rel=1e-6)
+    assert float(term(quadratic, real, fake_b, draws)) == pytest.approx(6.0, rel=1e-6)
+    assert float(term(quadratic, fake_b, real, draws)) == pytest.approx(324.0, rel=1e-6)
+
+
+def _dense(units, kernel, bias):
+    return keras.layers.Dense(
+        units,
+        kernel_initializer=keras.initializers.Constant(np.array(kernel, np.float32)),
+        bias_initializer=keras.initializers.Constant(np.array(bias, np.float32)),
+    )
+
+
+def test_train_step_adds_gamma_times_r1_to_the_critic_loss_and_logs_r1():
+    """D(x) = w.x + b, a generator that outputs the constant c, Wasserstein loss, SGD and
+    R1 weight gamma: the logged r1_penalty is 0.5 ||w||^2 of the pre-update critic and
+    the update is w <- w - lr * (c - mean(real) + gamma * w), b unchanged."""
+    lr, gamma, w, c = 0.1, 10.0, np.array([0.6, -0.8]), np.array([1.0, 2.0])
+    keras.utils.set_random_seed(0)
+    gan = GAN(
+        generator=keras.Sequential([keras.Input((2,)), _dense(2, np.zeros([2, 2]), c)]),
+        discriminator=keras.Sequential([keras.Input((2,)), _dense(1, w[:, None], 0.25)]),
+        generator_optimizer=keras.optimizers.SGD(lr),
+        discriminator_optimizer=keras.optimizers.SGD(lr),
+        generator_loss=losses.wasserstein_generator_loss,
+        discriminator_loss=losses.wasserstein_discriminator_loss,
+        latent_dim=2,
+        options=StepOptions(
+            sigmoid_outputs=False,
+            penalties=(("r1_penalty", gamma, regularizers.PENALTIES["r1_penalty"].term),),
+        ),
+    )
+    real = tf.random.stateless_normal([8, 2], seed=[5, 6])
+    out = gan.train_step(real)
+    assert float(out["r1_penalty"]) == pytest.approx(0.5 * (0.36 + 0.64), rel=1e-6)  # 0.5
+    kernel, bias = (v.numpy() for v in gan.discriminator.trainable_variables)
+    expected = w - lr * (c - real.numpy().mean(axis=0) + gamma * w)
+    np.testing.assert_allclose(kernel[:, 0], expected, rtol=1e-5, atol=1e-6)
+    assert float(bias[0]) == pytest.approx(0.25, abs=1e-7)
+
+
+def test_r1_weight_from_the_config_logs_r1_of_the_pre_step_discriminator():
+    config = make_config(model="dcgan", dataset="ring8", r1_weight=10.0, batch_size=16)
+    gan = build_gan(config, (2,))
+    assert gan.metric_names[-1] == "r1_penalty"
+    real = tf.random.stateless_normal([16, 2], seed=[7, 8])
+
+    def critic(x):
+        return gan.discriminator(x, training=True)
+
+    expected = float(regularizers.r1_penalty(critic, real))
+    out = gan.train_step(real)
+    assert expected > 0.0
+    assert float(out["r1_penalty"]) == pytest.approx(expected, rel=1e-5)
+    after = float(regularizers.r1_penalty(critic, real))
+    assert after != pytest.approx(expected, rel=1e-5)  # the critic did change
+
+
+def test_gradient_penalty_in_the_step_uses_the_steps_fakes_and_alphas():
+    """The logged gradient_penalty equals gradient_penalty(D, real, G(noise), alpha) with
+    the step's own draws: the noise first, then alpha (replayed from the step's seed)."""
+    config = make_config(model="wgan_gp", dataset="ring8", n_critic=1, batch_size=16, seed=3)
+    gan = build_gan(config, (2,))
+    real = tf.random.stateless_normal([16, 2], seed=[9, 9])
+    draws = Draws(tf.random.Generator.from_seed(3).make_seeds(1)[:, 0])
+    fake = gan.generator(draws.normal([16, config.latent_dim]), training=True)
+    alpha = draws.uniform([16])
+
+    def critic(x):
+        return gan.discriminator(x, training=True)
+
+    expected = float(regularizers.gradient_penalty(critic, real, fake, alpha))
+    out = gan.train_step(real)
+    assert float(out["gradient_penalty"]) == pytest.approx(expected, rel=1e-4)
+    other_alpha = float(regularizers.gradient_penalty(critic, real, fake, 1.0 - alpha))
+    assert other_alpha != pytest.approx(expected, rel=1e-3)

@@ -1,4 +1,4 @@
-"""experiments/_cli: only gan_tf's typed errors become one-line messages; flags come from the config."""
+"""experiments/_cli: only typed errors become one-line messages; flags come from the config."""
 
 import dataclasses
 import os

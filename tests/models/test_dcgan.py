@@ -1,0 +1,195 @@
+"""DCGAN (gan_tf.models.dcgan): sizes from the image shape, the channel plan, the layout,
+the initialisation, and the architecture knobs base_width, max_width and norm (plus the
+generic spectral_norm and dropout)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import gan_tf
+from gan_tf import build, models
+from gan_tf.errors import ConfigError
+from gan_tf.models import dcgan
+
+ARCH = dcgan.ARCHITECTURE
+
+
+def kinds(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def transposed(generator):
+    return [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+
+
+def conv_filters(discriminator):
+    return [
+        layer.filters for layer in discriminator.layers if isinstance(layer, keras.layers.Conv2D)
+    ]
+
+
+def start_shape(generator):
+    reshape = next(layer for layer in generator.layers if isinstance(layer, keras.layers.Reshape))
+    return tuple(reshape.output.shape[1:])
+
+
+@pytest.mark.parametrize(
+    "shape, plan",
+    [((28, 28, 1), (7, 2)), ((32, 32, 3), (4, 3)), ((48, 48, 3), (6, 3)), ((64, 64, 3), (4, 4))],
+)
+def test_upsampling_plan(shape, plan):
+    assert dcgan.upsampling_plan(shape) == plan
+    start, steps = plan
+    assert start * 2**steps == shape[0] and 4 <= start < 8
+
+
+@pytest.mark.parametrize(
+    "shape, start, channels",
+    [((28, 28, 1), 7, 256), ((32, 32, 3), 4, 512), ((64, 64, 3), 4, 1024)],
+)
+def test_generator_sizes(shape, start, channels):
+    generator = dcgan.build_generator(100, shape, ARCH)
+    assert start_shape(generator) == (start, start, channels)
+    sides = [layer.output.shape[1] for layer in transposed(generator)]
+    assert sides == [start * 2 ** (i + 1) for i in range(len(sides))]
+    assert sides[-1] == shape[0]
+    assert all(
+        layer.kernel_size == (5, 5) and layer.strides == (2, 2) for layer in transposed(generator)
+    )
+    images = generator(tf.random.normal([3, 100], seed=1) * 10.0, training=True)
+    assert images.shape == (3, *shape) and images.dtype == tf.float32
+    assert -1.0 <= float(tf.reduce_min(images)) and float(tf.reduce_max(images)) <= 1.0
+
+
+def test_32_channel_plan():
+    generator = dcgan.build_generator(100, (32, 32, 3), ARCH)
+    assert [tuple(layer.output.shape[1:]) for layer in transposed(generator)] == [
+        (8, 8, 256),
+        (16, 16, 128),
+        (32, 32, 3),
+    ]
+    assert conv_filters(dcgan.build_discriminator((32, 32, 3), ARCH)) == [64, 128, 256]
+
+
+def test_discriminator_layout():
+    discriminator = dcgan.build_discriminator((32, 32, 3), ARCH)
+    assert kinds(discriminator) == [
+        "Conv2D",
+        "LeakyReLU",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Conv2D",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Flatten",
+        "Dense",
+    ]
+    slopes = [
+        layer.negative_slope for layer in discriminator.layers if kinds_of(layer, "LeakyReLU")
+    ]
+    assert slopes == pytest.approx([0.2] * 3)
+    logits = discriminator(tf.zeros([2, 32, 32, 3]), training=False)
+    assert logits.shape == (2, 1) and logits.dtype == tf.float32
+
+
+def kinds_of(layer, name):
+    return type(layer).__name__ == name
+
+
+def test_weights_start_normal_0_02():
+    generator = dcgan.build_generator(100, (32, 32, 3), ARCH)
+    values = transposed(generator)[0].kernel.numpy().ravel()
+    assert abs(values.mean()) < 0.002
+    assert 0.018 < values.std() < 0.022
+
+
+def test_bad_shapes():
+    with pytest.raises(ConfigError, match="square") as caught:
+        dcgan.build_generator(10, (28, 32, 1), ARCH)
+    assert caught.value.params == ("image_size",)
+    for side in (30, 8, 12):  # not s * 2**k with s >= 4 and k >= 2
+        with pytest.raises(ConfigError, match=f"side {side}"):
+            dcgan.build_discriminator((side, side, 1), ARCH)
+
+
+# --- architecture knobs ----------------------------------------------------------------
+
+
+def test_base_width_scales_every_layer():
+    arch = {**ARCH, "base_width": 32}
+    generator = dcgan.build_generator(8, (32, 32, 3), arch)
+    assert start_shape(generator) == (4, 4, 256)  # 32 * 2**3
+    assert [layer.filters for layer in transposed(generator)] == [128, 64, 3]
+    assert conv_filters(dcgan.build_discriminator((32, 32, 3), arch)) == [32, 64, 128]
+
+
+def test_max_width_caps_every_layer():
+    arch = {**ARCH, "max_width": 128}
+    generator = dcgan.build_generator(8, (32, 32, 3), arch)
+    assert start_shape(generator) == (4, 4, 128)  # 512 capped
+    assert [layer.filters for layer in transposed(generator)] == [128, 128, 3]
+    assert conv_filters(dcgan.build_discriminator((32, 32, 3), arch)) == [64, 128, 128]
+    dense = generator.layers[0]
+    assert dense.units == 4 * 4 * 128
+
+
+@pytest.mark.parametrize(
+    "norm, expected",
+    [
+        ("batch", ["BatchNormalization", "BatchNormalization"]),
+        ("layer", ["LayerNormalization", "LayerNormalization"]),
+        ("none", []),
+    ],
+)
+def test_norm_picks_the_discriminators_normalisation(norm, expected):
+    discriminator = dcgan.build_discriminator((32, 32, 3), {**ARCH, "norm": norm})
+    found = [kind for kind in kinds(discriminator) if kind.endswith("Normalization")]
+    assert found == expected
+    assert kinds(discriminator)[:2] == ["Conv2D", "LeakyReLU"]  # never after the first conv
+    for layer in discriminator.layers:  # per example over H, W and C
+        if isinstance(layer, keras.layers.LayerNormalization):
+            assert tuple(layer.axis) == (1, 2, 3)
+    generator = dcgan.build_generator(8, (32, 32, 3), {**ARCH, "norm": norm})
+    assert kinds(generator).count("BatchNormalization") == 3  # the generator keeps batch norm
+
+
+def test_unknown_norm_and_knobs_are_config_errors():
+    with pytest.raises(ConfigError, match="unknown norm 'group'; choose one of: batch, layer"):
+        dcgan.build_discriminator((32, 32, 3), {**ARCH, "norm": "group"})
+    with pytest.raises(ConfigError) as caught:
+        models.get_model("dcgan").resolve_architecture({"depth": 3, "width": 2})
+    assert str(caught.value) == (
+        "arch: dcgan has no knob depth, width; its knobs are: base_width=64, max_width=0, "
+        "norm=batch"
+    )
+    assert caught.value.params == ("arch",)
+    with pytest.raises(ConfigError, match="its knobs are: base_width=64"):
+        gan_tf.make_config(model="wgan", arch={"depth": 3})
+
+
+def test_knobs_from_the_config_reach_the_networks():
+    config = gan_tf.make_config(arch={"base_width": "16", "norm": "none"}, latent_dim=4)
+    generator, discriminator = build.build_networks(config, (28, 28, 1))
+    assert start_shape(generator) == (7, 7, 64)  # 16 * 2**2
+    assert conv_filters(discriminator) == [16, 32]
+    assert not any(kind.endswith("Normalization") for kind in kinds(discriminator))
+    wgan_gp = gan_tf.make_config(model="wgan_gp")
+    assert wgan_gp.arch == {**ARCH, "norm": "layer"}  # the WGAN-GP critic has no batch norm
+    _, critic = build.build_networks(wgan_gp, (28, 28, 1))
+    assert "LayerNormalization" in kinds(critic) and "BatchNormalization" not in kinds(critic)
+
+
+def test_spectral_norm_and_dropout_knobs():
+    arch = {**ARCH, "spectral_norm": True, "dropout": 0.3}
+    discriminator = dcgan.build_discriminator((28, 28, 1), arch)
+    wrapped = [layer for layer in discriminator.layers if kinds_of(layer, "SpectralNormalization")]
+    assert [type(layer.layer).__name__ for layer in wrapped] == ["Conv2D", "Conv2D", "Dense"]
+    dropouts = [layer.rate for layer in discriminator.layers if kinds_of(layer, "Dropout")]
+    assert dropouts == pytest.approx([0.3, 0.3])  # after every LeakyReLU
+    config = gan_tf.make_config(spectral_norm=True, d_dropout=0.3, latent_dim=4, batch_size=4)
+    gan = build.build_gan(config, (28, 28, 1))
+    assert sum(kinds_of(layer, "SpectralNormalization") for layer in gan.discriminator.layers) == 3
+    out = gan.train_step(tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 1], minval=-1))
+    assert all(np.isfinite(float(value)) for value in out.values())
