@@ -14,7 +14,7 @@ from fake_data import write_mnist_idx
 from gan_tf import make_config, train
 from gan_tf.rundir import restore_generator
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
