@@ -6,6 +6,7 @@ import gzip
 import os
 import pickle
 
+import keras
 import numpy as np
 
 
@@ -86,3 +87,18 @@ def write_image_folder(root: str, per_class: int = 3) -> None:
             shape = (40 + 8 * index, 50, 3)
             image = rng.integers(0, 256, shape, dtype=np.uint8)
             iio.imwrite(os.path.join(root, class_name, f"{index}{extension}"), image)
+
+
+def tiny_networks(latent_dim: int = 8):
+    """A small Keras pair for 28x28x1 images: noise -> tanh image, image -> one logit."""
+    generator = keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            keras.layers.Dense(28 * 28, activation="tanh"),
+            keras.layers.Reshape((28, 28, 1)),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    return generator, discriminator

@@ -7,10 +7,10 @@ import json
 import os
 
 import imageio.v3 as iio
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from fake_data import tiny_networks
 from real_data import requires_fashion_mnist
 
 import gan_tf
@@ -126,28 +126,14 @@ def test_evaluate_samples_file_and_cgan_cas(tmp_path, fashion_train):
     assert sampled["protocol"]["cas"]["epochs"] == 1
 
 
-def _tiny_networks(latent_dim=8):
-    generator = keras.Sequential(
-        [
-            keras.Input((latent_dim,)),
-            keras.layers.Dense(28 * 28, activation="tanh"),
-            keras.layers.Reshape((28, 28, 1)),
-        ]
-    )
-    discriminator = keras.Sequential(
-        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
-    )
-    return generator, discriminator
-
-
 def test_run_evaluate_scores_its_own_generator(tmp_path):
     """Run.evaluate hands its generator to evaluate_run: runs trained with your own
     networks evaluate too, and the numbers are the Evaluator's on run.sample(seed=0)."""
-    run_dir = _tiny_run(tmp_path / "own", model="gan", latent_dim=8, networks=_tiny_networks())
+    run_dir = _tiny_run(tmp_path / "own", model="gan", latent_dim=8, networks=tiny_networks())
     with pytest.raises(ConfigError, match="pass generator="):
         evaluation.evaluate_run(run_dir, "fd_classifier", download=False)
     assert not os.path.exists(os.path.join(run_dir, "eval.json"))
-    run = gan_tf.load_run(run_dir, generator=_tiny_networks()[0])
+    run = gan_tf.load_run(run_dir, generator=tiny_networks()[0])
     record = run.evaluate("fd_classifier,coverage", num_samples=200, num_real=200, download=False)
     assert record["epoch"] == 1 and record["model"] == "gan"
     assert record["protocol"]["num_generated"] == 200 and record["protocol"]["num_real"] == 200
@@ -160,7 +146,7 @@ def test_run_evaluate_scores_its_own_generator(tmp_path):
     assert record["metrics"]["fd_classifier"] == pytest.approx(expected["fd_classifier"], rel=1e-6)
     assert record["metrics"]["classes_covered"] == expected["classes_covered"]
     # another generator (all weights 0: flat grey images) is scored when passed
-    flat = _tiny_networks()[0]
+    flat = tiny_networks()[0]
     flat.set_weights([np.zeros_like(w) for w in flat.get_weights()])
     other = evaluation.evaluate_run(
         run_dir,

@@ -6,11 +6,10 @@ import csv
 import json
 import os
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from fake_data import write_mnist_idx
+from fake_data import tiny_networks, write_mnist_idx
 
 import gan_tf
 from gan_tf import losses, rundir
@@ -277,21 +276,6 @@ def test_registered_run_refuses_your_own_networks(mnist_dir, finished_runs):
             discriminator=discriminator,
         )
     assert snapshot(run_dir) == before
-
-
-def tiny_networks(latent_dim=8):
-    """A small Keras pair for 28x28x1 images: noise -> tanh image, image -> one logit."""
-    generator = keras.Sequential(
-        [
-            keras.Input((latent_dim,)),
-            keras.layers.Dense(28 * 28, activation="tanh"),
-            keras.layers.Reshape((28, 28, 1)),
-        ]
-    )
-    discriminator = keras.Sequential(
-        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
-    )
-    return generator, discriminator
 
 
 class Recorder(gan_tf.Callback):
