@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="gan_tf",
-    version="0.1.0",
+    version="0.2.0",
     description="Generative Adversarial Networks in TensorFlow 2 / Keras 3: "
     "models, losses, train loop with exact resume, data and evaluation.",
     long_description=open("README.md", encoding="utf-8").read(),
