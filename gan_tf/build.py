@@ -9,7 +9,7 @@ import contextlib
 import keras
 import tensorflow as tf
 
-from gan_tf import losses, models, regularizers
+from gan_tf import distribute, losses, models, regularizers
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
 from gan_tf.train_step import GAN, StepOptions
@@ -80,39 +80,70 @@ def make_optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
     return optimizer
 
 
-def _check_networks(generator, discriminator, config: TrainConfig, shape, num_classes) -> None:
-    """Checks your own networks' signatures against the data before training."""
+def _call_or_refuse(network, inputs, name: str, what: str, *params: str):
+    try:
+        return network(inputs, training=False)
+    except Exception as error:  # noqa: BLE001 - any failure means "wrong signature"
+        reason = " ".join(str(error).split())[:160]
+        raise ConfigError(
+            f"{name} cannot take {what} ({type(error).__name__}: {reason})", name, *params
+        ) from None
+
+
+def _input_count(network) -> int | None:
+    try:
+        return len(network.inputs)
+    except (AttributeError, TypeError, ValueError):  # a subclassed model has no symbolic inputs
+        return None
+
+
+def _check_networks(generator, discriminator, config: TrainConfig, shape, strategy) -> None:
+    """Checks your own networks' signatures against the data before training, by
+    calling them on a zero batch (any Keras model works: Sequential, functional or
+    subclassed)."""
     if (generator is None) != (discriminator is None):
         raise ConfigError("pass both generator and discriminator, or neither", "generator")
     conditional = models.get_model(config.model).conditional
-    inputs = 2 if conditional else 1
     for name, network in (("generator", generator), ("discriminator", discriminator)):
-        if len(network.inputs) != inputs:
+        count = _input_count(network)
+        if count is not None and count != (2 if conditional else 1):
             raise ConfigError(
-                f"{name} takes {len(network.inputs)} input(s); model={config.model} needs "
+                f"{name} takes {count} input(s); model={config.model} needs "
                 f"{'[inputs, labels]' if conditional else 'one input'}",
                 name,
             )
-    noise_shape = tuple(generator.inputs[0].shape[1:])
-    if noise_shape != (config.latent_dim,):
+    labels = tf.zeros([2], tf.int32)
+    noise = tf.zeros([2, config.latent_dim])
+    samples = _call_or_refuse(
+        generator,
+        [noise, labels] if conditional else noise,
+        "generator",
+        f"noise of shape [B, {config.latent_dim}] with latent_dim={config.latent_dim}",
+        "latent_dim",
+    )
+    if tuple(samples.shape[1:]) != tuple(shape):
         raise ConfigError(
-            f"generator takes noise of shape {noise_shape}, but latent_dim={config.latent_dim}",
+            f"generator makes {tuple(samples.shape[1:])} samples but the data is {tuple(shape)}",
             "generator",
-            "latent_dim",
         )
-    if tuple(generator.outputs[0].shape[1:]) != tuple(shape):
+    real = tf.zeros([2, *shape])
+    logits = _call_or_refuse(
+        discriminator, [real, labels] if conditional else real, "discriminator", "samples"
+    )
+    if tuple(logits.shape) != (2, 1):
         raise ConfigError(
-            f"generator makes {tuple(generator.outputs[0].shape[1:])} samples but the data is "
-            f"{tuple(shape)}",
-            "generator",
-        )
-    if tuple(discriminator.outputs[0].shape[1:]) != (1,):
-        raise ConfigError(
-            f"discriminator must return [B, 1] logits, returns "
-            f"{tuple(discriminator.outputs[0].shape)}",
+            f"discriminator must return [B, 1] logits, returns {tuple(logits.shape)}",
             "discriminator",
         )
-    del num_classes
+    if distribute.is_distributed(strategy) and not all(
+        strategy.extended.variable_created_in_scope(variable.value)
+        for variable in generator.weights + discriminator.weights
+    ):
+        raise ConfigError(
+            f"your networks were not built under {type(strategy).__name__}.scope(); build "
+            "them inside it and pass the same strategy= to train()",
+            "generator",
+        )
 
 
 def build_gan(
@@ -151,11 +182,12 @@ def build_gan(
             "model",
             "dataset",
         )
-    with (strategy or tf.distribute.get_strategy()).scope():
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
         if generator is None and discriminator is None:
             generator, discriminator = build_networks(config, shape, num_classes)
         else:
-            _check_networks(generator, discriminator, config, shape, num_classes)
+            _check_networks(generator, discriminator, config, shape, strategy)
         loss = losses.get_loss(config.loss)
         penalties = tuple(
             (name, getattr(config, penalty.weight_field), penalty.term)

@@ -23,12 +23,12 @@ import typing
 from typing import Any
 
 from gan_tf import distribute, losses, models
-from gan_tf.data import TOY_DEFAULTS, is_toy
+from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, is_toy
 from gan_tf.errors import ConfigError
-from gan_tf.eval.names import parse_metrics
+from gan_tf.eval.names import DEFAULT_METRICS, METRICS, parse_metrics
 
 __all__ = [
-    "ARCHITECTURE_FIELDS",
+    "FIXED_FIELDS",
     "TrainConfig",
     "config_from_dict",
     "field_help",
@@ -53,11 +53,7 @@ class TrainConfig:
     """Everything that defines a training run; each field is the flag of the same name."""
 
     model: str = _field("dcgan", "GAN variant: {models}.")
-    dataset: str = _field(
-        "fashion_mnist",
-        "mnist | fashion_mnist | cifar10 | svhn | celeb_a | mnist_5k | ring8 | grid25 | "
-        "folder:PATH.",
-    )
+    dataset: str = _field("fashion_mnist", "Dataset: {datasets}.")
     data_dir: str | None = _field(None, "Directory with the dataset's raw files (also tfds').")
     download: bool = _field(True, "Let tfds.load download the dataset if no local files exist.")
     epochs: int = _field(5, "Total epochs; a larger value extends a finished run.")
@@ -67,15 +63,15 @@ class TrainConfig:
     beta_1: float = _field(0.5, "Adam beta_1.")
     beta_2: float = _field(0.999, "Adam beta_2.")
     loss: str = _field("non_saturating", "Loss pair: {losses}.")
-    optimizer: str = _field("adam", "adam | rmsprop.")
+    optimizer: str = _field("adam", "{optimizers}.")
     d_learning_rate: float | None = _field(
         None, "Discriminator learning rate (TTUR); unset = --learning_rate."
     )
-    lr_decay: str = _field("none", "none | linear (to 0 at the last step).")
+    lr_decay: str = _field("none", "{lr_decays} (linear: to 0 at the last step).")
     n_critic: int = _field(1, "Discriminator updates per generator update.")
     update: str = _field(
         "alternating",
-        "alternating (D, then G vs the updated D) | simultaneous (one forward pass).",
+        "{updates}: D, then G against the updated D; or both from one forward pass.",
     )
     gp_weight: float = _field(0.0, "WGAN-GP gradient penalty weight (0 = off).")
     r1_weight: float = _field(
@@ -98,7 +94,7 @@ class TrainConfig:
     keep_checkpoints: int = _field(3, "How many checkpoints to keep.")
     log_every: int = _field(50, "Write window-mean losses every N steps.")
     grid_size: int = _field(8, "Sample grids are N x N images.")
-    precision: str = _field("float32", "float32 | mixed_bfloat16 | mixed_float16 (loss-scaled).")
+    precision: str = _field("float32", "{precisions} (float16 is loss-scaled).")
     jit_compile: bool = _field(
         False, "Compile each replica's train step with XLA (its random draws differ from non-XLA)."
     )
@@ -106,9 +102,7 @@ class TrainConfig:
     strategy: str = _field("default", "tf.distribute: {strategies}.")
     tpu: str | None = _field(None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
     eval_every: int = _field(0, "Evaluate every N epochs and at the end (0 = off).")
-    eval_metrics: str = _field(
-        "fd_classifier,kid_classifier,pr_classifier,coverage", "Metrics of --eval_every."
-    )
+    eval_metrics: str = _field(",".join(DEFAULT_METRICS), "Metrics of --eval_every: {metrics}.")
     eval_samples: int = _field(5000, "Generated and real images per --eval_every evaluation.")
     classifier_weights: str | None = _field(None, "Domain classifier weights (default: shipped).")
     inception_weights: str = _field("imagenet", "InceptionV3 weights: imagenet or a .h5 path.")
@@ -223,9 +217,11 @@ def _validate(config: TrainConfig) -> None:
             )
 
 
-# Fields that fix the networks' shapes or the optimizer state: a run cannot be
-# resumed with other values. Every other field may change on resume and takes effect.
-ARCHITECTURE_FIELDS = (
+# Fields a run keeps for life: they shape the networks, the checkpointed optimizer
+# state (lr_decay decides whether the learning rate is a variable), the epoch grids
+# (grid_size, and seed, which also fixes the grid noise and the data order) or the
+# data. A resume with other values is refused; every other field may change.
+FIXED_FIELDS = (
     "model",
     "dataset",
     "latent_dim",
@@ -235,7 +231,10 @@ ARCHITECTURE_FIELDS = (
     "arch",
     "ema",
     "optimizer",
+    "lr_decay",
     "precision",
+    "grid_size",
+    "seed",
 )
 
 
@@ -271,6 +270,12 @@ def field_help(name: str) -> str:
         models=" | ".join(models.model_names()),
         losses=" | ".join(losses.LOSSES),
         strategies=" | ".join(distribute.STRATEGIES),
+        datasets=" | ".join(DATASET_NAMES),
+        optimizers=" | ".join(OPTIMIZERS),
+        lr_decays=" | ".join(LR_DECAYS),
+        precisions=" | ".join(PRECISIONS),
+        updates=" | ".join(UPDATES),
+        metrics=", ".join(METRICS),
     )
     default = field.default_factory() if field.default is dataclasses.MISSING else field.default
     shown = "unset" if default is None or default == {} else default

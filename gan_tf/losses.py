@@ -6,9 +6,12 @@ Conventions used everywhere in gan_tf:
 * Real = 1, fake = 0.
 * Arguments are keyword-only (``real_logits=``, ``fake_logits=``) so real and
   fake can never be swapped by position.
-* Generator losses take both (``real_logits`` is ``None`` unless the pair says
-  ``generator_uses_real``, so the step only scores real data for the losses that
-  use it), which makes relativistic losses one function each.
+* Generator losses take both. One that needs the real logits declares
+  ``real_logits`` without a default; the others default it to ``None`` and the
+  step then skips scoring a real batch for the generator. So a relativistic loss
+  is one function each.
+* A loss that averages over the batch *inside* a term (the relativistic ones)
+  uses :func:`batch_mean`, the mean over the global batch under ``tf.distribute``.
 * Every loss is a float32 scalar: the mean over the batch it was given.
 
 A loss *name* selects a (generator loss, discriminator loss) pair from
@@ -17,6 +20,7 @@ A loss *name* selects a (generator loss, discriminator loss) pair from
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -27,6 +31,7 @@ from gan_tf.errors import ConfigError
 __all__ = [
     "LOSSES",
     "LossPair",
+    "batch_mean",
     "bce_discriminator_loss",
     "get_loss",
     "hinge_discriminator_loss",
@@ -44,6 +49,18 @@ __all__ = [
 
 def _float32(logits):
     return tf.cast(logits, tf.float32)
+
+
+def batch_mean(values: tf.Tensor) -> tf.Tensor:
+    """The mean of ``values`` over the whole batch: in a replica of a
+    ``tf.distribute`` strategy, over every replica's share (an all-reduce, through
+    which gradients flow); elsewhere ``tf.reduce_mean``."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return tf.reduce_mean(values)
+    total = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(values))
+    count = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.size(values), total.dtype))
+    return total / count
 
 
 def minimax_generator_loss(
@@ -177,8 +194,8 @@ def relativistic_discriminator_loss(*, real_logits: tf.Tensor, fake_logits: tf.T
       Scalar float32 loss in ``[0, inf)``; ``2 log 2`` when all scores are equal.
     """
     real, fake = _float32(real_logits), _float32(fake_logits)
-    real_vs_fake = real - tf.reduce_mean(fake)
-    fake_vs_real = fake - tf.reduce_mean(real)
+    real_vs_fake = real - batch_mean(fake)
+    fake_vs_real = fake - batch_mean(real)
     return tf.reduce_mean(tf.math.softplus(-real_vs_fake)) + tf.reduce_mean(
         tf.math.softplus(fake_vs_real)
     )
@@ -190,8 +207,8 @@ def relativistic_generator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tenso
     E[softplus(-(f - mean r))]``. Unlike the other generator losses it uses
     ``real_logits``: the generator also lowers how real the real data looks."""
     real, fake = _float32(real_logits), _float32(fake_logits)
-    real_vs_fake = real - tf.reduce_mean(fake)
-    fake_vs_real = fake - tf.reduce_mean(real)
+    real_vs_fake = real - batch_mean(fake)
+    fake_vs_real = fake - batch_mean(real)
     return tf.reduce_mean(tf.math.softplus(real_vs_fake)) + tf.reduce_mean(
         tf.math.softplus(-fake_vs_real)
     )
@@ -205,9 +222,13 @@ class LossPair(NamedTuple):
     # True for the cross-entropy family: D(x) = sigmoid(logits) is a probability, and
     # label smoothing applies. False for critics that output raw scores.
     sigmoid_outputs: bool
-    # True when the generator loss reads real_logits (the step then scores a real
-    # batch in the generator update; otherwise it passes real_logits=None).
-    generator_uses_real: bool = False
+
+    @property
+    def generator_uses_real(self) -> bool:
+        """Whether the generator loss needs ``real_logits`` (it declares them without a
+        default); the step then scores a real batch in the generator update."""
+        parameter = inspect.signature(self.generator_loss).parameters.get("real_logits")
+        return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
 LOSSES: dict[str, LossPair] = {
@@ -218,9 +239,7 @@ LOSSES: dict[str, LossPair] = {
         least_squares_generator_loss, least_squares_discriminator_loss, False
     ),
     "hinge": LossPair(hinge_generator_loss, hinge_discriminator_loss, False),
-    "relativistic": LossPair(
-        relativistic_generator_loss, relativistic_discriminator_loss, False, True
-    ),
+    "relativistic": LossPair(relativistic_generator_loss, relativistic_discriminator_loss, False),
 }
 
 

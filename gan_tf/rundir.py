@@ -20,7 +20,7 @@
 
 Resume rules: rerunning on the same directory restores the latest checkpoint
 and drops every output of later epochs, so an interrupted run continues
-exactly. Fields in :data:`gan_tf.config.ARCHITECTURE_FIELDS` cannot change on
+exactly. Fields in :data:`gan_tf.config.FIXED_FIELDS` cannot change on
 resume; every other field may, takes effect, and is reported once.
 """
 
@@ -35,13 +35,15 @@ import tensorflow as tf
 
 from gan_tf import distribute, visualize
 from gan_tf.build import build_networks
-from gan_tf.config import ARCHITECTURE_FIELDS, TrainConfig, config_from_dict
+from gan_tf.config import FIXED_FIELDS, TrainConfig, config_from_dict
 from gan_tf.errors import ConfigError, RunNotFoundError
 from gan_tf.files import write_json
 
 __all__ = [
     "Checkpoints",
     "append_csv",
+    "apply_learning_rates",
+    "check_same_networks",
     "checkpoint_epoch",
     "default_run_dir",
     "load_config",
@@ -97,7 +99,7 @@ def resume_changes(config: TrainConfig, run_dir: str) -> list[tuple[str, object,
         for name, value in saved.to_dict().items()
         if value != getattr(config, name)
     ]
-    refused = [change for change in changes if change[0] in ARCHITECTURE_FIELDS]
+    refused = [change for change in changes if change[0] in FIXED_FIELDS]
     if refused:
         listed = ", ".join(f"{name}={old} (now {new})" for name, old, new in refused)
         raise ConfigError(
@@ -127,14 +129,60 @@ class Checkpoints:
         )
 
     def restore(self) -> None:
+        """Restores the latest checkpoint, if any.
+
+        Raises:
+          ConfigError: the checkpoint does not fit the networks or optimizers built
+            now (e.g. your own networks with another architecture).
+        """
         latest = tf.train.latest_checkpoint(self.directory)
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            _restore(self.checkpoint, latest, os.path.dirname(self.directory))
 
     def save(self, epoch: int) -> None:
         self.manager.save(checkpoint_number=epoch)
         if self.scratch:
             tf.io.gfile.rmtree(self.scratch)
+
+
+def _restore(checkpoint: tf.train.Checkpoint, path: str, run_dir: str):
+    try:
+        return checkpoint.restore(path).assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        first = str(error).strip().splitlines()[0][:200]
+        raise ConfigError(
+            f"{run_dir}'s checkpoint does not fit the networks built now ({first}); resume "
+            "with the same networks and fixed fields, or choose another output_dir",
+            "output_dir",
+        ) from None
+
+
+def check_same_networks(run_dir: str, custom: bool) -> None:
+    """Refuses to resume a run with your own networks as a registered model's run,
+    and the other way round.
+
+    Raises:
+      ConfigError: the run was trained the other way.
+    """
+    if not os.path.exists(os.path.join(run_dir, RUN_FILE)):
+        return
+    if run_info(run_dir)["custom_networks"] != custom:
+        was = "your own networks" if not custom else "the registered model's networks"
+        raise ConfigError(
+            f"{run_dir} was trained with {was}; resume it the same way or choose another "
+            "output_dir",
+            "output_dir",
+        )
+
+
+def apply_learning_rates(config: TrainConfig, generator_optimizer, discriminator_optimizer):
+    """Gives restored optimizers the config's learning rates (a checkpoint holds the
+    rate it was saved with). With ``lr_decay`` the schedule is rebuilt from the
+    config anyway."""
+    if config.lr_decay != "none":
+        return
+    generator_optimizer.learning_rate = config.learning_rate
+    discriminator_optimizer.learning_rate = config.d_learning_rate or config.learning_rate
 
 
 def open_run(
@@ -144,20 +192,24 @@ def open_run(
     info: dict,
     strategy,
 ) -> Checkpoints:
-    """Creates the run directory, saves the config and ``info``, restores the latest
-    checkpoint (``checkpoint.epoch`` then holds its epoch) and drops every output
-    of epochs after it. Only the chief writes."""
+    """Restores the run's latest checkpoint (``checkpoint.epoch`` then holds its
+    epoch), then creates the run directory, saves the config and ``info`` and drops
+    every output of epochs after the checkpoint. Only the chief writes, and nothing
+    is written when the checkpoint does not fit.
+
+    Raises:
+      ConfigError: the checkpoint does not fit what was built.
+    """
     chief = distribute.is_chief(strategy)
-    if chief:
-        for sub in ("checkpoints", "samples", "logs"):
-            os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-        write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict(), sort_keys=True)
-        write_json(os.path.join(run_dir, RUN_FILE), info)
     worker = "" if chief else distribute.task_id(strategy)
     checkpoints = Checkpoints(run_dir, checkpoint, config.keep_checkpoints, worker)
     checkpoints.restore()
     if not chief:
         return checkpoints
+    for sub in ("checkpoints", "samples", "logs"):
+        os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
+    write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict(), sort_keys=True)
+    write_json(os.path.join(run_dir, RUN_FILE), info)
     last_epoch = int(checkpoint.epoch.numpy())
     for name in ("metrics.csv", "losses.csv"):
         truncate_csv(os.path.join(run_dir, name), last_epoch)
@@ -237,11 +289,10 @@ def restore_generator(
     if generator is None:
         if info["custom_networks"]:
             raise ConfigError(
-                f"{run_dir} was trained with your own networks; pass generator= (a network "
-                "of the same architecture) to load it",
-                "generator",
+                f"{run_dir} was trained with your own networks; load it from Python with "
+                "gan_tf.load_run(run_dir, generator=<a network of the same architecture>)"
             )
         generator, _ = build_networks(config, tuple(info["shape"]), info["num_classes"])
     name = "generator_ema" if config.ema else "generator"
-    tf.train.Checkpoint(**{name: generator}).restore(latest).expect_partial()
+    _restore(tf.train.Checkpoint(**{name: generator}), latest, run_dir).expect_partial()
     return generator, config

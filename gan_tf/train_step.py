@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from gan_tf import distribute, regularizers
+from gan_tf.errors import ConfigError
 
 __all__ = ["GAN", "StepOptions"]
 
@@ -109,8 +110,7 @@ class GAN:
         )
         self.generator_ema = None
         if options.ema_decay is not None:
-            self.generator_ema = keras.models.clone_model(generator)
-            self.generator_ema.set_weights(generator.get_weights())
+            self.generator_ema = _copy(generator)
         # Optimizer slots exist before a checkpoint is restored into them.
         generator_optimizer.build(generator.trainable_variables)
         discriminator_optimizer.build(discriminator.trainable_variables)
@@ -283,3 +283,23 @@ class GAN:
             rng=self.rng,
             **extra,
         )
+
+
+def _copy(network: keras.Model) -> keras.Model:
+    """A copy of ``network`` with its weights (the EMA generator).
+
+    Raises:
+      ConfigError: ``keras.models.clone_model`` cannot copy it (a subclassed model
+        without ``get_config``).
+    """
+    try:
+        copy = keras.models.clone_model(network)
+    except (TypeError, ValueError, NotImplementedError) as error:
+        reason = str(error).strip().splitlines()[0][:120]
+        raise ConfigError(
+            f"ema needs a generator keras.models.clone_model can copy ({reason}); use a "
+            "Sequential or functional model, or ema=0",
+            "ema",
+        ) from None
+    copy.set_weights(network.get_weights())
+    return copy

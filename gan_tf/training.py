@@ -187,7 +187,7 @@ def train(
     run_dir = output_dir
     changes = rundir.resume_changes(config, run_dir)
     custom = generator is not None or discriminator is not None
-    _check_same_networks(run_dir, custom)
+    rundir.check_same_networks(run_dir, custom)
     strategy = strategy or distribute.make_strategy(config.strategy, tpu=config.tpu)
     _check_replicas(config, strategy)
     chief = distribute.is_chief(strategy)
@@ -214,7 +214,7 @@ def train(
     checkpoints = rundir.open_run(
         config, run_dir, gan.checkpoint(epoch=epoch_counter), info, strategy
     )
-    _set_learning_rates(gan, config)  # the config's, not the checkpoint's
+    rundir.apply_learning_rates(config, gan.generator_optimizer, gan.discriminator_optimizer)
     start_epoch = int(epoch_counter.numpy())
     summary = {
         "run_dir": run_dir,
@@ -295,31 +295,6 @@ def _epoch_outputs(run_dir, epoch, config, gan, picture, evaluator, metrics, wri
         tf.summary.image("samples", image[None])
     writer.flush()
     return {**extra, **evaluated}
-
-
-def _check_same_networks(run_dir: str, custom: bool) -> None:
-    if not os.path.exists(os.path.join(run_dir, rundir.RUN_FILE)):
-        return
-    if rundir.run_info(run_dir)["custom_networks"] != custom:
-        was = "your own networks" if not custom else "the registered model's networks"
-        raise ConfigError(
-            f"{run_dir} was trained with {was}; resume it the same way or choose another "
-            "output_dir",
-            "output_dir",
-        )
-
-
-def _set_learning_rates(gan: GAN, config: TrainConfig) -> None:
-    """Gives the optimizers the config's learning rates after a restore (a checkpoint
-    holds the rate it was saved with; a decay schedule is rebuilt from the config)."""
-    d_learning_rate = config.d_learning_rate or config.learning_rate
-    for optimizer, rate in (
-        (gan.generator_optimizer, config.learning_rate),
-        (gan.discriminator_optimizer, d_learning_rate),
-    ):
-        inner = getattr(optimizer, "inner_optimizer", optimizer)
-        if isinstance(inner._learning_rate, keras.Variable):
-            inner.learning_rate = rate
 
 
 def _check_replicas(config: TrainConfig, strategy) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from gan_tf import models
 from gan_tf.config import (
-    ARCHITECTURE_FIELDS,
+    FIXED_FIELDS,
     TrainConfig,
     config_from_dict,
     field_help,
@@ -114,5 +114,5 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
 
 def test_architecture_fields_are_fields():
     names = {field.name for field in dataclasses.fields(TrainConfig)}
-    assert set(ARCHITECTURE_FIELDS) <= names
-    assert "learning_rate" not in ARCHITECTURE_FIELDS and "epochs" not in ARCHITECTURE_FIELDS
+    assert set(FIXED_FIELDS) <= names
+    assert "learning_rate" not in FIXED_FIELDS and "epochs" not in FIXED_FIELDS

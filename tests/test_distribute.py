@@ -52,22 +52,25 @@ EQUIVALENCE_CASES = {
     "cgan": {},
     "wgan": {},  # RMSprop, weight clipping, 5 critic steps
     "wgan_gp": dict(n_critic=2),  # gradient penalty, critic batches split across replicas
+    # batch means inside the relativistic losses are global; R1 on each replica's share
+    "gan-relativistic-r1": dict(loss="relativistic", r1_weight=2.0),
 }
 
 
 @pytest.mark.parametrize(
-    "model",
+    "case",
     [
         pytest.param(name, marks=[pytest.mark.slow] if name == "wgan" else [])
         for name in EQUIVALENCE_CASES
     ],
 )
-def test_mirrored_step_equals_single_device_step_on_the_global_batch(model, mirrored):
+def test_mirrored_step_equals_single_device_step_on_the_global_batch(case, mirrored):
+    model = case.split("-")[0]
     config = gan_tf.make_config(
         model=model,
         dataset="ring8",
         batch_size=16,
-        **EQUIVALENCE_CASES[model],
+        **EQUIVALENCE_CASES[case],
     )
     classes = 8 if model == "cgan" else None
     single = build_gan(config, (2,), classes)
@@ -84,9 +87,12 @@ def test_mirrored_step_equals_single_device_step_on_the_global_batch(model, mirr
         got = replicated.train_steps(iterator, 1)
     for key in single.metric_names:
         assert float(got[key][0]) == pytest.approx(float(expected[key]), rel=1e-4, abs=1e-6)
-    _assert_same_weights(single.generator, replicated.generator)
-    _assert_same_weights(single.discriminator, replicated.discriminator)
-    _assert_same_weights(single.sampling_generator, replicated.sampling_generator)
+    # Adam normalises tiny gradients, so an all-reduced mean's rounding can move a
+    # near-zero weight by ~3e-6; local batch means instead of global ones moved it 3.5e-4.
+    atol = 1e-5 if "relativistic" in case else 2e-6
+    _assert_same_weights(single.generator, replicated.generator, atol=atol)
+    _assert_same_weights(single.discriminator, replicated.discriminator, atol=atol)
+    _assert_same_weights(single.sampling_generator, replicated.sampling_generator, atol=atol)
     assert int(replicated.step.numpy()) == 2
     if model == "wgan":  # clipped after every critic update, on every replica's copy
         for variable in replicated.discriminator.trainable_variables:
