@@ -130,7 +130,7 @@ def test_run_evaluate_scores_its_own_generator(tmp_path):
     """Run.evaluate hands its generator to evaluate_run: runs trained with your own
     networks evaluate too, and the numbers are the Evaluator's on run.sample(seed=0)."""
     run_dir = _tiny_run(tmp_path / "own", model="gan", latent_dim=8, networks=tiny_networks())
-    with pytest.raises(ConfigError, match="load_run\(run_dir, generator="):
+    with pytest.raises(ConfigError, match=r"load_run\(run_dir, generator="):
         evaluation.evaluate_run(run_dir, "fd_classifier", download=False)
     assert not os.path.exists(os.path.join(run_dir, "eval.json"))
     run = gan_tf.load_run(run_dir, generator=tiny_networks()[0])

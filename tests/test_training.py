@@ -330,7 +330,7 @@ def test_your_own_networks_train_resume_and_load(mnist_dir, tmp_path):
     assert summary["start_epoch"] == 2 and summary["step"] == 12
     assert recorder.calls[2:] == [(3, LOG_KEYS)]
 
-    with pytest.raises(ConfigError, match="load_run\(run_dir, generator="):
+    with pytest.raises(ConfigError, match=r"load_run\(run_dir, generator="):
         gan_tf.load_run(str(run_dir))
     run = gan_tf.load_run(str(run_dir), generator=tiny_networks()[0])
     assert run.epoch == 3
