@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import inspect
 import os
+import pkgutil
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -78,9 +79,11 @@ def models_markdown() -> str:
         knobs = ", ".join(f"{k}={v}" for k, v in spec.architecture.items()) or "—"
         conditional = " (conditional)" if spec.conditional else ""
         lines.append(f"| `{name}`{conditional} | {spec.paper} | {defaults} | {knobs} |")
-    for name in models.model_names():
-        module = importlib.import_module(f"gan_tf.models.{name}")
-        lines += ["", f"## `{name}`", "", inspect.cleandoc(module.__doc__ or "")]
+    for info in pkgutil.iter_modules(models.__path__):  # each variant module's docstring
+        module = importlib.import_module(f"gan_tf.models.{info.name}")
+        spec = getattr(module, "SPEC", None)
+        if isinstance(spec, models.ModelSpec):
+            lines += ["", f"## `{spec.name}`", "", inspect.cleandoc(module.__doc__ or "")]
     return "\n".join(lines) + "\n"
 
 

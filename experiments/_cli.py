@@ -57,11 +57,15 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def as_flags(message: str, params, flag_names: dict | None = None) -> str:
+def as_flags(message: str, params, flag_names: dict | None = None, defined=None) -> str:
     """Rewrites the library's parameter names in ``message`` as the flags they came
-    from (``batch_size`` -> ``--batch_size``; ``flag_names`` maps other spellings)."""
+    from (``batch_size`` -> ``--batch_size``; ``flag_names`` maps other spellings).
+    With ``defined`` (the script's flag names), parameters that are not flags of
+    the script stay as they are."""
     for param in params:
         flag = (flag_names or {}).get(param, param)
+        if defined is not None and flag not in defined:
+            continue
         # a word on its own, not a value ("strategy=tpu", "'tpu'") nor part of a longer name
         message = re.sub(rf"(?<![\w\-='/.]){re.escape(param)}(?![\w'])", f"--{flag}", message)
     return message
@@ -72,17 +76,17 @@ def guarded(function, *args, flag_names: dict | None = None, **kwargs):
     an exit code: usage errors (:class:`gan_tf.errors.ConfigError`) exit 2, missing
     data/runs and divergence exit 1. Any other exception is a bug and keeps its
     traceback."""
-    from absl import logging
+    from absl import flags, logging
 
-    from gan_tf.errors import ConfigError, GanTfError
+    from gan_tf.errors import EXIT_CODES, GanTfError
 
     logging.set_verbosity(logging.ERROR)  # tfds logs its attempts through absl
     try:
         return function(*args, **kwargs)
-    except ConfigError as error:
-        fail(as_flags(str(error), error.params, flag_names), USAGE_ERROR)
     except GanTfError as error:
-        fail(as_flags(str(error), error.params, flag_names), RUNTIME_ERROR)
+        code = next(code for kind, code in EXIT_CODES.items() if isinstance(error, kind))
+        defined = set(flags.FLAGS) if flags.FLAGS.is_parsed() else None
+        fail(as_flags(str(error), error.params, flag_names, defined), code)
     except KeyboardInterrupt:
         fail(
             "interrupted; rerun the same command to resume from the last checkpoint", RUNTIME_ERROR
@@ -92,7 +96,7 @@ def guarded(function, *args, flag_names: dict | None = None, **kwargs):
 def main(function, flag_names: dict | None = None) -> None:
     """The entry point of every script: parses flags (absl), refuses positional
     arguments, then runs ``function()`` under :func:`guarded`."""
-    from absl import app
+    from absl import app, flags
 
     def run(argv):
         if len(argv) > 1:
@@ -102,7 +106,13 @@ def main(function, flag_names: dict | None = None) -> None:
             )
         guarded(function, flag_names=flag_names)
 
-    app.run(run)
+    def parse(argv):  # a malformed flag is a usage error too: one line, exit 2
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as error:
+            fail(str(error), USAGE_ERROR)
+
+    app.run(run, flags_parser=parse)
 
 
 def require_run_dir(output_dir) -> str:

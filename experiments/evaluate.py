@@ -11,13 +11,12 @@ from __future__ import annotations
 import _cli
 from absl import flags
 
+from gan_tf.eval import names
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "The training run to evaluate (its --output_dir).")
 flags.DEFINE_string(
-    "metrics",
-    "fd_classifier,kid_classifier,pr_classifier,coverage",
-    "Comma list of: fd_classifier, kid_classifier, pr_classifier, is_classifier, coverage, "
-    "cas, fid, kid, pr, is.",
+    "metrics", ",".join(names.DEFAULT_METRICS), f"Comma list of: {', '.join(names.METRICS)}."
 )
 flags.DEFINE_integer("num_samples", 10_000, "Generated images to score.")
 flags.DEFINE_string("samples", None, "Score this .npz (from sample.py) instead of sampling.")
@@ -72,4 +71,4 @@ def evaluate() -> None:
 
 
 if __name__ == "__main__":
-    _cli.main(evaluate, flag_names={"output": "out"})
+    _cli.main(evaluate, flag_names={"output": "out", "split": "real_split"})

@@ -34,4 +34,4 @@ def export() -> None:
 
 
 if __name__ == "__main__":
-    _cli.main(export)
+    _cli.main(export, flag_names={"path": "out"})

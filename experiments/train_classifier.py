@@ -13,8 +13,14 @@ from __future__ import annotations
 import _cli
 from absl import flags
 
+from gan_tf.eval import features
+
 FLAGS = flags.FLAGS
-flags.DEFINE_string("dataset", "fashion_mnist", "mnist, mnist_5k, fashion_mnist, svhn or cifar10.")
+flags.DEFINE_string(
+    "dataset",
+    "fashion_mnist",
+    ", ".join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES)) + ".",
+)
 flags.DEFINE_string("data_dir", None, "Directory with the dataset's raw files (see README).")
 flags.DEFINE_bool("download", True, "Let tfds.load download the data if no local files exist.")
 flags.DEFINE_string("output", None, "Weights file (.weights.h5); default: the shipped location.")

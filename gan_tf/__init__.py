@@ -23,8 +23,10 @@ from gan_tf.errors import (
     ConfigError,
     DataNotFoundError,
     GanTfError,
+    ResourceNotFoundError,
     RunNotFoundError,
     TrainingDivergedError,
+    WeightsNotFoundError,
 )
 from gan_tf.evaluation import Evaluator, evaluate_run
 from gan_tf.models import ModelSpec, register
@@ -43,6 +45,7 @@ __all__ = [
     "Evaluator",
     "GanTfError",
     "ModelSpec",
+    "ResourceNotFoundError",
     "Run",
     "RunNotFoundError",
     "TrainConfig",
@@ -63,4 +66,5 @@ __all__ = [
     "run",
     "train",
     "visualize",
+    "WeightsNotFoundError",
 ]

@@ -121,7 +121,7 @@ def read_idx(path: str) -> np.ndarray:
     """Reads an IDX file (the MNIST format), gzipped or not, into a NumPy array.
 
     Raises:
-      ValueError: if the file is not a valid unsigned-byte IDX file.
+      ConfigError: if the file is not a valid unsigned-byte IDX file.
     """
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as handle:
@@ -405,7 +405,8 @@ def _from_arrays(images, labels, max_examples, with_labels) -> tf.data.Dataset:
 def _load_folder(name, root, split, with_labels, max_examples, image_size) -> ImageDataset:
     if split != "train":
         raise ConfigError(
-            f"dataset '{name}' has only the 'train' split (all its images)", "dataset"
+            f"dataset '{name}' has only the 'train' split (all its images); use split=train",
+            "split",
         )
     if not os.path.isdir(root):
         raise DataNotFoundError(
@@ -460,7 +461,7 @@ def load_dataset(
       An :class:`ImageDataset` of uint8 images.
 
     Raises:
-      ValueError: for an unknown name or labels asked of unlabelled data.
+      ConfigError: for an unknown name or labels asked of unlabelled data.
       DataNotFoundError: when no source provides the data.
     """
     if name.startswith("folder:"):
@@ -558,7 +559,7 @@ def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, 
     """The ``(H, W, C)`` that :func:`load_dataset` yields for ``name``, without loading it.
 
     Raises:
-      ValueError: for an unknown dataset name.
+      ConfigError: for an unknown dataset name.
     """
     if name.startswith("folder:"):
         return (image_size or 64, image_size or 64, 3)
@@ -600,7 +601,7 @@ def batches(
       drop_remainder: drop the last short batch so every batch has a static shape.
 
     Raises:
-      ValueError: if ``drop_remainder`` and the dataset holds less than one batch.
+      ConfigError: if ``drop_remainder`` and the dataset holds less than one batch.
     """
     if drop_remainder and dataset.num_examples < batch_size:
         raise ConfigError(

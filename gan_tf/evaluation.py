@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from gan_tf import data, rundir, sampling
-from gan_tf.errors import ConfigError
+from gan_tf.errors import ConfigError, ResourceNotFoundError
 from gan_tf.eval import (
     class_coverage,
     features,
@@ -62,7 +62,7 @@ class Evaluator:
       cas_epochs: epochs of the CAS classifier on generated data.
 
     Raises:
-      ValueError: unknown metrics, a dataset without a classifier, images of
+      ConfigError: unknown metrics, a dataset without a classifier, images of
         the wrong shape for the classifier, or missing Inception weights.
       gan_tf.data.DataNotFoundError: the reference split cannot be loaded.
     """
@@ -91,8 +91,15 @@ class Evaluator:
                 f"'{dataset}' is a 2-D toy: its metrics (modes_covered, high_quality) are "
                 "logged by training every epoch; image metrics do not apply"
             )
-        if num_real < 2:
-            raise ConfigError(f"num_real must be at least 2, got {num_real}", "num_real")
+        for name, value, least in (
+            ("num_real", num_real, 2),
+            ("kid_subsets", kid_subsets, 1),
+            ("kid_subset_size", kid_subset_size, 2),
+            ("pr_k", pr_k, 1),
+            ("cas_epochs", cas_epochs, 1),
+        ):
+            if not isinstance(value, int) or value < least:
+                raise ConfigError(f"{name} must be an integer >= {least}, got {value}", name)
         self.dataset, self.seed = dataset, seed
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
         self.pr_k, self.cas_epochs = pr_k, cas_epochs
@@ -179,6 +186,16 @@ class Evaluator:
           A flat dict of metric values (``class_histogram`` is a list).
         """
         images = np.asarray(images)
+        smallest = max(  # IS takes 10 splits; k-NN radii need k + 1 points
+            10 if any(m.startswith("is") for m in self.metrics) else 2,
+            self.pr_k + 1 if any(m.startswith("pr") for m in self.metrics) else 2,
+        )
+        if len(images) < smallest:
+            raise ConfigError(
+                f"need at least {smallest} generated images for {', '.join(self.metrics)}, got "
+                f"{len(images)}; raise num_samples",
+                "num_samples",
+            )
         if images.dtype != np.uint8 or images.ndim != 4:
             raise ConfigError(f"need uint8 [N, H, W, C] images, got {images.dtype} {images.shape}")
         if tuple(images.shape[1:]) != tuple(self.real_images.shape[1:]):
@@ -266,9 +283,11 @@ def evaluate_run(
     """
     started = time.time()
     metrics = parse_metrics(metrics)  # fail on a typo before loading anything
-    if generator is None:
+    if samples is None and num_samples < 2:
+        raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
+    if generator is None and samples is None:
         generator, config = rundir.restore_generator(run_dir)
-    else:
+    else:  # a samples file needs no generator
         config = rundir.load_config(run_dir)
     evaluator_args.setdefault("data_dir", config.data_dir)
     evaluator_args.setdefault("image_size", config.image_size)
@@ -276,11 +295,8 @@ def evaluate_run(
     if samples is not None:
         images, labels, source = _read_samples(samples)
     else:
-        if num_samples < 2:
-            raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
         num_classes = rundir.run_info(run_dir)["num_classes"]
-        conditional = len(generator.inputs) == 2
-        labels = sampling.class_cycle(num_samples, num_classes) if conditional else None
+        labels = sampling.class_cycle(num_samples, num_classes) if num_classes else None
         images = sampling.generate_images(
             generator, num_samples, config.latent_dim, seed=seed, labels=labels
         )
@@ -301,16 +317,25 @@ def evaluate_run(
 
 def _read_samples(path: str):
     if not os.path.exists(path):
-        raise ConfigError(
+        raise ResourceNotFoundError(
             f"samples={path} does not exist; write one with experiments/sample.py", "samples"
         )
-    with np.load(path) as arrays:
-        if "images" not in arrays:
-            raise ConfigError(
-                f"samples={path} has no 'images' array (keys: {list(arrays)})", "samples"
-            )
-        labels = arrays["labels"] if "labels" in arrays else None
-        return arrays["images"], labels, path
+    try:
+        with np.load(path) as arrays:
+            if "images" not in arrays:
+                raise ConfigError(
+                    f"samples={path} has no 'images' array (keys: {list(arrays)})", "samples"
+                )
+            labels = arrays["labels"] if "labels" in arrays else None
+            return arrays["images"], labels, path
+    except (OSError, ValueError, EOFError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(
+            f"samples={path} is not a readable .npz ({type(error).__name__}); write one with "
+            "experiments/sample.py",
+            "samples",
+        ) from None
 
 
 def train_dataset_classifier(
@@ -338,6 +363,9 @@ def train_dataset_classifier(
             f"{', '.join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES))}",
             "dataset",
         )
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value}", name)
     if not output.endswith(".weights.h5"):
         raise ConfigError(f"output must end in .weights.h5, got {output}", "output")
     started = time.time()

@@ -95,22 +95,31 @@ class Run:
         unconditional run.
 
         Raises:
-          ValueError: labels for an unconditional run, a wrong count or an unknown class.
+          ConfigError: labels for an unconditional run, a wrong count or an unknown class.
         """
         if not self.conditional:
             if labels is not None:
                 raise ConfigError(
-                    f"labels need a conditional run; {self.output_dir} is unconditional"
+                    f"labels need a conditional run; {self.output_dir} is unconditional",
+                    "labels",
                 )
             return None
         if labels is None:
             return class_cycle(num, self.num_classes)
         ids = np.asarray(labels, dtype=np.int64)
-        ids = np.full(num, int(ids), np.int64) if ids.ndim == 0 else ids
+        if ids.ndim == 0:  # one class for every sample
+            if not 0 <= int(ids) < self.num_classes:
+                raise ConfigError(
+                    f"label must be in [0, {self.num_classes - 1}], got {int(ids)}", "label"
+                )
+            ids = np.full(num, int(ids), np.int64)
         if ids.shape != (num,):
-            raise ConfigError(f"got {ids.size} labels for {num} samples; pass one per sample")
+            raise ConfigError(
+                f"got {ids.size} labels for {num} samples; pass one per sample", "labels"
+            )
         if ids.min() < 0 or ids.max() >= self.num_classes:
-            raise ConfigError(f"labels must be in [0, {self.num_classes - 1}], got {ids.tolist()}")
+            bad = sorted({int(i) for i in ids if not 0 <= i < self.num_classes})
+            raise ConfigError(f"labels must be in [0, {self.num_classes - 1}], got {bad}", "labels")
         return ids.astype(np.int32)
 
     def sample(self, num: int, labels=None, seed: int | None = None, batch_size: int = 500):
@@ -151,7 +160,7 @@ class Run:
         noise down each column, like the epoch grids. ``path`` also writes a PNG.
 
         Raises:
-          ValueError: for 2-D toy runs (no images).
+          ConfigError: for 2-D toy runs (no images).
         """
         if len(self.shape) != 3:
             raise ConfigError("2-D toy runs have no image grid; use sample() for their points")
@@ -198,7 +207,9 @@ class Run:
             name = "generator.keras" if format == "keras" else "generator_saved_model"
             path = os.path.join(self.output_dir, "export", name)
         if format == "keras" and not path.endswith(".keras"):
-            raise ConfigError(f"a keras export must end in .keras, got {path}")
+            raise ConfigError(f"a keras export must end in .keras, got path={path}", "path")
+        if format == "saved_model" and os.path.isfile(path):
+            raise ConfigError(f"path={path} is a file; a saved_model export is a directory", "path")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = path[: -len(".keras")] + ".tmp.keras" if format == "keras" else path + ".tmp"
         if os.path.isdir(tmp):

@@ -409,7 +409,9 @@ def _log_step(values: dict, step: int, epoch: int, totals: dict, window: dict, c
     if bad:
         raise TrainingDivergedError(
             f"{', '.join(bad)} became {values[bad[0]]} at step {step} (epoch {epoch}); "
-            "lower learning_rate or change loss; rerunning resumes from the last checkpoint"
+            "lower learning_rate or change loss; rerunning resumes from the last checkpoint",
+            "learning_rate",
+            "loss",
         )
     for key in values:
         totals[key] += values[key]

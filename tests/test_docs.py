@@ -18,3 +18,12 @@ def test_generated_reference_is_up_to_date():
     flags = module.flags_markdown()
     assert "| `--r1_weight` |" in flags and "| `relativistic` |" in flags
     assert "| `--latent_dim` |" in flags and "fixed |" in flags
+
+
+def test_readme_names_every_model_and_loss():
+    from gan_tf import losses, models
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    for name in (*models.model_names(), *losses.LOSSES):
+        assert f"`{name}`" in readme, f"README.md does not mention `{name}`"

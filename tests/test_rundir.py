@@ -4,6 +4,7 @@ import csv
 import json
 import os
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -151,3 +152,31 @@ def test_restore_generator_errors(tmp_path):
     with pytest.raises(RunNotFoundError, match="has no checkpoint yet"):
         gan_tf.load_run(str(tmp_path / "untrained"))
     assert issubclass(RunNotFoundError, FileNotFoundError)  # callers catching the builtin
+
+
+LEGACY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "legacy_0.1")
+
+
+@pytest.mark.parametrize("name", ["gan_ring8", "cgan_ring8_ema", "wgan_gp_ring8"])
+def test_runs_written_by_gan_tf_0_1_load_and_resume(name, tmp_path):
+    """Runs trained by the code before the refactor (their config.json has output_dir
+    and no arch): the generator restores to the same samples, and training resumes."""
+    import dataclasses
+    import json
+    import shutil
+
+    import gan_tf
+
+    run_dir = str(tmp_path / name)
+    shutil.copytree(os.path.join(LEGACY, name), run_dir)
+    with open(os.path.join(LEGACY, "samples_seed1.json"), encoding="utf-8") as handle:
+        expected = np.asarray(json.load(handle)[name], np.float32)
+    run = gan_tf.load_run(run_dir)
+    np.testing.assert_allclose(run.sample(6, seed=1), expected, rtol=1e-5, atol=1e-6)
+    config = dataclasses.replace(rundir.load_config(run_dir), epochs=3)
+    summary = gan_tf.train(config, run_dir, verbose=0)
+    assert (summary["start_epoch"], summary["epoch"]) == (2, 3)
+    assert summary["step"] == 3 * summary["steps_per_epoch"]  # the old run's 2 epochs + 1
+    assert summary["changes"] == {"epochs": (2, 3)}
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
+        assert "output_dir" not in json.load(handle)  # rewritten in the current format

@@ -182,8 +182,8 @@ def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequentia
         default: the weights shipped in the package.
 
     Raises:
-      ValueError: for a dataset without a classifier, or missing weights (the
-        message says how to train them).
+      ConfigError: for a dataset without a classifier.
+      WeightsNotFoundError: missing weights (the message says how to train them).
     """
     dataset = CLASSIFIER_ALIASES.get(dataset, dataset)
     if dataset not in CLASSIFIER_DATASETS:

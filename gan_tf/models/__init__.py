@@ -35,7 +35,9 @@ def _discover() -> None:
     for info in pkgutil.iter_modules(__path__):
         spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SPEC", None)
         if isinstance(spec, ModelSpec):
-            _REGISTRY.setdefault(spec.name, spec)
+            if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
+                raise ConfigError(f"two variant modules define a model named '{spec.name}'")
+            _REGISTRY[spec.name] = spec
     _DISCOVERED = True
 
 
