@@ -79,7 +79,11 @@ def test_conditional_labels_are_honoured(runs):
     np.testing.assert_array_equal(a, expected)
     grid = run.grid(columns=2)  # one row per class
     assert grid.shape == (10 * 28 + 11 * 2, 2 * 28 + 3 * 2, 1)
-    for bad, message in (([1, 2], "got 2 labels for 3"), (10, r"labels must be in \[0, 9\]")):
+    for bad, message in (
+        ([1, 2], "got 2 labels for 3"),
+        (10, r"label must be in \[0, 9\], got 10"),
+        ([1, 12, -1], r"labels must be in \[0, 9\], got \[-1, 12\]"),
+    ):
         with pytest.raises(ConfigError, match=message):
             run.sample(3, labels=bad)
 
