@@ -4,8 +4,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_EPOCHS ?= 3
 OUTPUT_DIR ?= runs/dcgan_fashion_mnist
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+EMOJI_DIR ?= $(HOME)/.keras/datasets/emoji
+EMOJI_VERSION := 16.0.0
 
-.PHONY: install data demo test test-cli test-slow lint format docs gif evaluate classifiers baseline
+.PHONY: install data emoji demo test test-cli test-slow lint format docs gif evaluate classifiers baseline
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -18,6 +20,24 @@ data:
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist) \
 	  || echo "could not install dataset-fashion-mnist: the demo will let tfds download MNIST"; \
 	else echo "no apt-get: the demo will let tfds download MNIST"; fi
+	@$(MAKE) --no-print-directory emoji
+
+# The emoji dataset: two npm packages of 64x64 PNGs (pinned version, SHA-256 checked
+# and unpacked by gan_tf.data.prepare_emoji; the ~135 MB of tarballs are deleted after).
+emoji:
+	@if [ -d $(EMOJI_DIR)/emoji-datasource-google-$(EMOJI_VERSION) ] && \
+	    [ -d $(EMOJI_DIR)/emoji-datasource-twitter-$(EMOJI_VERSION) ]; then \
+	  echo "emoji found in $(EMOJI_DIR)"; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(EMOJI_DIR) && cd $(EMOJI_DIR) && \
+	  for vendor in google twitter; do \
+	    [ -d emoji-datasource-$$vendor-$(EMOJI_VERSION) ] || \
+	    [ -f emoji-datasource-$$vendor-$(EMOJI_VERSION).tgz ] || \
+	    npm pack --silent emoji-datasource-$$vendor@$(EMOJI_VERSION) >/dev/null || exit 1; \
+	  done && cd $(CURDIR) && \
+	  $(PYTHON) -c "from gan_tf.data import prepare_emoji; print(*prepare_emoji('$(EMOJI_DIR)'), sep='\n')" && \
+	  rm -f $(EMOJI_DIR)/*.tgz; \
+	else echo "no npm: skipping the emoji dataset (https://www.npmjs.com/package/emoji-datasource-google)"; fi
 
 demo: install data
 	@if [ -d $(FASHION_MNIST_DIR) ]; then dataset=fashion_mnist; else dataset=mnist; fi; \

@@ -23,7 +23,7 @@ import typing
 from typing import Any
 
 from gan_tf import distribute, losses, models
-from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, is_toy
+from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, is_toy
 from gan_tf.errors import ConfigError
 from gan_tf.eval.names import DEFAULT_METRICS, METRICS, parse_metrics
 
@@ -88,6 +88,9 @@ class TrainConfig:
         {}, "The variant's architecture knobs as key=value,... (see docs/models.md)."
     )
     image_size: int | None = _field(None, "Resize images to this side (default: the dataset's).")
+    background: str = _field(
+        "white", "Colour behind transparent pixels (emoji): white, black, gray or #rrggbb."
+    )
     max_examples: int | None = _field(None, "Use only the first N training examples.")
     steps_per_epoch: int | None = _field(None, "Cap the steps of each epoch (smoke runs).")
     checkpoint_every: int = _field(1, "Save a checkpoint every N epochs (and at the end).")
@@ -198,6 +201,7 @@ def _validate(config: TrainConfig) -> None:
         )
     if not config.dataset:
         raise ConfigError("dataset must not be empty", "dataset")
+    background_rgb(config.background)
     if not isinstance(config.eval_every, int) or config.eval_every < 0:
         raise ConfigError(
             f"eval_every must be >= 0 epochs (0 = off), got {config.eval_every}", "eval_every"

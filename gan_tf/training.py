@@ -125,6 +125,7 @@ def _load_data(config: TrainConfig) -> tuple[data.ImageDataset, int]:
         max_examples=config.max_examples,
         image_size=config.image_size,
         download=config.download,
+        background=config.background,
     )
     examples_per_step = config.batch_size * config.n_critic
     steps_per_epoch = dataset.num_examples // examples_per_step
@@ -325,6 +326,7 @@ def _make_evaluator(config: TrainConfig):
         data_dir=config.data_dir,
         download=config.download,
         image_size=config.image_size,
+        background=config.background,
         classifier_weights=config.classifier_weights,
         inception_weights=config.inception_weights,
         seed=config.seed,

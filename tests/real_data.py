@@ -1,4 +1,4 @@
-"""Markers for tests on the real Fashion-MNIST that CI installs from Debian."""
+"""Markers for tests on real data CI installs: Fashion-MNIST (Debian) and the emoji (npm)."""
 
 import os
 
@@ -10,4 +10,12 @@ from gan_tf import data
 requires_fashion_mnist = pytest.mark.skipif(
     not os.path.isdir(data.DEBIAN_FASHION_MNIST_DIR) and not os.environ.get("CI"),
     reason="dataset-fashion-mnist not installed",
+)
+
+# `make data` unpacks the emoji npm packages here; CI runs it (and must not skip).
+EMOJI_DIR = os.path.join(os.path.expanduser("~"), ".keras", "datasets", "emoji")
+requires_emoji = pytest.mark.skipif(
+    not os.path.isdir(os.path.join(EMOJI_DIR, f"emoji-datasource-google-{data.EMOJI_VERSION}"))
+    and not os.environ.get("CI"),
+    reason="emoji packages not fetched (make data)",
 )

