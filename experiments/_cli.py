@@ -68,6 +68,7 @@ def as_flags(message: str, params, flag_names: dict | None = None, defined=None)
             continue
         # a word on its own, not a value ("strategy=tpu", "'tpu'") nor part of a longer name
         message = re.sub(rf"(?<![\w\-='/.]){re.escape(param)}(?![\w'])", f"--{flag}", message)
+        message = message.replace(f"--{flag}=False", f"--no{flag}")  # absl's boolean spelling
     return message
 
 

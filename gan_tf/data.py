@@ -253,6 +253,8 @@ def _local_candidates(name: str, data_dir: str | None, background: str = "white"
         if data_dir:
             dirs.append(os.path.join(data_dir, "cifar-10-batches-py"))
         dirs.append(os.path.join(cache, "cifar-10-batches-py"))
+        # where keras.datasets.cifar10.load_data (Keras 3) unpacks its download
+        dirs.append(os.path.join(cache, "cifar-10-batches-py-target", "cifar-10-batches-py"))
         for directory in dirs:
             yield f"cifar-10 pickles in {directory}", lambda s, d=directory: _cifar_arrays(d, s)
     elif name == "svhn":
@@ -708,11 +710,13 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise DataNotFoundError(
             f"dataset '{name}' not found: no local files ({'; '.join(tried) or 'no data_dir'}) "
-            f"and tfds.load('{known.tfds_name}', download={download}) failed "
+            f"and tfds.load('{known.tfds_name}') {'failed' if download else 'found no cached copy'} "
             f"({type(error).__name__}: {reason}). Fix: run once where the internet is reachable "
-            f"(tfds caches it), or put the raw files in data_dir"
+            f"(tfds caches it), or put the raw files in data_dir (with download=False tfds is "
+            "not tried)"
             + (", or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else ""),
             "data_dir",
+            "download",
         ) from None
     if max_examples is not None:
         raw = raw.take(max_examples)

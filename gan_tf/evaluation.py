@@ -284,6 +284,9 @@ def evaluate_run(
       ``samples``, ``seconds``.
     """
     started = time.time()
+    run_dir = os.path.expanduser(run_dir)
+    samples = os.path.expanduser(samples) if samples else samples
+    output = os.path.expanduser(output) if output else output
     metrics = parse_metrics(metrics)  # fail on a typo before loading anything
     if samples is None and num_samples < 2:
         raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")

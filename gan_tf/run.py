@@ -41,6 +41,7 @@ def load_run(output_dir: str, generator: keras.Model | None = None) -> Run:
     Raises:
       RunNotFoundError: not a gan_tf run, or no checkpoint yet.
     """
+    output_dir = os.path.expanduser(output_dir)
     generator, config = rundir.restore_generator(output_dir, generator)
     info = rundir.run_info(output_dir)
     return Run(output_dir, config, generator, tuple(info["shape"]), info["num_classes"])

@@ -185,7 +185,7 @@ def train(
       DataNotFoundError: no source provides the dataset.
       TrainingDivergedError: a loss became NaN/inf (the last checkpoint is kept).
     """
-    run_dir = output_dir
+    run_dir = os.path.expanduser(output_dir)
     changes = rundir.resume_changes(config, run_dir)
     custom = generator is not None or discriminator is not None
     rundir.check_same_networks(run_dir, custom)

@@ -41,14 +41,20 @@ def write_mnist_idx(directory: str, train: int = 96, test: int = 32, gz: bool = 
     return train_images, train_labels
 
 
-def write_cifar10(directory: str, per_batch: int = 10) -> np.ndarray:
-    """Writes cifar-10-batches-py pickles; returns the train images as NHWC uint8."""
+def write_cifar10(directory: str, per_batch: int = 10, pixels=None) -> np.ndarray:
+    """Writes cifar-10-batches-py pickles; returns the train images as NHWC uint8.
+
+    ``pixels``: real 32x32x3 uint8 images to use (cycled), instead of random ones."""
     folder = os.path.join(directory, "cifar-10-batches-py")
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(3)
     all_images = []
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        images = rng.integers(0, 256, (per_batch, 32, 32, 3), dtype=np.uint8)
+    for batch_index, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        if pixels is None:
+            images = rng.integers(0, 256, (per_batch, 32, 32, 3), dtype=np.uint8)
+        else:
+            rows = np.arange(batch_index * per_batch, (batch_index + 1) * per_batch)
+            images = np.asarray(pixels)[rows % len(pixels)]
         rows = images.transpose(0, 3, 1, 2).reshape(per_batch, 3072)  # R plane, G plane, B plane
         batch = {
             b"data": rows,

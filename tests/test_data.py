@@ -74,6 +74,23 @@ def test_cifar10_pickles_keep_rgb_order(tmp_path):
     assert test.num_examples == 10
 
 
+def test_cifar10_found_where_keras_3_unpacks_it(isolated_caches):
+    target = os.path.join(str(isolated_caches), "datasets", "cifar-10-batches-py-target")
+    images = write_cifar10(target)
+    dataset = data.load_dataset("cifar10", download=False)
+    assert dataset.source.endswith(
+        os.path.join("cifar-10-batches-py-target", "cifar-10-batches-py")
+    )
+    np.testing.assert_array_equal(data.as_arrays(dataset)[0], images)
+
+
+def test_data_dir_expands_the_home_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_mnist_idx(str(tmp_path / "mnist"), train=16)
+    dataset = data.load_dataset("mnist", data_dir="~/mnist", download=False)
+    assert dataset.num_examples == 16 and dataset.source.startswith(str(tmp_path))
+
+
 def test_svhn_mat_maps_label_10_to_0(tmp_path):
     images, digits = write_svhn(str(tmp_path))
     dataset = data.load_dataset("svhn", data_dir=str(tmp_path), with_labels=True)

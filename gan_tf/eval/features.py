@@ -191,7 +191,7 @@ def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequentia
             f"no domain classifier for dataset '{dataset}'; classifiers exist for "
             f"{', '.join(CLASSIFIER_DATASETS)} (use the Inception metrics for other data)"
         )
-    path = weights or shipped_classifier_path(dataset)
+    path = os.path.expanduser(weights) if weights else shipped_classifier_path(dataset)
     if not os.path.exists(path):
         raise WeightsNotFoundError(
             f"no classifier weights at {path}; train them with `python "
@@ -295,6 +295,8 @@ def inception_network(weights: str | None = "imagenet") -> keras.Model:
       WeightsNotFoundError: when the weights file is missing or cannot be downloaded;
         the message names ``inception_weights``.
     """
+    if weights not in (None, "imagenet"):
+        weights = os.path.expanduser(weights)
     if weights not in (None, "imagenet") and not os.path.exists(weights):
         raise WeightsNotFoundError(
             f"inception_weights={weights} does not exist; point it at a local copy of "

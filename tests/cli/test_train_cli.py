@@ -8,7 +8,8 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from fake_data import write_mnist_idx
+from fake_data import write_cifar10, write_mnist_idx
+from real_data import EMOJI_DIR, requires_emoji
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -103,6 +104,13 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
 
 
 BAD_FLAGS = [
+    (["--dataset=emoji", "--data_dir={empty}"], 1, "dataset 'emoji' not found"),
+    (["--background=pink"], 2, "--background 'pink' is not a colour"),
+    (
+        ["--dataset=cifar10", "--data_dir={empty}"],
+        1,
+        "put the raw files in --data_dir (with --nodownload",
+    ),
     (["--model=resnet"], 2, "unknown --model 'resnet'; choose one of: cgan, dcgan, gan"),
     (["--dataset=imagenet"], 2, "unknown --dataset 'imagenet'"),
     (["--arch=width=3"], 2, "--arch: dcgan has no knob width; its knobs are: base_width=64"),
@@ -210,3 +218,24 @@ def test_new_options_train_from_the_command_line(flags, expected, mnist_dir, tmp
         row = next(csv.DictReader(handle))
     assert ("r1_penalty" in row) == ("r1_weight" in expected)
     assert all(np.isfinite(float(row[k])) for k in ("discriminator_loss", "generator_loss"))
+
+
+@requires_emoji
+def test_cifar10_format_run_on_real_colour_pixels(tmp_path):
+    """Real emoji, resized to 32x32, written in CIFAR-10's pickle format: the cifar10
+    path trains on real colour pixels end to end."""
+    from gan_tf import data
+
+    emoji = data.load_dataset("emoji", data_dir=EMOJI_DIR, image_size=32, max_examples=120)
+    write_cifar10(str(tmp_path / "cifar"), per_batch=20, pixels=data.as_arrays(emoji)[0])
+    out = tmp_path / "run"
+    args = ["--model=dcgan", "--dataset=cifar10", f"--data_dir={tmp_path / 'cifar'}"]
+    args += ["--nodownload", f"--output_dir={out}", "--batch_size=16", "--epochs=1"]
+    result = run("train.py", *args, "--verbose=1")
+    assert result.returncode == 0, result.stderr
+    assert "(100 examples 32x32x3 from" in result.stdout
+    grid = iio.imread(out / "samples" / "epoch_0001.png")
+    assert grid.shape == (8 * 34 + 2, 8 * 34 + 2, 3)  # colour tiles of 32 px, 2 px padding
+    with open(out / "metrics.csv", encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    assert int(row["step"]) == 6 and np.isfinite(float(row["generator_loss"]))
