@@ -710,7 +710,8 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise DataNotFoundError(
             f"dataset '{name}' not found: no local files ({'; '.join(tried) or 'no data_dir'}) "
-            f"and tfds.load('{known.tfds_name}') {'failed' if download else 'found no cached copy'} "
+            f"and tfds.load('{known.tfds_name}') "
+            f"{'failed' if download else 'found no cached copy'} "
             f"({type(error).__name__}: {reason}). Fix: run once where the internet is reachable "
             f"(tfds caches it), or put the raw files in data_dir (with download=False tfds is "
             "not tried)"
