@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from gan_tf import distribute, losses, models, regularizers
+from gan_tf.augment import parse_policy
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
 from gan_tf.train_step import GAN, StepOptions
@@ -219,5 +220,8 @@ def build_gan(
                 sigmoid_outputs=loss.sigmoid_outputs,
                 generator_uses_real=loss.generator_uses_real,
                 simultaneous=config.update == "simultaneous",
+                augment=parse_policy(config.augment),
+                ada_target=config.ada_target or None,
+                ada_rate=config.batch_size / (config.ada_kimg * 1000.0),
             ),
         )

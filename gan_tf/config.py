@@ -23,6 +23,7 @@ import typing
 from typing import Any
 
 from gan_tf import distribute, losses, models
+from gan_tf.augment import AUGMENTATIONS, parse_policy
 from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, is_toy
 from gan_tf.errors import ConfigError
 from gan_tf.eval.names import DEFAULT_METRICS, METRICS, parse_metrics
@@ -84,6 +85,16 @@ class TrainConfig:
     d_dropout: float = _field(0.0, "Dropout rate after every discriminator activation.")
     spectral_norm: bool = _field(False, "Spectrally normalise the discriminator's layers.")
     ema: float = _field(0.0, "Decay of an EMA of generator weights used for samples (0 = off).")
+    augment: str = _field(
+        "",
+        "DiffAugment on every image D sees, comma list of: {augmentations} (empty = off).",
+    )
+    ada_target: float = _field(
+        0.0,
+        "ADA: adapt the augmentation probability so E[sign D(real)] stays near this "
+        "(e.g. 0.6; 0 = always augment).",
+    )
+    ada_kimg: int = _field(100, "ADA: thousands of real images for p to move from 0 to 1.")
     arch: dict[str, Any] = _field(
         {}, "The variant's architecture knobs as key=value,... (see docs/models.md)."
     )
@@ -154,6 +165,7 @@ def _validate(config: TrainConfig) -> None:
         "log_every",
         "grid_size",
         "steps_per_call",
+        "ada_kimg",
     )
     for name in positive:
         value = getattr(config, name)
@@ -202,6 +214,10 @@ def _validate(config: TrainConfig) -> None:
     if not config.dataset:
         raise ConfigError("dataset must not be empty", "dataset")
     background_rgb(config.background)
+    parse_policy(config.augment)
+    _in_unit_interval(config, "ada_target")
+    if config.ada_target and not config.augment:
+        raise ConfigError("ada_target needs augment (e.g. augment=flip,translation)", "ada_target")
     if not isinstance(config.eval_every, int) or config.eval_every < 0:
         raise ConfigError(
             f"eval_every must be >= 0 epochs (0 = off), got {config.eval_every}", "eval_every"
@@ -234,6 +250,8 @@ FIXED_FIELDS = (
     "d_dropout",
     "arch",
     "ema",
+    "augment",
+    "ada_target",
     "optimizer",
     "lr_decay",
     "precision",
@@ -280,6 +298,7 @@ def field_help(name: str) -> str:
         precisions=" | ".join(PRECISIONS),
         updates=" | ".join(UPDATES),
         metrics=", ".join(METRICS),
+        augmentations=", ".join(AUGMENTATIONS),
     )
     default = field.default_factory() if field.default is dataclasses.MISSING else field.default
     shown = "unset" if default is None or default == {} else default

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from gan_tf import distribute, regularizers
+from gan_tf import augment, distribute, regularizers
 from gan_tf.errors import ConfigError
 
 __all__ = ["GAN", "StepOptions"]
@@ -50,6 +50,11 @@ class StepOptions:
         from the pre-update discriminator, as the TF DCGAN tutorial does) instead of
         the default alternating updates (discriminator first, then the generator
         against the updated discriminator on fresh noise). Needs ``n_critic == 1``.
+      augment: DiffAugment transformations (:data:`gan_tf.augment.AUGMENTATIONS`)
+        applied to every discriminator input, real and fake, in both updates.
+      ada_target: adapt the augmentation probability ``augment_p`` after every step
+        so that ``E[sign(D(x_real))]`` stays near this target (ADA); ``None``: p = 1.
+      ada_rate: how far p moves per step (``batch / (ada_kimg * 1000)``).
     """
 
     n_critic: int = 1
@@ -62,6 +67,9 @@ class StepOptions:
     sigmoid_outputs: bool = True
     generator_uses_real: bool = False
     simultaneous: bool = False
+    augment: tuple[str, ...] = ()
+    ada_target: float | None = None
+    ada_rate: float = 0.0
 
 
 class GAN:
@@ -108,6 +116,9 @@ class GAN:
         self.instance_noise_std = tf.Variable(
             float(options.instance_noise), trainable=False, name="instance_noise_std"
         )
+        self.augment_p = tf.Variable(  # checkpointed: ADA's p continues on resume
+            0.0 if options.ada_target is not None else 1.0, trainable=False, name="augment_p"
+        )
         self.generator_ema = None
         if options.ema_decay is not None:
             self.generator_ema = _copy(generator)
@@ -127,7 +138,10 @@ class GAN:
     def metric_names(self) -> tuple[str, ...]:
         """The keys of the dict :meth:`train_step` returns, in a stable order."""
         names = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
-        return names + tuple(name for name, _, _ in self.options.penalties)
+        names += tuple(name for name, _, _ in self.options.penalties)
+        if self.options.ada_target is not None:
+            names += ("real_sign",)
+        return names + (("augment_p",) if self.options.augment else ())
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -169,6 +183,13 @@ class GAN:
             key: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
             for key, value in per_replica.items()
         }
+        if self.options.augment:
+            metrics["augment_p"] = tf.identity(self.augment_p)  # the p this step used
+        if self.options.ada_target is not None:  # ADA: p follows the overfitting heuristic
+            direction = tf.sign(metrics["real_sign"] - self.options.ada_target)
+            self.augment_p.assign(
+                tf.clip_by_value(self.augment_p + direction * self.options.ada_rate, 0.0, 1.0)
+            )
         if self.generator_ema is not None:
             decay = self.options.ema_decay
             for average, weight in zip(
@@ -185,7 +206,8 @@ class GAN:
         label_batches = tf.split(labels, options.n_critic) if self.conditional else None
         smoothing = {"label_smoothing": options.label_smoothing} if options.sigmoid_outputs else {}
 
-        def noisy(samples):  # instance noise on every discriminator input
+        def noisy(samples):  # augmentation and instance noise on every discriminator input
+            samples = augment.augment(samples, options.augment, draws, self._augment_p())
             if not options.instance_noise:
                 return samples
             return samples + self.instance_noise_std * draws.normal(tf.shape(samples))
@@ -244,7 +266,12 @@ class GAN:
             "d_real": tf.reduce_mean(to_score(tf.cast(real_logits, tf.float32))),
             "d_fake": tf.reduce_mean(to_score(tf.cast(fake_logits, tf.float32))),
         }
+        if options.ada_target is not None:
+            metrics["real_sign"] = tf.reduce_mean(tf.sign(tf.cast(real_logits, tf.float32)))
         return {**metrics, **penalties}
+
+    def _augment_p(self):
+        return self.augment_p if self.options.ada_target is not None else 1.0
 
     @staticmethod
     def _apply(network, optimizer, tape, scaled_loss) -> None:
@@ -281,6 +308,7 @@ class GAN:
             discriminator_optimizer=self.discriminator_optimizer,
             step=self.step,
             rng=self.rng,
+            **({"augment_p": self.augment_p} if self.options.augment else {}),
             **extra,
         )
 
