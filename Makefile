@@ -78,6 +78,7 @@ evaluate:
 classifiers:
 	$(PYTHON) experiments/train_classifier.py --dataset=fashion_mnist --epochs=5
 	$(PYTHON) experiments/train_classifier.py --dataset=mnist_5k --epochs=15
+	$(PYTHON) experiments/train_classifier.py --dataset=emoji --epochs=15
 
 # The README's baseline table: every model on Fashion-MNIST, 3 epochs each, evaluated.
 baseline:

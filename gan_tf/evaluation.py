@@ -117,7 +117,8 @@ class Evaluator:
                 **features.classifier_info(weights),
             }
             expected = data.image_shape_of(dataset, image_size)
-            if tuple(expected) != self.classifier.image_shape:
+            accepted = self.classifier.image_shape
+            if accepted is not None and tuple(expected) != accepted:
                 raise ConfigError(
                     f"the {self.classifier.name} takes {self.classifier.image_shape} images but "
                     f"this run makes {tuple(expected)}; use the Inception metrics (fid, kid, pr, "
@@ -375,6 +376,7 @@ def train_dataset_classifier(
     if not output.endswith(".weights.h5"):
         raise ConfigError(f"output must end in .weights.h5, got {output}", "output")
     started = time.time()
+    shape, num_classes = features.CLASSIFIERS[features.CLASSIFIER_ALIASES.get(dataset, dataset)]
     splits = {}
     for split in ("train", "test"):
         loaded = data.load_dataset(
@@ -384,12 +386,14 @@ def train_dataset_classifier(
             with_labels=True,
             download=download,
             max_examples=max_examples if split == "train" else None,
+            image_size=shape[0],  # the classifier's own size (emoji: 32x32)
         )
         splits[split] = (*data.as_arrays(loaded), loaded.source)
     images, labels, train_source = splits["train"]
     model = features.train_classifier(
         images,
         labels,
+        num_classes=num_classes,
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
@@ -412,7 +416,7 @@ def train_dataset_classifier(
     }
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     tmp = output[: -len(".weights.h5")] + ".tmp.weights.h5"
-    weights_only = features.build_classifier(images.shape[1:])  # no optimizer state in the file
+    weights_only = features.build_classifier(shape, num_classes)  # no optimizer state
     weights_only.set_weights(model.get_weights())
     weights_only.save_weights(tmp)
     os.replace(tmp, output)

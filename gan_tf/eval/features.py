@@ -48,7 +48,15 @@ __all__ = [
     "train_classifier",
 ]
 
-CLASSIFIER_DATASETS = ("mnist", "fashion_mnist", "svhn", "cifar10")
+# dataset -> (the classifier's input shape, number of classes)
+CLASSIFIERS = {
+    "mnist": ((28, 28, 1), 10),
+    "fashion_mnist": ((28, 28, 1), 10),
+    "svhn": ((32, 32, 3), 10),
+    "cifar10": ((32, 32, 3), 10),
+    "emoji": ((32, 32, 3), 9),  # 64x64 emoji are scored at 32x32 (antialiased resize)
+}
+CLASSIFIER_DATASETS = tuple(CLASSIFIERS)
 CLASSIFIER_ALIASES = {"mnist_5k": "mnist"}  # datasets evaluated by another one's classifier
 INCEPTION_SIZE = 299
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
@@ -199,8 +207,8 @@ def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequentia
             f"classifier_weights=PATH",
             "classifier_weights",
         )
-    shape = (28, 28, 1) if dataset in ("mnist", "fashion_mnist") else (32, 32, 3)
-    model = build_classifier(shape)
+    shape, num_classes = CLASSIFIERS[dataset]
+    model = build_classifier(shape, num_classes)
     model.load_weights(path)
     return model
 
@@ -266,9 +274,20 @@ def classifier_extractor(
     """
     model = model or load_classifier(dataset, weights)
     network = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
-    return FeatureExtractor(
-        f"{dataset}_classifier", network, _to_float, tuple(model.input_shape[1:])
-    )
+    shape = tuple(model.input_shape[1:])
+    if shape[-1] == 3 and CLASSIFIER_ALIASES.get(dataset, dataset) == "emoji":
+        # any square colour size: resized (antialiased) to the classifier's own
+        return FeatureExtractor(
+            f"{dataset}_classifier", network, lambda x: _resized(x, shape[0]), None
+        )
+    return FeatureExtractor(f"{dataset}_classifier", network, _to_float, shape)
+
+
+def _resized(images, side: int) -> tf.Tensor:
+    images = _to_float(images)
+    if images.shape[1] == side and images.shape[2] == side:
+        return images
+    return tf.image.resize(images, (side, side), antialias=True)
 
 
 def inception_preprocess(images) -> tf.Tensor:

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from real_data import requires_fashion_mnist
+from real_data import EMOJI_DIR, requires_emoji, requires_fashion_mnist
 
 from gan_tf import data
 from gan_tf.errors import ConfigError, GanTfError
@@ -51,6 +51,28 @@ def test_shipped_fashion_mnist_classifier_reaches_its_stated_accuracy():
     accuracy = features.accuracy(model, images, labels)
     assert accuracy == pytest.approx(record["test_accuracy"], abs=0.002)
     assert accuracy > 0.90
+
+
+@requires_emoji
+def test_shipped_emoji_classifier_reaches_its_stated_accuracy_at_32_and_64_px():
+    model, record = _shipped("emoji")
+    assert model.input_shape[1:] == (32, 32, 3) and model.output_shape[-1] == 9
+    test = data.load_dataset("emoji", split="test", data_dir=EMOJI_DIR, with_labels=True)
+    images, labels = data.as_arrays(test)  # 64x64, as emoji runs make them
+    assert len(images) == 740 == record["test_examples"]
+    small = data.as_arrays(
+        data.load_dataset("emoji", split="test", data_dir=EMOJI_DIR, image_size=32)
+    )[0]
+    assert features.accuracy(model, small, labels) == pytest.approx(
+        record["test_accuracy"], abs=0.002
+    )
+    assert record["test_accuracy"] > 0.78  # 9 categories; the largest holds 60 %
+    extractor = features.classifier_extractor("emoji")  # any side: resized to 32
+    (pooled, logits), (_, small_logits) = extractor(images[:90]), extractor(small[:90])
+    assert pooled.shape == (90, 128) and logits.shape == (90, 9)
+    # the first 90 hold every category 10 times (chance 1/9); 64 px scored like 32 px
+    assert (logits.argmax(1) == labels[:90]).mean() > 0.5
+    assert (logits.argmax(1) == small_logits.argmax(1)).mean() > 0.9
 
 
 def test_shipped_mnist_classifier_reaches_its_stated_accuracy():
