@@ -390,11 +390,16 @@ def _emoji_entries(package: str, vendor: str) -> list[tuple[str, int]]:
     return entries
 
 
+def _held_out(name: str) -> bool:
+    """Whether a file (by its name or path) belongs to the held-out test tenth."""
+    import zlib
+
+    return zlib.crc32(name.encode()) % EMOJI_TEST_SHARE == 0
+
+
 def _emoji_arrays(directory: str, split: str, background: str = "white"):
     """Both vendors' 64x64 emoji over ``background``: a deterministic 10 % (by a hash
     of the file name, the same emoji for both vendors) is the test split."""
-    import zlib
-
     from PIL import Image
 
     packages = {vendor: _emoji_package(directory, vendor) for vendor in EMOJI_SHA256}
@@ -404,8 +409,7 @@ def _emoji_arrays(directory: str, split: str, background: str = "white"):
     images, labels = [], []
     for vendor, package in sorted(packages.items()):
         for path, label in _emoji_entries(package, vendor):
-            held_out = zlib.crc32(os.path.basename(path).encode()) % EMOJI_TEST_SHARE == 0
-            if held_out == (split == "test") and os.path.isfile(path):
+            if _held_out(os.path.basename(path)) == (split == "test") and os.path.isfile(path):
                 with Image.open(path) as image:
                     images.append(np.asarray(image.convert("RGBA")))
                 labels.append(label)
@@ -484,16 +488,41 @@ def _image_files(root: str) -> tuple[list[str], list[int], int]:
     return files, labels, len(classes)
 
 
-def _decode_file(path: tf.Tensor, channels: int, crop: int | None, size: int) -> tf.Tensor:
-    """Decodes one PNG/JPEG, then :func:`_center_crop_resize` it."""
-    image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-    return _center_crop_resize(image, crop, size)
+def _decode_file(
+    path: tf.Tensor, channels: int, crop: int | None, size: int, background: str = "white"
+) -> tf.Tensor:
+    """Decodes one PNG/JPEG (grayscale, grayscale + alpha, palette, RGB or RGBA;
+    transparency composited over ``background``), then :func:`_center_crop_resize` it."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+    return _center_crop_resize(_as_channels(image, channels, background), crop, size)
 
 
-def _files_dataset(files, labels, channels, crop, size) -> tf.data.Dataset:
+def _as_channels(image: tf.Tensor, channels: int, background: str) -> tf.Tensor:
+    """Any decoded uint8 image ``[H, W, 1..4]`` -> ``[H, W, channels]`` (1 or 3), alpha
+    composited over ``background``."""
+    count = tf.shape(image)[-1]
+    gray = tf.cast(image[..., :1], tf.float32)
+    colour = tf.cast(image[..., : tf.minimum(count, 3)], tf.float32)
+    rgb = tf.cond(count >= 3, lambda: colour[..., :3], lambda: tf.tile(gray, [1, 1, 3]))
+    has_alpha = tf.logical_or(tf.equal(count, 2), tf.equal(count, 4))
+    alpha = tf.cond(
+        has_alpha,
+        lambda: tf.cast(image[..., -1:], tf.float32) / 255.0,
+        lambda: tf.ones_like(gray),
+    )
+    paper = tf.constant(background_rgb(background), tf.float32)
+    rgb = rgb * alpha + paper * (1.0 - alpha)
+    if channels == 1:
+        rgb = tf.reduce_sum(rgb * tf.constant([0.299, 0.587, 0.114]), -1, keepdims=True)
+    result = tf.cast(tf.clip_by_value(tf.round(rgb), 0, 255), tf.uint8)
+    result.set_shape([None, None, channels])
+    return result
+
+
+def _files_dataset(files, labels, channels, crop, size, background="white") -> tf.data.Dataset:
     paths = tf.data.Dataset.from_tensor_slices(files)
     images = paths.map(
-        lambda path: _decode_file(path, channels, crop, size),
+        lambda path: _decode_file(path, channels, crop, size, background),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
@@ -582,12 +611,11 @@ def _from_arrays(images, labels, max_examples, with_labels) -> tf.data.Dataset:
     return _pack(tf.data.Dataset.from_tensor_slices((images, labels)), with_labels)
 
 
-def _load_folder(name, root, split, with_labels, max_examples, image_size) -> ImageDataset:
-    if split != "train":
-        raise ConfigError(
-            f"dataset '{name}' has only the 'train' split (all its images); use split=train",
-            "split",
-        )
+def _load_folder(
+    name, root, split, with_labels, max_examples, image_size, background
+) -> ImageDataset:
+    """Every image under ``root``: 1 in 10 (by a hash of its path below ``root``) is the
+    held-out ``test`` split, the rest ``train``."""
     if not os.path.isdir(root):
         raise DataNotFoundError(
             f"dataset '{name}': {root} is not a directory; pass dataset=folder:/path/to/images",
@@ -596,6 +624,15 @@ def _load_folder(name, root, split, with_labels, max_examples, image_size) -> Im
     files, labels, num_classes = _image_files(root)
     if not files:
         raise DataNotFoundError(f"dataset '{name}': no PNG/JPEG images under {root}")
+    held_out = [_held_out(os.path.relpath(path, root)) for path in files]
+    keep = [index for index, test in enumerate(held_out) if test == (split == "test")]
+    files, labels = [files[i] for i in keep], [labels[i] for i in keep]
+    if not files:
+        raise DataNotFoundError(
+            f"dataset '{name}': none of the images under {root} falls in the held-out tenth "
+            "(too few images); evaluate against split=train",
+            "split",
+        )
     if max_examples is not None:
         files, labels = files[:max_examples], labels[:max_examples]
     if with_labels and num_classes < 2:
@@ -603,7 +640,9 @@ def _load_folder(name, root, split, with_labels, max_examples, image_size) -> Im
             f"dataset '{name}' has no class sub-folders, so it has no labels", "dataset"
         )
     size = image_size or 64
-    examples = _files_dataset(files, labels if with_labels else None, 3, None, size).cache()
+    examples = _files_dataset(
+        files, labels if with_labels else None, 3, None, size, background
+    ).cache()
     return ImageDataset(
         name,
         examples,
@@ -649,7 +688,7 @@ def load_dataset(
     """
     if name.startswith("folder:"):
         root = os.path.expanduser(name[len("folder:") :])
-        return _load_folder(name, root, split, with_labels, max_examples, image_size)
+        return _load_folder(name, root, split, with_labels, max_examples, image_size, background)
     if is_toy(name):
         return _load_toy(name, split, with_labels, max_examples)
     if name not in _KNOWN:
@@ -662,6 +701,8 @@ def load_dataset(
     background_rgb(background)  # a bad colour fails before anything loads
     if data_dir is not None:
         data_dir = os.path.expanduser(data_dir)
+    if name == "celeb_a" and image_size:  # cropped and resized once, straight from the JPEG
+        known = dataclasses.replace(known, image_shape=(image_size, image_size, 3))
     dataset = _load_known(
         name, known, split, data_dir, with_labels, max_examples, download, background
     )
@@ -686,7 +727,8 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
             continue
         images, labels, source = found
         if name == "celeb_a":
-            examples = _files_dataset(images[:max_examples], None, 3, CELEB_A_CROP, 64).cache()
+            side = known.image_shape[0]
+            examples = _files_dataset(images[:max_examples], None, 3, CELEB_A_CROP, side).cache()
             count = len(images[:max_examples])
         else:
             examples = _from_arrays(images, labels, max_examples, with_labels)
@@ -726,7 +768,8 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
     def convert(example):
         image = example["image"]
         if name == "celeb_a":
-            return _center_crop_resize(image, CELEB_A_CROP, 64), tf.constant(0, tf.int32)
+            side = known.image_shape[0]
+            return _center_crop_resize(image, CELEB_A_CROP, side), tf.constant(0, tf.int32)
         return image, tf.cast(example["label"], tf.int32)
 
     examples = raw.map(convert, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()

@@ -100,16 +100,48 @@ def test_svhn_mat_maps_label_10_to_0(tmp_path):
     assert min(y for _, y in pairs) == 0 and max(y for _, y in pairs) == 9
 
 
-def test_image_folder_resized_with_class_labels(tmp_path):
+def test_image_folder_resized_with_class_labels_and_a_held_out_tenth(tmp_path):
     write_image_folder(str(tmp_path / "pets"))
-    dataset = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=32, with_labels=True)
-    assert dataset.num_examples == 6 and dataset.num_classes == 2
+    name = f"folder:{tmp_path / 'pets'}"
+    dataset = data.load_dataset(name, image_size=32, with_labels=True)
+    # crc32("cats/1.png") % 10 == crc32("cats/2.png") % 10 == 0: those two are held out
+    assert dataset.num_examples == 4 and dataset.num_classes == 2
     assert dataset.image_shape == (32, 32, 3)
     pairs = list(dataset.examples)
     assert all(x.shape == (32, 32, 3) and x.dtype == tf.uint8 for x, _ in pairs)
-    assert sorted(int(y) for _, y in pairs) == [0, 0, 0, 1, 1, 1]
-    default = data.load_dataset(f"folder:{tmp_path / 'pets'}")
+    assert sorted(int(y) for _, y in pairs) == [0, 1, 1, 1]
+    test = data.load_dataset(name, split="test", with_labels=True)
+    assert [int(y) for _, y in test.examples] == [0, 0]
+    default = data.load_dataset(name)
     assert default.image_shape == (64, 64, 3)
+    large = data.load_dataset(name, image_size=128)
+    assert data.as_arrays(large)[0].shape == (4, 128, 128, 3)
+
+
+def test_image_folder_reads_alpha_palette_and_grayscale_pngs(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "mixed"
+    root.mkdir()
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0], rgba[:4, :, 3] = 200, 255  # top half opaque red-ish, bottom transparent
+    Image.fromarray(rgba, "RGBA").save(root / "a_rgba.png")
+    Image.fromarray(np.full((8, 8), 50, np.uint8), "L").save(root / "b_gray.png")
+    gray_alpha = np.stack([np.full((8, 8), 50, np.uint8), np.zeros((8, 8), np.uint8)], -1)
+    Image.fromarray(gray_alpha, "LA").save(root / "c_gray_alpha.png")
+    Image.fromarray(rgba[..., :3]).convert("P").save(root / "d_palette.png")
+    files = sorted(str(path) for path in root.iterdir())
+    for background, paper in (("white", 255), ("black", 0)):
+        images = np.stack(
+            [data._decode_file(tf.constant(f), 3, None, 8, background).numpy() for f in files]
+        )
+        assert images.shape == (4, 8, 8, 3) and images.dtype == np.uint8
+        np.testing.assert_array_equal(images[0, :4, :, 0], 200)  # opaque stays
+        np.testing.assert_array_equal(images[0, 4:], paper)  # transparent -> background
+        np.testing.assert_array_equal(images[1], 50)  # grayscale tiled to RGB
+        np.testing.assert_array_equal(images[2], paper)  # fully transparent gray
+        palette = np.asarray(Image.open(root / "d_palette.png").convert("RGB"))
+        np.testing.assert_array_equal(images[3], palette)  # palette decoded as PIL does
 
 
 def test_celeb_a_local_files_center_cropped_to_64(tmp_path):
@@ -126,6 +158,21 @@ def test_celeb_a_local_files_center_cropped_to_64(tmp_path):
     loaded = first_images(dataset, 1)[0].astype(int)
     assert loaded.shape == (64, 64, 3)
     assert abs(loaded.mean() - 200) < 6  # only the bright crop is left
+    # 128 px: the 140 px crop is resized once, straight to 128 (not to 64 and back up)
+    textured = image.copy()
+    textured[39:179, 19:159] = np.kron(np.indices((35, 35)).sum(0) % 2 * 200, np.ones((4, 4)))[
+        ..., None
+    ].astype(np.uint8)  # 4 px checks: fine detail a 64 px detour would blur away
+    iio.imwrite(folder / "000000.jpg", textured, quality=100)
+    large = data.load_dataset("celeb_a", data_dir=str(tmp_path), image_size=128)
+    assert large.image_shape == (128, 128, 3)
+    crop = tf.cast(tf.io.decode_jpeg(tf.io.read_file(str(folder / "000000.jpg"))), tf.float32)
+    crop = crop[39:179, 19:159]
+    direct = tf.image.resize(crop, (128, 128), antialias=True).numpy()
+    detour = tf.image.resize(tf.image.resize(crop, (64, 64), antialias=True), (128, 128))
+    got = first_images(large, 1)[0].astype(np.float32)
+    np.testing.assert_allclose(got, np.clip(np.round(direct), 0, 255), atol=1)
+    assert np.abs(got - detour.numpy()).mean() > 10  # the blurry double resize is gone
 
 
 def test_missing_data_lists_what_was_tried(tmp_path, monkeypatch):
