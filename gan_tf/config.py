@@ -344,4 +344,8 @@ def config_from_dict(values: dict[str, Any], source: str = "the config") -> Trai
             f"{source} has unknown key(s) {', '.join(unknown)}; it was written by another "
             "version of gan_tf or edited by hand: remove them"
         )
-    return TrainConfig(**{key: value for key, value in values.items() if key in known})
+    values = {key: value for key, value in values.items() if key in known}
+    if "arch" not in values:  # a run from before the knobs: its dcgan widths had no cap
+        spec = models.get_model(values.get("model", TrainConfig.model))
+        values["arch"] = {"max_width": 0} if "max_width" in spec.architecture else {}
+    return TrainConfig(**values)

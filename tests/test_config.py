@@ -88,7 +88,7 @@ def test_ints_become_floats_for_float_fields():
 
 
 def test_arch_resolves_against_the_variants_knobs():
-    assert make_config().arch == {"base_width": 64, "max_width": 0, "norm": "batch"}
+    assert make_config().arch == {"base_width": 64, "max_width": 1024, "norm": "batch"}
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
     assert parsed == {"base_width": 32, "max_width": 256, "norm": "batch"}

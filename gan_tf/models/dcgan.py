@@ -13,8 +13,10 @@ channels, so 28x28 starts at 7x7x256, 32x32 at 4x4x512 -> 8x8x256 ->
 
 Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 (channels of the generator's last hidden layer and the discriminator's first,
-64), ``max_width`` (cap on any layer's channels, 0 = none) and ``norm`` (the
-discriminator's normalisation: batch, layer or none).
+64), ``max_width`` (cap on any layer's channels: 1024, the paper's widest, so
+128 and 256 px images keep the 64 px network's widths instead of growing to
+2048/4096 channels; 0 = no cap) and ``norm`` (the discriminator's
+normalisation: batch, layer or none).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gan_tf.models.spec import ModelSpec, spectral, weight_init
 
 __all__ = ["ARCHITECTURE", "SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
 
-ARCHITECTURE = {"base_width": 64, "max_width": 0, "norm": "batch"}
+ARCHITECTURE = {"base_width": 64, "max_width": 1024, "norm": "batch"}
 NORMS = ("batch", "layer", "none")
 
 

@@ -161,7 +161,7 @@ def test_unknown_norm_and_knobs_are_config_errors():
     with pytest.raises(ConfigError) as caught:
         models.get_model("dcgan").resolve_architecture({"depth": 3, "width": 2})
     assert str(caught.value) == (
-        "arch: dcgan has no knob depth, width; its knobs are: base_width=64, max_width=0, "
+        "arch: dcgan has no knob depth, width; its knobs are: base_width=64, max_width=1024, "
         "norm=batch"
     )
     assert caught.value.params == ("arch",)
