@@ -16,7 +16,10 @@ from gan_tf.eval import names
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "The training run to evaluate (its --output_dir).")
 flags.DEFINE_string(
-    "metrics", ",".join(names.DEFAULT_METRICS), f"Comma list of: {', '.join(names.METRICS)}."
+    "metrics",
+    "auto",
+    "auto (the domain classifier's metrics where one ships, else fid,kid,pr), or a comma "
+    f"list of: {', '.join(names.METRICS)}.",
 )
 flags.DEFINE_integer("num_samples", 10_000, "Generated images to score.")
 flags.DEFINE_string("samples", None, "Score this .npz (from sample.py) instead of sampling.")

@@ -37,6 +37,7 @@ __all__ = [
     "METRICS",
     "OUTPUT_NAMES",
     "Evaluator",
+    "default_metrics",
     "evaluate_run",
     "train_dataset_classifier",
 ]
@@ -254,6 +255,16 @@ class Evaluator:
         return features.accuracy(model, self.real_images, self.real_labels)
 
 
+def default_metrics(dataset: str) -> tuple[str, ...]:
+    """The metrics a dataset is scored with by default: the domain classifier's where
+    one ships (:data:`gan_tf.eval.features.CLASSIFIERS`), else the InceptionV3 ones
+    (FID, KID, precision/recall), which need its ImageNet weights."""
+    name = features.CLASSIFIER_ALIASES.get(dataset, dataset)
+    if name in features.CLASSIFIERS:
+        return DEFAULT_METRICS
+    return ("fid", "kid", "pr")
+
+
 def evaluate_run(
     run_dir: str,
     metrics=DEFAULT_METRICS,
@@ -269,7 +280,7 @@ def evaluate_run(
 
     Args:
       run_dir: a training run's ``--output_dir``.
-      metrics: names from :data:`METRICS`.
+      metrics: names from :data:`METRICS`, or ``"auto"`` for :func:`default_metrics`.
       num_samples: generated images to score (conditional runs: equal shares per class).
       samples: an ``.npz`` from ``experiments/sample.py`` (``images``, optional
         ``labels``) to score instead of sampling the checkpoint.
@@ -288,6 +299,8 @@ def evaluate_run(
     run_dir = os.path.expanduser(run_dir)
     samples = os.path.expanduser(samples) if samples else samples
     output = os.path.expanduser(output) if output else output
+    if metrics == "auto":
+        metrics = default_metrics(rundir.load_config(run_dir).dataset)
     metrics = parse_metrics(metrics)  # fail on a typo before loading anything
     if samples is None and num_samples < 2:
         raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")

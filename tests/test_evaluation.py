@@ -207,3 +207,10 @@ def test_eval_flags_are_validated():
     with pytest.raises(ConfigError, match="eval_samples must be an integer >= 100, got 10"):
         gan_tf.make_config(eval_every=1, eval_samples=10)
     assert dataclasses.asdict(gan_tf.make_config())["eval_every"] == 0
+
+
+def test_default_metrics_use_a_shipped_classifier_else_inception():
+    for dataset in ("fashion_mnist", "mnist_5k", "emoji", "cifar10"):
+        assert evaluation.default_metrics(dataset) == evaluation.DEFAULT_METRICS
+    for dataset in ("celeb_a", "folder:/data/faces"):
+        assert evaluation.default_metrics(dataset) == ("fid", "kid", "pr")
