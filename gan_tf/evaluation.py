@@ -260,7 +260,7 @@ def default_metrics(dataset: str) -> tuple[str, ...]:
     one ships (:data:`gan_tf.eval.features.CLASSIFIERS`), else the InceptionV3 ones
     (FID, KID, precision/recall), which need its ImageNet weights."""
     name = features.CLASSIFIER_ALIASES.get(dataset, dataset)
-    if name in features.CLASSIFIERS:
+    if name in features.CLASSIFIERS and os.path.exists(features.shipped_classifier_path(name)):
         return DEFAULT_METRICS
     return ("fid", "kid", "pr")
 
