@@ -66,6 +66,9 @@ TOY_DEFAULTS = {"latent_dim": 2, "batch_size": 256}
 DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 CELEB_A_CROP = 140  # square centre crop of the 178x218 aligned faces, then resize to 64
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+# A folder whose decoded images would take more RAM than this is streamed from disk every
+# epoch (decoded in parallel) instead of cached after the first.
+FOLDER_CACHE_BYTES = 2 * 1024**3
 
 
 @dataclasses.dataclass
@@ -90,6 +93,7 @@ class ImageDataset:
     num_classes: int | None
     with_labels: bool
     source: str
+    in_memory: bool = True  # decoded images cached in RAM (else streamed from disk)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -640,17 +644,17 @@ def _load_folder(
             f"dataset '{name}' has no class sub-folders, so it has no labels", "dataset"
         )
     size = image_size or 64
-    examples = _files_dataset(
-        files, labels if with_labels else None, 3, None, size, background
-    ).cache()
+    examples = _files_dataset(files, labels if with_labels else None, 3, None, size, background)
+    in_memory = len(files) * size * size * 3 <= FOLDER_CACHE_BYTES
     return ImageDataset(
         name,
-        examples,
+        examples.cache() if in_memory else examples,
         (size, size, 3),
         len(files),
         num_classes if num_classes >= 2 else None,
         with_labels,
         root,
+        in_memory,
     )
 
 

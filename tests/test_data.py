@@ -115,7 +115,16 @@ def test_image_folder_resized_with_class_labels_and_a_held_out_tenth(tmp_path):
     default = data.load_dataset(name)
     assert default.image_shape == (64, 64, 3)
     large = data.load_dataset(name, image_size=128)
-    assert data.as_arrays(large)[0].shape == (4, 128, 128, 3)
+    assert data.as_arrays(large)[0].shape == (4, 128, 128, 3) and large.in_memory
+
+
+def test_a_folder_over_the_memory_budget_streams_from_disk(tmp_path, monkeypatch):
+    write_image_folder(str(tmp_path / "pets"))
+    cached = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=16)
+    monkeypatch.setattr(data, "FOLDER_CACHE_BYTES", 4 * 16 * 16 * 3 - 1)  # one byte short
+    streamed = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=16)
+    assert cached.in_memory and not streamed.in_memory
+    np.testing.assert_array_equal(data.as_arrays(streamed)[0], data.as_arrays(cached)[0])
 
 
 def test_image_folder_reads_alpha_palette_and_grayscale_pngs(tmp_path):
