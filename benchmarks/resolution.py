@@ -12,10 +12,7 @@ the baseline where it differs.
 
 from __future__ import annotations
 
-import statistics
-import time
-
-import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
+import _setup  # quiet TF logs; gan_tf importable from the checkout
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -40,17 +37,12 @@ def measure(side: int, arch: dict) -> tuple[int, int, float]:
     count = config.batch_size * config.n_critic
     images = tf.random.stateless_uniform([count, *shape], seed=[0, 1], minval=-1, maxval=1)
     args = (images, tf.range(count) % 9) if gan.conditional else (images,)
-    durations = []
-    for index in range(FLAGS.steps + 2):
-        started = time.perf_counter()
-        [float(value) for value in gan.train_step(*args).values()]
-        if index >= 2:
-            durations.append(time.perf_counter() - started)
+    seconds = _setup.median_step_seconds(gan, args, FLAGS.steps)
 
     def params(model):
         return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
-    return params(gan.generator), params(gan.discriminator), statistics.median(durations)
+    return params(gan.generator), params(gan.discriminator), seconds
 
 
 def main(argv):

@@ -12,10 +12,7 @@ and the given shape and times ``--steps`` steps after 2 warm-up steps.
 
 from __future__ import annotations
 
-import statistics
-import time
-
-import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
+import _setup  # quiet TF logs; gan_tf importable from the checkout
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -38,13 +35,8 @@ def step_time(model: str, shape: tuple, batch_size: int) -> float:
     count = batch_size * config.n_critic
     images = tf.random.stateless_uniform([count, *shape], seed=[0, 1], minval=-1, maxval=1)
     args = (images, tf.range(count) % 10) if gan.conditional else (images,)
-    durations = []
-    for index in range(FLAGS.steps + 2):
-        started = time.perf_counter()
-        [float(value) for value in gan.train_step(*args).values()]
-        if index >= 2:
-            durations.append(time.perf_counter() - started)
-    return statistics.median(durations)
+    seconds = _setup.median_step_seconds(gan, args, FLAGS.steps)
+    return seconds
 
 
 def main(argv):
