@@ -444,9 +444,7 @@ def _mnist_5k_arrays(split: str):
         table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
     images = table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8)
     labels = table[:, -1].astype(np.int32)
-    rank = np.zeros(len(labels), dtype=np.int64)  # position of each image within its digit
-    for digit in np.unique(labels):
-        rank[labels == digit] = np.arange((labels == digit).sum())
+    rank = _rank_within_class(labels)  # position of each image within its digit
     keep = rank < MNIST_5K_TRAIN_PER_CLASS if split == "train" else rank >= MNIST_5K_TRAIN_PER_CLASS
     # The file is sorted by digit; interleave digits so any prefix (max_examples) is balanced.
     order = np.lexsort((labels[keep], rank[keep]))
