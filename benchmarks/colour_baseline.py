@@ -1,57 +1,89 @@
-"""Colour baselines on emoji: models x sizes x augmentation, trained for a budget and scored.
+"""Colour baselines on emoji: models x sizes x augmentation, trained for a CPU budget and scored.
 
-    python benchmarks/colour_baseline.py [--models=dcgan,cgan,wgan_gp,sngan] [--sides=32,64]
-        [--augments=none,flip+translation+color] [--epochs=20] [--max_examples=0]
+    python benchmarks/colour_baseline.py [--table=main|small|long] [--models=...] [--sides=32,64]
+        [--augments=none,flip+translation+color] [--step_scale=1.0] [--threads=0]
         [--output_root=runs/colour] [--data_dir=~/.keras/datasets/emoji]
 
-Each run trains with the model's paper defaults (sngan with --arch=g_width=64,d_width=64
-on CPU), evaluates its last checkpoint with the shipped emoji classifier
-(classifier-FD, KID, precision/recall, class coverage on --num_samples images
-against the held-out split) and prints one markdown row: the table of the README.
-``--max_examples=1000`` gives the small-data comparison (same epochs, so the same
-number of steps with and without augmentation). Runs resume: rerun to finish.
+Tables (each row one run; rerunning resumes and rescores, finished runs are only rescored):
+
+* ``main``: dcgan, cgan, wgan_gp and sngan at 32 and 64 px, with and without DiffAugment,
+  for the generator-step budgets in ``STEPS`` (about 4 CPU minutes per run on 2 cores:
+  the n_critic=5 models get fewer generator steps), with the CPU widths in ``CPU_ARCH``.
+* ``small``: the small-data case, the first 1,000 training emoji at 32 px (dcgan), no
+  augmentation vs DiffAugment vs adaptive augmentation, the same 2,500 steps.
+* ``long``: the README's 64x64 dcgan run (2,000 steps).
+
+Each run trains at least 10 epochs (an epoch is at most one pass over its data), is
+scored on its last checkpoint with the shipped emoji classifier (classifier-FD, KID,
+precision/recall, class coverage of 2,000 samples against the 740 held-out images),
+and appends one markdown row to ``<output_root>/<table>.md`` as well as printing it.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 
 import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
-from absl import app, flags
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("models", ["dcgan", "cgan", "wgan_gp", "sngan"], "Models to train.")
-flags.DEFINE_list("sides", ["32", "64"], "Image sides.")
+flags.DEFINE_enum("table", "main", ["main", "small", "long"], "Which set of runs.")
+flags.DEFINE_list("models", ["dcgan", "cgan", "wgan_gp", "sngan"], "Models (main table).")
+flags.DEFINE_list("sides", ["32", "64"], "Image sides (main table).")
 flags.DEFINE_list("augments", ["none", "flip+translation+color"], "'none' or names joined by +.")
-flags.DEFINE_integer("epochs", 20, "Epoch budget of every run.")
-flags.DEFINE_integer("steps_per_epoch", 0, "Cap steps per epoch (0 = all; smoke runs).")
-flags.DEFINE_integer("max_examples", 0, "Train on the first N images only (0 = all 6,822).")
+flags.DEFINE_float("step_scale", 1.0, "Multiply every step budget (0.01 for a smoke run).")
 flags.DEFINE_integer("num_samples", 2000, "Generated images scored per run.")
-flags.DEFINE_string("output_root", "runs/colour", "Where the runs go.")
+flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's choice).")
+flags.DEFINE_string("output_root", "runs/colour", "Where the runs and tables go.")
 flags.DEFINE_string("data_dir", None, "Where the emoji packages are (default: make data's).")
 
-SMALL_SNGAN = {"g_width": 64, "d_width": 64}  # the paper's 256/128 take ~20 s a step here
+# Generator steps per run, chosen for ~4 minutes each on 2 CPU cores (docs/benchmarks.md).
+STEPS = {
+    32: {"dcgan": 1200, "cgan": 1200, "wgan_gp": 300, "sngan": 300},
+    64: {"dcgan": 350, "cgan": 350, "wgan_gp": 90, "sngan": 90},
+}
+# Paper widths are 3.8 s (dcgan, 64 px) to 20 s (sngan) a step here; these fit a CPU.
+CPU_ARCH = {
+    "dcgan": {"base_width": 32, "max_width": 256},
+    "cgan": {"base_width": 32, "max_width": 256},
+    "wgan_gp": {"base_width": 32, "max_width": 256},
+    "sngan": {"g_width": 32, "d_width": 32},
+}
+SMALL_EXAMPLES, SMALL_STEPS, LONG_STEPS = 1000, 2500, 2000
+EPOCHS = 10  # at least: the progress GIF's frames
+BATCH = 64
+HEADER = (
+    "| run | steps | train min | FD-emoji-classifier | KID | precision | recall | "
+    "classes covered |\n|---|---|---|---|---|---|---|---|"
+)
 
 
-def run_one(model: str, side: int, augment: str) -> dict:
+def run_one(name: str, model: str, side: int, steps: int, **overrides) -> dict:
     import gan_tf
-    from gan_tf import evaluation
+    from gan_tf import data, evaluation
 
-    policy = "" if augment == "none" else augment.replace("+", ",")
+    steps = max(EPOCHS, int(round(steps * FLAGS.step_scale)))
+    n_critic = gan_tf.make_config(model=model).n_critic
+    examples = (
+        overrides.get("max_examples")
+        or data.load_dataset("emoji", data_dir=FLAGS.data_dir, download=False).num_examples
+    )
+    # an epoch is at most one pass over the data and at least a tenth of the budget
+    per_epoch = min(examples // (BATCH * n_critic), math.ceil(steps / EPOCHS))
+    epochs = math.ceil(steps / per_epoch)
     config = gan_tf.make_config(
         model=model,
         dataset="emoji",
         data_dir=FLAGS.data_dir,
         image_size=side,
-        epochs=FLAGS.epochs,
-        steps_per_epoch=FLAGS.steps_per_epoch or None,
-        max_examples=FLAGS.max_examples or None,
-        augment=policy,
-        arch=SMALL_SNGAN if model == "sngan" else None,
-    )
-    name = f"{model}_{side}_{augment.replace('+', '-')}" + (
-        f"_{FLAGS.max_examples}" if FLAGS.max_examples else ""
+        epochs=epochs,
+        steps_per_epoch=per_epoch,
+        checkpoint_every=max(1, epochs // EPOCHS),
+        batch_size=BATCH,
+        arch=CPU_ARCH[model],
+        **overrides,
     )
     run_dir = os.path.join(FLAGS.output_root, name)
     gan_tf.train(config, run_dir, verbose=0)
@@ -69,23 +101,58 @@ def run_one(model: str, side: int, augment: str) -> dict:
     return {"run": name, "steps": int(rows[-1]["step"]), "seconds": seconds, **record["metrics"]}
 
 
+def jobs():
+    """(run name, model, side, generator steps, config overrides) of the chosen table."""
+    if FLAGS.table == "long":
+        yield "dcgan_64_long", "dcgan", 64, LONG_STEPS, {}
+    elif FLAGS.table == "small":
+        small = {"max_examples": SMALL_EXAMPLES}
+        yield "small_none", "dcgan", 32, SMALL_STEPS, small
+        yield (
+            "small_diffaugment",
+            "dcgan",
+            32,
+            SMALL_STEPS,
+            {**small, "augment": "flip,translation,color"},
+        )
+        yield (
+            "small_ada",
+            "dcgan",
+            32,
+            SMALL_STEPS,
+            {**small, "augment": "flip,translation,color", "ada_target": 0.6},
+        )
+    else:
+        for side in map(int, FLAGS.sides):
+            for model in FLAGS.models:
+                for augment in FLAGS.augments:
+                    policy = "" if augment == "none" else augment.replace("+", ",")
+                    name = f"{model}_{side}_{augment.replace('+', '-')}"
+                    yield name, model, side, STEPS[side][model], {"augment": policy}
+
+
 def main(argv):
     del argv
-    print(
-        "| run | steps | train min | FD-emoji-classifier | KID | precision | recall | "
-        "classes covered |\n|---|---|---|---|---|---|---|---|"
-    )
-    for model in FLAGS.models:
-        for side in map(int, FLAGS.sides):
-            for augment in FLAGS.augments:
-                row = run_one(model, side, augment)
-                print(
-                    f"| {row['run']} | {row['steps']} | {row['seconds'] / 60:.1f} | "
-                    f"{row['fd_classifier']:.2f} | {row['kid_classifier']:.4f} | "
-                    f"{row['precision_classifier']:.3f} | {row['recall_classifier']:.3f} | "
-                    f"{row['classes_covered']} |",
-                    flush=True,
-                )
+    logging.set_verbosity(logging.WARNING)  # no per-checkpoint INFO lines
+    if FLAGS.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    os.makedirs(FLAGS.output_root, exist_ok=True)
+    print(HEADER, flush=True)
+    table = os.path.join(FLAGS.output_root, f"{FLAGS.table}.md")
+    for name, model, side, steps, overrides in jobs():
+        row = run_one(name, model, side, steps, **overrides)
+        line = (
+            f"| {row['run']} | {row['steps']} | {row['seconds'] / 60:.1f} | "
+            f"{row['fd_classifier']:.2f} | {row['kid_classifier']:.4f} | "
+            f"{row['precision_classifier']:.3f} | {row['recall_classifier']:.3f} | "
+            f"{row['classes_covered']} |"
+        )
+        print(line, flush=True)
+        with open(table, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from gan_tf import distribute, losses, models
 from gan_tf.augment import AUGMENTATIONS, parse_policy
 from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, is_toy
 from gan_tf.errors import ConfigError
-from gan_tf.eval.names import DEFAULT_METRICS, METRICS, parse_metrics
+from gan_tf.eval.names import METRICS, parse_metrics
 
 __all__ = [
     "FIXED_FIELDS",
@@ -116,7 +116,11 @@ class TrainConfig:
     strategy: str = _field("default", "tf.distribute: {strategies}.")
     tpu: str | None = _field(None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
     eval_every: int = _field(0, "Evaluate every N epochs and at the end (0 = off).")
-    eval_metrics: str = _field(",".join(DEFAULT_METRICS), "Metrics of --eval_every: {metrics}.")
+    eval_metrics: str = _field(
+        "auto",
+        "Metrics of --eval_every: auto (the domain classifier's where one ships or "
+        "--classifier_weights is set, else fid,kid,pr) or a comma list of: {metrics}.",
+    )
     eval_samples: int = _field(5000, "Generated and real images per --eval_every evaluation.")
     classifier_weights: str | None = _field(None, "Domain classifier weights (default: shipped).")
     inception_weights: str = _field("imagenet", "InceptionV3 weights: imagenet or a .h5 path.")
@@ -222,8 +226,9 @@ def _validate(config: TrainConfig) -> None:
         raise ConfigError(
             f"eval_every must be >= 0 epochs (0 = off), got {config.eval_every}", "eval_every"
         )
-    if config.eval_every:
+    if config.eval_every and config.eval_metrics != "auto":
         parse_metrics(config.eval_metrics, param="eval_metrics")
+    if config.eval_every:
         if is_toy(config.dataset):
             raise ConfigError(
                 f"eval_every does not apply to the 2-D toy '{config.dataset}' (its mode "

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from gan_tf import data, rundir, sampling
-from gan_tf.errors import ConfigError, ResourceNotFoundError
+from gan_tf.errors import ConfigError, ResourceNotFoundError, WeightsNotFoundError
 from gan_tf.eval import (
     class_coverage,
     features,
@@ -21,7 +21,9 @@ from gan_tf.eval import (
     inception_score,
     kernel_distance,
     precision_recall,
+    reference_features,
 )
+from gan_tf.eval.cache import default_cache_dir
 from gan_tf.eval.names import (
     CLASSIFIER_METRICS,
     DEFAULT_METRICS,
@@ -61,10 +63,14 @@ class Evaluator:
       kid_subsets, kid_subset_size: KID subset protocol.
       pr_k: neighbourhood size of precision/recall.
       cas_epochs: epochs of the CAS classifier on generated data.
+      feature_cache: keep the reference features on disk (:mod:`gan_tf.eval.cache`):
+        ``True`` in the default directory, a path for another, ``False`` never.
 
     Raises:
-      ConfigError: unknown metrics, a dataset without a classifier, images of
-        the wrong shape for the classifier, or missing Inception weights.
+      ConfigError: unknown metrics, a dataset without a classifier, or images of
+        the wrong shape for the classifier.
+      WeightsNotFoundError: missing classifier or Inception weights (the message
+        says how to get or train them).
       gan_tf.data.DataNotFoundError: the reference split cannot be loaded.
     """
 
@@ -86,6 +92,7 @@ class Evaluator:
         kid_subset_size: int = 1000,
         pr_k: int = 3,
         cas_epochs: int = 5,
+        feature_cache: bool | str = True,
     ):
         self.metrics = parse_metrics(metrics)
         if data.is_toy(dataset):
@@ -108,8 +115,9 @@ class Evaluator:
         self.classifier = self.inception = None
         needs_classifier = any(m in (*CLASSIFIER_METRICS, "coverage", "cas") for m in self.metrics)
         if needs_classifier:
-            weights = classifier_weights or features.shipped_classifier_path(
-                features.CLASSIFIER_ALIASES.get(dataset, dataset)
+            alias = features.CLASSIFIER_ALIASES.get(dataset, dataset)
+            weights = classifier_weights or (
+                features.shipped_classifier_path(alias) if alias in features.CLASSIFIERS else None
             )
             self.classifier = features.classifier_extractor(dataset, weights)
             self.classifier_record = {
@@ -126,7 +134,7 @@ class Evaluator:
                     "is) for other sizes"
                 )
         if any(m in INCEPTION_METRICS for m in self.metrics):
-            self.inception = features.inception_extractor(inception_weights)
+            self.inception = _inception(dataset, inception_weights)
             self.inception_weights = inception_weights
         needs_labels = "cas" in self.metrics
         reference = data.load_dataset(
@@ -142,8 +150,20 @@ class Evaluator:
         self.real_images, self.real_labels = data.as_arrays(reference)
         self.num_classes = reference.num_classes
         self.real_split, self.real_source = real_split, reference.source
-        self.real_classifier = self.classifier(self.real_images) if self.classifier else None
-        self.real_inception = self.inception(self.real_images) if self.inception else None
+        cache_dir = None
+        if feature_cache:
+            cache_dir = feature_cache if isinstance(feature_cache, str) else default_cache_dir()
+        self.cache_entries = {}  # feature network -> the cache file used (None: not cached)
+        label = f"{dataset.rsplit('/', 1)[-1]}_{real_split}"
+        self.real_classifier = self.real_inception = None
+        if self.classifier:
+            self.real_classifier, self.cache_entries[self.classifier.name] = reference_features(
+                self.classifier, self.real_images, label=label, cache_dir=cache_dir
+            )
+        if self.inception:
+            self.real_inception, self.cache_entries["inception_v3"] = reference_features(
+                self.inception, self.real_images, label=label, cache_dir=cache_dir
+            )
 
     def protocol(self, num_generated: int) -> dict:
         """How the numbers were made (what changes them), for ``eval.json``."""
@@ -255,14 +275,38 @@ class Evaluator:
         return features.accuracy(model, self.real_images, self.real_labels)
 
 
-def default_metrics(dataset: str) -> tuple[str, ...]:
-    """The metrics a dataset is scored with by default: the domain classifier's where
-    one ships (:data:`gan_tf.eval.features.CLASSIFIERS`), else the InceptionV3 ones
-    (FID, KID, precision/recall), which need its ImageNet weights."""
+def default_metrics(dataset: str, classifier_weights: str | None = None) -> tuple[str, ...]:
+    """The metrics a dataset is scored with by default (``auto``): the domain
+    classifier's where one ships (:data:`gan_tf.eval.features.CLASSIFIERS`) or
+    ``classifier_weights`` are given, else the InceptionV3 ones (FID, KID,
+    precision/recall), which need its ImageNet weights."""
     name = features.CLASSIFIER_ALIASES.get(dataset, dataset)
-    if name in features.CLASSIFIERS and os.path.exists(features.shipped_classifier_path(name)):
+    if classifier_weights or (
+        name in features.CLASSIFIERS and os.path.exists(features.shipped_classifier_path(name))
+    ):
         return DEFAULT_METRICS
     return ("fid", "kid", "pr")
+
+
+def _inception(dataset: str, weights):
+    """The InceptionV3 extractor; where its weights are missing, the error line also
+    names the offline alternative (a domain classifier trained on the data)."""
+    try:
+        return features.inception_extractor(weights)
+    except WeightsNotFoundError as error:
+        alias = features.CLASSIFIER_ALIASES.get(dataset, dataset)
+        if alias in features.CLASSIFIERS and os.path.exists(
+            features.shipped_classifier_path(alias)
+        ):
+            raise
+        raise WeightsNotFoundError(
+            f"{error}; or, offline, train a domain classifier: `python "
+            f"experiments/train_classifier.py --dataset={dataset} --output=C.weights.h5` "
+            "and score with classifier_weights=C.weights.h5 and the classifier metrics "
+            f"({', '.join(DEFAULT_METRICS)})",
+            *error.params,
+            "classifier_weights",
+        ) from None
 
 
 def evaluate_run(
@@ -300,7 +344,11 @@ def evaluate_run(
     samples = os.path.expanduser(samples) if samples else samples
     output = os.path.expanduser(output) if output else output
     if metrics == "auto":
-        metrics = default_metrics(rundir.load_config(run_dir).dataset)
+        run_config = rundir.load_config(run_dir)
+        metrics = default_metrics(
+            run_config.dataset,
+            evaluator_args.get("classifier_weights") or run_config.classifier_weights,
+        )
     metrics = parse_metrics(metrics)  # fail on a typo before loading anything
     if samples is None and num_samples < 2:
         raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
@@ -311,6 +359,8 @@ def evaluate_run(
     evaluator_args.setdefault("data_dir", config.data_dir)
     evaluator_args.setdefault("image_size", config.image_size)
     evaluator_args.setdefault("background", config.background)
+    if not evaluator_args.get("classifier_weights"):  # the run's own (folder runs need it)
+        evaluator_args["classifier_weights"] = config.classifier_weights
     evaluator = Evaluator(config.dataset, metrics, seed=seed, **evaluator_args)
     if samples is not None:
         images, labels, source = _read_samples(samples)
@@ -374,13 +424,19 @@ def train_dataset_classifier(
     """Trains the domain classifier of ``dataset`` on its train split, tests it on the
     test split and writes ``output`` (``.weights.h5``) plus a ``.json`` record beside it.
 
+    ``dataset`` is one with a classifier shape in :data:`gan_tf.eval.features.CLASSIFIERS`
+    or ``folder:PATH`` with one sub-folder per class (trained at 32x32 on its
+    held-out-split train part; the record stores the shape and class count, so
+    ``classifier_weights=output`` scores runs on that folder at any size).
+
     Returns:
       The record: dataset, sources, example counts, epochs, test accuracy, seconds.
     """
-    if dataset not in (*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES):
+    known = (*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES)
+    if dataset not in known and not features.is_folder(dataset):
         raise ConfigError(
-            f"dataset={dataset} has no classifier; choose one of "
-            f"{', '.join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES))}",
+            f"dataset={dataset} has no classifier; choose one of {', '.join(known)} or "
+            "folder:PATH (a folder with one sub-folder per class)",
             "dataset",
         )
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
@@ -389,7 +445,11 @@ def train_dataset_classifier(
     if not output.endswith(".weights.h5"):
         raise ConfigError(f"output must end in .weights.h5, got {output}", "output")
     started = time.time()
-    shape, num_classes = features.CLASSIFIERS[features.CLASSIFIER_ALIASES.get(dataset, dataset)]
+    if features.is_folder(dataset):  # its sub-folders are the classes
+        side = features.FOLDER_CLASSIFIER_SIDE
+        shape, num_classes = (side, side, 3), None
+    else:
+        shape, num_classes = features.classifier_spec(dataset)
     splits = {}
     for split in ("train", "test"):
         loaded = data.load_dataset(
@@ -399,8 +459,9 @@ def train_dataset_classifier(
             with_labels=True,
             download=download,
             max_examples=max_examples if split == "train" else None,
-            image_size=shape[0],  # the classifier's own size (emoji: 32x32)
+            image_size=shape[0],  # the classifier's own size (emoji, folders: 32x32)
         )
+        num_classes = num_classes or loaded.num_classes
         splits[split] = (*data.as_arrays(loaded), loaded.source)
     images, labels, train_source = splits["train"]
     model = features.train_classifier(
@@ -416,6 +477,8 @@ def train_dataset_classifier(
     test_images, test_labels, test_source = splits["test"]
     record = {
         "dataset": dataset,
+        "image_shape": list(shape),
+        "num_classes": num_classes,
         "train_source": train_source,
         "train_examples": len(images),
         "test_source": test_source,

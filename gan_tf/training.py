@@ -285,7 +285,7 @@ def _epoch_outputs(run_dir, epoch, config, gan, picture, evaluator, metrics, wri
     image, extra = picture.write(os.path.join(run_dir, "samples", f"epoch_{epoch:04d}.png"), epoch)
     evaluated = {}
     if evaluator is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
-        _print(verbose, f"Evaluating epoch {epoch} ({config.eval_metrics})")
+        _print(verbose, f"Evaluating epoch {epoch} ({', '.join(evaluator.metrics)})")
         evaluated = evaluate_generator(evaluator, gan, config)
         _print(verbose, "  " + ", ".join(f"{k} {v:.4g}" for k, v in evaluated.items()))
     with writer.as_default(step=int(gan.step.numpy())):
@@ -319,9 +319,12 @@ def _make_evaluator(config: TrainConfig):
     """The ``--eval_every`` evaluator (reference set and networks loaded once), or None."""
     if not config.eval_every:
         return None
+    metrics = config.eval_metrics
+    if metrics == "auto":
+        metrics = evaluation.default_metrics(config.dataset, config.classifier_weights)
     return evaluation.Evaluator(
         config.dataset,
-        config.eval_metrics,
+        metrics,
         num_real=config.eval_samples,
         data_dir=config.data_dir,
         download=config.download,

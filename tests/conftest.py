@@ -19,7 +19,9 @@ CPU_DEVICES = ["/cpu:0", "/cpu:1"]
 
 @pytest.fixture(autouse=True)
 def isolated_caches(tmp_path_factory, monkeypatch):
-    """Points Keras' cache at an empty directory so only the files a test writes are found."""
+    """Points Keras' cache and the reference-feature cache at empty directories so only
+    the files a test writes are found."""
     home = tmp_path_factory.mktemp("keras_home")
     monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setenv("GAN_TF_CACHE_DIR", str(tmp_path_factory.mktemp("feature_cache")))
     return home

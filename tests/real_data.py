@@ -19,3 +19,20 @@ requires_emoji = pytest.mark.skipif(
     and not os.environ.get("CI"),
     reason="emoji packages not fetched (make data)",
 )
+
+
+def write_emoji_folder(root, per_class: int = 120, classes=None) -> str:
+    """Writes real 64x64 emoji of three categories as PNGs, one sub-folder per category
+    (a user's own labelled folder); returns ``root``."""
+    import imageio.v3 as iio
+
+    classes = classes or {0: "faces", 3: "animals", 7: "flags"}  # emoji category -> folder
+    loaded = data.load_dataset(
+        "emoji", data_dir=EMOJI_DIR, with_labels=True, max_examples=6000, download=False
+    )
+    images, labels = data.as_arrays(loaded)
+    for label, name in classes.items():
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for index, image in enumerate(images[labels == label][:per_class]):
+            iio.imwrite(os.path.join(root, name, f"{index:03d}.png"), image)
+    return str(root)

@@ -214,3 +214,5 @@ def test_default_metrics_use_a_shipped_classifier_else_inception():
         assert evaluation.default_metrics(dataset) == evaluation.DEFAULT_METRICS
     for dataset in ("cifar10", "celeb_a", "folder:/data/faces"):
         assert evaluation.default_metrics(dataset) == ("fid", "kid", "pr")
+        # a classifier you trained (train_classifier.py) makes its metrics the default
+        assert evaluation.default_metrics(dataset, "c.weights.h5") == evaluation.DEFAULT_METRICS

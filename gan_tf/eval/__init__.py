@@ -4,6 +4,7 @@ The networks that make the features live in :mod:`gan_tf.eval.features`; wiring
 to datasets and runs in :mod:`gan_tf.evaluation`.
 """
 
+from gan_tf.eval.cache import reference_features
 from gan_tf.eval.coverage import class_coverage
 from gan_tf.eval.fid import feature_statistics, frechet_distance, frechet_distance_from_features
 from gan_tf.eval.inception_score import inception_score
@@ -21,5 +22,6 @@ __all__ = [
     "mmd2_unbiased",
     "nearest_neighbours",
     "precision_recall",
+    "reference_features",
     "toy_mode_metrics",
 ]

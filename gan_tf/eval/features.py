@@ -4,10 +4,12 @@ Metric math (``fid.py``, ``kid.py``, ...) works on the ``[N, D]`` features and
 ``[N, K]`` logits these networks produce:
 
 * **Domain classifiers** (:func:`build_classifier`): a small CNN per dataset
-  (MNIST, Fashion-MNIST, SVHN, CIFAR-10) trained by
-  ``experiments/train_classifier.py``. Weights for MNIST and Fashion-MNIST ship
-  in the package (``gan_tf/eval/weights/``), so classifier metrics work offline.
-  Features are the 128-d ``features`` layer, logits its 10-way output.
+  (MNIST, Fashion-MNIST, SVHN, CIFAR-10, emoji, and any ``folder:PATH`` with class
+  sub-folders) trained by ``experiments/train_classifier.py``. Weights for MNIST,
+  Fashion-MNIST and emoji ship in the package (``gan_tf/eval/weights/``), so
+  classifier metrics work offline. Colour classifiers score any square size
+  (antialiased resize to their own 32x32). Features are the 128-d ``features``
+  layer, logits its class output.
   A Fréchet distance in this space is reported as ``fd_classifier``, never as FID.
 * **InceptionV3** (:func:`inception_network`): ``keras.applications`` InceptionV3,
   pool3 (2048-d average pool) features and 1000-way logits. Images are scaled
@@ -32,6 +34,7 @@ import tensorflow as tf
 
 from gan_tf.data import to_float_images
 from gan_tf.errors import ConfigError, WeightsNotFoundError
+from gan_tf.eval.cache import file_digest
 
 __all__ = [
     "CLASSIFIER_DATASETS",
@@ -41,8 +44,10 @@ __all__ = [
     "build_classifier",
     "classifier_extractor",
     "classifier_info",
+    "classifier_spec",
     "inception_extractor",
     "inception_network",
+    "is_folder",
     "load_classifier",
     "shipped_classifier_path",
     "train_classifier",
@@ -58,6 +63,7 @@ CLASSIFIERS = {
 }
 CLASSIFIER_DATASETS = tuple(CLASSIFIERS)
 CLASSIFIER_ALIASES = {"mnist_5k": "mnist"}  # datasets evaluated by another one's classifier
+FOLDER_CLASSIFIER_SIDE = 32  # folder classifiers see 32x32 colour (antialiased resize)
 INCEPTION_SIZE = 299
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
@@ -181,25 +187,56 @@ def classifier_info(weights: str) -> dict:
         return json.load(handle)
 
 
+def is_folder(dataset: str) -> bool:
+    """Whether ``dataset`` is a ``folder:PATH`` dataset (its classifier has no shipped home)."""
+    return dataset.startswith("folder:")
+
+
+def classifier_spec(dataset: str, weights: str | None = None) -> tuple[tuple, int]:
+    """``(input shape, number of classes)`` of the classifier of ``dataset``: from
+    :data:`CLASSIFIERS`, or for a folder from the record written beside ``weights``."""
+    dataset = CLASSIFIER_ALIASES.get(dataset, dataset)
+    if dataset in CLASSIFIERS:
+        return CLASSIFIERS[dataset]
+    record = classifier_info(weights) if weights else {}
+    if is_folder(dataset) and "image_shape" in record and "num_classes" in record:
+        return tuple(record["image_shape"]), int(record["num_classes"])
+    if is_folder(dataset):
+        raise WeightsNotFoundError(
+            f"dataset '{dataset}' has no shipped classifier; train one with `python "
+            f"experiments/train_classifier.py --dataset={dataset} --output=PATH.weights.h5` "
+            "(its class sub-folders are the labels) and pass classifier_weights=PATH.weights.h5",
+            "classifier_weights",
+        )
+    raise ConfigError(
+        f"no domain classifier for dataset '{dataset}'; classifiers exist for "
+        f"{', '.join(CLASSIFIER_DATASETS)} and folder:PATH datasets with class sub-folders "
+        "(use the Inception metrics for other data)"
+    )
+
+
+def _classifier_path(dataset: str, weights: str | None) -> str | None:
+    if weights:
+        return os.path.expanduser(weights)
+    dataset = CLASSIFIER_ALIASES.get(dataset, dataset)
+    return shipped_classifier_path(dataset) if dataset in CLASSIFIERS else None
+
+
 def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequential:
     """The domain classifier for ``dataset`` with trained weights.
 
     Args:
-      dataset: one of :data:`CLASSIFIER_DATASETS`.
+      dataset: one of :data:`CLASSIFIER_DATASETS`, an alias, or ``folder:PATH``.
       weights: a ``.weights.h5`` file written by ``experiments/train_classifier.py``;
-        default: the weights shipped in the package.
+        default: the weights shipped in the package (folders have none).
 
     Raises:
       ConfigError: for a dataset without a classifier.
       WeightsNotFoundError: missing weights (the message says how to train them).
     """
     dataset = CLASSIFIER_ALIASES.get(dataset, dataset)
-    if dataset not in CLASSIFIER_DATASETS:
-        raise ConfigError(
-            f"no domain classifier for dataset '{dataset}'; classifiers exist for "
-            f"{', '.join(CLASSIFIER_DATASETS)} (use the Inception metrics for other data)"
-        )
-    path = os.path.expanduser(weights) if weights else shipped_classifier_path(dataset)
+    path = _classifier_path(dataset, weights)
+    shape, num_classes = classifier_spec(dataset, path)
     if not os.path.exists(path):
         raise WeightsNotFoundError(
             f"no classifier weights at {path}; train them with `python "
@@ -207,7 +244,6 @@ def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequentia
             f"classifier_weights=PATH",
             "classifier_weights",
         )
-    shape, num_classes = CLASSIFIERS[dataset]
     model = build_classifier(shape, num_classes)
     model.load_weights(path)
     return model
@@ -225,12 +261,15 @@ class FeatureExtractor:
       network: a Keras model from preprocessed float images to ``[features, logits]``.
       preprocess: uint8 (or ``[-1, 1]`` float) batch -> the network's input.
       image_shape: the ``(H, W, C)`` of images it accepts, or ``None`` for any size.
+      weights_id: identifies the trained weights (SHA-256 of the file) for the
+        reference-feature cache; ``None`` (random or in-memory weights): never cached.
     """
 
     name: str
     network: keras.Model
     preprocess: Callable[[tf.Tensor], tf.Tensor]
     image_shape: tuple[int, int, int] | None = None
+    weights_id: str | None = None
 
     def __call__(self, images, *, batch_size: int = 250) -> tuple[np.ndarray, np.ndarray]:
         images = np.asarray(images)
@@ -268,19 +307,20 @@ def classifier_extractor(
     """A :class:`FeatureExtractor` on the domain classifier of ``dataset``.
 
     Args:
-      dataset: one of :data:`CLASSIFIER_DATASETS`.
+      dataset: one of :data:`CLASSIFIER_DATASETS`, an alias, or ``folder:PATH``.
       weights: weights file (default: the shipped ones); ignored when ``model`` is given.
       model: an already built classifier (e.g. from :func:`train_classifier`).
     """
-    model = model or load_classifier(dataset, weights)
+    weights_id = None
+    if model is None:
+        model = load_classifier(dataset, weights)
+        weights_id = file_digest(_classifier_path(dataset, weights))
     network = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
     shape = tuple(model.input_shape[1:])
-    if shape[-1] == 3 and CLASSIFIER_ALIASES.get(dataset, dataset) == "emoji":
-        # any square colour size: resized (antialiased) to the classifier's own
-        return FeatureExtractor(
-            f"{dataset}_classifier", network, lambda x: _resized(x, shape[0]), None
-        )
-    return FeatureExtractor(f"{dataset}_classifier", network, _to_float, shape)
+    name = "folder_classifier" if is_folder(dataset) else f"{dataset}_classifier"
+    if shape[-1] == 3:  # colour: any square size, resized (antialiased) to the classifier's
+        return FeatureExtractor(name, network, lambda x: _resized(x, shape[0]), None, weights_id)
+    return FeatureExtractor(name, network, _to_float, shape, weights_id)
 
 
 def _resized(images, side: int) -> tf.Tensor:
@@ -342,4 +382,15 @@ def inception_network(weights: str | None = "imagenet") -> keras.Model:
 
 def inception_extractor(weights: str | None = "imagenet") -> FeatureExtractor:
     """A :class:`FeatureExtractor` on InceptionV3 pool3 features and logits (any image size)."""
-    return FeatureExtractor("inception_v3", inception_network(weights), inception_preprocess)
+    network = inception_network(weights)
+    if weights is None:
+        weights_id = None  # random weights: features mean nothing, never cached
+    elif weights != "imagenet":
+        weights_id = file_digest(os.path.expanduser(weights))
+    else:  # where keras.utils.get_file keeps the download
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+        cached = os.path.join(home, "models", INCEPTION_WEIGHTS_FILE)
+        weights_id = (
+            file_digest(cached) if os.path.exists(cached) else f"imagenet-{keras.__version__}"
+        )
+    return FeatureExtractor("inception_v3", network, inception_preprocess, weights_id=weights_id)

@@ -1,0 +1,125 @@
+"""Evaluation where no classifier ships: a classifier trained on your own folder (real
+emoji pixels in class sub-folders) scores runs on it at any size; reference features
+come from the disk cache the second time; the error lines name the offline fix."""
+
+import os
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from real_data import EMOJI_DIR, requires_emoji, write_emoji_folder
+
+from gan_tf import data, evaluation
+from gan_tf.errors import ConfigError, WeightsNotFoundError
+from gan_tf.eval import features
+
+
+@pytest.fixture(scope="module")
+def emoji_folder(tmp_path_factory):
+    """120 real 64x64 emoji of each of three categories, one sub-folder per category."""
+    return write_emoji_folder(tmp_path_factory.mktemp("my_emoji"), 120)
+
+
+@pytest.fixture(scope="module")
+def folder_classifier(emoji_folder, tmp_path_factory):
+    output = str(tmp_path_factory.mktemp("weights") / "mine.weights.h5")
+    record = evaluation.train_dataset_classifier(
+        f"folder:{emoji_folder}", output, epochs=8, batch_size=32, verbose=0
+    )
+    return output, record
+
+
+@requires_emoji
+def test_a_folder_classifier_trains_on_its_sub_folders(folder_classifier):
+    output, record = folder_classifier
+    assert record["image_shape"] == [32, 32, 3] and record["num_classes"] == 3
+    assert record["train_examples"] + record["test_examples"] == 360
+    assert 20 <= record["test_examples"] <= 60  # the held-out tenth
+    assert record["test_accuracy"] > 0.6  # three real categories, chance is 1/3
+    model = features.load_classifier("folder:/anywhere", output)
+    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 3)
+
+
+@requires_emoji
+def test_runs_on_the_folder_are_scored_with_it_at_64_px(emoji_folder, folder_classifier):
+    output, _ = folder_classifier
+    dataset = f"folder:{emoji_folder}"
+    assert evaluation.default_metrics(dataset, output) == evaluation.DEFAULT_METRICS
+    evaluator = evaluation.Evaluator(
+        dataset,
+        evaluation.default_metrics(dataset, output),
+        num_real=40,
+        real_split="test",
+        image_size=64,
+        classifier_weights=output,
+        kid_subset_size=20,
+    )
+    real, _ = data.as_arrays(data.load_dataset(dataset, image_size=64))  # every class
+    noise = np.random.default_rng(0).integers(0, 256, real.shape, dtype=np.uint8)
+    scored_real, scored_noise = evaluator(real), evaluator(noise)
+    assert scored_real["classes_covered"] == 3
+    assert scored_noise["fd_classifier"] > 3 * scored_real["fd_classifier"]
+    assert evaluator.protocol(200)["classifier"]["network"] == "folder_classifier"
+    assert evaluator.protocol(200)["classifier"]["num_classes"] == 3
+
+
+@requires_emoji
+def test_reference_features_are_read_from_the_cache_the_second_time(emoji_folder, tmp_path):
+    def build(**kwargs):
+        kwargs.setdefault("feature_cache", str(tmp_path))
+        return evaluation.Evaluator(
+            "emoji",
+            "fd_classifier,coverage",
+            num_real=100,
+            data_dir=EMOJI_DIR,
+            download=False,
+            **kwargs,
+        )
+
+    first = build()
+    (path,) = first.cache_entries.values()
+    assert os.path.basename(path).startswith("emoji_test_emoji_classifier_")
+    written = os.stat(path).st_mtime_ns
+    second = build()
+    assert second.cache_entries == first.cache_entries and os.stat(path).st_mtime_ns == written
+    np.testing.assert_array_equal(second.real_classifier[0], first.real_classifier[0])
+    assert len(os.listdir(tmp_path)) == 1
+    build(image_size=32)  # other pixels (a 32 px reference): another entry
+    build(background="black")
+    assert len(os.listdir(tmp_path)) == 3
+    assert build(feature_cache=False).cache_entries == {"emoji_classifier": None}
+
+
+@requires_emoji
+def test_missing_weights_error_lines_name_the_offline_fix(emoji_folder, monkeypatch):
+    dataset = f"folder:{emoji_folder}"
+    with pytest.raises(
+        WeightsNotFoundError, match="train_classifier.py --dataset=folder:"
+    ) as error:
+        evaluation.Evaluator(dataset, "fd_classifier", num_real=10)
+    assert "\n" not in str(error.value) and error.value.params == ("classifier_weights",)
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: Name or service not known")  # noqa: TRY002
+
+    import keras.src.applications.inception_v3 as inception_module
+
+    monkeypatch.setattr(inception_module.file_utils, "get_file", offline)
+    with pytest.raises(WeightsNotFoundError, match="could not be downloaded") as error:
+        evaluation.Evaluator(dataset, evaluation.default_metrics(dataset), num_real=10)
+    message = str(error.value)
+    assert f"experiments/train_classifier.py --dataset={dataset}" in message
+    assert "classifier_weights=C.weights.h5" in message and "\n" not in message
+    assert error.value.params == ("inception_weights", "classifier_weights")
+
+
+def test_a_folder_without_classes_or_an_unknown_dataset_has_no_classifier(tmp_path):
+    with pytest.raises(ConfigError, match="dataset=celeb_a has no classifier.*folder:PATH"):
+        evaluation.train_dataset_classifier("celeb_a", str(tmp_path / "c.weights.h5"))
+    flat = tmp_path / "flat"
+    os.makedirs(flat)
+    for index in range(30):
+        iio.imwrite(flat / f"{index}.png", np.full((8, 8, 3), index * 8, np.uint8))
+    with pytest.raises(ConfigError, match="no class sub-folders"):
+        evaluation.train_dataset_classifier(f"folder:{flat}", str(tmp_path / "c.weights.h5"))
+    assert sorted(os.listdir(tmp_path)) == ["flat"]  # nothing written
