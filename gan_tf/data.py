@@ -721,6 +721,13 @@ def load_dataset(
 
 
 def _load_known(name, known, split, data_dir, with_labels, max_examples, download, background):
+    if data_dir and not os.path.isdir(data_dir) and (known.tfds_name is None or not download):
+        # (with download, tfds creates data_dir and downloads into it)
+        raise DataNotFoundError(
+            f"data_dir={data_dir} does not exist; pass the directory that holds the "
+            f"'{name}' files, or leave data_dir unset to use the default locations",
+            "data_dir",
+        )
     tried = []
     for description, loader in _local_candidates(name, data_dir, background):
         found = loader(split)

@@ -391,6 +391,7 @@ def test_emoji_tarball_with_the_wrong_checksum_is_refused(tmp_path):
     with pytest.raises(errors.DataNotFoundError, match="not the pinned .* delete it and run"):
         data.load_dataset("emoji", data_dir=str(tmp_path))
     assert not (tmp_path / f"emoji-datasource-google-{data.EMOJI_VERSION}").exists()
+    (tmp_path / "nothing").mkdir()
     with pytest.raises(errors.DataNotFoundError, match="run `make data`"):
         data.load_dataset("emoji", data_dir=str(tmp_path / "nothing"))
 
@@ -409,3 +410,13 @@ def test_real_emoji_both_vendors_nine_categories_held_out_tenth():
     assert images.std() > 50
     small = data.load_dataset("emoji", data_dir=EMOJI_DIR, image_size=32, max_examples=100)
     assert small.image_shape == (32, 32, 3) and small.num_examples == 100
+
+
+@pytest.mark.parametrize(
+    "name, download", [("emoji", True), ("mnist_5k", True), ("cifar10", False)]
+)
+def test_a_data_dir_that_does_not_exist_is_refused_not_bypassed(tmp_path, name, download):
+    missing = str(tmp_path / "typo")
+    with pytest.raises(data.DataNotFoundError, match="data_dir=.*typo does not exist") as error:
+        data.load_dataset(name, data_dir=missing, download=download)
+    assert error.value.params == ("data_dir",) and not os.path.exists(missing)

@@ -105,6 +105,12 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
 
 BAD_FLAGS = [
     (["--dataset=emoji", "--data_dir={empty}"], 1, "dataset 'emoji' not found"),
+    (["--dataset=emoji", "--data_dir={empty}/typo"], 1, "--data_dir=/"),
+    (
+        ["--dataset=mnist", "--data_dir={mnist}", "--image_size=50"],
+        2,
+        "DCGAN cannot build an image of side 50",
+    ),
     (["--background=pink"], 2, "--background 'pink' is not a colour"),
     (
         ["--dataset=cifar10", "--data_dir={empty}"],
