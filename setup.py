@@ -9,6 +9,12 @@ setup(
     "models, losses, train loop with exact resume, data and evaluation.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    classifiers=[
+        "License :: OSI Approved :: Apache Software License",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
     packages=find_packages(include=["gan_tf", "gan_tf.*"]),
     package_data={"gan_tf.eval": ["weights/*.weights.h5", "weights/*.json"]},
     python_requires=">=3.10",
