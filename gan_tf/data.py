@@ -536,9 +536,27 @@ def _files_dataset(files, labels, channels, crop, size, background="white") -> t
 # ----------------------------------------------------------------------------- tfds
 
 
+TFDS_HOST = ("storage.googleapis.com", 443)  # where tfds downloads (and mirrors) datasets
+
+
+def _reachable(address: tuple[str, int], timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to ``address`` opens within ``timeout`` seconds."""
+    import socket
+
+    try:
+        socket.create_connection(address, timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def _tfds_dataset(tfds_name: str, split: str, data_dir: str | None, download: bool):
     import tensorflow_datasets as tfds
 
+    if download and not tfds.builder(tfds_name, data_dir=data_dir).is_prepared():
+        # offline, tfds.load retries for minutes before it fails: ask the network first
+        if not _reachable(TFDS_HOST):
+            raise ConnectionError(f"{TFDS_HOST[0]} is not reachable (offline?)")
     dataset, info = tfds.load(
         tfds_name, split=split, data_dir=data_dir, download=download, with_info=True
     )
@@ -721,8 +739,7 @@ def load_dataset(
 
 
 def _load_known(name, known, split, data_dir, with_labels, max_examples, download, background):
-    if data_dir and not os.path.isdir(data_dir) and (known.tfds_name is None or not download):
-        # (with download, tfds creates data_dir and downloads into it)
+    if data_dir and not os.path.isdir(data_dir):  # a typo, not a place to download into
         raise DataNotFoundError(
             f"data_dir={data_dir} does not exist; pass the directory that holds the "
             f"'{name}' files, or leave data_dir unset to use the default locations",
@@ -764,8 +781,8 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
             f"and tfds.load('{known.tfds_name}') "
             f"{'failed' if download else 'found no cached copy'} "
             f"({type(error).__name__}: {reason}). Fix: run once where the internet is reachable "
-            f"(tfds caches it), or put the raw files in data_dir (with download=False tfds is "
-            "not tried)"
+            f"(tfds caches it), or put the raw files in data_dir and pass download=False (then "
+            "tfds is not tried)"
             + (", or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else ""),
             "data_dir",
             "download",

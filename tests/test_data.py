@@ -210,6 +210,7 @@ def test_tfds_path_used_when_no_local_files(tmp_path, monkeypatch):
         return (dataset, info) if with_info else dataset
 
     monkeypatch.setattr(tfds, "load", fake_load)  # tfds' public entry point
+    monkeypatch.setattr(data, "_reachable", lambda address: True)  # as on a machine online
     dataset = data.load_dataset("svhn", data_dir=str(tmp_path), with_labels=True)
     assert calls == [("svhn_cropped", "train", str(tmp_path), True)]
     assert dataset.source == "tfds:svhn_cropped" and dataset.num_examples == 5
@@ -420,3 +421,16 @@ def test_a_data_dir_that_does_not_exist_is_refused_not_bypassed(tmp_path, name, 
     with pytest.raises(data.DataNotFoundError, match="data_dir=.*typo does not exist") as error:
         data.load_dataset(name, data_dir=missing, download=download)
     assert error.value.params == ("data_dir",) and not os.path.exists(missing)
+
+
+def test_offline_tfds_download_fails_at_once_without_calling_tfds_load(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    probed = []
+    monkeypatch.setattr(data, "_reachable", lambda address: probed.append(address) or False)
+    monkeypatch.setattr(tfds, "load", lambda *a, **k: pytest.fail("tfds.load was called"))
+    with pytest.raises(data.DataNotFoundError, match="not reachable") as error:
+        data.load_dataset("svhn", data_dir=str(tmp_path))  # exists, holds nothing
+    assert probed == [data.TFDS_HOST] and "\n" not in str(error.value)
+    assert error.value.params == ("data_dir", "download")
+    assert "download=False" in str(error.value)

@@ -115,7 +115,7 @@ BAD_FLAGS = [
     (
         ["--dataset=cifar10", "--data_dir={empty}"],
         1,
-        "put the raw files in --data_dir (with --nodownload",
+        "put the raw files in --data_dir and pass --nodownload",
     ),
     (["--model=resnet"], 2, "unknown --model 'resnet'; choose one of: cgan, dcgan, gan"),
     (["--dataset=imagenet"], 2, "unknown --dataset 'imagenet'"),
