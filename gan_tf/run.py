@@ -30,21 +30,28 @@ __all__ = ["EXPORT_FORMATS", "Run", "load_run"]
 EXPORT_FORMATS = ("keras", "saved_model")
 
 
-def load_run(output_dir: str, generator: keras.Model | None = None) -> Run:
-    """Loads the run in ``output_dir`` (see :class:`Run`) from its latest checkpoint.
+def load_run(
+    output_dir: str, generator: keras.Model | None = None, checkpoint: int | str | None = None
+) -> Run:
+    """Loads the run in ``output_dir`` (see :class:`Run`) from a checkpoint.
 
     Args:
       output_dir: a training run's directory.
       generator: for runs trained with your own networks: an untrained network of
         the same architecture to load the weights into.
+      checkpoint: ``None`` for the latest, an epoch number (the checkpoint saved at
+        the end of that epoch, if kept) or a checkpoint path.
 
     Raises:
-      RunNotFoundError: not a gan_tf run, or no checkpoint yet.
+      RunNotFoundError: not a gan_tf run, no checkpoint yet, or not that one.
     """
     output_dir = os.path.expanduser(output_dir)
-    generator, config = rundir.restore_generator(output_dir, generator)
+    path = rundir.find_checkpoint(output_dir, checkpoint) if checkpoint is not None else None
+    generator, config = rundir.restore_generator(output_dir, generator, path)
     info = rundir.run_info(output_dir)
-    return Run(output_dir, config, generator, tuple(info["shape"]), info["num_classes"])
+    run = Run(output_dir, config, generator, tuple(info["shape"]), info["num_classes"])
+    run.checkpoint = path
+    return run
 
 
 class Run:
@@ -69,6 +76,7 @@ class Run:
     ):
         self.output_dir, self.config, self.generator = output_dir, config, generator
         self.shape, self.num_classes = tuple(shape), num_classes
+        self.checkpoint = None  # the checkpoint path loaded (None: the latest)
 
     @property
     def conditional(self) -> bool:
@@ -81,6 +89,8 @@ class Run:
     @property
     def epoch(self) -> int:
         """The epoch of the checkpoint the generator comes from."""
+        if self.checkpoint:
+            return int(self.checkpoint.rsplit("-", 1)[1])
         return rundir.checkpoint_epoch(self.output_dir)
 
     def __repr__(self) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "apply_learning_rates",
     "check_same_networks",
     "checkpoint_epoch",
+    "find_checkpoint",
     "default_run_dir",
     "load_config",
     "open_run",
@@ -261,19 +262,58 @@ def checkpoint_epoch(run_dir: str) -> int | None:
     return int(latest.rsplit("-", 1)[1]) if latest else None
 
 
+def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
+    """The checkpoint prefix to load: the latest (``None``), the one saved at the end
+    of epoch ``checkpoint`` (an int), or a path (``.../ckpt-7``, ``.index`` optional).
+
+    Raises:
+      RunNotFoundError: no checkpoint yet, that epoch's was not kept (the message lists
+        the kept ones), or the path is not a checkpoint.
+    """
+    directory = os.path.join(run_dir, "checkpoints")
+    if checkpoint is None:
+        latest = tf.train.latest_checkpoint(directory)
+        if latest is None:
+            raise RunNotFoundError(f"{run_dir} has no checkpoint yet; train it first")
+        return latest
+    if isinstance(checkpoint, int):
+        path = os.path.join(directory, f"ckpt-{checkpoint}")
+        if not os.path.exists(path + ".index"):
+            state = tf.train.get_checkpoint_state(directory)
+            kept = [p.rsplit("-", 1)[1] for p in state.all_model_checkpoint_paths] if state else []
+            raise RunNotFoundError(
+                f"{run_dir} has no checkpoint for epoch={checkpoint} (kept: "
+                f"{', '.join(kept) or 'none'}); runs keep the last keep_checkpoints "
+                "checkpoints, saved every checkpoint_every epochs",
+                "epoch",
+            )
+        return path
+    path = os.path.expanduser(str(checkpoint))
+    path = path[: -len(".index")] if path.endswith(".index") else path
+    if not os.path.exists(path + ".index"):
+        raise RunNotFoundError(
+            f"checkpoint={checkpoint} is not a checkpoint (no {os.path.basename(path)}.index); "
+            f"pass a prefix like {os.path.join(directory, 'ckpt-3')}",
+            "checkpoint",
+        )
+    return path
+
+
 def restore_generator(
-    run_dir: str, generator: keras.Model | None = None
+    run_dir: str, generator: keras.Model | None = None, checkpoint: int | str | None = None
 ) -> tuple[keras.Model, TrainConfig]:
-    """Loads a run's config and its generator (the EMA one if the run kept it) from the
-    latest checkpoint. Conditional generators take ``[noise, labels]``.
+    """Loads a run's config and its generator (the EMA one if the run kept it) from a
+    checkpoint. Conditional generators take ``[noise, labels]``.
 
     Args:
       run_dir: a training run's directory.
       generator: for runs trained with your own networks: an untrained network of
         the same architecture to load the weights into.
+      checkpoint: ``None`` (the latest), an epoch number, or a checkpoint path
+        (see :func:`find_checkpoint`).
 
     Raises:
-      RunNotFoundError: ``run_dir`` has no config or no checkpoint.
+      RunNotFoundError: ``run_dir`` has no config or not that checkpoint.
       ConfigError: a run with your own networks and no ``generator`` passed.
     """
     if not all(os.path.exists(os.path.join(run_dir, f)) for f in (CONFIG_FILE, RUN_FILE)):
@@ -283,9 +323,7 @@ def restore_generator(
         )
     config = load_config(run_dir)
     info = run_info(run_dir)
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
-    if latest is None:
-        raise RunNotFoundError(f"{run_dir} has no checkpoint yet; train it first")
+    latest = find_checkpoint(run_dir, checkpoint)
     if generator is None:
         if info["custom_networks"]:
             raise ConfigError(

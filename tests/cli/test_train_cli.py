@@ -97,6 +97,16 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     assert images.std() > 0
     assert iio.imread(tmp_path / "grid.png").shape == (7 * 30 + 2, 7 * 30 + 2)  # 49 of 50
 
+    # an earlier checkpoint, written into the run directory by default
+    result = run("sample.py", f"--output_dir={out}", "--num=50", "--epoch=1", "--batch_size=20")
+    assert result.returncode == 0, result.stderr
+    assert "of epoch 1 to" in result.stdout
+    early = np.load(os.path.join(out, "samples_epoch_1.npz"))["images"]
+    assert early.shape == images.shape and np.abs(early.astype(int) - images).mean() > 1
+    result = run("sample.py", f"--output_dir={out}", "--epoch=9")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "no checkpoint for --epoch=9 (kept: 1, 2, 3)" in result.stderr.strip().splitlines()[-1]
+
     os.remove(os.path.join(out, "progress.gif"))
     result = run("make_gif.py", f"--output_dir={out}")
     assert result.returncode == 0, result.stderr
