@@ -27,6 +27,7 @@ import tensorflow as tf
 from gan_tf.errors import ConfigError
 
 __all__ = [
+    "describe_devices",
     "STRATEGIES",
     "Draws",
     "apply_gradients",
@@ -148,6 +149,32 @@ _DISTRIBUTED = (
     tf.distribute.MultiWorkerMirroredStrategy,
     tf.distribute.TPUStrategy,
 )
+
+
+def describe_devices(strategy: tf.distribute.Strategy, precision: str = "float32") -> str:
+    """One line saying what a run computes on: the accelerators (GPU names, TPU cores)
+    or the CPU and its threads, the strategy and its replicas, and the precision."""
+    import os
+
+    gpus = tf.config.list_physical_devices("GPU")
+    tpus = tf.config.list_logical_devices("TPU")
+    if tpus:
+        where = f"{len(tpus)} TPU core{'s' * (len(tpus) > 1)}"
+    elif gpus:
+        names = [
+            tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+            for gpu in gpus
+        ]
+        where = f"{len(gpus)} GPU{'s' * (len(gpus) > 1)} ({', '.join(names)})"
+    else:
+        threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+        where = f"CPU ({threads} threads)"
+    replicas = strategy.num_replicas_in_sync
+    name = type(strategy).__name__ if is_distributed(strategy) else "default (one device)"
+    return (
+        f"Devices: {where}; strategy {name}, {replicas} replica{'s' * (replicas > 1)}; "
+        f"precision {precision}"
+    )
 
 
 def is_distributed(strategy: tf.distribute.Strategy) -> bool:

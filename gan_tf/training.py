@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 
 import keras
@@ -241,6 +242,7 @@ def train(
     if changes:
         listed = ", ".join(f"{name} {old} -> {new}" for name, old, new in changes)
         _print(verbose, f"Changed on resume: {listed} from epoch {start_epoch + 1}")
+    _print(verbose, distribute.describe_devices(strategy, config.precision))
     _print(
         verbose,
         f"Training {config.model} on {dataset.name} ({dataset.num_examples} "
@@ -364,7 +366,9 @@ def annealed(initial: float, step: int, total_steps: int) -> float:
 def _train_epoch(gan, dataset, config, run_dir, epoch, steps_per_epoch, writer, verbose):
     """Runs one epoch of train steps; returns the epoch's step, seconds and mean metrics."""
     names = gan.metric_names
-    progbar = keras.utils.Progbar(steps_per_epoch, verbose=verbose, stateful_metrics=names)
+    # a live bar on a terminal; in a log file a plain line per log_every steps instead
+    interactive = bool(verbose) and sys.stdout.isatty()
+    progbar = keras.utils.Progbar(steps_per_epoch, verbose=int(interactive), stateful_metrics=names)
     totals, window, window_steps = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0), 0
     total_steps = config.epochs * steps_per_epoch
     losses_csv = os.path.join(run_dir, "losses.csv")
@@ -388,6 +392,9 @@ def _train_epoch(gan, dataset, config, run_dir, epoch, steps_per_epoch, writer, 
             progbar.update(index + 1, list(values.items()))
             if window_steps == config.log_every or index + 1 == steps_per_epoch:
                 means = {key: window[key] / window_steps for key in names}
+                if verbose and not interactive:
+                    listed = ", ".join(f"{key} {value:.4g}" for key, value in means.items())
+                    print(f"epoch {epoch} step {step}/{total_steps}: {listed}", flush=True)
                 if writer is not None:  # the chief
                     with writer.as_default(step=step):
                         for key, value in means.items():

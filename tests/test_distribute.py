@@ -276,3 +276,10 @@ def test_float16_overflow_on_one_replica_skips_the_step_everywhere(mirrored):
     for weight, old in zip(gan.discriminator.trainable_weights, before, strict=True):
         np.testing.assert_array_equal(weight.numpy(), old)  # skipped, not NaN
     assert float(gan.discriminator_optimizer.dynamic_scale.numpy()) == scale / 2
+
+
+def test_the_device_line_names_strategy_replicas_and_precision():
+    strategy = tf.distribute.MirroredStrategy(CPU_DEVICES)
+    line = distribute.describe_devices(strategy, "mixed_float16")
+    assert line.startswith("Devices: CPU (") and " threads)" in line
+    assert line.endswith("strategy MirroredStrategy, 2 replicas; precision mixed_float16")

@@ -335,3 +335,18 @@ def test_your_own_networks_train_resume_and_load(mnist_dir, tmp_path):
     run = gan_tf.load_run(str(run_dir), generator=tiny_networks()[0])
     assert run.epoch == 3
     np.testing.assert_array_equal(run.sample(4, seed=0), recorder.samples[3])
+
+
+def test_log_output_names_the_devices_and_is_plain_lines(mnist_dir, tmp_path, capsys):
+    """stdout is not a terminal here (as in a log file): no progress-bar control
+    characters, one line per log_every steps, and the devices are named first."""
+    config = config_for(mnist_dir, epochs=1, log_every=2)
+    train(config, tmp_path / "run", verbose=1)
+    out = capsys.readouterr().out
+    assert "\\r" not in out and "\\x1b" not in out and "\\x08" not in out
+    lines = out.splitlines()
+    assert lines[0].startswith("Devices: CPU (")
+    assert lines[0].endswith("strategy default (one device), 1 replica; precision float32")
+    steps = [line for line in lines if line.startswith("epoch 1 step ")]
+    assert [line.split(":")[0] for line in steps] == ["epoch 1 step 2/4", "epoch 1 step 4/4"]
+    assert "discriminator_loss " in steps[0] and "generator_loss " in steps[0]
