@@ -16,7 +16,11 @@ setup(
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
     ],
     packages=find_packages(include=["gan_tf", "gan_tf.*"]),
-    package_data={"gan_tf.eval": ["weights/*.weights.h5", "weights/*.json"]},
+    package_data={
+        "gan_tf.eval": ["weights/*.weights.h5", "weights/*.json"],
+        "gan_tf.cli": ["help.json"],
+    },
+    entry_points={"console_scripts": ["gan-tf=gan_tf.cli:main"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16",

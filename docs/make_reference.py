@@ -1,4 +1,4 @@
-"""Writes docs/flags.md and docs/models.md from the registries: ``make docs``.
+"""Writes docs/flags.md, docs/models.md and gan_tf/cli/help.json from the code: ``make docs``.
 
 Both files are generated, never edited by hand: the flag table comes from the
 fields of :class:`gan_tf.TrainConfig` (their help and defaults), the model table
@@ -87,12 +87,26 @@ def models_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-OUTPUTS = {"flags.md": flags_markdown, "models.md": models_markdown}
+def cli_help_json() -> str:
+    """``gan_tf/cli/help.json``: every command's --help, answered without TensorFlow."""
+    import json
+
+    from gan_tf.cli import help_texts
+
+    return json.dumps(help_texts(), indent=1, sort_keys=True) + "\n"
+
+
+# path (from the repository root) -> the function that writes it
+OUTPUTS = {
+    "docs/flags.md": flags_markdown,
+    "docs/models.md": models_markdown,
+    "gan_tf/cli/help.json": cli_help_json,
+}
 
 
 def main() -> None:
     for name, make in OUTPUTS.items():
-        path = os.path.join(ROOT, "docs", name)
+        path = os.path.join(ROOT, name)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(make())
         print(f"wrote {path}")

@@ -10,28 +10,13 @@ images in ``[-1, 1]``; the EMA generator is exported when the run kept one.
   ``serving_default`` signature (default ``RUN/export/generator_saved_model``).
 """
 
-from __future__ import annotations
+import os
+import sys
 
-import _cli
-from absl import flags
+# a checkout works without `pip install` (the installed command is `gan-tf export`)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
-flags.DEFINE_string("format", "keras", "keras (a .keras file) | saved_model (a directory).")
-flags.DEFINE_string(
-    "out", None, "Where to write (default RUN/export/generator.keras or ..._saved_model)."
-)
-
-
-def export() -> None:
-    import gan_tf
-
-    _cli.require_run_dir(FLAGS.output_dir)
-    run = gan_tf.load_run(FLAGS.output_dir)
-    path = run.export(FLAGS.out, format=FLAGS.format)
-    inputs = f"noise [N, {run.latent_dim}]" + (" and labels [N]" if run.conditional else "")
-    print(f"wrote {FLAGS.format} generator to {path}: {inputs} -> images in [-1, 1]")
-
+from gan_tf.cli import run_command  # noqa: E402
 
 if __name__ == "__main__":
-    _cli.main(export, flag_names={"path": "out"})
+    run_command("export")

@@ -5,25 +5,13 @@ their defaults); flags left unset take the model's paper defaults. Rerunning
 the same command on the same --output_dir resumes from the latest checkpoint.
 """
 
-from __future__ import annotations
+import os
+import sys
 
-import _cli
-from absl import flags
+# a checkout works without `pip install` (the installed command is `gan-tf train`)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-FLAGS = flags.FLAGS
-_cli.define_config_flags()
-flags.DEFINE_string("output_dir", None, "Run directory (default runs/<model>_<dataset>).")
-flags.DEFINE_integer("verbose", 1, "1 shows a progress bar, 0 is quiet.")
-
-
-def train() -> None:
-    import gan_tf
-    from gan_tf.rundir import default_run_dir
-
-    config = _cli.config_from_flags()
-    output_dir = FLAGS.output_dir or default_run_dir(config.model, config.dataset)
-    gan_tf.train(config, output_dir, verbose=FLAGS.verbose)
-
+from gan_tf.cli import run_command  # noqa: E402
 
 if __name__ == "__main__":
-    _cli.main(train)
+    run_command("train")

@@ -15,25 +15,59 @@ Code map (imports only point down this list): ``errors``, ``files``; the pure
 ``training`` (the loop).
 """
 
-from gan_tf import animation, data, evaluation, losses, models, regularizers, run, visualize
-from gan_tf.build import build_gan
-from gan_tf.config import TrainConfig, make_config
-from gan_tf.data import load_dataset
-from gan_tf.errors import (
-    ConfigError,
-    DataNotFoundError,
-    GanTfError,
-    ResourceNotFoundError,
-    RunNotFoundError,
-    TrainingDivergedError,
-    WeightsNotFoundError,
+import importlib
+
+# Public names -> the module that defines them. Imported on first use (PEP 562), so
+# `import gan_tf` is instant and the command line can answer --help without TensorFlow.
+_EXPORTS = {
+    "GAN": "gan_tf.train_step",
+    "Callback": "gan_tf.training",
+    "ConfigError": "gan_tf.errors",
+    "DataNotFoundError": "gan_tf.errors",
+    "Evaluator": "gan_tf.evaluation",
+    "GanTfError": "gan_tf.errors",
+    "ModelSpec": "gan_tf.models",
+    "ResourceNotFoundError": "gan_tf.errors",
+    "Run": "gan_tf.run",
+    "RunNotFoundError": "gan_tf.errors",
+    "TrainConfig": "gan_tf.config",
+    "TrainingDivergedError": "gan_tf.errors",
+    "WeightsNotFoundError": "gan_tf.errors",
+    "build_gan": "gan_tf.build",
+    "evaluate_run": "gan_tf.evaluation",
+    "generate_images": "gan_tf.sampling",
+    "load_dataset": "gan_tf.data",
+    "load_run": "gan_tf.run",
+    "make_config": "gan_tf.config",
+    "register": "gan_tf.models",
+    "train": "gan_tf.training",
+}
+_SUBMODULES = (
+    "animation",
+    "data",
+    "evaluation",
+    "losses",
+    "models",
+    "regularizers",
+    "run",
+    "visualize",
 )
-from gan_tf.evaluation import Evaluator, evaluate_run
-from gan_tf.models import ModelSpec, register
-from gan_tf.run import Run, load_run
-from gan_tf.sampling import generate_images
-from gan_tf.train_step import GAN
-from gan_tf.training import Callback, train
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"gan_tf.{name}")
+    else:
+        raise AttributeError(f"module 'gan_tf' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
+
 
 __version__ = "0.2.0"
 

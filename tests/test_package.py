@@ -24,6 +24,7 @@ LAYERS = [
     {"run"},
     {"animation"},
     {"training"},
+    {"cli"},  # the gan-tf command and experiments/*.py
 ]
 
 

@@ -1,4 +1,17 @@
-"""Shared plumbing for the experiment scripts: quiet TF logs, one-line errors."""
+"""Shared plumbing of the commands: quiet TensorFlow start-up, one-line errors, exit
+codes, and flags generated from :class:`gan_tf.TrainConfig`.
+
+Exit codes (every command, absl's own flag-parsing errors included):
+
+* 0: done (also: a finished run asked to train to the same epoch);
+* 1: something the command needs is missing or broke at run time: data, a run, a
+  checkpoint, weights, diverged training, Ctrl-C (rerun to resume);
+* 2: a usage error: an unknown or malformed flag, a bad value or combination.
+
+Errors gan_tf raises deliberately (:class:`gan_tf.errors.GanTfError`) print one
+``error: ...`` line naming the flag and the fix; anything else is a bug and keeps
+its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +19,18 @@ import os
 import re
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
-
-# Let `python experiments/x.py` import gan_tf from a checkout that is not pip-installed.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+USAGE_ERROR = 2
+RUNTIME_ERROR = 1
 
 
-def _import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> None:
     """Imports TensorFlow and initialises its devices with stderr (fd 2) silenced.
 
     TensorFlow's C++ start-up lines (oneDNN, CUDA probing) ignore
     TF_CPP_MIN_LOG_LEVEL; without this they bury our one-line errors. A failed
     import restores stderr first, so its traceback is still shown.
     """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -45,12 +55,6 @@ def _multi_worker(args) -> bool:
     return re.search(r"(^|\s)--?strategy(=|\s+)multi_worker", joined) is not None
 
 
-_import_tensorflow_quietly()
-
-USAGE_ERROR = 2
-RUNTIME_ERROR = 1
-
-
 def fail(message: str, code: int) -> None:
     """Prints one ``error: ...`` line to stderr and exits with ``code`` (no traceback)."""
     print(f"error: {message}", file=sys.stderr, flush=True)
@@ -60,8 +64,8 @@ def fail(message: str, code: int) -> None:
 def as_flags(message: str, params, flag_names: dict | None = None, defined=None) -> str:
     """Rewrites the library's parameter names in ``message`` as the flags they came
     from (``batch_size`` -> ``--batch_size``; ``flag_names`` maps other spellings).
-    With ``defined`` (the script's flag names), parameters that are not flags of
-    the script stay as they are."""
+    With ``defined`` (the command's flag names), parameters that are not flags of
+    the command stay as they are."""
     for param in params:
         flag = (flag_names or {}).get(param, param)
         if defined is not None and flag not in defined:
@@ -94,26 +98,26 @@ def guarded(function, *args, flag_names: dict | None = None, **kwargs):
         )
 
 
-def main(function, flag_names: dict | None = None) -> None:
-    """The entry point of every script: parses flags (absl), refuses positional
-    arguments, then runs ``function()`` under :func:`guarded`."""
+def run_main(function, argv, flag_names: dict | None = None) -> None:
+    """Parses ``argv`` (absl), refuses positional arguments, then runs ``function()``
+    under :func:`guarded`. A malformed flag is a usage error: one line, exit 2."""
     from absl import app, flags
 
-    def run(argv):
-        if len(argv) > 1:
+    def run(args):
+        if len(args) > 1:
             fail(
-                f"unexpected argument(s): {' '.join(argv[1:])}; flags look like --name=value",
+                f"unexpected argument(s): {' '.join(args[1:])}; flags look like --name=value",
                 USAGE_ERROR,
             )
         guarded(function, flag_names=flag_names)
 
-    def parse(argv):  # a malformed flag is a usage error too: one line, exit 2
+    def parse(args):
         try:
-            return flags.FLAGS(argv)
+            return flags.FLAGS(args)
         except flags.Error as error:
             fail(str(error), USAGE_ERROR)
 
-    app.run(run, flags_parser=parse)
+    app.run(run, argv=argv, flags_parser=parse)
 
 
 def require_run_dir(output_dir) -> str:
@@ -125,10 +129,10 @@ def require_run_dir(output_dir) -> str:
     return output_dir
 
 
-def define_config_flags() -> None:
+def define_config_flags(module_name: str) -> None:
     """Defines one flag per :class:`gan_tf.TrainConfig` field, with the field's help
-    (defaults included). Every flag defaults to unset, so the variant's paper
-    defaults apply; ``--arch`` takes ``key=value,...``."""
+    (defaults included), as flags of ``module_name``. Every flag defaults to unset,
+    so the variant's paper defaults apply; ``--arch`` takes ``key=value,...``."""
     from absl import flags
 
     from gan_tf.config import field_help, field_types
@@ -140,8 +144,8 @@ def define_config_flags() -> None:
         str: flags.DEFINE_string,
         dict: flags.DEFINE_string,
     }
-    for name, kind in field_types().items():  # listed by --help as the script's own flags
-        define[kind](name, None, field_help(name), module_name=sys.argv[0])
+    for name, kind in field_types().items():
+        define[kind](name, None, field_help(name), module_name=module_name)
 
 
 def config_from_flags():
