@@ -28,3 +28,35 @@ def test_readme_names_every_model_and_loss():
         readme = handle.read()
     for name in (*models.model_names(), *losses.LOSSES):
         assert f"`{name}`" in readme, f"README.md does not mention `{name}`"
+
+
+def _anchors(path):
+    """GitHub's heading anchors of a markdown file."""
+    import re
+
+    anchors = set()
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            title = re.sub(r"[^\w\- ]", "", title).replace(" ", "-")
+            anchors.add(title)
+    return anchors
+
+
+def test_every_relative_link_and_image_in_readme_and_docs_exists():
+    import glob
+    import re
+
+    pages = [os.path.join(ROOT, "README.md"), *glob.glob(os.path.join(ROOT, "docs", "*.md"))]
+    for page in pages:
+        text = open(page, encoding="utf-8").read()
+        text = re.sub(r"```.*?```", "", text, flags=re.S)  # code blocks hold no links
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            resolved = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
+            where = f"{os.path.relpath(page, ROOT)} links {target}"
+            assert os.path.exists(resolved), where
+            if anchor and resolved.endswith(".md"):
+                assert anchor in _anchors(resolved), where
