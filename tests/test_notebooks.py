@@ -82,3 +82,37 @@ def test_every_notebook_runs_in_smoke_mode(tmp_path):
         outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
         assert not [o for o in outputs if o.output_type == "error"], name
         assert any(o.output_type == "display_data" for o in outputs), name  # pictures shown
+
+
+def test_each_notebook_opens_in_colab_keeps_runs_on_drive_and_shows_tensorboard():
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        name = os.path.basename(path)
+        assert "colab.research.google.com/github/" in notebook.cells[0].source, name
+        assert f"/blob/main/notebooks/{name})" in notebook.cells[0].source, name
+        code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+        assert "GAN_TF_SOURCE = os.environ.get(" in code[0], name
+        assert "DRIVE = False" in code[1] and any("drive.mount(" in c for c in code), name
+        assert any("%load_ext tensorboard" in c and "%tensorboard --logdir" in c for c in code)
+        assert not any('"runs/' in c for c in code), name  # every run goes under RUNS
+
+
+def test_the_install_cell_installs_gan_tf_from_a_local_path(tmp_path):
+    """The install cell, run by a fresh Python (a venv that sees this machine's packages
+    but not gan_tf's editable install) with GAN_TF_SOURCE pointing at this checkout."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    cell = nbformat.read(NOTEBOOKS[0], as_version=4).cells[1].source
+    env = dict(os.environ, GAN_TF_SOURCE=ROOT, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    result = subprocess.run(
+        [python, "-c", cell], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    where = subprocess.run(
+        [python, "-c", "import gan_tf, os; print(os.path.realpath(gan_tf.__file__))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert where.stdout.strip().startswith(os.path.realpath(str(venv))), where.stdout
