@@ -7,7 +7,7 @@ FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 EMOJI_DIR ?= $(HOME)/.keras/datasets/emoji
 EMOJI_VERSION := 16.0.0
 
-.PHONY: install data emoji demo test test-cli test-slow lint format docs gif evaluate classifiers baseline
+.PHONY: install data emoji demo test test-cli test-slow lint format docs notebooks gif evaluate classifiers baseline
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -67,6 +67,10 @@ format:
 # docs/flags.md and docs/models.md from the code (tests/test_docs.py checks they are current).
 docs:
 	$(PYTHON) docs/make_reference.py
+
+# the notebooks run in smoke mode, saved with their outputs for GitHub readers
+notebooks:
+	$(PYTHON) notebooks/execute.py --smoke notebooks/executed notebooks/0*.ipynb
 
 gif:
 	$(PYTHON) experiments/make_gif.py --output_dir=$(OUTPUT_DIR)
