@@ -65,6 +65,8 @@ class Evaluator:
       cas_epochs: epochs of the CAS classifier on generated data.
       feature_cache: keep the reference features on disk (:mod:`gan_tf.eval.cache`):
         ``True`` in the default directory, a path for another, ``False`` never.
+      reference: your own real reference instead of ``num_real`` images of
+        ``real_split``: uint8 images ``[N, H, W, C]``, or ``(images, labels)``.
 
     Raises:
       ConfigError: unknown metrics, a dataset without a classifier, or images of
@@ -93,6 +95,7 @@ class Evaluator:
         pr_k: int = 3,
         cas_epochs: int = 5,
         feature_cache: bool | str = True,
+        reference=None,
     ):
         self.metrics = parse_metrics(metrics)
         if data.is_toy(dataset):
@@ -136,20 +139,23 @@ class Evaluator:
         if any(m in INCEPTION_METRICS for m in self.metrics):
             self.inception = _inception(dataset, inception_weights)
             self.inception_weights = inception_weights
-        needs_labels = "cas" in self.metrics
-        reference = data.load_dataset(
-            dataset,
-            split=real_split,
-            data_dir=data_dir,
-            with_labels=needs_labels,
-            max_examples=num_real,
-            image_size=image_size,
-            download=download,
-            background=background,
-        )
-        self.real_images, self.real_labels = data.as_arrays(reference)
-        self.num_classes = reference.num_classes
-        self.real_split, self.real_source = real_split, reference.source
+        if reference is not None:  # your own reference images (and labels)
+            images, labels = reference if isinstance(reference, tuple) else (reference, None)
+            self.real_images = np.asarray(images)
+            self.real_labels = None if labels is None else np.asarray(labels, np.int32)
+            if self.real_images.dtype != np.uint8 or self.real_images.ndim != 4:
+                raise ConfigError("reference must be uint8 [N, H, W, C] images", "reference")
+            self.num_classes = None if labels is None else int(self.real_labels.max()) + 1
+            self.real_source = f"{len(self.real_images)} images passed as reference"
+        else:
+            loaded = self._load_reference(
+                dataset, real_split, data_dir, num_real, image_size, download, background
+            )
+            self.real_images, self.real_labels = data.as_arrays(loaded)
+            self.num_classes, self.real_source = loaded.num_classes, loaded.source
+        if "cas" in self.metrics and self.real_labels is None:
+            raise ConfigError(f"cas needs labelled reference images; {dataset} has no labels")
+        self.real_split = real_split if reference is None else "given"
         cache_dir = None
         if feature_cache:
             cache_dir = feature_cache if isinstance(feature_cache, str) else default_cache_dir()
@@ -165,6 +171,30 @@ class Evaluator:
                 self.inception, self.real_images, label=label, cache_dir=cache_dir
             )
 
+    @staticmethod
+    def _load_reference(dataset, split, data_dir, count, image_size, download, background):
+        """The first ``count`` images of ``split``, with labels when the dataset has them
+        (conditional runs are sampled in their class proportions)."""
+        arguments = dict(
+            split=split,
+            data_dir=data_dir,
+            max_examples=count,
+            image_size=image_size,
+            download=download,
+            background=background,
+        )
+        try:
+            return data.load_dataset(dataset, with_labels=True, **arguments)
+        except ConfigError:  # no labels (celeb_a, a folder without class sub-folders)
+            return data.load_dataset(dataset, **arguments)
+
+    def sample_labels(self, num: int) -> np.ndarray | None:
+        """Labels for ``num`` samples of a conditional run: the reference's class mix
+        (equal shares for balanced data, e.g. Fashion-MNIST's test split)."""
+        if self.real_labels is None or not self.num_classes:
+            return None
+        return sampling.class_shares(num, np.bincount(self.real_labels, minlength=self.num_classes))
+
     def protocol(self, num_generated: int) -> dict:
         """How the numbers were made (what changes them), for ``eval.json``."""
         protocol = {
@@ -175,6 +205,8 @@ class Evaluator:
             "real_source": self.real_source,
             "seed": self.seed,
         }
+        if self.real_labels is not None:
+            protocol["conditional_labels"] = "in the reference's class proportions"
         if self.classifier:
             protocol["classifier"] = self.classifier_record
         if self.inception:
@@ -197,7 +229,7 @@ class Evaluator:
         if "cas" in self.metrics:
             protocol["cas"] = {
                 "classifier": "gan_tf.eval.features.build_classifier",
-                "trained_on": f"{num_generated} generated images, equal shares per class",
+                "trained_on": f"{num_generated} generated images, the reference's class mix",
                 "epochs": self.cas_epochs,
                 "tested_on": f"{len(self.real_images)} real images ({self.real_split} split)",
             }
@@ -325,7 +357,8 @@ def evaluate_run(
     Args:
       run_dir: a training run's ``--output_dir``.
       metrics: names from :data:`METRICS`, or ``"auto"`` for :func:`default_metrics`.
-      num_samples: generated images to score (conditional runs: equal shares per class).
+      num_samples: generated images to score (conditional runs: in the reference's class
+        proportions, equal shares on balanced data).
       samples: an ``.npz`` from ``experiments/sample.py`` (``images``, optional
         ``labels``) to score instead of sampling the checkpoint.
       output: where to write the JSON (default ``run_dir/eval.json``).
@@ -366,7 +399,11 @@ def evaluate_run(
         images, labels, source = _read_samples(samples)
     else:
         num_classes = rundir.run_info(run_dir)["num_classes"]
-        labels = sampling.class_cycle(num_samples, num_classes) if num_classes else None
+        labels = None
+        if num_classes:  # the reference's class mix (equal shares when it is balanced)
+            labels = evaluator.sample_labels(num_samples)
+            if labels is None:
+                labels = sampling.class_cycle(num_samples, num_classes)
         images = sampling.generate_images(
             generator, num_samples, config.latent_dim, seed=seed, labels=labels
         )

@@ -9,7 +9,7 @@ import tensorflow as tf
 from gan_tf import visualize
 from gan_tf.errors import ConfigError
 
-__all__ = ["class_cycle", "class_rows", "fixed_noise", "generate_images"]
+__all__ = ["class_cycle", "class_rows", "class_shares", "fixed_noise", "generate_images"]
 
 GRID_NOISE_SEED = 0x5EED  # stateless seed (with the run's seed) of the epoch grids
 
@@ -29,6 +29,26 @@ def class_rows(noise, num_classes: int) -> tuple[tf.Tensor, tf.Tensor]:
 def class_cycle(num: int, num_classes: int) -> np.ndarray:
     """Labels ``0, 1, ..., K-1, 0, 1, ...`` for ``num`` conditional samples (equal shares)."""
     return (np.arange(num) % num_classes).astype(np.int32)
+
+
+def class_shares(num: int, counts) -> np.ndarray:
+    """Labels for ``num`` conditional samples in proportion to ``counts`` (e.g. the real
+    reference's class histogram), so a conditional run is compared with real data of
+    the same class mix. Largest-remainder rounding; classes interleaved round-robin, so
+    equal counts give exactly :func:`class_cycle`."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or counts.sum() <= 0 or (counts < 0).any():
+        raise ConfigError(f"class counts must be non-negative with a positive sum, got {counts}")
+    exact = num * counts / counts.sum()
+    quota = np.floor(exact).astype(np.int64)
+    remainder_order = np.argsort(-(exact - quota), kind="stable")
+    quota[remainder_order[: num - int(quota.sum())]] += 1
+    labels, left = [], quota.copy()
+    while len(labels) < num:
+        for label in np.flatnonzero(left):
+            labels.append(label)
+        left = np.maximum(left - 1, 0)
+    return np.asarray(labels[:num], dtype=np.int32)
 
 
 def generate_images(

@@ -348,7 +348,11 @@ def evaluate_generator(evaluator, gan: GAN, config: TrainConfig) -> dict[str, fl
     noise = tf.random.stateless_normal(
         [config.eval_samples, config.latent_dim], seed=[config.seed, EVAL_NOISE_SEED]
     )
-    labels = sampling.class_cycle(config.eval_samples, gan.num_classes) if gan.conditional else None
+    labels = None
+    if gan.conditional:  # the reference's class mix (equal shares on balanced data)
+        labels = evaluator.sample_labels(config.eval_samples)
+        if labels is None:
+            labels = sampling.class_cycle(config.eval_samples, gan.num_classes)
     parts = []
     for start in range(0, config.eval_samples, 500):
         batch_labels = None if labels is None else tf.constant(labels[start : start + 500])

@@ -123,3 +123,22 @@ def test_a_folder_without_classes_or_an_unknown_dataset_has_no_classifier(tmp_pa
     with pytest.raises(ConfigError, match="no class sub-folders"):
         evaluation.train_dataset_classifier(f"folder:{flat}", str(tmp_path / "c.weights.h5"))
     assert sorted(os.listdir(tmp_path)) == ["flat"]  # nothing written
+
+
+@requires_emoji
+def test_conditional_samples_follow_the_reference_class_mix_and_a_given_reference():
+    evaluator = evaluation.Evaluator(
+        "emoji", "fd_classifier", num_real=740, data_dir=EMOJI_DIR, download=False
+    )
+    held_out = np.bincount(evaluator.real_labels, minlength=9)
+    assert held_out.tolist() == [34, 426, 28, 34, 46, 18, 52, 38, 64]  # People & Body: 58 %
+    labels = evaluator.sample_labels(740)
+    np.testing.assert_array_equal(np.bincount(labels, minlength=9), held_out)
+    assert evaluator.protocol(740)["conditional_labels"].startswith("in the reference's")
+
+    images = evaluator.real_images[:100]
+    given = evaluation.Evaluator("emoji", "fd_classifier", reference=(images, np.arange(100) % 3))
+    assert given.real_source == "100 images passed as reference" and given.num_classes == 3
+    assert given(images)["fd_classifier"] == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ConfigError, match="reference must be uint8"):
+        evaluation.Evaluator("emoji", "fd_classifier", reference=images.astype(np.float32))

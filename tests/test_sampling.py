@@ -129,3 +129,16 @@ def test_class_cycle_gives_equal_shares():
     np.testing.assert_array_equal(labels[:12], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1])
     np.testing.assert_array_equal(np.bincount(labels), [3] * 5 + [2] * 5)
     np.testing.assert_array_equal(np.bincount(class_cycle(30, 3)), [10, 10, 10])
+
+
+def test_class_shares_follow_the_counts_and_equal_counts_give_the_cycle():
+    from gan_tf.sampling import class_cycle, class_shares
+
+    np.testing.assert_array_equal(class_shares(20, [7, 7, 7, 7]), class_cycle(20, 4))
+    labels = class_shares(1000, [304, 4096, 290, 228, 390, 152, 476, 410, 476])  # emoji train
+    # 1000 * count / 6822, largest remainders rounded up
+    assert np.bincount(labels).tolist() == [45, 600, 43, 33, 57, 22, 70, 60, 70]
+    assert labels[:9].tolist() == list(range(9))  # interleaved, not in blocks
+    assert class_shares(5, [0, 3, 0]).tolist() == [1, 1, 1, 1, 1]
+    with pytest.raises(ConfigError, match="class counts"):
+        class_shares(5, [0, 0])
