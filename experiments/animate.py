@@ -1,10 +1,5 @@
-"""Latent-space animations of a run: ``python experiments/animate.py --output_dir=RUN``.
-
-``--mode=walk`` (default) writes a GIF of ``--count`` parallel walks along great
-circles through ``--points`` random noise vectors and back (a seamless loop);
-``--mode=classes`` (conditional runs) keeps each cell's noise and morphs its
-class through ``--classes`` (default all) and back.
-"""
+"""``gan-tf animate`` as a script of this checkout: the same flags (``--help``); the
+command and its documentation live in ``gan_tf/cli/animate.py``."""
 
 import os
 import sys

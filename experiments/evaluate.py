@@ -1,10 +1,5 @@
-"""Evaluates a training run: ``python experiments/evaluate.py --output_dir=RUN``.
-
-Samples ``--num_samples`` images from the run's latest checkpoint (or reads
-``--samples=file.npz`` from ``sample.py``), scores them against the first
-``--num_real`` images of the dataset's ``--real_split`` and writes the metrics
-with the protocol that made them to ``RUN/eval.json`` (see README, "Evaluation").
-"""
+"""``gan-tf evaluate`` as a script of this checkout: the same flags (``--help``); the
+command and its documentation live in ``gan_tf/cli/evaluate.py``."""
 
 import os
 import sys

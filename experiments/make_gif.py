@@ -1,4 +1,5 @@
-"""Rebuilds a run's progress GIF: ``python experiments/make_gif.py --output_dir=RUN``."""
+"""``gan-tf gif`` as a script of this checkout: the same flags (``--help``); the
+command and its documentation live in ``gan_tf/cli/gif.py``."""
 
 import os
 import sys

@@ -1,10 +1,5 @@
-"""Samples a trained run: ``python experiments/sample.py --output_dir=RUN --num=10000``.
-
-Writes ``--out`` (default ``RUN/samples.npz``, or ``RUN/samples_epoch_N.npz`` with
-``--epoch=N``: an .npz whose ``images`` are uint8 NHWC, or float32 points for 2-D
-toys; conditional runs add ``labels``) from the latest checkpoint, the one saved at
-the end of ``--epoch``, or ``--checkpoint=PATH``; and ``--grid`` (a PNG) if asked.
-"""
+"""``gan-tf sample`` as a script of this checkout: the same flags (``--help``); the
+command and its documentation live in ``gan_tf/cli/sample.py``."""
 
 import os
 import sys

@@ -1,9 +1,5 @@
-"""Trains a GAN: ``python experiments/train.py --model=dcgan --dataset=cifar10``.
-
-Every field of :class:`gan_tf.TrainConfig` is a flag (``--help`` lists them with
-their defaults); flags left unset take the model's paper defaults. Rerunning
-the same command on the same --output_dir resumes from the latest checkpoint.
-"""
+"""``gan-tf train`` as a script of this checkout: the same flags (``--help``); the
+command and its documentation live in ``gan_tf/cli/train.py``."""
 
 import os
 import sys

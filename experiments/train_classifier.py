@@ -1,16 +1,5 @@
-"""Trains a domain classifier for the classifier metrics (fd_classifier, kid_classifier, ...).
-
-    python experiments/train_classifier.py --dataset=fashion_mnist
-
-writes ``gan_tf/eval/weights/fashion_mnist_classifier.weights.h5`` (the shipped
-location) and a ``.json`` record with its test accuracy beside it. Pass
-``--output=PATH`` to write elsewhere and ``--classifier_weights=PATH`` to
-``evaluate.py`` (or ``train.py --eval_every``) to use it. Your own images:
-
-    python experiments/train_classifier.py --dataset=folder:~/pets --output=pets.weights.h5
-
-trains on the folder's class sub-folders (32x32, held-out tenth as the test split).
-"""
+"""``gan-tf train-classifier`` as a script of this checkout: the same flags (``--help``); the
+command and its documentation live in ``gan_tf/cli/train_classifier.py``."""
 
 import os
 import sys
