@@ -5,6 +5,7 @@ networks (the registered variant's, or your own), optimizers, losses, penalties.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import keras
 import tensorflow as tf
@@ -15,7 +16,23 @@ from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
 from gan_tf.train_step import GAN, StepOptions
 
-__all__ = ["architecture", "build_gan", "build_networks", "dtype_policy", "make_optimizer"]
+__all__ = [
+    "architecture",
+    "build_gan",
+    "build_networks",
+    "dtype_policy",
+    "make_optimizer",
+    "with_precision",
+]
+
+
+def with_precision(config: TrainConfig, strategy=None) -> TrainConfig:
+    """``config`` with ``precision=auto`` replaced by what the hardware of ``strategy``
+    (default: the current one) runs fastest (:func:`gan_tf.distribute.auto_precision`)."""
+    if config.precision != "auto":
+        return config
+    precision, _ = distribute.resolve_precision("auto", strategy)
+    return dataclasses.replace(config, precision=precision)
 
 
 @contextlib.contextmanager
@@ -48,7 +65,8 @@ def architecture(config: TrainConfig) -> dict:
 def build_networks(config: TrainConfig, shape, num_classes=None):
     """The generator and discriminator ``config`` describes, for samples of ``shape``,
     built under ``config.precision`` (mixed policies compute in 16 bits, keep float32
-    variables and return float32 outputs)."""
+    variables and return float32 outputs; ``auto``: see :func:`with_precision`)."""
+    config = with_precision(config)
     spec = models.get_model(config.model)
     with dtype_policy(config.precision):
         generator, discriminator = models.build_networks(
@@ -66,6 +84,7 @@ def build_networks(config: TrainConfig, shape, num_classes=None):
 def make_optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
     """The optimizer ``config`` names at ``learning_rate`` (linearly decayed to 0 over
     ``decay_steps`` with ``lr_decay=linear``; loss-scaled for ``mixed_float16``)."""
+    config = with_precision(config)
     if config.lr_decay == "linear":
         learning_rate = keras.optimizers.schedules.PolynomialDecay(
             learning_rate, decay_steps=max(decay_steps, 1), end_learning_rate=0.0
@@ -176,6 +195,8 @@ def build_gan(
     """
     keras.utils.set_random_seed(config.seed)
     spec = models.get_model(config.model)
+    strategy = strategy or tf.distribute.get_strategy()
+    config = with_precision(config, strategy)
     if spec.conditional and not num_classes:
         raise ConfigError(
             f"model={config.model} is conditional and needs labelled data; "
@@ -183,7 +204,6 @@ def build_gan(
             "model",
             "dataset",
         )
-    strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         if generator is None and discriminator is None:
             generator, discriminator = build_networks(config, shape, num_classes)

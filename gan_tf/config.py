@@ -39,7 +39,7 @@ __all__ = [
 
 OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "linear")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = distribute.PRECISIONS
 UPDATES = ("alternating", "simultaneous")
 
 
@@ -108,7 +108,12 @@ class TrainConfig:
     keep_checkpoints: int = _field(3, "How many checkpoints to keep.")
     log_every: int = _field(50, "Write window-mean losses every N steps.")
     grid_size: int = _field(8, "Sample grids are N x N images.")
-    precision: str = _field("float32", "{precisions} (float16 is loss-scaled).")
+    precision: str = _field(
+        "auto",
+        "{precisions}. auto: mixed_bfloat16 on TPUs, GPUs of compute capability >= 8.0 and "
+        "CPUs with AVX512_BF16/AMX; mixed_float16 (loss-scaled) on GPUs 7.x; else float32. "
+        "A run keeps the precision it started with.",
+    )
     jit_compile: bool = _field(
         False, "Compile each replica's train step with XLA (its random draws differ from non-XLA)."
     )

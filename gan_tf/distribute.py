@@ -19,6 +19,7 @@ random numbers (:class:`Draws`), the per-replica loss scaling
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import keras
@@ -28,18 +29,26 @@ from gan_tf.errors import ConfigError
 
 __all__ = [
     "describe_devices",
+    "PRECISIONS",
     "STRATEGIES",
     "Draws",
+    "Hardware",
+    "auto_precision",
+    "detect_hardware",
     "apply_gradients",
     "distribute_dataset",
     "is_chief",
     "is_distributed",
     "make_strategy",
     "replica_loss",
+    "resolve_precision",
     "task_id",
 ]
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# /proc/cpuinfo flags of x86 CPUs that compute bfloat16 natively (oneDNN uses them)
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def make_strategy(name: str, *, tpu: str | None = None, devices=None) -> tf.distribute.Strategy:
@@ -83,6 +92,93 @@ def make_strategy(name: str, *, tpu: str | None = None, devices=None) -> tf.dist
     raise ConfigError(
         f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}", "strategy"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Hardware:
+    """What ``precision=auto`` decides from (see :func:`auto_precision`).
+
+    Attributes:
+      kind: ``"TPU"``, ``"GPU"`` or ``"CPU"``: the devices the run computes on.
+      compute_capability: ``(major, minor)`` of the least capable GPU (GPUs only).
+      cpu_flags: the CPU's feature flags (``/proc/cpuinfo``; empty where unknown).
+      name: a readable device name for the start-up line.
+    """
+
+    kind: str
+    compute_capability: tuple[int, int] | None = None
+    cpu_flags: frozenset[str] = frozenset()
+    name: str = ""
+
+
+def auto_precision(hardware: Hardware) -> tuple[str, str]:
+    """The fastest safe precision for ``hardware`` and the reason, e.g.
+    ``("mixed_float16", "GPU compute capability 7.5: float16 tensor cores")``.
+
+    * TPU: ``mixed_bfloat16`` (the TPU's native format).
+    * GPU of compute capability >= 8.0 (Ampere, Hopper...): ``mixed_bfloat16``
+      (bfloat16 tensor cores; float32's range, so no loss scaling).
+    * GPU 7.x (V100, T4): ``mixed_float16`` with dynamic loss scaling (float16
+      tensor cores; bfloat16 is emulated there and slower than float32).
+    * CPU with native bfloat16 (AVX512_BF16 or AMX): ``mixed_bfloat16``.
+    * anything else (older GPUs, CPUs without bfloat16): ``float32``.
+
+    A pure function of the description, so every case is testable on any machine.
+    """
+    if hardware.kind == "TPU":
+        return "mixed_bfloat16", "TPU: native bfloat16"
+    if hardware.kind == "GPU" and hardware.compute_capability is not None:
+        major, minor = hardware.compute_capability
+        capability = f"GPU compute capability {major}.{minor}"
+        if major >= 8:
+            return "mixed_bfloat16", f"{capability}: bfloat16 tensor cores"
+        if major == 7:
+            return "mixed_float16", f"{capability}: float16 tensor cores, loss-scaled"
+        return "float32", f"{capability}: no 16-bit tensor cores"
+    if hardware.kind == "CPU":
+        native = [flag for flag in CPU_BF16_FLAGS if flag in hardware.cpu_flags]
+        if native:
+            return "mixed_bfloat16", f"CPU with native bfloat16 ({', '.join(native).upper()})"
+        return "float32", "CPU without native bfloat16"
+    return "float32", f"{hardware.kind}: no known faster precision"
+
+
+def _cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith(("flags", "Features")):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def detect_hardware(strategy: tf.distribute.Strategy | None = None) -> Hardware:
+    """Describes the devices ``strategy`` (default: the current one) computes on."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.TPUStrategy) or tf.config.list_logical_devices("TPU"):
+        return Hardware("TPU", name="TPU")
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = [tf.config.experimental.get_device_details(gpu) for gpu in gpus]
+        capabilities = [d["compute_capability"] for d in details if d.get("compute_capability")]
+        return Hardware(
+            "GPU",
+            compute_capability=tuple(min(capabilities)) if capabilities else None,
+            name=details[0].get("device_name", gpus[0].name),
+        )
+    return Hardware("CPU", cpu_flags=_cpu_flags(), name="CPU")
+
+
+def resolve_precision(
+    precision: str, strategy: tf.distribute.Strategy | None = None
+) -> tuple[str, str]:
+    """``(precision, reason)``: ``precision`` itself unless it is ``"auto"``, which
+    becomes :func:`auto_precision` of :func:`detect_hardware`."""
+    if precision != "auto":
+        return precision, "set explicitly"
+    return auto_precision(detect_hardware(strategy))
 
 
 def _task(strategy: tf.distribute.Strategy) -> tuple[str | None, int | None, list[str]]:

@@ -47,6 +47,7 @@ __all__ = [
     "checkpoint_epoch",
     "find_checkpoint",
     "default_run_dir",
+    "has_config",
     "load_config",
     "open_run",
     "resume_changes",
@@ -63,6 +64,11 @@ def default_run_dir(model: str, dataset: str) -> str:
     """``runs/<model>_<dataset>`` (``folder:PATH`` datasets made file-name safe)."""
     safe_dataset = dataset.replace(":", "_").replace(os.sep, "_").strip("_")
     return os.path.join("runs", f"{model}_{safe_dataset}")
+
+
+def has_config(run_dir: str) -> bool:
+    """Whether ``run_dir`` holds a run's ``config.json``."""
+    return os.path.exists(os.path.join(run_dir, CONFIG_FILE))
 
 
 def load_config(run_dir: str) -> TrainConfig:
@@ -92,7 +98,7 @@ def resume_changes(config: TrainConfig, run_dir: str) -> list[tuple[str, object,
     Raises:
       ConfigError: an architecture field differs (the run cannot be resumed with it).
     """
-    if not os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+    if not has_config(run_dir):
         return []
     saved = load_config(run_dir)
     changes = [

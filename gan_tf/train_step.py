@@ -41,7 +41,10 @@ class StepOptions:
       instance_noise: initial std of Gaussian noise added to every discriminator
         input; the loop anneals it (see :meth:`GAN.set_instance_noise`).
       ema_decay: keep an exponential moving average of the generator's weights
-        with this decay for sampling (``None`` = off).
+        with this decay for sampling (``None`` = off). The decay warms up as in
+        ``tf.train.ExponentialMovingAverage`` with ``num_updates``: step ``n``
+        uses ``min(ema_decay, (1 + n) / (10 + n))``, so early averages are not
+        dominated by the random initial weights.
       sigmoid_outputs: the discriminator outputs logits of probabilities; the
         reported ``d_real``/``d_fake`` are then probabilities, else raw scores.
       generator_uses_real: the generator loss reads ``real_logits`` (relativistic
@@ -191,7 +194,7 @@ class GAN:
                 tf.clip_by_value(self.augment_p + direction * self.options.ada_rate, 0.0, 1.0)
             )
         if self.generator_ema is not None:
-            decay = self.options.ema_decay
+            decay = ema_decay(self.options.ema_decay, self.step)
             for average, weight in zip(
                 self.generator_ema.weights, self.generator.weights, strict=True
             ):
@@ -311,6 +314,13 @@ class GAN:
             **({"augment_p": self.augment_p} if self.options.augment else {}),
             **extra,
         )
+
+
+def ema_decay(decay: float, step: tf.Tensor) -> tf.Tensor:
+    """The EMA decay used after ``step`` earlier updates: ``min(decay, (1 + step) /
+    (10 + step))`` (warm-up of ``tf.train.ExponentialMovingAverage``'s ``num_updates``)."""
+    step = tf.cast(step, tf.float32)
+    return tf.minimum(tf.constant(decay, tf.float32), (1.0 + step) / (10.0 + step))
 
 
 def _copy(network: keras.Model) -> keras.Model:

@@ -7,6 +7,7 @@ your own, and calls your callbacks after every epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -187,10 +188,11 @@ def train(
       TrainingDivergedError: a loss became NaN/inf (the last checkpoint is kept).
     """
     run_dir = os.path.expanduser(output_dir)
+    strategy = strategy or distribute.make_strategy(config.strategy, tpu=config.tpu)
+    config, precision_reason = _choose_precision(config, run_dir, strategy)
     changes = rundir.resume_changes(config, run_dir)
     custom = generator is not None or discriminator is not None
     rundir.check_same_networks(run_dir, custom)
-    strategy = strategy or distribute.make_strategy(config.strategy, tpu=config.tpu)
     _check_replicas(config, strategy)
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
@@ -242,7 +244,9 @@ def train(
     if changes:
         listed = ", ".join(f"{name} {old} -> {new}" for name, old, new in changes)
         _print(verbose, f"Changed on resume: {listed} from epoch {start_epoch + 1}")
-    _print(verbose, distribute.describe_devices(strategy, config.precision))
+    _print(
+        verbose, distribute.describe_devices(strategy, f"{config.precision} ({precision_reason})")
+    )
     _print(
         verbose,
         f"Training {config.model} on {dataset.name} ({dataset.num_examples} "
@@ -279,6 +283,19 @@ def train(
         _finish(run_dir)
     _print(verbose, f"Done: {run_dir} (epoch {config.epochs}, step {int(gan.step.numpy())})")
     return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
+
+
+def _choose_precision(config: TrainConfig, run_dir: str, strategy) -> tuple[TrainConfig, str]:
+    """``config`` with a concrete precision, and why: ``auto`` becomes the precision a
+    run in ``run_dir`` started with, or else the one the hardware runs fastest."""
+    if config.precision != "auto":
+        return config, "set explicitly"
+    if rundir.has_config(run_dir):
+        precision, reason = rundir.load_config(run_dir).precision, "auto: kept from the run's start"
+    else:
+        precision, reason = distribute.resolve_precision("auto", strategy)
+        reason = f"auto: {reason}"
+    return dataclasses.replace(config, precision=precision), reason
 
 
 def _epoch_outputs(run_dir, epoch, config, gan, picture, evaluator, metrics, writer, verbose):

@@ -283,3 +283,65 @@ def test_the_device_line_names_strategy_replicas_and_precision():
     line = distribute.describe_devices(strategy, "mixed_float16")
     assert line.startswith("Devices: CPU (") and " threads)" in line
     assert line.endswith("strategy MirroredStrategy, 2 replicas; precision mixed_float16")
+
+
+@pytest.mark.parametrize(
+    "hardware, expected",
+    [
+        (distribute.Hardware("GPU", (7, 5), name="Tesla T4"), "mixed_float16"),
+        (distribute.Hardware("GPU", (7, 0), name="Tesla V100"), "mixed_float16"),
+        (distribute.Hardware("GPU", (8, 0), name="A100"), "mixed_bfloat16"),
+        (distribute.Hardware("GPU", (8, 9), name="RTX 4090"), "mixed_bfloat16"),
+        (distribute.Hardware("GPU", (9, 0), name="H100"), "mixed_bfloat16"),
+        (distribute.Hardware("GPU", (6, 0), name="P100"), "float32"),
+        (
+            distribute.Hardware("CPU", cpu_flags=frozenset({"avx512f", "avx512_bf16"})),
+            "mixed_bfloat16",
+        ),
+        (
+            distribute.Hardware("CPU", cpu_flags=frozenset({"avx512f", "amx_bf16"})),
+            "mixed_bfloat16",
+        ),
+        (distribute.Hardware("CPU", cpu_flags=frozenset({"avx2", "avx512f", "fma"})), "float32"),
+        (distribute.Hardware("CPU"), "float32"),
+        (distribute.Hardware("TPU"), "mixed_bfloat16"),
+    ],
+    ids=[
+        "T4",
+        "V100",
+        "A100",
+        "RTX4090",
+        "H100",
+        "P100",
+        "cpu-avx512bf16",
+        "cpu-amx",
+        "cpu-no-bf16",
+        "cpu-unknown",
+        "TPU",
+    ],
+)
+def test_auto_precision_per_device(hardware, expected):
+    precision, reason = distribute.auto_precision(hardware)
+    assert precision == expected
+    assert reason  # printed at start: says why
+    if hardware.kind == "GPU":
+        major, minor = hardware.compute_capability
+        assert f"compute capability {major}.{minor}" in reason
+
+
+def test_detect_hardware_reads_this_machine(tmp_path):
+    """Without accelerators it is the CPU with /proc/cpuinfo's flags; the explicit
+    precisions pass through resolve_precision unchanged."""
+    hardware = distribute.detect_hardware()
+    assert hardware.kind == ("GPU" if tf.config.list_physical_devices("GPU") else "CPU")
+    if hardware.kind == "CPU" and os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next(line for line in handle if line.startswith("flags")).split(":")[1].split()
+        assert hardware.cpu_flags == frozenset(flags)
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags\t\t: fpu avx2 amx_bf16\n")
+    assert distribute._cpu_flags(str(cpuinfo)) == frozenset({"fpu", "avx2", "amx_bf16"})
+    assert distribute._cpu_flags(str(tmp_path / "missing")) == frozenset()
+    for precision in ("float32", "mixed_bfloat16", "mixed_float16"):
+        assert distribute.resolve_precision(precision)[0] == precision
+    assert distribute.resolve_precision("auto") == distribute.auto_precision(hardware)

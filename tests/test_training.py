@@ -12,7 +12,7 @@ import tensorflow as tf
 from fake_data import tiny_networks, write_mnist_idx
 
 import gan_tf
-from gan_tf import losses, rundir
+from gan_tf import distribute, losses, rundir
 from gan_tf.errors import ConfigError, TrainingDivergedError
 
 METRIC_KEYS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
@@ -346,7 +346,33 @@ def test_log_output_names_the_devices_and_is_plain_lines(mnist_dir, tmp_path, ca
     assert "\\r" not in out and "\\x1b" not in out and "\\x08" not in out
     lines = out.splitlines()
     assert lines[0].startswith("Devices: CPU (")
-    assert lines[0].endswith("strategy default (one device), 1 replica; precision float32")
+    precision, reason = distribute.auto_precision(distribute.detect_hardware())
+    assert lines[0].endswith(
+        f"strategy default (one device), 1 replica; precision {precision} (auto: {reason})"
+    )
     steps = [line for line in lines if line.startswith("epoch 1 step ")]
     assert [line.split(":")[0] for line in steps] == ["epoch 1 step 2/4", "epoch 1 step 4/4"]
     assert "discriminator_loss " in steps[0] and "generator_loss " in steps[0]
+
+
+def test_auto_precision_is_recorded_and_kept_on_resume(mnist_dir, tmp_path, monkeypatch, capsys):
+    """precision=auto (the default) is resolved once, written to config.json as the
+    concrete policy, and a resume on other hardware keeps it instead of re-deciding."""
+    monkeypatch.setattr(
+        distribute, "detect_hardware", lambda strategy=None: distribute.Hardware("GPU", (7, 5))
+    )
+    config = config_for(mnist_dir, epochs=1)
+    assert config.precision == "auto"
+    run_dir = tmp_path / "run"
+    train(config, run_dir, verbose=1)
+    assert "precision mixed_float16 (auto: GPU compute capability 7.5" in capsys.readouterr().out
+    assert rundir.load_config(str(run_dir)).precision == "mixed_float16"
+
+    monkeypatch.setattr(  # the same command on a bfloat16 machine
+        distribute, "detect_hardware", lambda strategy=None: distribute.Hardware("GPU", (8, 0))
+    )
+    summary = train(config_for(mnist_dir, epochs=2), run_dir, verbose=1)
+    out = capsys.readouterr().out
+    assert "precision mixed_float16 (auto: kept from the run's start)" in out
+    assert summary["changes"] == {"epochs": (1, 2)} and summary["epoch"] == 2
+    assert rundir.load_config(str(run_dir)).precision == "mixed_float16"
