@@ -18,11 +18,10 @@ n_critic = 1 models with a cross-entropy loss (gan, dcgan).
 from __future__ import annotations
 
 import itertools
-import resource
 import statistics
 import time
 
-import _setup  # noqa: F401 - quiet TF logs; gan_tf importable from the checkout
+import _setup  # quiet TF logs; gan_tf importable from the checkout
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -34,43 +33,6 @@ flags.DEFINE_integer("blocks", 2, "Alternating timing blocks per variant.")
 flags.DEFINE_list("updates", ["alternating", "simultaneous"], "Library update schemes to time.")
 
 
-def plain_step_fn(generator, discriminator, latent_dim, learning_rate, beta_1):
-    """A train step as the TF DCGAN tutorial writes it (its own optimizers)."""
-    import keras
-    import tensorflow as tf
-
-    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
-    generator_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
-    discriminator_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
-
-    @tf.function
-    def step(images):
-        noise = tf.random.normal([tf.shape(images)[0], latent_dim])
-        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            generated = generator(noise, training=True)
-            real_output = discriminator(images, training=True)
-            fake_output = discriminator(generated, training=True)
-            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
-            disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(
-                tf.zeros_like(fake_output), fake_output
-            )
-        generator_variables = generator.trainable_variables
-        discriminator_variables = discriminator.trainable_variables
-        generator_optimizer.apply_gradients(
-            zip(gen_tape.gradient(gen_loss, generator_variables), generator_variables, strict=True)
-        )
-        discriminator_optimizer.apply_gradients(
-            zip(
-                disc_tape.gradient(disc_loss, discriminator_variables),
-                discriminator_variables,
-                strict=True,
-            )
-        )
-        return gen_loss, disc_loss
-
-    return step
-
-
 def _time(function, steps: int) -> list[float]:
     durations = []
     for _ in range(steps):
@@ -79,14 +41,6 @@ def _time(function, steps: int) -> list[float]:
         [float(value) for value in (result.values() if isinstance(result, dict) else result)]
         durations.append(time.perf_counter() - started)
     return durations
-
-
-def peak_memory_mb() -> float:
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
-        return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def measure(
@@ -108,7 +62,7 @@ def measure(
     plain = None
     if config.n_critic == 1 and not gan.conditional and config.loss == "non_saturating":
         generator, discriminator = build_networks(config, (28, 28, 1))
-        plain = plain_step_fn(
+        plain = _setup.plain_step_fn(
             generator, discriminator, config.latent_dim, config.learning_rate, config.beta_1
         )
     library_times, plain_times = [], []
@@ -127,7 +81,7 @@ def measure(
         "batch": batch_size,
         "s/step": library,
         "images/s": count / library,
-        "peak MB": peak_memory_mb(),
+        "peak MB": _setup.peak_memory_mb(),
     }
     if plain:
         row["plain s/step"] = statistics.median(plain_times)

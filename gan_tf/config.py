@@ -40,6 +40,7 @@ __all__ = [
 OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = distribute.PRECISIONS
+RECIPES = ("fast", "paper")
 UPDATES = ("alternating", "simultaneous")
 
 
@@ -54,6 +55,11 @@ class TrainConfig:
     """Everything that defines a training run; each field is the flag of the same name."""
 
     model: str = _field("dcgan", "GAN variant: {models}.")
+    recipe: str = _field(
+        "fast",
+        "{recipes}: fast applies the variant's measured time-to-quality settings "
+        "(docs/models.md) over its paper defaults; paper uses the paper's alone.",
+    )
     dataset: str = _field("fashion_mnist", "Dataset: {datasets}.")
     data_dir: str | None = _field(None, "Directory with the dataset's raw files (also tfds').")
     download: bool = _field(True, "Let tfds.load download the dataset if no local files exist.")
@@ -194,6 +200,7 @@ def _validate(config: TrainConfig) -> None:
     _choose("optimizer", config.optimizer, OPTIMIZERS)
     _choose("lr_decay", config.lr_decay, LR_DECAYS)
     _choose("precision", config.precision, PRECISIONS)
+    _choose("recipe", config.recipe, RECIPES)
     _choose("update", config.update, UPDATES)
     _choose("strategy", config.strategy, distribute.STRATEGIES)
     if config.tpu and config.strategy != "tpu":
@@ -284,10 +291,13 @@ def field_types() -> dict[str, type]:
 
 
 def _variant_defaults(name: str, default) -> str:
+    fast = {
+        model: models.get_model(model).recipe_defaults("fast") for model in models.model_names()
+    }
     per_model = [
-        f"{model} {models.get_model(model).defaults[name]}"
-        for model in models.model_names()
-        if models.get_model(model).defaults.get(name, default) != default
+        f"{model} {values[name]}"
+        for model, values in fast.items()
+        if values.get(name, default) != default and name != "arch"
     ]
     if name in TOY_DEFAULTS:
         per_model.append(f"2-D toys {TOY_DEFAULTS[name]}")
@@ -306,6 +316,7 @@ def field_help(name: str) -> str:
         optimizers=" | ".join(OPTIMIZERS),
         lr_decays=" | ".join(LR_DECAYS),
         precisions=" | ".join(PRECISIONS),
+        recipes=" | ".join(RECIPES),
         updates=" | ".join(UPDATES),
         metrics=", ".join(METRICS),
         augmentations=", ".join(AUGMENTATIONS),
@@ -330,9 +341,12 @@ def make_config(**overrides: Any) -> TrainConfig:
             f"unknown config field(s): {', '.join(unknown)}; the fields are: {', '.join(known)}"
         )
     given = {key: value for key, value in overrides.items() if value is not None}
-    values = dict(models.get_model(given.get("model", TrainConfig.model)).defaults)
+    spec = models.get_model(given.get("model", TrainConfig.model))
+    values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe))
     if is_toy(given.get("dataset", TrainConfig.dataset)):
         values.update(TOY_DEFAULTS)
+    if isinstance(values.get("arch"), dict) and isinstance(given.get("arch"), dict):
+        given["arch"] = {**values["arch"], **given["arch"]}  # your knobs over the recipe's
     values.update(given)
     return TrainConfig(**values)
 
@@ -355,6 +369,7 @@ def config_from_dict(values: dict[str, Any], source: str = "the config") -> Trai
             "version of gan_tf or edited by hand: remove them"
         )
     values = {key: value for key, value in values.items() if key in known}
+    values.setdefault("recipe", "paper")  # a run from before recipes had the paper's settings
     if "arch" not in values:  # a run from before the knobs: its dcgan widths had no cap
         spec = models.get_model(values.get("model", TrainConfig.model))
         values["arch"] = {"max_width": 0} if "max_width" in spec.architecture else {}

@@ -109,6 +109,8 @@ def resume_changes(config: TrainConfig, run_dir: str) -> list[tuple[str, object,
     refused = [change for change in changes if change[0] in FIXED_FIELDS]
     if refused:
         listed = ", ".join(f"{name}={old} (now {new})" for name, old, new in refused)
+        if saved.recipe != config.recipe:
+            listed += f" from recipe={saved.recipe}"
         raise ConfigError(
             f"{run_dir} holds a run with {listed}; pass the same values to resume it or "
             "choose another output_dir",

@@ -17,7 +17,7 @@ import tensorflow as tf
 from fake_data import write_mnist_idx
 
 import gan_tf
-from gan_tf import losses, regularizers
+from gan_tf import losses, regularizers, train_step
 from gan_tf.build import build_gan
 from gan_tf.distribute import Draws
 from gan_tf.train_step import GAN, StepOptions
@@ -412,15 +412,27 @@ def test_penalties_are_weighted_into_the_discriminator_update_and_logged():
     assert float(bias[0]) == pytest.approx(b0 - lr * weight, abs=1e-7)
 
 
-def test_ema_generator_moves_a_tenth_of_the_way_and_is_sampled():
+def test_ema_decay_warms_up_to_its_value():
+    """min(decay, (1 + n) / (10 + n)) after n updates, as tf.train.ExponentialMovingAverage."""
+    assert float(train_step.ema_decay(0.999, tf.constant(0, tf.int64))) == pytest.approx(0.1)
+    assert float(train_step.ema_decay(0.999, tf.constant(90, tf.int64))) == pytest.approx(0.91)
+    assert float(train_step.ema_decay(0.999, tf.constant(8990, tf.int64))) == pytest.approx(0.999)
+    assert float(train_step.ema_decay(0.9, tf.constant(1000, tf.int64))) == pytest.approx(0.9)
+
+
+def test_ema_generator_follows_the_warmed_up_decay_and_is_sampled():
     gan = tiny_gan(options=StepOptions(sigmoid_outputs=False, ema_decay=0.9))
-    before = gan.sampling_generator.get_weights()
     assert gan.sampling_generator is gan.generator_ema is not gan.generator
-    gan.train_step(points(4))
-    current = gan.generator.get_weights()
-    assert not np.allclose(current[0], before[0])
-    for average, old, new in zip(gan.generator_ema.get_weights(), before, current, strict=True):
-        np.testing.assert_allclose(average, 0.9 * old + 0.1 * new, rtol=1e-5, atol=1e-7)
+    for step, decay in ((0, 0.1), (1, 2 / 11)):  # the first updates follow the weights closely
+        before = gan.generator_ema.get_weights()
+        gan.train_step(points(4))
+        current = gan.generator.get_weights()
+        assert int(gan.step.numpy()) == step + 1
+        for average, old, new in zip(gan.generator_ema.get_weights(), before, current, strict=True):
+            np.testing.assert_allclose(
+                average, decay * old + (1 - decay) * new, rtol=1e-5, atol=1e-7
+            )
+    assert not np.allclose(gan.generator_ema.get_weights()[0], gan.generator.get_weights()[0])
     noise = tf.ones([3, 2])
     np.testing.assert_allclose(gan.generate(noise), gan.generator_ema(noise), atol=1e-6)
 

@@ -13,7 +13,8 @@ from gan_tf.models import conditioning, dcgan
 
 
 def cgan_networks(shape, num_classes=10, latent_dim=8):
-    config = gan_tf.make_config(model="cgan", latent_dim=latent_dim)
+    """float32 networks: the label wrapper is then the outermost layer on any hardware."""
+    config = gan_tf.make_config(model="cgan", latent_dim=latent_dim, precision="float32")
     return build.build_networks(config, shape, num_classes)
 
 
