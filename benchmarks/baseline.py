@@ -57,6 +57,8 @@ def run_model(model: str) -> dict:
         model=model,
         dataset="fashion_mnist",
         epochs=FLAGS.epochs,
+        recipe="paper",  # the published table: each paper's settings, in float32
+        precision="float32",
         data_dir=FLAGS.data_dir,
         download=FLAGS.download,
     )

@@ -38,6 +38,8 @@ flags.DEFINE_list("sides", ["32", "64"], "Image sides (main table).")
 flags.DEFINE_list("augments", ["none", "flip+translation+color"], "'none' or names joined by +.")
 flags.DEFINE_float("step_scale", 1.0, "Multiply every step budget (0.01 for a smoke run).")
 flags.DEFINE_integer("num_samples", 2000, "Generated images scored per run.")
+flags.DEFINE_string("recipe", "paper", "Training recipe of every run (the tables use paper).")
+flags.DEFINE_string("precision", "float32", "Precision of every run (the tables use float32).")
 flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's choice).")
 flags.DEFINE_string("output_root", "runs/colour", "Where the runs and tables go.")
 flags.DEFINE_string("data_dir", None, "Where the emoji packages are (default: make data's).")
@@ -86,6 +88,8 @@ def run_one(name: str, model: str, side: int, steps: int, **overrides) -> dict:
         checkpoint_every=max(1, epochs // EPOCHS),
         batch_size=BATCH,
         arch=CPU_ARCH[model],
+        recipe=FLAGS.recipe,
+        precision=FLAGS.precision,
         **overrides,
     )
     run_dir = os.path.join(FLAGS.output_root, name)

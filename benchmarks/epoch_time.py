@@ -28,7 +28,7 @@ def time_variant(model: str, dataset_name: str, steps: int) -> dict:
     from gan_tf.build import build_gan
     from gan_tf.models import get_model
 
-    config = make_config(model=model, dataset=dataset_name)
+    config = make_config(model=model, dataset=dataset_name, recipe="paper", precision="float32")
     spec = get_model(model)
     dataset = data.load_dataset(dataset_name, with_labels=spec.conditional)
     gan = build_gan(config, dataset.image_shape, dataset.num_classes)

@@ -31,7 +31,13 @@ def measure(side: int, arch: dict) -> tuple[int, int, float]:
     import gan_tf
     from gan_tf.build import build_gan
 
-    config = gan_tf.make_config(model=FLAGS.model, batch_size=FLAGS.batch_size, arch=arch)
+    config = gan_tf.make_config(
+        model=FLAGS.model,
+        batch_size=FLAGS.batch_size,
+        arch=arch,
+        recipe="paper",
+        precision="float32",
+    )
     shape = (side, side, 3)
     gan = build_gan(config, shape, 9)
     count = config.batch_size * config.n_critic

@@ -30,7 +30,9 @@ def step_time(model: str, shape: tuple, batch_size: int) -> float:
     import gan_tf
     from gan_tf.build import build_gan
 
-    config = gan_tf.make_config(model=model, batch_size=batch_size, precision=FLAGS.precision)
+    config = gan_tf.make_config(
+        model=model, batch_size=batch_size, precision=FLAGS.precision, recipe="paper"
+    )
     gan = build_gan(config, shape, 10)
     count = batch_size * config.n_critic
     images = tf.random.stateless_uniform([count, *shape], seed=[0, 1], minval=-1, maxval=1)

@@ -30,7 +30,7 @@ def main(argv):
     import gan_tf
     from gan_tf.build import build_gan
 
-    config = gan_tf.make_config(model=FLAGS.model)
+    config = gan_tf.make_config(model=FLAGS.model, recipe="paper", precision="float32")
     sizes = [int(n) for n in FLAGS.calls]
     count = config.batch_size * config.n_critic
     images = tf.random.stateless_uniform(

@@ -52,7 +52,7 @@ def measure(
     from gan_tf.build import build_gan, build_networks
 
     config = gan_tf.make_config(
-        model=model, precision=precision, batch_size=batch_size, update=update
+        model=model, precision=precision, batch_size=batch_size, update=update, recipe="paper"
     )
     gan = build_gan(config, (28, 28, 1), 10)
     count = batch_size * config.n_critic

@@ -70,21 +70,30 @@ def models_markdown() -> str:
         "defaults `--latent_dim=2 --batch_size=256`. Architecture knobs are set with",
         "`--arch=key=value,...`; every discriminator also takes `--spectral_norm` and",
         "`--d_dropout`.\n",
-        "| model | paper | defaults (differing from the generic ones) | `--arch` knobs |",
-        "|---|---|---|---|",
+        "| model | paper | paper defaults (differing from the generic ones) "
+        "| `--recipe=fast` (default) adds | `--arch` knobs |",
+        "|---|---|---|---|---|",
     ]
     for name in models.model_names():
         spec = models.get_model(name)
         defaults = ", ".join(f"{k}={v}" for k, v in spec.defaults.items()) or "—"
+        fast = ", ".join(f"{k}={_knobs(v)}" for k, v in spec.fast.items()) or "—"
         knobs = ", ".join(f"{k}={v}" for k, v in spec.architecture.items()) or "—"
         conditional = " (conditional)" if spec.conditional else ""
-        lines.append(f"| `{name}`{conditional} | {spec.paper} | {defaults} | {knobs} |")
+        lines.append(f"| `{name}`{conditional} | {spec.paper} | {defaults} | {fast} | {knobs} |")
     for info in pkgutil.iter_modules(models.__path__):  # each variant module's docstring
         module = importlib.import_module(f"gan_tf.models.{info.name}")
         spec = getattr(module, "SPEC", None)
         if isinstance(spec, models.ModelSpec):
             lines += ["", f"## `{spec.name}`", "", inspect.cleandoc(module.__doc__ or "")]
     return "\n".join(lines) + "\n"
+
+
+def _knobs(value) -> str:
+    """``{"base_width": 32}`` as ``base_width=32`` (how ``--arch`` takes it)."""
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
 
 
 def cli_help_json() -> str:

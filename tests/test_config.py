@@ -20,7 +20,9 @@ def test_every_field_has_help_with_its_default_and_the_variants_own():
     for field in dataclasses.fields(TrainConfig):
         text = field_help(field.name)
         assert len(text) > 20 and "(default " in text, field.name
-    assert field_help("learning_rate").endswith("(default 0.0002; wgan 5e-05, wgan_gp 0.0001)")
+    assert field_help("learning_rate").endswith(
+        "(default 0.0002; dcgan 0.0008, wgan 5e-05, wgan_gp 0.0001)"  # dcgan's fast recipe
+    )
     assert "2-D toys 256" in field_help("batch_size")
     for name in models.model_names():  # the model list comes from the registry
         assert name in field_help("model")
@@ -65,7 +67,7 @@ def test_an_invalid_config_cannot_be_made(overrides, params, fragment):
 
 
 def test_make_config_layers_generic_variant_toy_and_user_values():
-    assert make_config().learning_rate == 2e-4
+    assert make_config(recipe="paper").learning_rate == 2e-4
     wgan = make_config(model="wgan")
     assert (wgan.loss, wgan.optimizer, wgan.n_critic, wgan.clip_value) == (
         "wasserstein",
@@ -87,8 +89,36 @@ def test_ints_become_floats_for_float_fields():
     assert isinstance(config.gp_weight, float) and isinstance(config.learning_rate, float)
 
 
+def test_recipes_fast_over_paper_and_your_values_over_both():
+    """recipe=fast (the default) applies dcgan's measured settings over the paper's;
+    recipe=paper is the paper alone; your arch knobs merge into the recipe's."""
+    fast, paper = make_config(), make_config(recipe="paper")
+    assert (fast.recipe, fast.learning_rate, fast.ema, fast.arch["base_width"]) == (
+        "fast",
+        8e-4,
+        0.999,
+        32,
+    )
+    assert (paper.learning_rate, paper.ema, paper.arch["base_width"]) == (2e-4, 0.0, 64)
+    assert (fast.beta_1, fast.batch_size) == (paper.beta_1, paper.batch_size) == (0.5, 64)
+    mine = make_config(arch={"max_width": "128"}, learning_rate=1e-3)
+    assert mine.arch == {"base_width": 32, "max_width": 128, "norm": "batch"}
+    assert mine.learning_rate == 1e-3 and mine.ema == 0.999
+    assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
+    for model in ("wgan", "wgan_gp", "sngan", "cgan", "gan"):  # no fast settings: the paper's
+        assert make_config(model=model) == make_config(model=model, recipe="paper").__class__(
+            **{**make_config(model=model, recipe="paper").to_dict(), "recipe": "fast"}
+        )
+    with pytest.raises(ConfigError, match="unknown recipe 'quick'; choose one of: fast, paper"):
+        make_config(recipe="quick")
+
+
 def test_arch_resolves_against_the_variants_knobs():
-    assert make_config().arch == {"base_width": 64, "max_width": 1024, "norm": "batch"}
+    assert make_config(recipe="paper").arch == {
+        "base_width": 64,
+        "max_width": 1024,
+        "norm": "batch",
+    }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
     assert parsed == {"base_width": 32, "max_width": 256, "norm": "batch"}
@@ -108,8 +138,10 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
         config_from_dict({**config.to_dict(), "gamma": 1, "colour": 2}, "RUN/config.json")
     legacy = {**config.to_dict(), "output_dir": "runs/old"}  # what runs before 0.2 wrote
     del legacy["arch"], legacy["r1_weight"]  # fields older runs did not have
+    del legacy["recipe"]
     old = config_from_dict(legacy)
     assert old.arch == {"base_width": 64, "max_width": 0, "norm": "batch"} and old.r1_weight == 0
+    assert old.recipe == "paper"  # runs from before recipes had the paper's settings
 
 
 def test_architecture_fields_are_fields():

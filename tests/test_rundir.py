@@ -180,3 +180,16 @@ def test_runs_written_by_gan_tf_0_1_load_and_resume(name, tmp_path):
     assert summary["changes"] == {"epochs": (2, 3)}
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
         assert "output_dir" not in json.load(handle)  # rewritten in the current format
+
+
+def test_resuming_a_paper_recipe_run_with_the_fast_defaults_names_the_recipe(tmp_path):
+    """A run started with recipe=paper (or before recipes) differs from today's fast
+    defaults in fixed fields: the refusal says which recipe made it."""
+    paper = gan_tf.make_config(recipe="paper", precision="float32")
+    (tmp_path / rundir.CONFIG_FILE).write_text(json.dumps(paper.to_dict()))
+    with pytest.raises(ConfigError) as caught:
+        rundir.resume_changes(gan_tf.make_config(precision="float32"), str(tmp_path))
+    message = str(caught.value)
+    assert "arch={'base_width': 64" in message and "ema=0.0 (now 0.999)" in message
+    assert message.count("from recipe=paper") == 1
+    assert rundir.resume_changes(paper, str(tmp_path)) == []

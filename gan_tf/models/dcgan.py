@@ -153,6 +153,8 @@ SPEC = ModelSpec(
     paper="Radford, Metz & Chintala, 2015, Unsupervised Representation Learning with Deep "
     "Convolutional GANs (arXiv:1511.06434)",
     defaults={"batch_size": 64, "learning_rate": 2e-4, "beta_1": 0.5},
+    # measured by benchmarks/time_to_quality.py (docs/benchmarks.md#time-to-quality)
+    fast={"learning_rate": 8e-4, "ema": 0.999, "arch": {"base_width": 32}},
     build_generator=build_generator,
     build_discriminator=build_discriminator,
     architecture=ARCHITECTURE,
