@@ -1,6 +1,7 @@
 """Time per train step with N steps fused into one tf.function call (``--steps_per_call``).
 
     python benchmarks/steps_per_call.py [--model=gan] [--calls=1,4,16] [--steps=64]
+                                        [--recipe=paper] [--precision=float32]
 
 Small models spend a visible share of each step in Python and in the
 ``tf.function`` call itself; fusing steps amortises that. Prints the median
@@ -21,6 +22,8 @@ flags.DEFINE_string("model", "gan", "Model to time.")
 flags.DEFINE_list("calls", ["1", "4", "16"], "Steps per call to compare.")
 flags.DEFINE_integer("steps", 64, "Steps per timing round (a multiple of every N).")
 flags.DEFINE_integer("rounds", 5, "Alternating timing rounds.")
+flags.DEFINE_string("recipe", "paper", "Training recipe (fast: dcgan's defaults).")
+flags.DEFINE_string("precision", "float32", "Precision (auto: the hardware's choice).")
 
 
 def main(argv):
@@ -30,7 +33,7 @@ def main(argv):
     import gan_tf
     from gan_tf.build import build_gan
 
-    config = gan_tf.make_config(model=FLAGS.model, recipe="paper", precision="float32")
+    config = gan_tf.make_config(model=FLAGS.model, recipe=FLAGS.recipe, precision=FLAGS.precision)
     sizes = [int(n) for n in FLAGS.calls]
     count = config.batch_size * config.n_critic
     images = tf.random.stateless_uniform(
@@ -54,7 +57,10 @@ def main(argv):
             run(n)
             per_step[n].append((time.perf_counter() - started) / FLAGS.steps)
     base = statistics.median(per_step[sizes[0]])
-    print(f"{FLAGS.model}, batch {config.batch_size}: median time per step")
+    print(
+        f"{FLAGS.model} ({FLAGS.recipe}, {FLAGS.precision}), batch {config.batch_size}: "
+        "median time per step"
+    )
     print("| steps per call | ms/step | speed-up vs 1 |")
     print("|---|---|---|")
     for n in sizes:

@@ -1,7 +1,7 @@
 """Train-step throughput per model x precision x batch size, against a plain loop.
 
     python benchmarks/train_speed.py [--models=dcgan] [--precisions=float32,mixed_bfloat16]
-                                     [--batch_sizes=64,256] [--steps=10]
+                                     [--batch_sizes=64,256] [--steps=10] [--recipe=paper]
 
 For each combination it times the library's train step (``gan_tf.GAN.train_step``,
 the model's own defaults otherwise) and, in the same process, a plain step
@@ -31,6 +31,7 @@ flags.DEFINE_list("batch_sizes", ["64", "256"], "Batch sizes.")
 flags.DEFINE_integer("steps", 10, "Timed steps per variant (after 2 warm-up steps).")
 flags.DEFINE_integer("blocks", 2, "Alternating timing blocks per variant.")
 flags.DEFINE_list("updates", ["alternating", "simultaneous"], "Library update schemes to time.")
+flags.DEFINE_string("recipe", "paper", "Training recipe (fast: dcgan's defaults, base_width=32).")
 
 
 def _time(function, steps: int) -> list[float]:
@@ -52,7 +53,7 @@ def measure(
     from gan_tf.build import build_gan, build_networks
 
     config = gan_tf.make_config(
-        model=model, precision=precision, batch_size=batch_size, update=update, recipe="paper"
+        model=model, precision=precision, batch_size=batch_size, update=update, recipe=FLAGS.recipe
     )
     gan = build_gan(config, (28, 28, 1), 10)
     count = batch_size * config.n_critic

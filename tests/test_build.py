@@ -8,11 +8,11 @@ import pytest
 import tensorflow as tf
 
 import gan_tf
-from gan_tf import losses, models, regularizers
-from gan_tf.build import build_gan, build_networks, dtype_policy, make_optimizer
+from gan_tf import distribute, losses, models, regularizers
+from gan_tf.build import build_gan, build_networks, dtype_policy, make_optimizer, with_precision
 from gan_tf.errors import ConfigError
 
-COMPUTE_DTYPE = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+COMPUTE_DTYPE = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16", "float32": "float32"}
 CORE_MODELS = ("cgan", "dcgan", "gan", "wgan", "wgan_gp")  # the variants the old suite ran
 
 
@@ -53,6 +53,32 @@ def _small_arch(model):
         for key, value in knobs.items()
         if key.endswith("width") and isinstance(value, int) and value
     }
+
+
+@pytest.mark.parametrize(
+    "hardware, precision",
+    [
+        (distribute.Hardware("GPU", (7, 5)), "mixed_float16"),
+        (distribute.Hardware("CPU", cpu_flags=frozenset({"avx512_bf16"})), "mixed_bfloat16"),
+        (distribute.Hardware("CPU", cpu_flags=frozenset({"avx2"})), "float32"),
+    ],
+    ids=["T4", "cpu-bf16", "cpu-no-bf16"],
+)
+def test_auto_precision_builds_what_the_hardware_gets(monkeypatch, hardware, precision):
+    """build_gan and build_networks resolve precision=auto from the device description."""
+    monkeypatch.setattr(distribute, "detect_hardware", lambda strategy=None: hardware)
+    config = gan_tf.make_config(model="gan", batch_size=8, latent_dim=8)
+    assert config.precision == "auto"
+    gan = build_gan(config, (28, 28, 1))
+    compute = {layer.compute_dtype for layer in gan.discriminator.layers[1:-1]}
+    assert compute == {COMPUTE_DTYPE[precision]}
+    is_scaled = isinstance(gan.generator_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert is_scaled == (precision == "mixed_float16")
+    generator, _ = build_networks(config, (28, 28, 1))
+    assert COMPUTE_DTYPE[precision] in {layer.compute_dtype for layer in generator.layers[1:-1]}
+    assert with_precision(config).precision == precision
+    explicit = gan_tf.make_config(model="gan", precision="float32")
+    assert with_precision(explicit) is explicit
 
 
 def _precision_cases():
