@@ -2,7 +2,7 @@
 
     python benchmarks/time_to_quality.py [--arms=paper_float32,default,plain]
         [--targets=10,6,4.5] [--max_epochs=5] [--output_root=runs/time_to_quality]
-        [--plot=docs/images/time_to_quality.png]
+        [--plot=docs/images/time_to_quality.png] [--replot]
 
 Arms, run one after the other in fresh subprocesses of this script (so each has
 its own peak memory and thread pools), on the same machine in the same run:
@@ -54,6 +54,7 @@ flags.DEFINE_string("plot", None, "Write FD-vs-seconds here (and the grids to *_
 flags.DEFINE_string("data_dir", None, "Raw Fashion-MNIST files (default: the usual places).")
 flags.DEFINE_bool("download", True, "Let tfds.load download Fashion-MNIST if not found.")
 flags.DEFINE_integer("steps_per_eval", None, "Steps between evaluations (default: half an epoch).")
+flags.DEFINE_bool("replot", False, "Only redraw --plot from the arms' saved results.")
 flags.DEFINE_string("arm", None, "Internal: run this one arm in this process.")
 
 LIBRARY_ARMS = {
@@ -301,6 +302,9 @@ def plot(rows: list[dict], results: dict, path: str) -> None:
         axes.axhline(float(target), color="gray", linewidth=0.5, linestyle=":")
     axes.set(xlabel="training seconds (2 CPU cores)", ylabel="FD (Fashion-MNIST classifier)")
     axes.set_yscale("log")
+    ticks = sorted({4.0, *(float(t) for t in FLAGS.targets), 15.0})
+    axes.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    axes.minorticks_off()
     axes.legend(fontsize=8)
     axes.set_title("DCGAN on Fashion-MNIST: quality against time", fontsize=10)
     figure.tight_layout()
@@ -331,8 +335,9 @@ def main(argv):
     for name in FLAGS.arms:
         if name not in (*LIBRARY_ARMS, "plain"):
             raise app.UsageError(f"unknown arm {name}; choose from {[*LIBRARY_ARMS, 'plain']}")
-        print(f"running {name} ...", flush=True)
-        subprocess.run([sys.executable, __file__, f"--arm={name}", *passed], check=True)
+        if not FLAGS.replot:
+            print(f"running {name} ...", flush=True)
+            subprocess.run([sys.executable, __file__, f"--arm={name}", *passed], check=True)
         with open(os.path.join(FLAGS.output_root, f"{name}.json"), encoding="utf-8") as handle:
             results[name] = json.load(handle)
         rows.append(summarise(name, results[name]))
