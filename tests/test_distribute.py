@@ -70,6 +70,7 @@ def test_mirrored_step_equals_single_device_step_on_the_global_batch(case, mirro
         model=model,
         dataset="ring8",
         batch_size=16,
+        precision="float32",  # compared to float32 rounding
         **EQUIVALENCE_CASES[case],
     )
     classes = 8 if model == "cgan" else None
@@ -103,7 +104,7 @@ def test_mirrored_step_equals_single_device_step_on_the_global_batch(case, mirro
 def test_mirrored_loss_is_the_mean_over_the_global_batch(mirrored):
     """Per-replica means scaled by 1/replicas: one replica fed the whole batch twice
     must match one device on it (a sum over replicas would double the step)."""
-    config = gan_tf.make_config(model="gan", dataset="ring8", batch_size=8)
+    config = gan_tf.make_config(model="gan", dataset="ring8", batch_size=8, precision="float32")
     single = build_gan(config, (2,))
     replicated = build_gan(config, (2,), strategy=mirrored)
     real = tf.random.stateless_normal([8, 2], seed=[3, 4])
@@ -138,7 +139,14 @@ def test_mirrored_trains_image_models(model, mirrored):
 
 
 def _toy_config(**overrides):
-    values = dict(model="gan", dataset="ring8", max_examples=256, batch_size=32, log_every=2)
+    values = dict(
+        model="gan",
+        dataset="ring8",
+        max_examples=256,
+        batch_size=32,
+        log_every=2,
+        precision="float32",  # compared with a one-device run to float32 rounding
+    )
     return gan_tf.make_config(**{**values, **overrides})
 
 

@@ -13,6 +13,7 @@ from fake_data import tiny_networks, write_mnist_idx
 
 import gan_tf
 from gan_tf import distribute, losses, rundir
+from gan_tf.build import with_precision
 from gan_tf.errors import ConfigError, TrainingDivergedError
 
 METRIC_KEYS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
@@ -215,7 +216,7 @@ def test_resume_applies_changed_learning_rates(mnist_dir, tmp_path, capsys):
     assert discriminator_rate == pytest.approx(5e-4, rel=1e-6)
     saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     assert (saved["learning_rate"], saved["d_learning_rate"], saved["epochs"]) == (1e-3, 5e-4, 2)
-    assert rundir.load_config(str(run_dir)) == changed
+    assert rundir.load_config(str(run_dir)) == with_precision(changed)  # auto resolved
 
     # control: the same config again changes nothing and reports no change
     again = train(changed, run_dir, verbose=1)
@@ -238,7 +239,7 @@ def finished_runs(mnist_dir, tmp_path_factory):
 
 REFUSED = {
     "latent_dim": ("gan", dict(latent_dim=16)),
-    "arch": ("dcgan", dict(arch={"base_width": 32})),
+    "arch": ("dcgan", dict(arch={"base_width": 16})),
     "model": ("gan", dict(model="dcgan")),
 }
 
@@ -251,7 +252,7 @@ def test_resume_refuses_architecture_changes_and_writes_nothing(field, mnist_dir
     changed = config_for(
         mnist_dir, **{"model": model, "epochs": 2, "steps_per_epoch": 1, **overrides}
     )
-    assert rundir.load_config(str(run_dir)) == saved
+    assert rundir.load_config(str(run_dir)) == with_precision(saved)
     old, new = getattr(saved, field), getattr(changed, field)
     assert old != new
     before = snapshot(run_dir)

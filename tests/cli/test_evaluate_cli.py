@@ -70,7 +70,8 @@ def test_evaluate_writes_every_metric_and_the_protocol(tmp_path):
         "class_histogram",
     }
     assert record["epoch"] == 1 and record["model"] == "dcgan"
-    assert record["samples"] == "generator" and record["run_dir"] == run_dir
+    # dcgan's fast recipe keeps an EMA generator, and samples come from it
+    assert record["samples"] == "ema generator" and record["run_dir"] == run_dir
     protocol = record["protocol"]
     assert protocol["num_generated"] == 300 and protocol["num_real"] == 300
     assert protocol["real_split"] == "test" and protocol["kid"]["subset_size"] == 100
@@ -78,7 +79,7 @@ def test_evaluate_writes_every_metric_and_the_protocol(tmp_path):
     assert sum(record["metrics"]["class_histogram"]) == pytest.approx(1.0, abs=1e-6)
     assert record["metrics"]["fd_classifier"] > 0
     assert 1 <= record["metrics"]["classes_covered"] <= 10
-    assert "dcgan epoch 1 (generator):" in stdout and "fd_classifier" in stdout
+    assert "dcgan epoch 1 (ema generator):" in stdout and "fd_classifier" in stdout
     assert f"wrote {run_dir}/eval.json" in stdout
 
 

@@ -46,10 +46,15 @@ def test_every_spec_names_its_paper_and_its_defaults_are_config_fields():
         spec = models.get_model(name)
         assert spec.name == name and "20" in spec.paper, name
         assert set(spec.defaults) <= fields, name
-        config = gan_tf.make_config(model=name)  # the defaults make a valid config
+        config = gan_tf.make_config(model=name, recipe="paper")  # the defaults are valid
         for field, value in spec.defaults.items():
             assert getattr(config, field) == value, (name, field)
         assert config.arch == spec.architecture
+        assert set(spec.fast) <= fields, name
+        fast = gan_tf.make_config(model=name)  # recipe=fast: its settings over the paper's
+        for field, value in spec.fast.items():
+            expected = {**spec.architecture, **value} if field == "arch" else value
+            assert getattr(fast, field) == expected, (name, field)
     assert models.get_model("dcgan").defaults["learning_rate"] == pytest.approx(2e-4)
     assert models.get_model("dcgan").defaults["beta_1"] == pytest.approx(0.5)
     assert models.get_model("cgan").conditional and not models.get_model("dcgan").conditional
