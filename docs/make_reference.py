@@ -33,8 +33,8 @@ def flags_markdown() -> str:
         "`gan_tf.make_config`). Unset flags take the model's `--recipe` (fast: its measured",
         "settings over its paper defaults, see docs/models.md; paper: the paper's alone), then",
         "the generic defaults. `--output_dir` (default `runs/<model>_<dataset>`) and",
-        "`--verbose` are the script's own. Fields marked *fixed* cannot change when a run resumes; every other",
-        "field may, takes effect from the next epoch, and is reported once.\n",
+        "`--verbose` are the script's own. Fields marked *fixed* cannot change when a run",
+        "resumes; every other field may, takes effect from the next epoch, and is reported once.\n",
         "| flag | help (defaults) | on resume |",
         "|---|---|---|",
     ]
