@@ -34,12 +34,14 @@ writes the grid of each arm at its stopping point beside it (``*_grids.png``).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import types
 
 import _setup
 from absl import app, flags
@@ -146,7 +148,7 @@ def run_library_arm(name: str, run_dir: str) -> dict:
 
 def run_plain_arm(run_dir: str) -> dict:
     """The tutorial loop on the paper networks, scored with the same protocol."""
-    import numpy as np
+    import keras
     import tensorflow as tf
 
     from gan_tf import data, evaluation, sampling, training, visualize
@@ -154,8 +156,6 @@ def run_plain_arm(run_dir: str) -> dict:
 
     config = _config({"recipe": "paper", "precision": "float32"})
     os.makedirs(run_dir, exist_ok=True)
-    import keras
-
     keras.utils.set_random_seed(config.seed)
     generator, discriminator = build_networks(config, (28, 28, 1))
     step = _setup.plain_step_fn(
@@ -177,9 +177,11 @@ def run_plain_arm(run_dir: str) -> dict:
         data_dir=FLAGS.data_dir,
         download=FLAGS.download,
     )
-    noise = tf.random.stateless_normal(
-        [FLAGS.eval_samples, config.latent_dim], seed=[config.seed, training.EVAL_NOISE_SEED]
+    # the library's --eval_every scoring (same noise, same protocol) on the plain generator
+    sampler = types.SimpleNamespace(
+        conditional=False, generate=lambda noise, labels=None: generator(noise, training=False)
     )
+    scoring = dataclasses.replace(config, eval_samples=FLAGS.eval_samples)
     grid_noise = sampling.fixed_noise(config.seed, config.latent_dim, config.grid_size**2)
     half, evaluations, steps, seconds = _half_epoch(config), [], 0, 0.0
     grid = os.path.join(run_dir, "grid.png")
@@ -193,13 +195,7 @@ def run_plain_arm(run_dir: str) -> dict:
         float(gen_loss)
         seconds_now = time.perf_counter() - started
         seconds += seconds_now
-        samples = np.concatenate(
-            [
-                visualize.to_uint8(generator(noise[i : i + 500], training=False))
-                for i in range(0, FLAGS.eval_samples, 500)
-            ]
-        )
-        values = evaluator(samples)
+        values = training.evaluate_generator(evaluator, sampler, scoring)
         evaluations.append(
             {
                 "step": steps,

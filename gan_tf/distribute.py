@@ -102,13 +102,11 @@ class Hardware:
       kind: ``"TPU"``, ``"GPU"`` or ``"CPU"``: the devices the run computes on.
       compute_capability: ``(major, minor)`` of the least capable GPU (GPUs only).
       cpu_flags: the CPU's feature flags (``/proc/cpuinfo``; empty where unknown).
-      name: a readable device name for the start-up line.
     """
 
     kind: str
     compute_capability: tuple[int, int] | None = None
     cpu_flags: frozenset[str] = frozenset()
-    name: str = ""
 
 
 def auto_precision(hardware: Hardware) -> tuple[str, str]:
@@ -158,17 +156,13 @@ def detect_hardware(strategy: tf.distribute.Strategy | None = None) -> Hardware:
     """Describes the devices ``strategy`` (default: the current one) computes on."""
     strategy = strategy or tf.distribute.get_strategy()
     if isinstance(strategy, tf.distribute.TPUStrategy) or tf.config.list_logical_devices("TPU"):
-        return Hardware("TPU", name="TPU")
+        return Hardware("TPU")
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         details = [tf.config.experimental.get_device_details(gpu) for gpu in gpus]
         capabilities = [d["compute_capability"] for d in details if d.get("compute_capability")]
-        return Hardware(
-            "GPU",
-            compute_capability=tuple(min(capabilities)) if capabilities else None,
-            name=details[0].get("device_name", gpus[0].name),
-        )
-    return Hardware("CPU", cpu_flags=_cpu_flags(), name="CPU")
+        return Hardware("GPU", tuple(min(capabilities)) if capabilities else None)
+    return Hardware("CPU", cpu_flags=_cpu_flags())
 
 
 def resolve_precision(

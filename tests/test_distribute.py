@@ -296,12 +296,12 @@ def test_the_device_line_names_strategy_replicas_and_precision():
 @pytest.mark.parametrize(
     "hardware, expected",
     [
-        (distribute.Hardware("GPU", (7, 5), name="Tesla T4"), "mixed_float16"),
-        (distribute.Hardware("GPU", (7, 0), name="Tesla V100"), "mixed_float16"),
-        (distribute.Hardware("GPU", (8, 0), name="A100"), "mixed_bfloat16"),
-        (distribute.Hardware("GPU", (8, 9), name="RTX 4090"), "mixed_bfloat16"),
-        (distribute.Hardware("GPU", (9, 0), name="H100"), "mixed_bfloat16"),
-        (distribute.Hardware("GPU", (6, 0), name="P100"), "float32"),
+        (distribute.Hardware("GPU", (7, 5)), "mixed_float16"),
+        (distribute.Hardware("GPU", (7, 0)), "mixed_float16"),
+        (distribute.Hardware("GPU", (8, 0)), "mixed_bfloat16"),
+        (distribute.Hardware("GPU", (8, 9)), "mixed_bfloat16"),
+        (distribute.Hardware("GPU", (9, 0)), "mixed_bfloat16"),
+        (distribute.Hardware("GPU", (6, 0)), "float32"),
         (
             distribute.Hardware("CPU", cpu_flags=frozenset({"avx512f", "avx512_bf16"})),
             "mixed_bfloat16",
