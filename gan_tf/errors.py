@@ -9,13 +9,17 @@ show them as flags (``--batch_size``), using :attr:`GanTfError.params`.
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointError",
     "ConfigError",
+    "DataCorruptError",
     "DataNotFoundError",
     "EXIT_CODES",
     "GanTfError",
     "ResourceNotFoundError",
     "RunNotFoundError",
+    "RunWriteError",
     "TrainingDivergedError",
+    "TrainingInterrupted",
     "WeightsNotFoundError",
 ]
 
@@ -53,8 +57,28 @@ class RunNotFoundError(ResourceNotFoundError):
     """A directory is not a gan_tf run, or it has no checkpoint yet."""
 
 
+class DataCorruptError(GanTfError, OSError):
+    """A dataset file exists but cannot be read (truncated, not the format its name says);
+    the message names the path (exit 1)."""
+
+
+class CheckpointError(GanTfError, OSError):
+    """A run directory holds a run but no checkpoint that can be restored (exit 1)."""
+
+
+class RunWriteError(GanTfError, OSError):
+    """A run file (checkpoint, CSV, picture) could not be written: disk full, no
+    permission; the previous checkpoint is intact (exit 1)."""
+
+
+class TrainingInterrupted(GanTfError, RuntimeError):
+    """SIGTERM or Ctrl-C stopped training after a checkpoint was saved (exit 1)."""
+
+
 class TrainingDivergedError(GanTfError, RuntimeError):
-    """A loss became NaN or infinite; the last checkpoint is intact (exit 1)."""
+    """Training diverged (a NaN/inf or exploding loss, a saturated discriminator, a
+    collapsed generator, a metric getting worse) and ``on_divergence`` said stop; the
+    last checkpoint is intact (exit 1)."""
 
 
 # What the command-line scripts exit with (usage errors 2, everything else 1).
