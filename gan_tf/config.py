@@ -27,6 +27,7 @@ from gan_tf.augment import AUGMENTATIONS, parse_policy
 from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, is_toy
 from gan_tf.errors import ConfigError
 from gan_tf.eval.names import METRICS, parse_metrics
+from gan_tf.watchdog import ACTIONS
 
 __all__ = [
     "FIXED_FIELDS",
@@ -111,7 +112,36 @@ class TrainConfig:
     max_examples: int | None = _field(None, "Use only the first N training examples.")
     steps_per_epoch: int | None = _field(None, "Cap the steps of each epoch (smoke runs).")
     checkpoint_every: int = _field(1, "Save a checkpoint every N epochs (and at the end).")
-    keep_checkpoints: int = _field(3, "How many checkpoints to keep.")
+    keep_checkpoints: int = _field(3, "How many epoch checkpoints to keep.")
+    checkpoint_every_steps: int = _field(
+        0,
+        "Also save a step checkpoint every N train steps (0 = off; SIGTERM and Ctrl-C "
+        "always save one). A resume continues mid-epoch, in the same data order.",
+    )
+    on_divergence: str = _field(
+        "stop",
+        "{actions}: what the watchdog does on NaN/inf or exploding losses, a saturated "
+        "discriminator, collapsed samples or a worsening metric (rollback: back to the last "
+        "good checkpoint with halved learning rates, at most 3 times).",
+    )
+    divergence_loss: float = _field(
+        1e6, "Watchdog: a loss or D score beyond +-this counts as divergence (0 = off)."
+    )
+    saturation_steps: int = _field(
+        2000,
+        "Watchdog: steps in a row with D(x) > 0.99 and D(G(z)) < 0.01 that count as a "
+        "saturated discriminator (0 = off; sigmoid losses only).",
+    )
+    min_diversity: float = _field(
+        0.05,
+        "Watchdog: the epoch samples' spread relative to the real images' below which they "
+        "count as collapsed (0 = off).",
+    )
+    worse_evals: int = _field(
+        3,
+        "Watchdog, with --eval_every: evaluations in a row with the primary metric >10% "
+        "worse than its best that count as divergence (0 = off).",
+    )
     log_every: int = _field(50, "Write window-mean losses every N steps.")
     grid_size: int = _field(8, "Sample grids are N x N images.")
     precision: str = _field(
@@ -202,6 +232,21 @@ def _validate(config: TrainConfig) -> None:
     _choose("precision", config.precision, PRECISIONS)
     _choose("recipe", config.recipe, RECIPES)
     _choose("update", config.update, UPDATES)
+    _choose("on_divergence", config.on_divergence, ACTIONS)
+    if config.on_divergence == "rollback" and config.lr_decay != "none":
+        raise ConfigError(
+            "on_divergence=rollback lowers the learning rates, which lr_decay=linear "
+            "schedules; use on_divergence=stop or lr_decay=none",
+            "on_divergence",
+            "lr_decay",
+        )
+    for name in ("checkpoint_every_steps", "saturation_steps", "worse_evals"):
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be an integer >= 0 (0 = off), got {value}", name)
+    for name in ("divergence_loss", "min_diversity"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(config, name)}", name)
     _choose("strategy", config.strategy, distribute.STRATEGIES)
     if config.tpu and config.strategy != "tpu":
         raise ConfigError(
@@ -318,6 +363,7 @@ def field_help(name: str) -> str:
         precisions=" | ".join(PRECISIONS),
         recipes=" | ".join(RECIPES),
         updates=" | ".join(UPDATES),
+        actions=" | ".join(ACTIONS),
         metrics=", ".join(METRICS),
         augmentations=", ".join(AUGMENTATIONS),
     )

@@ -193,6 +193,8 @@ def _reading(path: str, fix: str = REFETCH, extra: tuple[type[BaseException], ..
     content_errors = (EOFError, ValueError, KeyError, IndexError, TypeError, zlib.error)
     try:
         yield
+    except DataCorruptError:
+        raise
     except (*content_errors, pickle.UnpicklingError, zipfile.BadZipFile, *extra) as error:
         raise _corrupt(path, _reason(error), fix) from None
     except OSError as error:  # gzip.BadGzipFile, PIL's truncated images, read errors
@@ -255,7 +257,7 @@ def _npz_arrays(path: str, split: str):
             images = images[..., None]
         labels = labels.astype(np.int32).reshape(-1)
         if images.ndim != 4 or len(images) != len(labels):
-            raise ValueError(f"x_{suffix} {images.shape} and y_{suffix} {labels.shape}")
+            raise _corrupt(path, f"x_{suffix} {images.shape} and y_{suffix} {labels.shape}")
     return images.astype(np.uint8), labels, path
 
 
@@ -272,7 +274,7 @@ def _cifar_arrays(directory: str, split: str):
             images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32))
             labels.append(np.asarray(batch[b"labels"], np.int32).reshape(-1))
             if len(images[-1]) != len(labels[-1]):
-                raise ValueError(f"{len(images[-1])} images, {len(labels[-1])} labels")
+                raise _corrupt(path, f"{len(images[-1])} images, {len(labels[-1])} labels")
     images = np.concatenate(images).transpose(0, 2, 3, 1)
     return images, np.concatenate(labels), directory
 
@@ -288,7 +290,7 @@ def _svhn_arrays(directory: str, split: str):
         images = np.ascontiguousarray(np.transpose(mat["X"], (3, 0, 1, 2))).astype(np.uint8)
         labels = mat["y"].reshape(-1).astype(np.int32) % 10  # SVHN stores digit 0 as label 10
         if images.shape[1:] != (32, 32, 3) or len(images) != len(labels):
-            raise ValueError(f"X {images.shape} and y {labels.shape}")
+            raise _corrupt(path, f"X {images.shape} and y {labels.shape}")
     return images, labels, path
 
 
@@ -475,7 +477,8 @@ def _emoji_arrays(directory: str, split: str, background: str = "white"):
                     with Image.open(path) as image:
                         images.append(np.asarray(image.convert("RGBA")))
                     if images[-1].shape != (64, 64, 4):
-                        raise ValueError(f"{images[-1].shape[1]}x{images[-1].shape[0]}, not 64x64")
+                        size = f"{images[-1].shape[1]}x{images[-1].shape[0]}"
+                        raise _corrupt(path, f"{size}, not 64x64", _emoji_fix(package))
                 labels.append(label)
     images = composite(np.stack(images), background)
     # interleave classes so that any prefix (max_examples) holds every category

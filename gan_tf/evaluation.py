@@ -350,9 +350,10 @@ def evaluate_run(
     output: str | None = None,
     seed: int = 0,
     generator=None,
+    checkpoint: int | str | None = None,
     **evaluator_args,
 ) -> dict:
-    """Evaluates a training run's latest checkpoint (or a samples file) and writes ``eval.json``.
+    """Evaluates a training run's checkpoint (or a samples file) and writes ``eval.json``.
 
     Args:
       run_dir: a training run's ``--output_dir``.
@@ -365,6 +366,8 @@ def evaluate_run(
       seed: seeds the generator's noise, KID subsets and CAS.
       generator: score this network instead of the latest checkpoint's generator
         (a live generator, or one for a run trained with your own networks).
+      checkpoint: which checkpoint: ``None`` (the newest), ``"best"``, an epoch or a
+        path (see :func:`gan_tf.rundir.find_checkpoint`).
       **evaluator_args: passed to :class:`Evaluator` (``num_real``, ``real_split``,
         ``classifier_weights``, ``inception_weights``, ``data_dir``, ``download``...).
 
@@ -383,10 +386,12 @@ def evaluate_run(
             evaluator_args.get("classifier_weights") or run_config.classifier_weights,
         )
     metrics = parse_metrics(metrics)  # fail on a typo before loading anything
+    path = None  # the checkpoint sampled (None: the newest)
     if samples is None and num_samples < 2:
         raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
     if generator is None and samples is None:
-        generator, config = rundir.restore_generator(run_dir)
+        generator, config = rundir.restore_generator(run_dir, checkpoint=checkpoint)
+        path = rundir.find_checkpoint(run_dir, checkpoint)
     else:  # a samples file needs no generator
         config = rundir.load_config(run_dir)
     evaluator_args.setdefault("data_dir", config.data_dir)
@@ -412,7 +417,7 @@ def evaluate_run(
     record = {
         "run_dir": run_dir,
         "model": config.model,
-        "epoch": rundir.checkpoint_epoch(run_dir),
+        "epoch": rundir.checkpoint_epoch(run_dir, path),
         "samples": source,
         "metrics": values,
         "protocol": evaluator.protocol(len(images)),

@@ -39,7 +39,8 @@ def load_run(
       output_dir: a training run's directory.
       generator: for runs trained with your own networks: an untrained network of
         the same architecture to load the weights into.
-      checkpoint: ``None`` for the latest, an epoch number (the checkpoint saved at
+      checkpoint: ``None`` for the newest, ``"best"`` for the best evaluation's
+        (runs trained with ``eval_every``), an epoch number (the checkpoint saved at
         the end of that epoch, if kept) or a checkpoint path.
 
     Raises:
@@ -89,9 +90,7 @@ class Run:
     @property
     def epoch(self) -> int:
         """The epoch of the checkpoint the generator comes from."""
-        if self.checkpoint:
-            return int(self.checkpoint.rsplit("-", 1)[1])
-        return rundir.checkpoint_epoch(self.output_dir)
+        return rundir.checkpoint_epoch(self.output_dir, self.checkpoint)
 
     def __repr__(self) -> str:
         classes = f", {self.num_classes} classes" if self.conditional else ""

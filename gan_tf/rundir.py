@@ -5,8 +5,14 @@
     RUN/
       config.json            the resolved config (updated when a resume changes a field)
       run.json               what the data fixed: sample shape, number of classes,
-                             whether the networks were your own
+                             whether the networks were your own; the last checkpoint
+                             saved; the watchdog's events
       checkpoints/           tf.train.CheckpointManager: networks, optimizers, step, epoch, RNG
+                             and the position inside the epoch; ckpt-<epoch> every
+                             checkpoint_every epochs, steps/ckpt-<step> (checkpoint_every_steps,
+                             SIGTERM, Ctrl-C), best/ckpt-<epoch> (the best evaluation),
+                             damaged/ (checkpoints that failed verification, moved aside)
+      best.json              the best checkpoint's epoch, step, metric and value
       samples/epoch_0001.png fixed-noise grid per epoch (class rows for conditional
                              models; a scatter of real vs generated points for 2-D toys)
       progress.gif           the epoch pictures as an animation
@@ -18,17 +24,21 @@
       export/, animations/   written by experiments/export.py and animate.py
       logs/                  TensorBoard scalars and sample images
 
-Resume rules: rerunning on the same directory restores the latest checkpoint
-and drops every output of later epochs, so an interrupted run continues
-exactly. Fields in :data:`gan_tf.config.FIXED_FIELDS` cannot change on
+Resume rules: rerunning on the same directory verifies the checkpoints, restores
+the newest intact one (an epoch's or a step's, mid-epoch included) and drops every
+output after it, so an interrupted run continues exactly. A run that saved
+checkpoints but has no intact one is refused (never silently restarted);
+``restart`` moves its files aside. Fields in :data:`gan_tf.config.FIXED_FIELDS` cannot change on
 resume; every other field may, takes effect, and is reported once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import re
 
 import keras
 import tensorflow as tf
@@ -36,24 +46,32 @@ import tensorflow as tf
 from gan_tf import distribute, visualize
 from gan_tf.build import build_networks
 from gan_tf.config import FIXED_FIELDS, TrainConfig, config_from_dict
-from gan_tf.errors import ConfigError, RunNotFoundError
+from gan_tf.errors import CheckpointError, ConfigError, RunNotFoundError, RunWriteError
 from gan_tf.files import write_json
 
 __all__ = [
+    "BEST_DIR",
     "Checkpoints",
+    "STEPS_DIR",
     "append_csv",
     "apply_learning_rates",
     "check_same_networks",
     "checkpoint_epoch",
     "find_checkpoint",
     "default_run_dir",
+    "drop_outputs_after",
     "has_config",
     "load_config",
+    "move_aside",
     "open_run",
+    "read_checkpoint",
+    "record_event",
     "resume_changes",
     "restore_generator",
     "run_info",
     "truncate_csv",
+    "update_run_info",
+    "writing",
 ]
 
 CONFIG_FILE = "config.json"
@@ -120,38 +138,313 @@ def resume_changes(config: TrainConfig, run_dir: str) -> list[tuple[str, object,
     return changes
 
 
-class Checkpoints:
-    """Restores the run's latest checkpoint and saves new ones.
+STEPS_DIR = "steps"  # checkpoints/steps/ckpt-<step>: --checkpoint_every_steps, SIGTERM
+BEST_DIR = "best"  # checkpoints/best/ckpt-<epoch>: the best evaluation (never rotated out)
+DAMAGED_DIR = "damaged"  # checkpoints that failed verification, moved aside
+KEEP_STEP_CHECKPOINTS = 2
+BEST_FILE = "best.json"
+_PREFIX = re.compile(r"(ckpt-\d+)\.(?:index|data-\d+-of-\d+)")
 
-    Every worker saves (a multi-worker save may need all of them), but only the
-    chief into ``RUN/checkpoints``; the others write into a scratch directory
+
+class DamagedCheckpoint(Exception):
+    """A checkpoint whose files are missing or do not read back (internal)."""
+
+
+def read_checkpoint(prefix: str) -> dict:
+    """Reads every tensor of the checkpoint at ``prefix`` back (TensorFlow checks each
+    one's CRC) and returns its ``{"step": int, "epoch": int}`` (``None`` where absent).
+
+    Raises:
+      DamagedCheckpoint: a file is missing, truncated or corrupt.
+    """
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        values = {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()}
+    except (tf.errors.OpError, IndexError, ValueError, OSError) as error:
+        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error)
+        raise DamagedCheckpoint(reason) from None
+    read = lambda name: values.get(f"{name}/.ATTRIBUTES/VARIABLE_VALUE")  # noqa: E731
+    return {name: None if read(name) is None else int(read(name)) for name in ("step", "epoch")}
+
+
+def _prefixes(directory: str) -> list[str]:
+    """The checkpoint prefixes in ``directory``: those its state file lists and those
+    whose files are there (a damaged one may have only some), oldest number first."""
+    names = set()
+    if os.path.isdir(directory):
+        names.update(m.group(1) for m in map(_PREFIX.fullmatch, os.listdir(directory)) if m)
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except (tf.errors.OpError, ValueError):  # an unreadable state file: the files decide
+        state = None
+    if state:
+        names.update(os.path.basename(path) for path in state.all_model_checkpoint_paths)
+    numbered = sorted(names, key=lambda name: int(name.rsplit("-", 1)[1]))
+    return [os.path.join(directory, name) for name in numbered]
+
+
+def _write_state(directory: str, prefixes: list[str]) -> None:
+    """Makes ``directory``'s checkpoint state file list exactly ``prefixes``."""
+    state_file = os.path.join(directory, "checkpoint")
+    if not prefixes:
+        if os.path.exists(state_file):
+            os.remove(state_file)
+        return
+    tf.compat.v1.train.update_checkpoint_state(
+        directory, prefixes[-1], all_model_checkpoint_paths=prefixes
+    )
+
+
+def _move_aside(prefix: str, target_dir: str) -> None:
+    os.makedirs(target_dir, exist_ok=True)
+    directory, name = os.path.split(prefix)
+    for entry in os.listdir(directory):
+        if entry.startswith(name + "."):
+            target = os.path.join(target_dir, entry)
+            while os.path.exists(target):
+                target += ".old"
+            os.replace(os.path.join(directory, entry), target)
+
+
+def _remove(prefix: str) -> None:
+    directory, name = os.path.split(prefix)
+    for entry in os.listdir(directory):
+        if entry.startswith(name + "."):
+            os.remove(os.path.join(directory, entry))
+
+
+def _write_failure(what: str, run_dir: str, error: Exception) -> RunWriteError:
+    reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error)
+    return RunWriteError(
+        f"could not write {what} in {run_dir} ({reason}); free disk space or fix the "
+        "permissions, then rerun the same command to resume from the last checkpoint"
+    )
+
+
+@contextlib.contextmanager
+def writing(what: str, run_dir: str):
+    """Turns a failed write of ``what`` (disk full, no permission) into one
+    :class:`RunWriteError`; the previous checkpoint is left as it was."""
+    try:
+        yield
+    except (OSError, tf.errors.OpError) as error:
+        if isinstance(error, RunWriteError):
+            raise
+        raise _write_failure(what, run_dir, error) from None
+
+
+class Checkpoints:
+    """The run's checkpoints: saves them, and restores the newest intact one.
+
+    Three kinds live under ``RUN/checkpoints``: one per ``checkpoint_every`` epochs
+    (``ckpt-<epoch>``, the last ``keep_checkpoints`` kept), step checkpoints
+    (``steps/ckpt-<step>``: ``checkpoint_every_steps``, SIGTERM, Ctrl-C; the last
+    two kept) and the best evaluation's (``best/ckpt-<epoch>``, kept until a better
+    one). Every worker saves (a multi-worker save may need all of them), but only
+    the chief into ``RUN/checkpoints``; the others write into a scratch directory
     that is deleted straight after. All workers restore the chief's checkpoints
     (``RUN`` must be on a file system every worker sees).
+
+    Args:
+      run_dir: the run directory.
+      objects: what every checkpoint must hold (``GAN.checkpoint_objects``).
+      keep: epoch checkpoints to keep.
+      worker: "" on the chief, else the worker's id.
+      progress: optional trackables (e.g. the position inside an epoch) that
+        checkpoints of older versions lack; restored where present.
     """
 
-    def __init__(self, run_dir: str, checkpoint: tf.train.Checkpoint, keep: int, worker: str):
+    def __init__(self, run_dir, objects: dict, keep: int, worker: str = "", progress=None):
+        self.run_dir = run_dir
         self.directory = os.path.join(run_dir, "checkpoints")
+        self.chief = not worker
         self.scratch = os.path.join(self.directory, f".{worker}") if worker else None
-        self.checkpoint = checkpoint
-        self.manager = tf.train.CheckpointManager(
-            checkpoint, self.scratch or self.directory, max_to_keep=keep
-        )
+        self.required = tf.train.Checkpoint(**objects)
+        self.progress = progress
+        extra = {"progress": progress} if progress is not None else {}
+        self.checkpoint = tf.train.Checkpoint(**objects, **extra)
+        self.keep = keep
+        self._managers = {}
 
-    def restore(self) -> None:
-        """Restores the latest checkpoint, if any.
+    def _manager(self, kind: str) -> tf.train.CheckpointManager:
+        if kind not in self._managers:
+            base = self.scratch or self.directory
+            directory, keep = {
+                "epoch": (base, self.keep),
+                "step": (os.path.join(base, STEPS_DIR), KEEP_STEP_CHECKPOINTS),
+                "best": (os.path.join(base, BEST_DIR), 1),
+            }[kind]
+            self._managers[kind] = tf.train.CheckpointManager(
+                self.checkpoint, directory, max_to_keep=keep
+            )
+        return self._managers[kind]
+
+    def restore(self, verbose: int = 1) -> dict | None:
+        """Restores the newest intact checkpoint, epoch or step (``None`` if the run
+        has none yet). Damaged ones (missing, truncated or corrupt files) are moved to
+        ``checkpoints/damaged/`` with one warning line; a run that had checkpoints but
+        has no intact one stops.
+
+        Returns:
+          ``{"path", "step", "epoch"}`` of the restored checkpoint, or ``None``.
 
         Raises:
+          CheckpointError: the run saved checkpoints before, and none is intact.
           ConfigError: the checkpoint does not fit the networks or optimizers built
             now (e.g. your own networks with another architecture).
         """
-        latest = tf.train.latest_checkpoint(self.directory)
-        if latest:
-            _restore(self.checkpoint, latest, os.path.dirname(self.directory))
+        intact, damaged = [], []
+        kinds = ((self.directory, 1), (os.path.join(self.directory, STEPS_DIR), 0))
+        for directory, epoch_kind in kinds:
+            for prefix in _prefixes(directory):
+                try:
+                    state = read_checkpoint(prefix)
+                except DamagedCheckpoint as error:
+                    damaged.append((prefix, str(error)))
+                    continue
+                intact.append(((state["step"] or 0, epoch_kind), {"path": prefix, **state}))
+        if not intact:
+            if damaged or _saved_before(self.run_dir):
+                raise _no_usable_checkpoint(self.run_dir, damaged)
+            return None
+        chosen = max(intact, key=lambda item: item[0])[1]
+        if damaged and self.chief:
+            self._set_aside(damaged, [item[1]["path"] for item in intact])
+            names = ", ".join(os.path.relpath(p, self.directory) for p, _ in damaged)
+            if verbose:
+                print(
+                    f"warning: skipped damaged checkpoint(s) {names} ({damaged[0][1]}), moved "
+                    f"to {os.path.join(self.directory, DAMAGED_DIR)}; resuming from "
+                    f"{os.path.relpath(chosen['path'], self.directory)}",
+                    flush=True,
+                )
+        self.restore_from(chosen["path"])
+        return chosen
 
-    def save(self, epoch: int) -> None:
-        self.manager.save(checkpoint_number=epoch)
-        if self.scratch:
-            tf.io.gfile.rmtree(self.scratch)
+    def restore_from(self, path: str) -> None:
+        """Restores the checkpoint at ``path`` (its progress too, where it has one)."""
+        _restore(self.required, path, self.run_dir)
+        if self.progress is not None:
+            tf.train.Checkpoint(progress=self.progress).restore(path).expect_partial()
+
+    def _set_aside(self, damaged, intact_paths) -> None:
+        with writing("the checkpoint index", self.run_dir):
+            for prefix, _ in damaged:
+                _move_aside(prefix, os.path.join(self.directory, DAMAGED_DIR))
+            for directory in (self.directory, os.path.join(self.directory, STEPS_DIR)):
+                _write_state(
+                    directory, [p for p in intact_paths if os.path.dirname(p) == directory]
+                )
+
+    def newest_before(self, step: int) -> str | None:
+        """The newest intact checkpoint (epoch, step or best) saved before ``step``:
+        where a rollback returns to."""
+        found = []
+        for sub in ("", STEPS_DIR, BEST_DIR):
+            for prefix in _prefixes(os.path.join(self.directory, sub)):
+                try:
+                    saved = read_checkpoint(prefix)["step"]
+                except DamagedCheckpoint:
+                    continue
+                if saved is not None and saved < step:
+                    found.append((saved, prefix))
+        return max(found)[1] if found else None
+
+    def discard_after(self, step: int) -> None:
+        """Deletes the epoch and step checkpoints saved after ``step`` (a rollback
+        abandons them); the best one stays."""
+        for directory in (self.directory, os.path.join(self.directory, STEPS_DIR)):
+            kept = []
+            for prefix in _prefixes(directory):
+                try:
+                    state = read_checkpoint(prefix)
+                except DamagedCheckpoint:
+                    _move_aside(prefix, os.path.join(self.directory, DAMAGED_DIR))
+                    continue
+                if state["step"] is not None and state["step"] > step:
+                    _remove(prefix)
+                else:
+                    kept.append(prefix)
+            _write_state(directory, kept)
+        self._managers = {}  # they re-read the state files
+
+    def save(self, epoch: int, step: int) -> str:
+        """Saves the end-of-epoch checkpoint ``ckpt-<epoch>``."""
+        return self._save("epoch", epoch, epoch, step)
+
+    def save_step(self, epoch: int, step: int) -> str:
+        """Saves a step checkpoint ``steps/ckpt-<step>`` (mid-epoch: with the position)."""
+        return self._save("step", step, epoch, step)
+
+    def save_best(self, epoch: int, step: int, metric: str, value: float) -> str:
+        """Saves ``best/ckpt-<epoch>`` and records it in ``best.json``."""
+        path = self._save("best", epoch, epoch, step)
+        if self.chief:
+            record = {"epoch": epoch, "step": step, "metric": metric, "value": value}
+            with writing(BEST_FILE, self.run_dir):
+                write_json(os.path.join(self.run_dir, BEST_FILE), record)
+        return path
+
+    def _save(self, kind: str, number: int, epoch: int, step: int) -> str:
+        with writing("a checkpoint", self.run_dir):
+            path = self._manager(kind).save(checkpoint_number=number)
+            if self.scratch:
+                tf.io.gfile.rmtree(self.scratch)
+                self._managers = {}
+                return path
+            if kind != "best":
+                update_run_info(self.run_dir, last_checkpoint={"epoch": epoch, "step": step})
+        return path
+
+
+def _saved_before(run_dir: str) -> bool:
+    """Whether the run recorded a checkpoint (run.json's ``last_checkpoint``)."""
+    path = os.path.join(run_dir, RUN_FILE)
+    return os.path.exists(path) and "last_checkpoint" in run_info(run_dir)
+
+
+def _no_usable_checkpoint(run_dir: str, damaged) -> CheckpointError:
+    if damaged:
+        names = ", ".join(os.path.basename(p) for p, _ in damaged)
+        found = f"no intact checkpoint (damaged: {names}; {damaged[0][1]})"
+    else:
+        found = "files of a run that saved checkpoints, but none is left"
+    return CheckpointError(
+        f"{run_dir} holds {found}; train into a new output_dir, or pass restart to move "
+        "the old files aside and start again",
+        "output_dir",
+        "restart",
+    )
+
+
+def update_run_info(run_dir: str, **fields) -> None:
+    """Sets ``fields`` in ``run.json`` (chief only)."""
+    path = os.path.join(run_dir, RUN_FILE)
+    info = run_info(run_dir) if os.path.exists(path) else {}
+    write_json(path, {**info, **fields})
+
+
+def record_event(run_dir: str, event: dict) -> None:
+    """Appends ``event`` (a watchdog detection and what was done) to ``run.json``'s
+    ``events``."""
+    path = os.path.join(run_dir, RUN_FILE)
+    info = run_info(run_dir) if os.path.exists(path) else {}
+    with writing(RUN_FILE, run_dir):
+        write_json(path, {**info, "events": [*info.get("events", []), event]})
+
+
+def move_aside(run_dir: str) -> str | None:
+    """Moves everything in ``run_dir`` into a new sibling ``<run_dir>.moved-<N>``
+    (``restart``); returns where, or ``None`` when there was nothing. Never deletes."""
+    if not os.path.isdir(run_dir) or not os.listdir(run_dir):
+        return None
+    number = 1
+    while os.path.exists(f"{run_dir.rstrip(os.sep)}.moved-{number}"):
+        number += 1
+    target = f"{run_dir.rstrip(os.sep)}.moved-{number}"
+    with writing("the moved run", run_dir):
+        os.replace(run_dir, target)
+    return target
 
 
 def _restore(checkpoint: tf.train.Checkpoint, path: str, run_dir: str):
@@ -184,59 +477,83 @@ def check_same_networks(run_dir: str, custom: bool) -> None:
         )
 
 
-def apply_learning_rates(config: TrainConfig, generator_optimizer, discriminator_optimizer):
-    """Gives restored optimizers the config's learning rates (a checkpoint holds the
-    rate it was saved with). With ``lr_decay`` the schedule is rebuilt from the
-    config anyway."""
+def apply_learning_rates(
+    config: TrainConfig, generator_optimizer, discriminator_optimizer, scale: float = 1.0
+):
+    """Gives restored optimizers the config's learning rates times ``scale`` (what
+    rollbacks left; a checkpoint holds the rate it was saved with). With ``lr_decay``
+    the schedule is rebuilt from the config anyway."""
     if config.lr_decay != "none":
         return
-    generator_optimizer.learning_rate = config.learning_rate
-    discriminator_optimizer.learning_rate = config.d_learning_rate or config.learning_rate
+    generator_optimizer.learning_rate = config.learning_rate * scale
+    discriminator_optimizer.learning_rate = (config.d_learning_rate or config.learning_rate) * scale
 
 
 def open_run(
     config: TrainConfig,
     run_dir: str,
-    checkpoint: tf.train.Checkpoint,
+    objects: dict,
     info: dict,
     strategy,
-) -> Checkpoints:
-    """Restores the run's latest checkpoint (``checkpoint.epoch`` then holds its
-    epoch), then creates the run directory, saves the config and ``info`` and drops
-    every output of epochs after the checkpoint. Only the chief writes, and nothing
-    is written when the checkpoint does not fit.
+    progress=None,
+    verbose: int = 1,
+) -> tuple[Checkpoints, dict | None]:
+    """Restores the run's newest intact checkpoint (``objects["epoch"]`` then holds
+    its epoch), then creates the run directory, saves the config and ``info`` and
+    drops every output after the checkpoint. Only the chief writes, and nothing is
+    written when the checkpoint does not fit.
+
+    Returns:
+      The :class:`Checkpoints` and what :meth:`Checkpoints.restore` restored.
 
     Raises:
       ConfigError: the checkpoint does not fit what was built.
+      CheckpointError: the run had checkpoints and none is intact.
+      RunWriteError: the run directory cannot be written.
     """
     chief = distribute.is_chief(strategy)
     worker = "" if chief else distribute.task_id(strategy)
-    checkpoints = Checkpoints(run_dir, checkpoint, config.keep_checkpoints, worker)
-    checkpoints.restore()
+    checkpoints = Checkpoints(run_dir, objects, config.keep_checkpoints, worker, progress)
+    restored = checkpoints.restore(verbose)
     if not chief:
-        return checkpoints
-    for sub in ("checkpoints", "samples", "logs"):
-        os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-    write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict(), sort_keys=True)
-    write_json(os.path.join(run_dir, RUN_FILE), info)
-    last_epoch = int(checkpoint.epoch.numpy())
-    for name in ("metrics.csv", "losses.csv"):
-        truncate_csv(os.path.join(run_dir, name), last_epoch)
+        return checkpoints, restored
+    with writing("the run files", run_dir):
+        for sub in ("checkpoints", "samples", "logs"):
+            os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
+        write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict(), sort_keys=True)
+        update_run_info(run_dir, **info)
+        epoch = int(objects["epoch"].numpy()) if restored else 0
+        drop_outputs_after(run_dir, epoch, restored["step"] if restored else 0)
+    return checkpoints, restored
+
+
+def drop_outputs_after(run_dir: str, epoch: int, step: int) -> None:
+    """Drops the metrics rows and epoch pictures of epochs after ``epoch`` and the
+    loss rows after ``step`` (work that no checkpoint kept)."""
+    truncate_csv(os.path.join(run_dir, "metrics.csv"), epoch)
+    truncate_csv(os.path.join(run_dir, "losses.csv"), step, column="step")
     for picture in visualize.epoch_grids(run_dir):
-        if int(os.path.basename(picture)[len("epoch_") : -len(".png")]) > last_epoch:
+        if int(os.path.basename(picture)[len("epoch_") : -len(".png")]) > epoch:
             os.remove(picture)
-    return checkpoints
 
 
-def truncate_csv(path: str, last_epoch: int) -> None:
-    """Keeps the rows of epochs <= last_epoch (drops un-checkpointed work)."""
+def truncate_csv(path: str, last: int, column: str = "epoch") -> None:
+    """Keeps the rows whose ``column`` is <= ``last`` (drops un-checkpointed work) and
+    drops rows cut short by an interrupted write."""
     if not os.path.exists(path):
         return
     with open(path, encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
-        rows = [row for row in reader if int(row["epoch"]) <= last_epoch]
+        rows = [row for row in reader if _whole(row, fields, column) and int(row[column]) <= last]
     _write_csv(path, fields, rows)
+
+
+def _whole(row: dict, fields, column: str) -> bool:
+    """Whether ``row`` has every cell and an integer ``column`` (not cut short)."""
+    if None in row or any(row.get(name) is None for name in fields):
+        return False
+    return row[column].strip().isdigit()
 
 
 def _write_csv(path: str, fields, rows) -> None:
@@ -264,26 +581,64 @@ def append_csv(path: str, row: dict) -> None:
     _write_csv(path, header + [name for name in row if name not in header], [*rows, row])
 
 
-def checkpoint_epoch(run_dir: str) -> int | None:
-    """The epoch of the run's latest checkpoint, or ``None`` before the first."""
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
-    return int(latest.rsplit("-", 1)[1]) if latest else None
+def _latest(run_dir: str) -> str | None:
+    """The newest checkpoint by step: the latest epoch or step checkpoint."""
+    directory = os.path.join(run_dir, "checkpoints")
+    paths = [
+        path
+        for path in (
+            tf.train.latest_checkpoint(directory),
+            tf.train.latest_checkpoint(os.path.join(directory, STEPS_DIR)),
+        )
+        if path
+    ]
+    if len(paths) < 2:
+        return paths[0] if paths else None
+    return max(paths, key=lambda path: (_read_variable(path, "step") or 0, STEPS_DIR not in path))
+
+
+def _read_variable(path: str, name: str) -> int | None:
+    try:
+        return int(tf.train.load_checkpoint(path).get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
+    except (tf.errors.OpError, ValueError):
+        return None
+
+
+def checkpoint_epoch(run_dir: str, path: str | None = None) -> int | None:
+    """The epoch of the run's newest checkpoint (or of ``path``): the epochs it
+    completed; ``None`` before the first."""
+    path = path or _latest(run_dir)
+    if path is None:
+        return None
+    epoch = _read_variable(path, "epoch")
+    return epoch if epoch is not None else int(path.rsplit("-", 1)[1])
 
 
 def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
-    """The checkpoint prefix to load: the latest (``None``), the one saved at the end
-    of epoch ``checkpoint`` (an int), or a path (``.../ckpt-7``, ``.index`` optional).
+    """The checkpoint prefix to load: the newest (``None``), the best evaluation's
+    (``"best"``), the one saved at the end of epoch ``checkpoint`` (an int or its
+    digits), or a path (``.../ckpt-7``, ``.index`` optional).
 
     Raises:
       RunNotFoundError: no checkpoint yet, that epoch's was not kept (the message lists
-        the kept ones), or the path is not a checkpoint.
+        the kept ones), no best one, or the path is not a checkpoint.
     """
     directory = os.path.join(run_dir, "checkpoints")
+    if isinstance(checkpoint, str) and checkpoint.isdigit():
+        checkpoint = int(checkpoint)
     if checkpoint is None:
-        latest = tf.train.latest_checkpoint(directory)
+        latest = _latest(run_dir)
         if latest is None:
             raise RunNotFoundError(f"{run_dir} has no checkpoint yet; train it first")
         return latest
+    if checkpoint == "best":
+        best = tf.train.latest_checkpoint(os.path.join(directory, BEST_DIR))
+        if best is None:
+            raise RunNotFoundError(
+                f"{run_dir} has no best checkpoint; runs keep one when trained with eval_every",
+                "eval_every",
+            )
+        return best
     if isinstance(checkpoint, int):
         path = os.path.join(directory, f"ckpt-{checkpoint}")
         if not os.path.exists(path + ".index"):
@@ -301,7 +656,7 @@ def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
     if not os.path.exists(path + ".index"):
         raise RunNotFoundError(
             f"checkpoint={checkpoint} is not a checkpoint (no {os.path.basename(path)}.index); "
-            f"pass a prefix like {os.path.join(directory, 'ckpt-3')}",
+            f"pass best, an epoch, or a prefix like {os.path.join(directory, 'ckpt-3')}",
             "checkpoint",
         )
     return path
@@ -317,8 +672,8 @@ def restore_generator(
       run_dir: a training run's directory.
       generator: for runs trained with your own networks: an untrained network of
         the same architecture to load the weights into.
-      checkpoint: ``None`` (the latest), an epoch number, or a checkpoint path
-        (see :func:`find_checkpoint`).
+      checkpoint: ``None`` (the newest), ``"best"``, an epoch number, or a
+        checkpoint path (see :func:`find_checkpoint`).
 
     Raises:
       RunNotFoundError: ``run_dir`` has no config or not that checkpoint.

@@ -299,21 +299,26 @@ class GAN:
             per_step.append(self._train_step(*(batch if isinstance(batch, tuple) else (batch,))))
         return {key: tf.stack([m[key] for m in per_step]) for key in per_step[0]}
 
-    def checkpoint(self, **extra) -> tf.train.Checkpoint:
-        """A ``tf.train.Checkpoint`` of both networks (and the EMA generator), both
-        optimizers, the step and the RNG."""
+    def checkpoint_objects(self, **extra) -> dict:
+        """What a checkpoint of the GAN holds, by name: both networks (and the EMA
+        generator), both optimizers, the step, the RNG (and ADA's p), plus ``extra``."""
         if self.generator_ema is not None:
             extra["generator_ema"] = self.generator_ema
-        return tf.train.Checkpoint(
-            generator=self.generator,
-            discriminator=self.discriminator,
-            generator_optimizer=self.generator_optimizer,
-            discriminator_optimizer=self.discriminator_optimizer,
-            step=self.step,
-            rng=self.rng,
-            **({"augment_p": self.augment_p} if self.options.augment else {}),
+        if self.options.augment:
+            extra["augment_p"] = self.augment_p
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "generator_optimizer": self.generator_optimizer,
+            "discriminator_optimizer": self.discriminator_optimizer,
+            "step": self.step,
+            "rng": self.rng,
             **extra,
-        )
+        }
+
+    def checkpoint(self, **extra) -> tf.train.Checkpoint:
+        """A ``tf.train.Checkpoint`` of :meth:`checkpoint_objects`."""
+        return tf.train.Checkpoint(**self.checkpoint_objects(**extra))
 
 
 def ema_decay(decay: float, step: tf.Tensor) -> tf.Tensor:

@@ -8,9 +8,11 @@ your own, and calls your callbacks after every epoch.
 from __future__ import annotations
 
 import dataclasses
-import math
+import json
 import os
+import signal
 import sys
+import threading
 import time
 
 import keras
@@ -20,12 +22,14 @@ import tensorflow as tf
 from gan_tf import data, distribute, evaluation, rundir, sampling, visualize
 from gan_tf.build import build_gan
 from gan_tf.config import TrainConfig
-from gan_tf.errors import ConfigError, TrainingDivergedError
+from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from gan_tf.eval import toy_mode_metrics
-from gan_tf.eval.names import OUTPUT_NAMES
+from gan_tf.eval.names import OUTPUT_NAMES, primary_metric
+from gan_tf.losses import get_loss
 from gan_tf.models import get_model
 from gan_tf.run import Run
 from gan_tf.train_step import GAN
+from gan_tf.watchdog import Event, Watchdog, diversity
 
 __all__ = ["Callback", "train"]
 
@@ -72,14 +76,19 @@ class _EpochPicture:
             )
         else:
             self.noise = sampling.fixed_noise(config.seed, config.latent_dim, config.grid_size**2)
-
-    @property
-    def metric_names(self) -> tuple[str, ...]:
-        return ("modes_covered", "high_quality") if self.toy else ()
+        if not self.toy:  # real images as many as the picture's, for its diversity
+            self.real = np.concatenate(
+                [
+                    data.to_float_images(x[0] if isinstance(x, tuple) else x).numpy()[None]
+                    for x in dataset.examples.take(len(self.noise))
+                ]
+            )
 
     def write(self, path: str, epoch: int) -> tuple[np.ndarray, dict]:
-        """Writes the picture to ``path``; returns it as uint8 and the epoch metrics."""
+        """Writes the picture to ``path``; returns it as uint8 and the epoch metrics
+        (the samples' ``diversity``; the toys' mode metrics)."""
         samples = self.gan.generate(self.noise, self.labels).numpy()
+        spread = {"diversity": round(diversity(samples, self.real), 4)}
         if self.toy:
             centers, std = data.toy_modes(self.config.dataset)
             metrics = toy_mode_metrics(samples, centers, std)
@@ -92,11 +101,11 @@ class _EpochPicture:
             )
             import imageio.v3 as iio
 
-            return iio.imread(path)[..., :3], metrics
+            return iio.imread(path)[..., :3], {**metrics, **spread}
         rows = self.gan.num_classes if self.gan.conditional else self.config.grid_size
         grid = visualize.image_grid(visualize.to_uint8(samples), rows=rows)
         visualize.save_image(grid, path)
-        return grid, {}
+        return grid, spread
 
 
 def _finish(run_dir: str) -> int:
@@ -154,15 +163,19 @@ def train(
     callbacks=(),
     verbose: int = 1,
     strategy=None,
+    restart: bool = False,
 ) -> dict:
     """Trains (or resumes) the run that ``config`` describes in ``output_dir``.
 
     Nothing is written before the config is checked against the directory and the
-    data has loaded. The run resumes from its latest checkpoint; fields that may
-    change on resume (learning rates, epochs, logging, evaluation...) take effect
-    and are reported; with ``epochs`` at or below the checkpointed epoch it reports
-    that the run is finished and returns. Under ``multi_worker`` every worker
-    trains and only the chief writes files.
+    data has loaded. The run resumes from its newest intact checkpoint, mid-epoch
+    included, in the same data order; fields that may change on resume (learning
+    rates, epochs, logging, evaluation...) take effect and are reported; with
+    ``epochs`` at or below the checkpointed epoch it reports that the run is
+    finished and returns. SIGTERM and Ctrl-C save a step checkpoint, then raise
+    :class:`TrainingInterrupted`. The watchdog (:mod:`gan_tf.watchdog`) acts on
+    divergence as ``config.on_divergence`` says. Under ``multi_worker`` every
+    worker trains and only the chief writes files.
 
     Args:
       config: a :class:`TrainConfig` (see :func:`gan_tf.config.make_config`).
@@ -175,24 +188,32 @@ def train(
       verbose: 1 shows a progress bar and messages, 0 is silent.
       strategy: a ``tf.distribute.Strategy`` to use instead of building the one
         ``config.strategy`` names (e.g. a MirroredStrategy over chosen devices).
+      restart: start again: move everything in ``output_dir`` to a new sibling
+        ``<output_dir>.moved-N`` first (nothing is deleted).
 
     Returns:
       A summary: ``run_dir``, ``start_epoch``, ``epoch``, ``step``,
       ``steps_per_epoch``, ``already_finished``, ``changes`` (the fields changed
-      on resume) and the last epoch's ``metrics``.
+      on resume), the last epoch's ``metrics``, the watchdog's ``events`` and
+      ``moved_to`` (``restart``).
 
     Raises:
       ConfigError: a run directory holding a different run, networks with the wrong
         signature, or a batch the data or replicas cannot serve.
       DataNotFoundError: no source provides the dataset.
-      TrainingDivergedError: a loss became NaN/inf (the last checkpoint is kept).
+      CheckpointError: the directory holds a run but no intact checkpoint.
+      RunWriteError: a checkpoint or log could not be written (the last checkpoint
+        is kept).
+      TrainingDivergedError: the watchdog stopped the run (the last checkpoint is kept).
+      TrainingInterrupted: SIGTERM or Ctrl-C, after saving a checkpoint.
     """
     run_dir = os.path.expanduser(output_dir)
     strategy = strategy or distribute.make_strategy(config.strategy, tpu=config.tpu)
-    config, precision_reason = _choose_precision(config, run_dir, strategy)
-    changes = rundir.resume_changes(config, run_dir)
     custom = generator is not None or discriminator is not None
-    rundir.check_same_networks(run_dir, custom)
+    config, precision_reason = _choose_precision(config, None if restart else run_dir, strategy)
+    changes = [] if restart else rundir.resume_changes(config, run_dir)
+    if not restart:
+        rundir.check_same_networks(run_dir, custom)
     _check_replicas(config, strategy)
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
@@ -206,19 +227,26 @@ def train(
         generator=generator,
         discriminator=discriminator,
     )
-    picture = _EpochPicture(config, gan, dataset) if chief else None
-    evaluator = _make_evaluator(config) if chief else None
     with strategy.scope():
         epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    progress = _Progress()
     info = {
         "shape": list(dataset.image_shape),
         "num_classes": gan.num_classes,
         "custom_networks": custom,
     }
-    checkpoints = rundir.open_run(
-        config, run_dir, gan.checkpoint(epoch=epoch_counter), info, strategy
+    moved = rundir.move_aside(run_dir) if restart and chief else None
+    if moved:
+        _print(verbose, f"Moved the old files of {run_dir} to {moved}")
+    checkpoints, _ = rundir.open_run(
+        config,
+        run_dir,
+        gan.checkpoint_objects(epoch=epoch_counter),
+        info,
+        strategy,
+        progress=progress.variable,
+        verbose=verbose,
     )
-    rundir.apply_learning_rates(config, gan.generator_optimizer, gan.discriminator_optimizer)
     start_epoch = int(epoch_counter.numpy())
     summary = {
         "run_dir": run_dir,
@@ -227,19 +255,29 @@ def train(
         "already_finished": start_epoch >= config.epochs,
         "changes": {name: (old, new) for name, old, new in changes},
         "metrics": None,
+        "events": [],
+        "moved_to": moved,
     }
     if summary["already_finished"]:
         if chief:
-            _finish(run_dir)
+            with rundir.writing("the progress GIF and plots", run_dir):
+                _finish(run_dir)
         _print(
             verbose,
             f"{run_dir} is already trained to epoch {start_epoch} "
             f"(epochs={config.epochs}); raise epochs to train further.",
         )
         return {**summary, "epoch": start_epoch, "step": int(gan.step.numpy())}
-    if start_epoch:
+    trainer = _Trainer(
+        config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress, epoch_counter,
+        chief=chief, verbose=verbose, callbacks=callbacks,
+    )  # fmt: skip
+    if start_epoch or progress.load().get("batch"):
+        batch = progress.load().get("batch", 0)
+        inside = f", batch {batch}/{steps_per_epoch} of epoch {start_epoch + 1}" if batch else ""
         _print(
-            verbose, f"Resuming {run_dir} from epoch {start_epoch}, step {int(gan.step.numpy())}"
+            verbose,
+            f"Resuming {run_dir} from epoch {start_epoch}{inside}, step {int(gan.step.numpy())}",
         )
     if changes:
         listed = ", ".join(f"{name} {old} -> {new}" for name, old, new in changes)
@@ -254,43 +292,329 @@ def train(
         f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}"
         + _replicas_note(strategy),
     )
-    live = Run(run_dir, config, gan.sampling_generator, dataset.image_shape, gan.num_classes)
-    live.gan = gan
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs")) if chief else None
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        _print(verbose, f"Epoch {epoch}/{config.epochs}")
-        metrics = _train_epoch(
-            gan, dataset, config, run_dir, epoch, steps_per_epoch, writer, verbose
-        )
-        epoch_counter.assign(epoch)
-        due = epoch % config.checkpoint_every == 0 or epoch == config.epochs
-        if not chief:  # workers other than the chief only train (and join every save)
-            if due:
-                checkpoints.save(epoch)
-            continue
-        metrics.update(
-            _epoch_outputs(
-                run_dir, epoch, config, gan, picture, evaluator, metrics, writer, verbose
-            )
-        )
-        rundir.append_csv(os.path.join(run_dir, "metrics.csv"), {"epoch": epoch, **metrics})
-        if due:
-            checkpoints.save(epoch)
-        for callback in callbacks:
-            callback.on_epoch_end(live, epoch, dict(metrics))
-        summary["metrics"] = metrics
+    with _StopSignals() as stop:
+        trainer.stop = stop
+        while int(epoch_counter.numpy()) < config.epochs:
+            try:
+                summary["metrics"] = trainer.run_epoch()
+            except _RolledBack:
+                continue
     if chief:
-        _finish(run_dir)
+        with rundir.writing("the progress GIF and plots", run_dir):
+            _finish(run_dir)
     _print(verbose, f"Done: {run_dir} (epoch {config.epochs}, step {int(gan.step.numpy())})")
+    summary["events"] = trainer.events
     return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
 
 
-def _choose_precision(config: TrainConfig, run_dir: str, strategy) -> tuple[TrainConfig, str]:
+class _Progress:
+    """Where the run is inside an epoch and what its rollbacks did, as one JSON
+    string variable in the checkpoint (older checkpoints lack it: an epoch start)::
+
+        {"batch": batches done of the current epoch, "totals"/"window": metric sums
+         of the epoch and of the losses.csv window, "window_steps", "seconds",
+         "rollbacks": rollbacks so far (the learning rates are x0.5 per rollback)}
+    """
+
+    def __init__(self):
+        with tf.init_scope():  # a host variable, outside any strategy
+            self.variable = tf.Variable("{}", dtype=tf.string, trainable=False, name="progress")
+
+    def load(self) -> dict:
+        return json.loads(self.variable.numpy().decode("utf-8") or "{}")
+
+    def store(self, **state) -> None:
+        self.variable.assign(json.dumps(state))
+
+
+class _StopSignals:
+    """While active, SIGTERM and Ctrl-C (SIGINT) ask training to stop at the next
+    step, after saving a checkpoint; a second Ctrl-C interrupts at once. Signal
+    handlers exist only in the main thread; elsewhere this does nothing."""
+
+    received: str | None = None
+
+    def __enter__(self):
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        return False
+
+
+class _RolledBack(Exception):
+    """The watchdog rolled the run back to an earlier checkpoint (internal)."""
+
+
+MAX_ROLLBACKS = 3
+ROLLBACK_LR_FACTOR = 0.5
+
+
+class _Trainer:
+    """The loop's state across epochs: the GAN, its checkpoints, the watchdog and
+    the epoch's position (see :func:`train`)."""
+
+    def __init__(
+        self, config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress,
+        epoch_counter, *, chief, verbose, callbacks,
+    ):  # fmt: skip
+        self.config, self.run_dir, self.gan, self.dataset = config, run_dir, gan, dataset
+        self.steps_per_epoch, self.checkpoints, self.progress = (
+            steps_per_epoch,
+            checkpoints,
+            progress,
+        )
+        self.epoch_counter, self.chief, self.verbose = epoch_counter, chief, verbose
+        self.callbacks, self.events, self.stop = callbacks, [], _StopSignals()
+        self.rollbacks = progress.load().get("rollbacks", 0)
+        self._apply_learning_rates()
+        self.picture = _EpochPicture(config, gan, dataset) if chief else None
+        self.evaluator = _make_evaluator(config) if chief else None
+        self.writer = (
+            tf.summary.create_file_writer(os.path.join(run_dir, "logs")) if chief else None
+        )
+        self.live = Run(
+            run_dir, config, gan.sampling_generator, dataset.image_shape, gan.num_classes
+        )
+        self.live.gan = gan
+        self.watchdog = self._new_watchdog()
+
+    def _new_watchdog(self) -> Watchdog:
+        best = None
+        path = os.path.join(self.run_dir, rundir.BEST_FILE)
+        if self.chief and os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                record = json.load(handle)
+            best = (record["value"], record["step"])
+        return Watchdog(
+            divergence_loss=self.config.divergence_loss,
+            saturation_steps=self.config.saturation_steps,
+            sigmoid_outputs=get_loss(self.config.loss).sigmoid_outputs,
+            min_diversity=self.config.min_diversity,
+            worse_evals=self.config.worse_evals,
+            best=best,
+        )
+
+    def _apply_learning_rates(self) -> None:
+        rundir.apply_learning_rates(
+            self.config,
+            self.gan.generator_optimizer,
+            self.gan.discriminator_optimizer,
+            scale=ROLLBACK_LR_FACTOR**self.rollbacks,
+        )
+
+    def run_epoch(self) -> dict:
+        """Trains the next epoch (from where the checkpoint left it) and writes its
+        outputs and checkpoints; returns its metrics row."""
+        config, gan = self.config, self.gan
+        epoch = int(self.epoch_counter.numpy()) + 1
+        _print(self.verbose, f"Epoch {epoch}/{config.epochs}")
+        metrics = self._train_steps(epoch)
+        self.epoch_counter.assign(epoch)
+        self.progress.store(rollbacks=self.rollbacks)
+        step = int(gan.step.numpy())
+        due = epoch % config.checkpoint_every == 0 or epoch == config.epochs
+        if not self.chief:  # workers other than the chief only train (and join every save)
+            if due:
+                self.checkpoints.save(epoch, step)
+            self._stop_if_asked(epoch, step, saved=due)
+            return metrics
+        with rundir.writing(f"epoch {epoch}'s picture and logs", self.run_dir):
+            metrics.update(
+                _epoch_outputs(
+                    self.run_dir, epoch, config, gan, self.picture, self.evaluator, metrics,
+                    self.writer, self.verbose,
+                )
+            )  # fmt: skip
+            rundir.append_csv(
+                os.path.join(self.run_dir, "metrics.csv"), {"epoch": epoch, **metrics}
+            )
+        if due:
+            self.checkpoints.save(epoch, step)
+        events = []
+        if "diversity" in metrics:
+            events.append(self.watchdog.check_diversity(metrics["diversity"], step, epoch))
+        primary = primary_metric(metrics)
+        if primary:
+            event, best = self.watchdog.check_eval(
+                primary[0], metrics[primary[0]], primary[1], step, epoch
+            )
+            events.append(event)
+            if best:
+                self.checkpoints.save_best(epoch, step, primary[0], metrics[primary[0]])
+        for callback in self.callbacks:
+            callback.on_epoch_end(self.live, epoch, dict(metrics))
+        for event in events:
+            if event is not None:
+                self._handle(event)
+        self._stop_if_asked(epoch, step, saved=due)
+        return metrics
+
+    def _train_steps(self, epoch: int) -> dict:
+        """Runs the epoch's train steps from the checkpointed position; returns the
+        epoch's step, seconds and mean metrics."""
+        config, gan, names = self.config, self.gan, self.gan.metric_names
+        state = self.progress.load()
+        start = min(state.get("batch", 0), self.steps_per_epoch)
+        totals = {key: state.get("totals", {}).get(key, 0.0) for key in names}
+        window = {key: state.get("window", {}).get(key, 0.0) for key in names}
+        window_steps, seconds = state.get("window_steps", 0), state.get("seconds", 0.0)
+        # a live bar on a terminal; in a log file a plain line per log_every steps instead
+        interactive = bool(self.verbose) and sys.stdout.isatty()
+        progbar = keras.utils.Progbar(
+            self.steps_per_epoch, verbose=int(interactive), stateful_metrics=names
+        )
+        total_steps = config.epochs * self.steps_per_epoch
+        losses_csv = os.path.join(self.run_dir, "losses.csv")
+        started = time.perf_counter()
+        batches = data.batches(
+            self.dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
+        ).take(self.steps_per_epoch)
+        if start:
+            batches = batches.skip(start)
+        iterator = iter(
+            distribute.distribute_dataset(gan.strategy, batches, chunks=config.n_critic)
+        )
+        index = start - 1
+        for count in _call_sizes(self.steps_per_epoch - start, config.steps_per_call):
+            if config.instance_noise:  # annealed once per call
+                gan.set_instance_noise(
+                    annealed(config.instance_noise, int(gan.step.numpy()), total_steps)
+                )
+            outputs = gan.train_steps(iterator, count)
+            step = int(gan.step.numpy()) - count
+            for call_index in range(count):
+                index, step = index + 1, step + 1
+                values = {key: float(outputs[key][call_index]) for key in names}
+                event = self.watchdog.check_step(values, step, epoch)
+                if event is not None:
+                    self._handle(event)
+                for key in names:
+                    totals[key] += values[key]
+                    window[key] += values[key]
+                window_steps += 1
+                progbar.update(index + 1, list(values.items()))
+                if window_steps == config.log_every or index + 1 == self.steps_per_epoch:
+                    means = {key: window[key] / window_steps for key in names}
+                    self._log_window(epoch, step, total_steps, means, interactive, losses_csv)
+                    window, window_steps = dict.fromkeys(names, 0.0), 0
+            every = config.checkpoint_every_steps
+            crossed = every and step // every > (step - count) // every
+            if (self.stop.received or crossed) and index + 1 < self.steps_per_epoch:
+                self.progress.store(
+                    batch=index + 1,
+                    totals=totals,
+                    window=window,
+                    window_steps=window_steps,
+                    seconds=seconds + time.perf_counter() - started,
+                    rollbacks=self.rollbacks,
+                )
+                self.checkpoints.save_step(epoch - 1, step)
+                self._stop_if_asked(epoch - 1, step, saved=True, batch=index + 1)
+        return {
+            "step": int(gan.step.numpy()),
+            "seconds": round(seconds + time.perf_counter() - started, 3),
+            **{key: totals[key] / self.steps_per_epoch for key in names},
+        }
+
+    def _log_window(self, epoch, step, total_steps, means, interactive, losses_csv) -> None:
+        if self.verbose and not interactive:
+            listed = ", ".join(f"{key} {value:.4g}" for key, value in means.items())
+            print(f"epoch {epoch} step {step}/{total_steps}: {listed}", flush=True)
+        if self.writer is not None:  # the chief
+            with self.writer.as_default(step=step):
+                for key, value in means.items():
+                    tf.summary.scalar(f"train/{key}", value)
+            with rundir.writing("losses.csv", self.run_dir):
+                rundir.append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
+
+    def _stop_if_asked(self, epoch: int, step: int, saved: bool, batch: int = 0) -> None:
+        """After SIGTERM/Ctrl-C: saves a step checkpoint unless one was just saved,
+        then raises :class:`TrainingInterrupted`."""
+        if not self.stop.received:
+            return
+        if not saved:
+            self.checkpoints.save_step(epoch, step)
+        where = f"epoch {epoch + 1}, batch {batch}" if batch else f"end of epoch {epoch}"
+        raise TrainingInterrupted(
+            f"{self.stop.received} at step {step} ({where}): saved a checkpoint in "
+            f"{self.checkpoints.directory}; rerun the same command to resume from it"
+        )
+
+    def _handle(self, event: Event) -> None:
+        """Reports ``event`` once (stdout, run.json, TensorBoard) and acts on it as
+        ``on_divergence`` says: returns (warn), raises TrainingDivergedError (stop)
+        or rolls back and raises :class:`_RolledBack`."""
+        action, note, target = self.config.on_divergence, "", None
+        if event.kind == "nonfinite" and action == "warn":
+            action, note = "stop", " (NaN/inf weights cannot train on)"
+        if action == "rollback" and self.rollbacks >= MAX_ROLLBACKS:
+            action, note = "stop", f" (after {MAX_ROLLBACKS} rollbacks)"
+        if action == "rollback":
+            target = self.checkpoints.newest_before(event.since)
+            if target is None:
+                action, note = "stop", f" (no checkpoint from before step {event.since})"
+        done = {
+            "warn": "training goes on (on_divergence=warn)",
+            "stop": f"stopped{note}",
+            "rollback": f"rolling back to {target and os.path.relpath(target, self.run_dir)} "
+            f"with the learning rates x{ROLLBACK_LR_FACTOR ** (self.rollbacks + 1):g}",
+        }[action]
+        record = {**dataclasses.asdict(event), "action": action}
+        if target:
+            record["checkpoint"] = os.path.relpath(target, self.run_dir)
+        self.events.append(record)
+        line = f"{event.message} at step {event.step} (epoch {event.epoch})"
+        if self.chief:
+            rundir.record_event(self.run_dir, record)
+            with self.writer.as_default(step=event.step):
+                tf.summary.text("watchdog", f"{event.kind}: {line}; {done}")
+            self.writer.flush()
+        _print(self.verbose, f"watchdog: {line}; {done}")
+        if action == "warn":
+            return
+        if action == "stop":
+            raise TrainingDivergedError(
+                f"{line}; stopped{note}: lower learning_rate, or rerun with "
+                "on_divergence=rollback; the checkpoints saved before are intact",
+                "learning_rate",
+                "on_divergence",
+            )
+        self._roll_back(target)
+
+    def _roll_back(self, target: str) -> None:
+        rollbacks = max(self.rollbacks, self.progress.load().get("rollbacks", 0)) + 1
+        self.checkpoints.restore_from(target)
+        step, epoch = int(self.gan.step.numpy()), int(self.epoch_counter.numpy())
+        state = self.progress.load()
+        self.rollbacks = rollbacks
+        self.progress.store(**{**state, "rollbacks": rollbacks})
+        if self.chief:
+            with rundir.writing("the rolled-back run", self.run_dir):
+                self.checkpoints.discard_after(step)
+                rundir.drop_outputs_after(self.run_dir, epoch, step)
+        self._apply_learning_rates()
+        self.watchdog = self._new_watchdog()
+        raise _RolledBack()
+
+
+def _choose_precision(config: TrainConfig, run_dir, strategy) -> tuple[TrainConfig, str]:
     """``config`` with a concrete precision, and why: ``auto`` becomes the precision a
-    run in ``run_dir`` started with, or else the one the hardware runs fastest."""
+    run in ``run_dir`` (``None``: a new run) started with, or else the one the
+    hardware runs fastest."""
     if config.precision != "auto":
         return config, "set explicitly"
-    if rundir.has_config(run_dir):
+    if run_dir and rundir.has_config(run_dir):
         precision, reason = rundir.load_config(run_dir).precision, "auto: kept from the run's start"
     else:
         precision, reason = distribute.resolve_precision("auto", strategy)
@@ -384,69 +708,8 @@ def annealed(initial: float, step: int, total_steps: int) -> float:
     return initial * max(0.0, 1.0 - step / max(total_steps, 1))
 
 
-def _train_epoch(gan, dataset, config, run_dir, epoch, steps_per_epoch, writer, verbose):
-    """Runs one epoch of train steps; returns the epoch's step, seconds and mean metrics."""
-    names = gan.metric_names
-    # a live bar on a terminal; in a log file a plain line per log_every steps instead
-    interactive = bool(verbose) and sys.stdout.isatty()
-    progbar = keras.utils.Progbar(steps_per_epoch, verbose=int(interactive), stateful_metrics=names)
-    totals, window, window_steps = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0), 0
-    total_steps = config.epochs * steps_per_epoch
-    losses_csv = os.path.join(run_dir, "losses.csv")
-    started = time.perf_counter()
-    batches = data.batches(
-        dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
-    ).take(steps_per_epoch)
-    iterator = iter(distribute.distribute_dataset(gan.strategy, batches, chunks=config.n_critic))
-    index = -1
-    for count in _call_sizes(steps_per_epoch, config.steps_per_call):
-        if config.instance_noise:  # annealed once per call
-            gan.set_instance_noise(
-                annealed(config.instance_noise, int(gan.step.numpy()), total_steps)
-            )
-        outputs = gan.train_steps(iterator, count)
-        step = int(gan.step.numpy()) - count
-        for call_index in range(count):
-            index, step = index + 1, step + 1
-            values = {key: float(outputs[key][call_index]) for key in names}
-            window_steps = _log_step(values, step, epoch, totals, window, window_steps)
-            progbar.update(index + 1, list(values.items()))
-            if window_steps == config.log_every or index + 1 == steps_per_epoch:
-                means = {key: window[key] / window_steps for key in names}
-                if verbose and not interactive:
-                    listed = ", ".join(f"{key} {value:.4g}" for key, value in means.items())
-                    print(f"epoch {epoch} step {step}/{total_steps}: {listed}", flush=True)
-                if writer is not None:  # the chief
-                    with writer.as_default(step=step):
-                        for key, value in means.items():
-                            tf.summary.scalar(f"train/{key}", value)
-                    rundir.append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
-                window, window_steps = dict.fromkeys(names, 0.0), 0
-    return {
-        "step": int(gan.step.numpy()),
-        "seconds": round(time.perf_counter() - started, 3),
-        **{key: totals[key] / steps_per_epoch for key in names},
-    }
-
-
 def _call_sizes(steps: int, steps_per_call: int) -> list[int]:
     """Steps per train call for an epoch of ``steps``: ``steps // steps_per_call``
     fused calls, then single steps for the remainder (two traced shapes at most)."""
     fused = steps // steps_per_call
     return [steps_per_call] * fused + [1] * (steps - fused * steps_per_call)
-
-
-def _log_step(values: dict, step: int, epoch: int, totals: dict, window: dict, count: int) -> int:
-    """NaN/inf check and running sums of one step's metrics; returns the window count."""
-    bad = [key for key, value in values.items() if not math.isfinite(value)]
-    if bad:
-        raise TrainingDivergedError(
-            f"{', '.join(bad)} became {values[bad[0]]} at step {step} (epoch {epoch}); "
-            "lower learning_rate or change loss; rerunning resumes from the last checkpoint",
-            "learning_rate",
-            "loss",
-        )
-    for key in values:
-        totals[key] += values[key]
-        window[key] += values[key]
-    return count + 1

@@ -12,7 +12,7 @@ PACKAGE = os.path.dirname(gan_tf.__file__)
 # The code map of README.md, bottom-up: a module may import only modules of earlier layers.
 LAYERS = [
     {"errors", "files"},
-    {"losses", "regularizers", "eval", "visualize", "augment"},
+    {"losses", "regularizers", "eval", "visualize", "augment", "watchdog"},
     {"data", "models", "distribute"},
     {"eval.features"},  # the networks behind the metrics (the math stays in layer 2)
     {"config"},

@@ -17,7 +17,7 @@ from gan_tf.build import with_precision
 from gan_tf.errors import ConfigError, TrainingDivergedError
 
 METRIC_KEYS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
-LOG_KEYS = sorted(("step", "seconds", *METRIC_KEYS))
+LOG_KEYS = sorted(("step", "seconds", "diversity", *METRIC_KEYS))
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Evaluates a training run: ``python experiments/evaluate.py --output_dir=RUN``.
 
-Samples ``--num_samples`` images from the run's latest checkpoint (or reads
+Samples ``--num_samples`` images from the run's newest checkpoint (``--checkpoint=best``,
+an epoch or a path for another one; or reads
 ``--samples=file.npz`` from ``sample.py``), scores them against the first
 ``--num_real`` images of the dataset's ``--real_split`` and writes the metrics
 with the protocol that made them to ``RUN/eval.json`` (see README, "Evaluation").
@@ -37,6 +38,12 @@ flags.DEFINE_integer("pr_k", 3, "Precision/recall: k of the k-NN radii.")
 flags.DEFINE_integer("cas_epochs", 5, "CAS: epochs of the classifier trained on samples.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise, KID subsets and CAS training.")
 flags.DEFINE_string("out", None, "Where to write the JSON (default OUTPUT_DIR/eval.json).")
+flags.DEFINE_string(
+    "checkpoint",
+    None,
+    "Evaluate this checkpoint: best (the best --eval_every evaluation's), an epoch, or a "
+    "path (default: the newest).",
+)
 
 
 def evaluate() -> None:
@@ -64,6 +71,7 @@ def evaluate() -> None:
         samples=FLAGS.samples,
         output=FLAGS.out,
         seed=FLAGS.seed,
+        checkpoint=FLAGS.checkpoint,
         **arguments,
     )
     print(f"{record['model']} epoch {record['epoch']} ({record['samples']}):")

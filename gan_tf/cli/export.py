@@ -20,6 +20,12 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
 flags.DEFINE_string("format", "keras", "keras (a .keras file) | saved_model (a directory).")
 flags.DEFINE_string(
+    "checkpoint",
+    None,
+    "Export this checkpoint: best (the best --eval_every evaluation's), an epoch, or a "
+    "path (default: the newest).",
+)
+flags.DEFINE_string(
     "out", None, "Where to write (default RUN/export/generator.keras or ..._saved_model)."
 )
 
@@ -28,10 +34,13 @@ def export() -> None:
     import gan_tf
 
     common.require_run_dir(FLAGS.output_dir)
-    run = gan_tf.load_run(FLAGS.output_dir)
+    run = gan_tf.load_run(FLAGS.output_dir, checkpoint=FLAGS.checkpoint)
     path = run.export(FLAGS.out, format=FLAGS.format)
     inputs = f"noise [N, {run.latent_dim}]" + (" and labels [N]" if run.conditional else "")
-    print(f"wrote {FLAGS.format} generator to {path}: {inputs} -> images in [-1, 1]")
+    print(
+        f"wrote {FLAGS.format} generator of epoch {run.epoch} to {path}: {inputs} -> "
+        "images in [-1, 1]"
+    )
 
 
 MAIN = export

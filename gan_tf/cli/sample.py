@@ -2,8 +2,9 @@
 
 Writes ``--out`` (default ``RUN/samples.npz``, or ``RUN/samples_epoch_N.npz`` with
 ``--epoch=N``: an .npz whose ``images`` are uint8 NHWC, or float32 points for 2-D
-toys; conditional runs add ``labels``) from the latest checkpoint, the one saved at
-the end of ``--epoch``, or ``--checkpoint=PATH``; and ``--grid`` (a PNG) if asked.
+toys; conditional runs add ``labels``) from the newest checkpoint, the one saved at
+the end of ``--epoch``, the best evaluation's (``--checkpoint=best``, written to
+``RUN/samples_best.npz``) or ``--checkpoint=PATH``; and ``--grid`` (a PNG) if asked.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ flags.DEFINE_string(
     "out", None, "Output .npz (key 'images': uint8 [N, H, W, C]); default: in the run directory."
 )
 flags.DEFINE_integer("epoch", None, "Sample the checkpoint saved at the end of this epoch.")
-flags.DEFINE_string("checkpoint", None, "Sample this checkpoint (e.g. RUN/checkpoints/ckpt-3).")
+flags.DEFINE_string(
+    "checkpoint",
+    None,
+    "Sample this checkpoint: best (the best --eval_every evaluation's) or a path "
+    "(e.g. RUN/checkpoints/ckpt-3).",
+)
 flags.DEFINE_string("grid", None, "Also write the first images as a square grid PNG here.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 flags.DEFINE_integer("batch_size", 500, "Images generated per forward pass.")
@@ -42,6 +48,7 @@ def write_samples():
     if FLAGS.epoch is not None and FLAGS.checkpoint:
         raise ConfigError("pass --epoch or --checkpoint, not both")
     suffix = f"_epoch_{FLAGS.epoch}" if FLAGS.epoch is not None else ""
+    suffix = "_best" if FLAGS.checkpoint == "best" else suffix
     out = os.path.expanduser(FLAGS.out or os.path.join(run_dir, f"samples{suffix}.npz"))
     if not out.endswith(".npz"):
         raise ConfigError(f"--out must end in .npz, got {FLAGS.out}")

@@ -25,6 +25,7 @@ __all__ = [
     "METRICS",
     "OUTPUT_NAMES",
     "parse_metrics",
+    "primary_metric",
 ]
 
 CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "is_classifier")
@@ -69,3 +70,23 @@ def parse_metrics(metrics, param: str = "metrics") -> tuple[str, ...]:
             param,
         )
     return names
+
+
+# the metric that ranks checkpoints ("best"), first present wins: (name, higher is better)
+PRIMARY_METRICS = (
+    ("fd_classifier", False),
+    ("fid", False),
+    ("kid_classifier", False),
+    ("kid", False),
+    ("is_classifier", True),
+    ("is", True),
+    ("cas", True),
+    ("classes_covered", True),
+)
+
+
+def primary_metric(values) -> tuple[str, bool] | None:
+    """The primary metric among the names in ``values`` and whether higher is better:
+    the first of :data:`PRIMARY_METRICS` present (a Fréchet distance where there is
+    one), or ``None``."""
+    return next(((name, higher) for name, higher in PRIMARY_METRICS if name in values), None)
