@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import re
@@ -539,13 +540,17 @@ def drop_outputs_after(run_dir: str, epoch: int, step: int) -> None:
 
 def truncate_csv(path: str, last: int, column: str = "epoch") -> None:
     """Keeps the rows whose ``column`` is <= ``last`` (drops un-checkpointed work) and
-    drops rows cut short by an interrupted write."""
+    drops a last row cut short by an interrupted write (no final newline, or cells
+    missing)."""
     if not os.path.exists(path):
         return
-    with open(path, encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
-        rows = [row for row in reader if _whole(row, fields, column) and int(row[column]) <= last]
+    with open(path, encoding="utf-8", newline="") as handle:
+        text = handle.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.DictReader(io.StringIO(text))
+    fields = reader.fieldnames or []
+    rows = [row for row in reader if _whole(row, fields, column) and int(row[column]) <= last]
     _write_csv(path, fields, rows)
 
 

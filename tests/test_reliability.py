@@ -1,0 +1,543 @@
+"""Runs that survive damage, divergence and preemption (issue 15): damaged checkpoints
+fall back to an intact one, a run without one is refused (``restart`` moves it
+aside), failed writes stop with one error and keep the last checkpoint, SIGTERM and
+Ctrl-C save mid-epoch and the resume equals an uninterrupted run, the watchdog
+stops, warns and rolls back, and the best checkpoint survives rotation. The kill -9
+rounds are ``slow`` (``make test-slow``)."""
+
+import csv
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from fake_data import write_mnist_idx
+
+import gan_tf
+from gan_tf import losses, rundir
+from gan_tf.errors import (
+    CheckpointError,
+    RunWriteError,
+    TrainingDivergedError,
+    TrainingInterrupted,
+)
+from gan_tf.watchdog import Watchdog
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+METRIC_KEYS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("mnist")
+    write_mnist_idx(str(directory), train=160, test=128)  # 10 steps/epoch at batch 16
+    return str(directory)
+
+
+def config_for(mnist_dir, **overrides):
+    values = dict(
+        model="gan",
+        dataset="mnist",
+        data_dir=mnist_dir,
+        download=False,
+        batch_size=16,
+        latent_dim=8,
+        epochs=2,
+        log_every=1,
+        grid_size=2,
+        precision="float32",
+        seed=5,
+    )
+    values.update(overrides)
+    return gan_tf.make_config(**values)
+
+
+def train(config, run_dir, verbose=0, **kwargs):
+    return gan_tf.train(config, str(run_dir), verbose=verbose, **kwargs)
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def weights(run_dir, checkpoint=None):
+    """Every variable of a checkpoint (networks, optimizers, step, RNG) by name."""
+    path = rundir.find_checkpoint(str(run_dir), checkpoint)
+    reader = tf.train.load_checkpoint(path)
+    names = [
+        name
+        for name in reader.get_variable_to_shape_map()
+        if not name.startswith(("save_counter", "progress", "_CHECKPOINTABLE"))
+    ]
+    return {name: reader.get_tensor(name) for name in names}
+
+
+def assert_same_run(run_dir, reference):
+    """The same checkpointed state, the same epoch rows and the same loss rows (each step
+    once) as the uninterrupted ``reference``."""
+    ours, theirs = weights(run_dir), weights(reference)
+    assert ours.keys() == theirs.keys()
+    for name in ours:
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    for name, key in (("metrics.csv", "epoch"), ("losses.csv", "step")):
+        rows, expected = read_csv(run_dir / name), read_csv(reference / name)
+        assert [int(r[key]) for r in rows] == [int(r[key]) for r in expected], name
+        for row, other in zip(rows, expected, strict=True):
+            for metric in METRIC_KEYS:
+                assert float(row[metric]) == pytest.approx(float(other[metric]), rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def straight(mnist_dir, tmp_path_factory):
+    """Two epochs without interruption: the reference."""
+    run_dir = tmp_path_factory.mktemp("straight") / "run"
+    summary = train(config_for(mnist_dir, checkpoint_every_steps=3), run_dir)
+    assert (summary["step"], summary["steps_per_epoch"]) == (20, 10)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def three_epochs(mnist_dir, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("three") / "run"
+    train(config_for(mnist_dir, epochs=3), run_dir)
+    return run_dir
+
+
+def copy_run(source, target):
+    import shutil
+
+    shutil.copytree(source, target)
+    return target
+
+
+# ---------------------------------------------------------------------- preemption
+
+
+def test_sigterm_mid_epoch_saves_and_the_resume_equals_an_uninterrupted_run(
+    mnist_dir, tmp_path, straight, monkeypatch
+):
+    check_step = Watchdog.check_step
+
+    def signalled(self, values, step, epoch):  # SIGTERM arrives while step 13 is logged
+        if step == 13:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return check_step(self, values, step, epoch)
+
+    monkeypatch.setattr(Watchdog, "check_step", signalled)
+    run_dir = tmp_path / "run"
+    config = config_for(mnist_dir, checkpoint_every_steps=3)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(config, run_dir)
+    assert str(caught.value).startswith("SIGTERM at step 13 (epoch 2, batch 3): saved a checkpoint")
+    assert "rerun the same command" in str(caught.value)
+    assert rundir.find_checkpoint(str(run_dir)).endswith(os.path.join("steps", "ckpt-13"))
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone again
+    monkeypatch.undo()
+
+    summary = train(config, run_dir, verbose=1)
+    assert (summary["start_epoch"], summary["step"]) == (1, 20)
+    assert_same_run(run_dir, straight)
+
+
+def test_a_crash_after_a_step_checkpoint_loses_only_the_steps_after_it(
+    mnist_dir, tmp_path, straight, monkeypatch, capsys
+):
+    """As kill -9 right after the step-6 checkpoint: the rerun continues mid-epoch, in
+    the same data order, with the same random numbers."""
+
+    class Crash(Exception):
+        pass
+
+    save_step = rundir.Checkpoints.save_step
+
+    def crash_after_step_6(self, epoch, step):
+        path = save_step(self, epoch, step)
+        if step == 6:
+            raise Crash
+        return path
+
+    monkeypatch.setattr(rundir.Checkpoints, "save_step", crash_after_step_6)
+    run_dir = tmp_path / "run"
+    config = config_for(mnist_dir, checkpoint_every_steps=3)
+    with pytest.raises(Crash):
+        train(config, run_dir)
+    monkeypatch.undo()
+    capsys.readouterr()
+    train(config, run_dir, verbose=1)
+    assert "Resuming" in capsys.readouterr().out
+    assert_same_run(run_dir, straight)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_signals_stop_the_command_with_one_line_and_the_rerun_finishes(
+    signame, mnist_dir, tmp_path
+):
+    run_dir = str(tmp_path / "run")
+    command = [
+        sys.executable,
+        os.path.join(ROOT, "experiments", "train.py"),
+        "--model=dcgan",
+        "--dataset=mnist",
+        f"--data_dir={mnist_dir}",
+        "--nodownload",
+        "--batch_size=16",
+        "--epochs=200",
+        "--log_every=1",
+        "--precision=float32",
+        f"--output_dir={run_dir}",
+        "--verbose=1",
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    losses_csv = os.path.join(run_dir, "losses.csv")
+    deadline = time.time() + 120
+    while not (os.path.exists(losses_csv) and len(read_csv(losses_csv)) >= 3):
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.2)
+    process.send_signal(getattr(signal, signame))
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert stderr.startswith(f"error: {signame} at step "), stderr
+    step = int(stderr.split(" at step ")[1].split()[0])
+    assert rundir.checkpoint_epoch(run_dir) is not None
+    saved = weights(tmp_path / "run")
+    assert int(saved["step/.ATTRIBUTES/VARIABLE_VALUE"]) == step
+    rerun = subprocess.run(
+        [*command[:-1], "--verbose=0", "--epochs=1"], capture_output=True, text=True, env=env
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    rows = read_csv(os.path.join(run_dir, "metrics.csv"))
+    assert [int(r["epoch"]) for r in rows][-1] >= 1
+    steps = [int(r["step"]) for r in read_csv(losses_csv)]
+    assert steps == list(range(1, len(steps) + 1))  # every step once
+
+
+# ------------------------------------------------------------ damaged run directories
+
+
+def _truncate(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    with open(path, "wb") as handle:
+        handle.write(data[: len(data) // 2])
+
+
+def _flip(path):
+    with open(path, "r+b") as handle:
+        handle.seek(os.path.getsize(path) // 2)
+        byte = handle.read(1)
+        handle.seek(-1, 1)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+DAMAGE = {
+    "truncated_data": lambda prefix: _truncate(prefix + ".data-00000-of-00001"),
+    "missing_index": lambda prefix: os.remove(prefix + ".index"),
+    "flipped_byte": lambda prefix: _flip(prefix + ".data-00000-of-00001"),
+    "missing_data": lambda prefix: os.remove(prefix + ".data-00000-of-00001"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_latest_checkpoint_falls_back_to_an_intact_one(
+    damage, mnist_dir, tmp_path, three_epochs, capsys
+):
+    run_dir = copy_run(three_epochs, tmp_path / "run")
+    DAMAGE[damage](str(run_dir / "checkpoints" / "ckpt-3"))
+    capsys.readouterr()
+    summary = train(config_for(mnist_dir, epochs=3), run_dir, verbose=1)
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "skipped damaged checkpoint(s) ckpt-3" in warnings[0]
+    assert "resuming from ckpt-2" in warnings[0]
+    assert summary["start_epoch"] == 2 and summary["step"] == 30
+    kept = os.listdir(run_dir / "checkpoints" / "damaged")
+    assert kept and all(name.startswith("ckpt-3.") for name in kept)  # moved, not deleted
+    assert_same_run(run_dir, three_epochs)
+
+
+def test_a_run_without_an_intact_checkpoint_is_refused_and_restart_moves_it_aside(
+    mnist_dir, tmp_path, three_epochs
+):
+    run_dir = copy_run(three_epochs, tmp_path / "run")
+    for epoch in (1, 2, 3):
+        prefix = run_dir / "checkpoints" / f"ckpt-{epoch}"
+        _truncate(str(prefix) + ".data-00000-of-00001")
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    config = config_for(mnist_dir, epochs=3)
+    with pytest.raises(CheckpointError) as caught:
+        train(config, run_dir)
+    message = str(caught.value)
+    assert message.startswith(f"{run_dir} holds no intact checkpoint (damaged: ckpt-1, ckpt-2")
+    assert "new output_dir" in message and "restart" in message
+    assert caught.value.params == ("output_dir", "restart")
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+    summary = train(config, run_dir, restart=True)
+    moved = summary["moved_to"]
+    assert moved == f"{run_dir}.moved-1" and summary["start_epoch"] == 0
+    for path, content in before.items():  # every old file, unchanged, in the new place
+        assert (type(run_dir)(moved) / path.relative_to(run_dir)).read_bytes() == content
+    assert summary["step"] == 30
+
+
+def test_a_run_whose_checkpoints_vanished_is_refused(mnist_dir, tmp_path, three_epochs):
+    import shutil
+
+    run_dir = copy_run(three_epochs, tmp_path / "run")
+    shutil.rmtree(run_dir / "checkpoints")
+    with pytest.raises(CheckpointError, match="files of a run that saved checkpoints"):
+        train(config_for(mnist_dir, epochs=3), run_dir)
+    assert len(read_csv(run_dir / "metrics.csv")) == 3  # nothing overwritten
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_over(mnist_dir, tmp_path):
+    """Nothing was checkpointed, so nothing is lost: the rerun starts from step 0."""
+    run_dir = tmp_path / "run"
+    train(config_for(mnist_dir, epochs=1), run_dir)
+    import shutil
+
+    shutil.rmtree(run_dir / "checkpoints")
+    info = json.loads((run_dir / "run.json").read_text())
+    del info["last_checkpoint"]
+    (run_dir / "run.json").write_text(json.dumps(info))
+    summary = train(config_for(mnist_dir, epochs=1), run_dir)
+    assert (summary["start_epoch"], summary["step"]) == (0, 10)
+
+
+# ---------------------------------------------------------------------- write failures
+
+
+class _FileSizeLimit:
+    """A callback that makes every later write beyond ``limit`` bytes fail (EFBIG),
+    as a full disk would, from the end of epoch ``epoch`` on."""
+
+    def __init__(self, epoch, limit):
+        self.epoch, self.limit = epoch, limit
+        self.saved = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+    def on_epoch_end(self, run, epoch, logs):
+        if epoch == self.epoch:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.limit, self.saved[1]))
+
+    def lift(self):
+        resource.setrlimit(resource.RLIMIT_FSIZE, self.saved)
+
+
+def test_a_failed_checkpoint_write_stops_with_one_error_and_keeps_the_last(mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    config = config_for(mnist_dir, epochs=3)
+    limit = _FileSizeLimit(epoch=1, limit=100_000)  # pictures and CSVs fit, checkpoints do not
+    try:
+        with pytest.raises(RunWriteError) as caught:
+            train(config, run_dir, callbacks=[limit])
+    finally:
+        limit.lift()
+    message = str(caught.value)
+    assert message.startswith(f"could not write a checkpoint in {run_dir} (")
+    assert "free disk space or fix the permissions" in message and "\n" not in message
+    assert rundir.checkpoint_epoch(str(run_dir)) == 1
+    rundir.read_checkpoint(rundir.find_checkpoint(str(run_dir)))  # intact: reads back
+    summary = train(config, run_dir)
+    assert (summary["start_epoch"], summary["step"]) == (1, 30)
+    assert [int(r["epoch"]) for r in read_csv(run_dir / "metrics.csv")] == [1, 2, 3]
+
+
+def test_a_csv_cut_short_by_a_failed_write_is_repaired_on_resume(tmp_path):
+    path = str(tmp_path / "losses.csv")
+    for step in (1, 2, 3):
+        rundir.append_csv(path, {"epoch": 1, "step": step, "loss": 0.5})
+    for cut in ("1,4,0.2", "1,4"):  # no final newline; a missing cell
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(cut)
+        rundir.truncate_csv(path, 10, column="step")
+        assert [r["step"] for r in read_csv(path)] == ["1", "2", "3"]
+    rundir.truncate_csv(path, 2, column="step")
+    assert [r["step"] for r in read_csv(path)] == ["1", "2"]
+
+
+# ---------------------------------------------------------------------------- watchdog
+
+
+def test_exploding_losses_stop_the_run_and_are_recorded(mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    train(config_for(mnist_dir, epochs=1), run_dir)
+    metrics = (run_dir / "metrics.csv").read_bytes()
+    with pytest.raises(TrainingDivergedError) as caught:
+        train(config_for(mnist_dir, epochs=2, learning_rate=1e8), run_dir)
+    assert "(epoch 2); stopped: lower learning_rate, or rerun with on_divergence=rollback" in str(
+        caught.value
+    )
+    events = json.loads((run_dir / "run.json").read_text())["events"]
+    assert len(events) == 1 and events[0]["kind"] in ("exploding_loss", "nonfinite")
+    assert events[0]["action"] == "stop" and 11 <= events[0]["step"] <= 20
+    assert (run_dir / "metrics.csv").read_bytes() == metrics
+    assert rundir.checkpoint_epoch(str(run_dir)) == 1
+
+
+def test_warn_goes_on_and_rollback_gives_up_after_three(mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    train(config_for(mnist_dir, epochs=1), run_dir)
+    reference = copy_run(run_dir, tmp_path / "copy")
+    warned = train(
+        config_for(mnist_dir, epochs=2, divergence_loss=1e-3, on_divergence="warn"), run_dir
+    )
+    assert warned["epoch"] == 2  # trained on
+    assert [e["kind"] for e in warned["events"]] == ["exploding_loss"]  # reported once
+
+    with pytest.raises(TrainingDivergedError, match=r"stopped \(after 3 rollbacks\)"):
+        train(
+            config_for(mnist_dir, epochs=2, learning_rate=1e8, on_divergence="rollback"),
+            reference,
+        )
+    events = json.loads((reference / "run.json").read_text())["events"]
+    assert [e["action"] for e in events] == ["rollback"] * 3 + ["stop"]
+    assert {e["checkpoint"] for e in events[:3]} == {os.path.join("checkpoints", "ckpt-1")}
+
+
+def test_rollback_restores_the_last_good_checkpoint_and_halves_the_learning_rates(
+    mnist_dir, tmp_path, monkeypatch
+):
+    """A loss that explodes once, at the 15th step: the run goes back to the step-12
+    checkpoint, continues with half the learning rates and finishes."""
+    calls = tf.Variable(0, dtype=tf.int64)
+    pair = losses.LOSSES["non_saturating"]
+
+    def spiking_loss(*, real_logits=None, fake_logits):
+        calls.assign_add(1)
+        spike = tf.cast(tf.equal(calls, 15), tf.float32) * 1e9
+        return pair.generator_loss(real_logits=real_logits, fake_logits=fake_logits) + spike
+
+    monkeypatch.setitem(losses.LOSSES, "non_saturating", pair._replace(generator_loss=spiking_loss))
+    run_dir = tmp_path / "run"
+    config = config_for(mnist_dir, on_divergence="rollback", checkpoint_every_steps=4)
+    summary = train(config, run_dir)
+    assert summary["epoch"] == 2 and summary["step"] == 20
+    [event] = summary["events"]
+    assert (event["kind"], event["step"], event["action"]) == ("exploding_loss", 15, "rollback")
+    assert event["checkpoint"] == os.path.join("checkpoints", "steps", "ckpt-12")
+    saved = weights(run_dir)
+    for name in ("generator", "discriminator"):
+        rate = saved[f"{name}_optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE"]
+        assert float(rate) == pytest.approx(config.learning_rate / 2, rel=1e-6)
+    steps = [int(r["step"]) for r in read_csv(run_dir / "losses.csv")]
+    assert steps == list(range(1, 21))  # the rolled-back steps 13-15 were redone, once
+    assert [int(r["epoch"]) for r in read_csv(run_dir / "metrics.csv")] == [1, 2]
+
+
+# -------------------------------------------------------------------------- best model
+
+
+def test_the_best_evaluation_keeps_its_checkpoint_through_rotation(mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    config = config_for(
+        mnist_dir,
+        epochs=4,
+        keep_checkpoints=1,
+        eval_every=1,
+        eval_samples=100,
+        eval_metrics="fd_classifier",
+        worse_evals=0,
+    )
+    train(config, run_dir)
+    rows = read_csv(run_dir / "metrics.csv")
+    scores = [float(r["fd_classifier"]) for r in rows]
+    best_epoch = int(np.argmin(scores)) + 1
+    record = json.loads((run_dir / rundir.BEST_FILE).read_text())
+    assert (record["epoch"], record["metric"]) == (best_epoch, "fd_classifier")
+    assert record["value"] == pytest.approx(min(scores), rel=1e-6)
+    assert sorted(os.listdir(run_dir / "checkpoints" / "best")) == [
+        "checkpoint",
+        f"ckpt-{best_epoch}.data-00000-of-00001",
+        f"ckpt-{best_epoch}.index",
+    ]
+    assert rundir.checkpoint_epoch(str(run_dir)) == 4
+    best = gan_tf.load_run(str(run_dir), checkpoint="best")
+    assert best.epoch == best_epoch
+    evaluated = gan_tf.evaluation.evaluate_run(
+        str(run_dir),
+        "fd_classifier",
+        checkpoint="best",
+        num_samples=100,
+        num_real=100,
+        download=False,
+        output=str(tmp_path / "best_eval.json"),
+    )
+    assert evaluated["epoch"] == best_epoch
+    path = best.export(str(tmp_path / "best.keras"))
+    assert os.path.getsize(path) > 0
+
+
+def test_best_needs_eval_every(mnist_dir, three_epochs):
+    with pytest.raises(gan_tf.errors.RunNotFoundError, match="no best checkpoint.*eval_every"):
+        gan_tf.load_run(str(three_epochs), checkpoint="best")
+
+
+# ------------------------------------------------------------------------ kill -9 rounds
+
+
+@pytest.mark.slow  # ~2-4 min: `make test-slow`
+def test_kill_9_at_random_moments_then_rerun_until_done_equals_an_uninterrupted_run(
+    mnist_dir, tmp_path
+):
+    """The command is killed with SIGKILL at random moments and rerun until it
+    finishes; no epoch is lost or repeated and the result equals a run never killed."""
+    flags = [
+        "--model=dcgan",
+        "--dataset=mnist",
+        f"--data_dir={mnist_dir}",
+        "--nodownload",
+        "--batch_size=16",
+        "--epochs=6",
+        "--log_every=1",
+        "--checkpoint_every_steps=4",
+        "--precision=float32",
+        "--seed=2",
+        "--verbose=0",
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    script = os.path.join(ROOT, "experiments", "train.py")
+    reference = tmp_path / "reference"
+    done = subprocess.run(
+        [sys.executable, script, *flags, f"--output_dir={reference}"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "killed"
+    chooser = random.Random(15)
+    kills, rounds = 0, 0
+    while True:
+        rounds += 1
+        assert rounds <= 40, f"not finished after {kills} kills"
+        process = subprocess.Popen(
+            [sys.executable, script, *flags, f"--output_dir={run_dir}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            process.wait(timeout=chooser.uniform(3.0, 14.0))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            kills += 1
+            continue
+        assert process.returncode == 0, process.stderr.read()
+        break
+    assert kills >= 3
+    assert_same_run(run_dir, reference)
+    assert sorted(os.listdir(run_dir / "samples")) == [f"epoch_{e:04d}.png" for e in range(1, 7)]
