@@ -18,7 +18,8 @@ has gone wrong:
 
 What happens then (``--on_divergence``: warn, stop or rollback) is the training
 loop's business (:mod:`gan_tf.training`); this module only decides. A condition
-that stays true is reported once, and again only after it has cleared.
+that stays true is reported once, and again only after it has cleared (a NaN/inf
+is reported at every step: nothing can train on from it).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ class Watchdog:
                 self._saturated_since = step
             held = saturated and step - self._saturated_since + 1 >= self.saturation_steps
             since = self._saturated_since
-            event = event or self._report(
+            saturation = self._report(
                 "saturated_discriminator",
                 held,
                 lambda: Event(
@@ -142,6 +143,7 @@ class Watchdog:
                     since,
                 ),
             )
+            event = event or saturation
         return event
 
     def check_diversity(self, value: float, step: int, epoch: int) -> Event | None:
@@ -170,12 +172,15 @@ class Watchdog:
           ``(event or None, whether value is the best so far)``.
         """
         sign = -1.0 if higher_is_better else 1.0  # compare as "lower is better"
-        if self.best is None or sign * value < sign * self.best[0]:
+        finite = math.isfinite(value)  # a NaN score is never the best, always worse
+        if finite and (self.best is None or sign * value < sign * self.best[0]):
             self.best, self._worse = (value, step), 0
             self._active.discard("metric_worse")
             return None, True
+        if self.best is None:  # no finite score yet
+            return None, False
         best_value, best_step = self.best
-        worse = sign * value > sign * best_value + WORSE_MARGIN * abs(best_value)
+        worse = not finite or sign * value > sign * best_value + WORSE_MARGIN * abs(best_value)
         self._worse = self._worse + 1 if worse else 0
         if not self.worse_evals:
             return None, False

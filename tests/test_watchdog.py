@@ -303,3 +303,27 @@ def test_primary_metric_prefers_the_classifier_fd():
 def test_primary_metric_is_none_without_a_known_metric():
     assert primary_metric({"diversity": 0.9, "precision": 0.5, "class_kl": 0.1}) is None
     assert primary_metric({}) is None
+
+
+def test_saturation_state_is_kept_on_a_step_where_the_loss_explodes():
+    """Both checks run every step: saturation clearing on an exploding step still
+    clears, so it is reported again when it returns."""
+    watchdog = Watchdog(divergence_loss=10.0, saturation_steps=1)
+    saturated = {"d_real": 0.999, "d_fake": 0.001, "generator_loss": 1.0}
+    assert watchdog.check_step(saturated, 1, 1).kind == "saturated_discriminator"
+    assert watchdog.check_step(saturated, 2, 1) is None
+    exploding = {"d_real": 0.5, "d_fake": 0.5, "generator_loss": 100.0}
+    assert watchdog.check_step(exploding, 3, 1).kind == "exploding_loss"
+    event = watchdog.check_step(saturated, 4, 1)
+    assert (event.kind, event.since) == ("saturated_discriminator", 4)
+
+
+def test_a_nan_evaluation_is_never_the_best_and_counts_as_worse():
+    watchdog = Watchdog(worse_evals=2)
+    assert watchdog.check_eval("fd", math.nan, False, 1, 1) == (None, False)
+    assert watchdog.best is None
+    assert watchdog.check_eval("fd", 5.0, False, 2, 2) == (None, True)
+    assert watchdog.check_eval("fd", math.nan, False, 3, 3) == (None, False)
+    event, best = watchdog.check_eval("fd", 100.0, False, 4, 4)
+    assert not best and (event.kind, event.since) == ("metric_worse", 3)
+    assert watchdog.best == (5.0, 2)
