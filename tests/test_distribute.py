@@ -186,6 +186,42 @@ def test_mirrored_run_checkpoints_resumes_and_matches_one_device(tmp_path, mirro
     assert not [p for p in os.listdir(tmp_path / "straight" / "checkpoints") if p.startswith(".")]
 
 
+def test_mirrored_sigterm_mid_epoch_then_resume_equals_the_straight_run(
+    tmp_path, mirrored, monkeypatch
+):
+    """SIGTERM under MirroredStrategy: a step checkpoint mid-epoch, and the resume
+    continues in the same data order to the same losses and weights."""
+    import signal
+
+    from gan_tf.errors import TrainingInterrupted
+    from gan_tf.watchdog import Watchdog
+
+    config = _toy_config(epochs=2)
+    gan_tf.train(config, str(tmp_path / "straight"), verbose=0, strategy=mirrored)
+    check_step = Watchdog.check_step
+
+    def signalled(self, values, step, epoch):
+        if step == 11:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return check_step(self, values, step, epoch)
+
+    monkeypatch.setattr(Watchdog, "check_step", signalled)
+    with pytest.raises(TrainingInterrupted, match=r"^SIGTERM at step 11 \(epoch 2, batch 3\)"):
+        gan_tf.train(config, str(tmp_path / "resumed"), verbose=0, strategy=mirrored)
+    monkeypatch.undo()
+    summary = gan_tf.train(config, str(tmp_path / "resumed"), verbose=0, strategy=mirrored)
+    assert (summary["start_epoch"], summary["step"]) == (1, 16)
+    losses = _rows(tmp_path / "straight" / "losses.csv")
+    resumed = _rows(tmp_path / "resumed" / "losses.csv")
+    assert [row["step"] for row in resumed] == [row["step"] for row in losses]
+    for a, b in zip(losses, resumed, strict=True):
+        for key in a:
+            assert float(b[key]) == pytest.approx(float(a[key]), rel=1e-5, abs=1e-7), key
+    straight, _ = restore_generator(str(tmp_path / "straight"))
+    generator, _ = restore_generator(str(tmp_path / "resumed"))
+    _assert_same_weights(generator, straight)
+
+
 def test_strategy_errors(tmp_path, mirrored, monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ConfigError, match="needs the TF_CONFIG environment variable"):

@@ -480,11 +480,32 @@ def test_the_best_evaluation_keeps_its_checkpoint_through_rotation(mnist_dir, tm
     assert evaluated["epoch"] == best_epoch
     path = best.export(str(tmp_path / "best.keras"))
     assert os.path.getsize(path) > 0
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "experiments", "sample.py")]
+        + [f"--output_dir={run_dir}", "--checkpoint=best", "--num=8"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"of epoch {best_epoch} to {run_dir / 'samples_best.npz'}" in result.stdout
 
 
 def test_best_needs_eval_every(mnist_dir, three_epochs):
     with pytest.raises(gan_tf.errors.RunNotFoundError, match="no best checkpoint.*eval_every"):
         gan_tf.load_run(str(three_epochs), checkpoint="best")
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "experiments", "evaluate.py")]
+        + [f"--output_dir={three_epochs}", "--checkpoint=best", "--metrics=fd_classifier"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: {three_epochs} has no best checkpoint; runs keep one when trained with "
+        "eval_every\n"  # evaluate has no --eval_every flag: the name stays as it is
+    )
 
 
 # ------------------------------------------------------------------------ kill -9 rounds
