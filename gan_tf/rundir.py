@@ -40,6 +40,7 @@ import io
 import json
 import os
 import re
+import sys
 
 import keras
 import tensorflow as tf
@@ -185,15 +186,23 @@ def _prefixes(directory: str) -> list[str]:
 
 
 def _write_state(directory: str, prefixes: list[str]) -> None:
-    """Makes ``directory``'s checkpoint state file list exactly ``prefixes``."""
+    """Makes ``directory``'s checkpoint state file list exactly ``prefixes``, as
+    ``tf.train.CheckpointManager`` writes it: relative names (the run directory may
+    move) with their times (so rotation deletes them in turn)."""
     state_file = os.path.join(directory, "checkpoint")
     if not prefixes:
         if os.path.exists(state_file):
             os.remove(state_file)
         return
-    tf.compat.v1.train.update_checkpoint_state(
-        directory, prefixes[-1], all_model_checkpoint_paths=prefixes
-    )
+    names = [os.path.basename(prefix) for prefix in prefixes]
+    times = [os.path.getmtime(prefix + ".index") for prefix in prefixes]
+    lines = [f'model_checkpoint_path: "{names[-1]}"']
+    lines += [f'all_model_checkpoint_paths: "{name}"' for name in names]
+    lines += [f"all_model_checkpoint_timestamps: {time:.6f}" for time in times]
+    tmp = state_file + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(tmp, state_file)
 
 
 def _move_aside(prefix: str, target_dir: str) -> None:
@@ -280,11 +289,11 @@ class Checkpoints:
             )
         return self._managers[kind]
 
-    def restore(self, verbose: int = 1) -> dict | None:
+    def restore(self) -> dict | None:
         """Restores the newest intact checkpoint, epoch or step (``None`` if the run
         has none yet). Damaged ones (missing, truncated or corrupt files) are moved to
-        ``checkpoints/damaged/`` with one warning line; a run that had checkpoints but
-        has no intact one stops.
+        ``checkpoints/damaged/`` with one warning line on stderr; a run that had
+        checkpoints but has no intact one stops.
 
         Returns:
           ``{"path", "step", "epoch"}`` of the restored checkpoint, or ``None``.
@@ -312,13 +321,13 @@ class Checkpoints:
         if damaged and self.chief:
             self._set_aside(damaged, [item[1]["path"] for item in intact])
             names = ", ".join(os.path.relpath(p, self.directory) for p, _ in damaged)
-            if verbose:
-                print(
-                    f"warning: skipped damaged checkpoint(s) {names} ({damaged[0][1]}), moved "
-                    f"to {os.path.join(self.directory, DAMAGED_DIR)}; resuming from "
-                    f"{os.path.relpath(chosen['path'], self.directory)}",
-                    flush=True,
-                )
+            print(
+                f"warning: skipped damaged checkpoint(s) {names} ({damaged[0][1]}), moved "
+                f"to {os.path.join(self.directory, DAMAGED_DIR)}; resuming from "
+                f"{os.path.relpath(chosen['path'], self.directory)}",
+                file=sys.stderr,
+                flush=True,
+            )
         self.restore_from(chosen["path"])
         return chosen
 
@@ -497,7 +506,6 @@ def open_run(
     info: dict,
     strategy,
     progress=None,
-    verbose: int = 1,
 ) -> tuple[Checkpoints, dict | None]:
     """Restores the run's newest intact checkpoint (``objects["epoch"]`` then holds
     its epoch), then creates the run directory, saves the config and ``info`` and
@@ -515,7 +523,7 @@ def open_run(
     chief = distribute.is_chief(strategy)
     worker = "" if chief else distribute.task_id(strategy)
     checkpoints = Checkpoints(run_dir, objects, config.keep_checkpoints, worker, progress)
-    restored = checkpoints.restore(verbose)
+    restored = checkpoints.restore()
     if not chief:
         return checkpoints, restored
     with writing("the run files", run_dir):

@@ -245,7 +245,6 @@ def train(
         info,
         strategy,
         progress=progress.variable,
-        verbose=verbose,
     )
     start_epoch = int(epoch_counter.numpy())
     summary = {
@@ -580,7 +579,8 @@ class _Trainer:
             with self.writer.as_default(step=event.step):
                 tf.summary.text("watchdog", f"{event.kind}: {line}; {done}")
             self.writer.flush()
-        _print(self.verbose, f"watchdog: {line}; {done}")
+        if action != "stop" and self.chief:  # a stop says it in its error
+            print(f"warning: watchdog: {line}; {done}", file=sys.stderr, flush=True)
         if action == "warn":
             return
         if action == "stop":

@@ -259,15 +259,20 @@ def test_a_damaged_latest_checkpoint_falls_back_to_an_intact_one(
     run_dir = copy_run(three_epochs, tmp_path / "run")
     DAMAGE[damage](str(run_dir / "checkpoints" / "ckpt-3"))
     capsys.readouterr()
-    summary = train(config_for(mnist_dir, epochs=3), run_dir, verbose=1)
-    out = capsys.readouterr().out
-    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    summary = train(config_for(mnist_dir, epochs=3), run_dir)  # warns even when quiet
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "skipped damaged checkpoint(s) ckpt-3" in warnings[0]
     assert "resuming from ckpt-2" in warnings[0]
     assert summary["start_epoch"] == 2 and summary["step"] == 30
     kept = os.listdir(run_dir / "checkpoints" / "damaged")
     assert kept and all(name.startswith("ckpt-3.") for name in kept)  # moved, not deleted
     assert_same_run(run_dir, three_epochs)
+    train(config_for(mnist_dir, epochs=4), run_dir)  # rotation goes on: ckpt-1 leaves
+    state = (run_dir / "checkpoints" / "checkpoint").read_text()
+    assert os.sep not in state  # relative names: the run directory may move
+    indexes = sorted(p for p in os.listdir(run_dir / "checkpoints") if p.endswith(".index"))
+    assert indexes == ["ckpt-2.index", "ckpt-3.index", "ckpt-4.index"]
 
 
 def test_a_run_without_an_intact_checkpoint_is_refused_and_restart_moves_it_aside(
