@@ -584,9 +584,13 @@ class _Trainer:
         if action == "warn":
             return
         if action == "stop":
+            advice = "lower learning_rate" + (
+                ""
+                if self.config.on_divergence == "rollback"
+                else ", or rerun with on_divergence=rollback"
+            )
             raise TrainingDivergedError(
-                f"{line}; stopped{note}: lower learning_rate, or rerun with "
-                "on_divergence=rollback; the checkpoints saved before are intact",
+                f"{line}; stopped{note}: {advice}; the checkpoints saved before are intact",
                 "learning_rate",
                 "on_divergence",
             )
