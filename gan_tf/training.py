@@ -387,6 +387,8 @@ class _Trainer:
         )
         self.live.gan = gan
         self.watchdog = self._new_watchdog()
+        # only the chief evaluates: what it alone sees cannot stop or roll back the others
+        self.multi_worker = isinstance(gan.strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
     def _new_watchdog(self) -> Watchdog:
         best = None
@@ -449,13 +451,13 @@ class _Trainer:
                 primary[0], metrics[primary[0]], primary[1], step, epoch
             )
             events.append(event)
-            if best:
+            if best and not self.multi_worker:  # a multi-worker save needs every worker
                 self.checkpoints.save_best(epoch, step, primary[0], metrics[primary[0]])
         for callback in self.callbacks:
             callback.on_epoch_end(self.live, epoch, dict(metrics))
         for event in events:
             if event is not None:
-                self._handle(event)
+                self._handle(event, chief_only=True)
         self._stop_if_asked(epoch, step, saved=due)
         return metrics
 
@@ -550,13 +552,15 @@ class _Trainer:
             f"{self.checkpoints.directory}; rerun the same command to resume from it"
         )
 
-    def _handle(self, event: Event) -> None:
+    def _handle(self, event: Event, chief_only: bool = False) -> None:
         """Reports ``event`` once (stdout, run.json, TensorBoard) and acts on it as
         ``on_divergence`` says: returns (warn), raises TrainingDivergedError (stop)
         or rolls back and raises :class:`_RolledBack`."""
         action, note, target = self.config.on_divergence, "", None
         if event.kind == "nonfinite" and action == "warn":
             action, note = "stop", " (NaN/inf weights cannot train on)"
+        if chief_only and self.multi_worker and action != "warn":
+            action, note = "warn", " (multi_worker: only the chief evaluates)"
         if action == "rollback" and self.rollbacks >= MAX_ROLLBACKS:
             action, note = "stop", f" (after {MAX_ROLLBACKS} rollbacks)"
         if action == "rollback":
@@ -564,7 +568,7 @@ class _Trainer:
             if target is None:
                 action, note = "stop", f" (no checkpoint from before step {event.since})"
         done = {
-            "warn": "training goes on (on_divergence=warn)",
+            "warn": f"training goes on{note or ' (on_divergence=warn)'}",
             "stop": f"stopped{note}",
             "rollback": f"rolling back to {target and os.path.relpath(target, self.run_dir)} "
             f"with the learning rates x{ROLLBACK_LR_FACTOR ** (self.rollbacks + 1):g}",
