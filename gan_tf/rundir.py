@@ -48,7 +48,13 @@ import tensorflow as tf
 from gan_tf import distribute, visualize
 from gan_tf.build import build_networks
 from gan_tf.config import FIXED_FIELDS, TrainConfig, config_from_dict
-from gan_tf.errors import CheckpointError, ConfigError, RunNotFoundError, RunWriteError
+from gan_tf.errors import (
+    CheckpointError,
+    ConfigError,
+    GanTfError,
+    RunNotFoundError,
+    RunWriteError,
+)
 from gan_tf.files import write_json
 
 __all__ = [
@@ -238,7 +244,7 @@ def writing(what: str, run_dir: str):
     try:
         yield
     except (OSError, tf.errors.OpError) as error:
-        if isinstance(error, RunWriteError):
+        if isinstance(error, GanTfError):  # e.g. a RunWriteError from further in
             raise
         raise _write_failure(what, run_dir, error) from None
 

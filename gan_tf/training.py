@@ -430,13 +430,13 @@ class _Trainer:
                 self.checkpoints.save(epoch, step)
             self._stop_if_asked(epoch, step, saved=due)
             return metrics
-        with rundir.writing(f"epoch {epoch}'s picture and logs", self.run_dir):
-            metrics.update(
-                _epoch_outputs(
-                    self.run_dir, epoch, config, gan, self.picture, self.evaluator, metrics,
-                    self.writer, self.verbose,
-                )
-            )  # fmt: skip
+        metrics.update(
+            _epoch_outputs(
+                self.run_dir, epoch, config, gan, self.picture, self.evaluator, metrics,
+                self.writer, self.verbose,
+            )
+        )  # fmt: skip
+        with rundir.writing("metrics.csv", self.run_dir):
             rundir.append_csv(
                 os.path.join(self.run_dir, "metrics.csv"), {"epoch": epoch, **metrics}
             )
@@ -633,7 +633,10 @@ def _choose_precision(config: TrainConfig, run_dir, strategy) -> tuple[TrainConf
 def _epoch_outputs(run_dir, epoch, config, gan, picture, evaluator, metrics, writer, verbose):
     """The epoch's picture, evaluation (when due) and TensorBoard summaries; returns
     the metrics they add to the epoch's row."""
-    image, extra = picture.write(os.path.join(run_dir, "samples", f"epoch_{epoch:04d}.png"), epoch)
+    with rundir.writing(f"epoch {epoch}'s picture", run_dir):
+        image, extra = picture.write(
+            os.path.join(run_dir, "samples", f"epoch_{epoch:04d}.png"), epoch
+        )
     evaluated = {}
     if evaluator is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
         _print(verbose, f"Evaluating epoch {epoch} ({', '.join(evaluator.metrics)})")

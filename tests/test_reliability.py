@@ -390,6 +390,14 @@ def test_exploding_losses_stop_the_run_and_are_recorded(mnist_dir, tmp_path):
     events = json.loads((run_dir / "run.json").read_text())["events"]
     assert len(events) == 1 and events[0]["kind"] in ("exploding_loss", "nonfinite")
     assert events[0]["action"] == "stop" and 11 <= events[0]["step"] <= 20
+    texts = [
+        tf.make_ndarray(value.tensor).item().decode()
+        for path in tf.io.gfile.glob(str(run_dir / "logs" / "events.*"))
+        for event in tf.compat.v1.train.summary_iterator(path)
+        for value in event.summary.value
+        if value.tag == "watchdog"
+    ]
+    assert len(texts) == 1 and texts[0].startswith(events[0]["kind"] + ": ")
     assert (run_dir / "metrics.csv").read_bytes() == metrics
     assert rundir.checkpoint_epoch(str(run_dir)) == 1
 
