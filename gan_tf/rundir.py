@@ -339,7 +339,7 @@ class Checkpoints:
 
     def restore_from(self, path: str) -> None:
         """Restores the checkpoint at ``path`` (its progress too, where it has one)."""
-        _restore(self.required, path, self.run_dir)
+        _restore(self.required, path, self.run_dir).expect_partial()  # progress: below
         if self.progress is not None:
             tf.train.Checkpoint(progress=self.progress).restore(path).expect_partial()
 

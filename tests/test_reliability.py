@@ -452,6 +452,34 @@ def test_rollback_restores_the_last_good_checkpoint_and_halves_the_learning_rate
     assert [int(r["epoch"]) for r in read_csv(run_dir / "metrics.csv")] == [1, 2]
 
 
+def test_a_worsening_metric_rolls_back_to_the_best_checkpoint(mnist_dir, tmp_path, monkeypatch):
+    """Scripted scores 5, 4, 6, 7 (worse twice in a row), then 3, 3, 3: the run goes back
+    to the best checkpoint (epoch 2), halves the learning rates and finishes."""
+    from gan_tf import training
+
+    scores = iter([5.0, 4.0, 6.0, 7.0, 3.0, 3.0, 3.0])
+
+    class Scripted:
+        metrics = ("fd_classifier",)
+
+    monkeypatch.setattr(training, "_make_evaluator", lambda config: Scripted())
+    monkeypatch.setattr(
+        training, "evaluate_generator", lambda *args: {"fd_classifier": next(scores)}
+    )
+    run_dir = tmp_path / "run"
+    config = config_for(mnist_dir, epochs=5, eval_every=1, worse_evals=2, on_divergence="rollback")
+    summary = train(config, run_dir)
+    [event] = summary["events"]
+    assert (event["kind"], event["epoch"], event["since"]) == ("metric_worse", 4, 21)
+    assert event["checkpoint"] == os.path.join("checkpoints", "ckpt-2")  # = best/ckpt-2
+    rows = read_csv(run_dir / "metrics.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5]
+    assert [float(r["fd_classifier"]) for r in rows] == [5.0, 4.0, 3.0, 3.0, 3.0]
+    assert json.loads((run_dir / rundir.BEST_FILE).read_text())["epoch"] == 3
+    rate = weights(run_dir)["generator_optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE"]
+    assert float(rate) == pytest.approx(config.learning_rate / 2, rel=1e-6)
+
+
 # -------------------------------------------------------------------------- best model
 
 
