@@ -230,7 +230,11 @@ def _remove(prefix: str) -> None:
 
 
 def _write_failure(what: str, run_dir: str, error: Exception) -> RunWriteError:
-    reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error)
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    if isinstance(error, OSError) and error.strerror:
+        text = error.strerror  # "No space left on device", "Permission denied"
+    text = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:\w+\].*", "", text.strip().splitlines()[0])
+    reason = text.rsplit("; ", 1)[-1][:160]  # TensorFlow: "<path>; File too large"
     return RunWriteError(
         f"could not write {what} in {run_dir} ({reason}); free disk space or fix the "
         "permissions, then rerun the same command to resume from the last checkpoint"

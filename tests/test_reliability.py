@@ -353,13 +353,30 @@ def test_a_failed_checkpoint_write_stops_with_one_error_and_keeps_the_last(mnist
     finally:
         limit.lift()
     message = str(caught.value)
-    assert message.startswith(f"could not write a checkpoint in {run_dir} (")
+    assert message.startswith(f"could not write a checkpoint in {run_dir} (File too large); ")
     assert "free disk space or fix the permissions" in message and "\n" not in message
     assert rundir.checkpoint_epoch(str(run_dir)) == 1
     rundir.read_checkpoint(rundir.find_checkpoint(str(run_dir)))  # intact: reads back
     summary = train(config, run_dir)
     assert (summary["start_epoch"], summary["step"]) == (1, 30)
     assert [int(r["epoch"]) for r in read_csv(run_dir / "metrics.csv")] == [1, 2, 3]
+
+
+def test_write_failures_name_the_reason_and_typed_errors_pass_through():
+    import errno
+
+    with pytest.raises(RunWriteError) as caught:
+        with rundir.writing("losses.csv", "RUN"):
+            raise OSError(errno.ENOSPC, "No space left on device", "RUN/losses.csv")
+    assert str(caught.value).startswith("could not write losses.csv in RUN (No space left on")
+    with pytest.raises(RunWriteError, match=r"in RUN \(File too large\); free disk space"):
+        with rundir.writing("a checkpoint", "RUN"):
+            raise tf.errors.UnknownError(
+                None, None, "{{function_node SaveV2}} RUN/ckpt-2_temp; File too large [Op:SaveV2]"
+            )
+    with pytest.raises(gan_tf.errors.DataNotFoundError):  # not a write failure
+        with rundir.writing("epoch 1's picture", "RUN"):
+            raise gan_tf.errors.DataNotFoundError("no data")
 
 
 def test_a_csv_cut_short_by_a_failed_write_is_repaired_on_resume(tmp_path):
