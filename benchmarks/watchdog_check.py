@@ -20,7 +20,10 @@ With the defaults of :class:`gan_tf.config.TrainConfig` (``divergence_loss``,
    of the run's first training images, next to ``min_diversity``, and what
    ``check_diversity`` would say at that checkpoint's step (nothing before step
    ``COLLAPSE_WARMUP_STEPS``);
-3. (``--diverge``) a tiny dcgan run on Fashion-MNIST at learning rate 1e8, once
+3. the evaluations in the run's ``metrics.csv`` (``--eval_every`` or a benchmark's
+   scoring) replayed through ``check_eval`` with ``worse_evals``: how many, the
+   primary metric's first and best values, and the events that would fire;
+4. (``--diverge``) a tiny dcgan run on Fashion-MNIST at learning rate 1e8, once
    with ``on_divergence=warn`` and once with ``stop``: the events it records and
    the error line.
 
@@ -187,6 +190,43 @@ def checkpoint_diversity(run_dir: str, last_steps: dict, defaults: dict) -> list
     return [f"{epoch} ({step})", f"{value:.3f}", verdict]
 
 
+def replay_evaluations(run_dir: str, defaults: dict) -> list[str] | None:
+    """Part 3: the primary metric of ``metrics.csv`` through ``check_eval``; table
+    cells, or ``None`` when the run has no evaluations."""
+    from gan_tf.eval.names import primary_metric
+    from gan_tf.watchdog import Watchdog
+
+    path = os.path.join(run_dir, "metrics.csv")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    primary = primary_metric(
+        [key for key in (rows[0] if rows else {}) if any(r[key] for r in rows)]
+    )
+    if primary is None:
+        return None
+    name, higher = primary
+    watchdog, values, events = Watchdog(worse_evals=defaults["worse_evals"]), [], []
+    for row in rows:
+        if row[name]:
+            values.append(float(row[name]))
+            event, _ = watchdog.check_eval(
+                name, values[-1], higher, int(row["step"]), int(row["epoch"])
+            )
+            if event is not None:
+                events.append(f"{event.kind}@{event.step}")
+    best = max(values) if higher else min(values)
+    return [
+        run_dir,
+        name,
+        str(len(values)),
+        f"{values[0]:.3g}",
+        f"{best:.3g}",
+        ", ".join(events) or "none",
+    ]
+
+
 def diverging_run(on_divergence: str) -> tuple[str, str]:
     """Trains the lr-1e8 run with ``on_divergence``; (events, outcome) as table cells."""
     import gan_tf
@@ -256,6 +296,16 @@ def main(argv):
             except Exception as error:  # one bad run does not hide the others
                 cells.append(f"error: {type(error).__name__}: {error}".splitlines()[0])
             print("| " + " | ".join(cells) + " |", flush=True)
+        print()
+    evaluated = [
+        cells for cells in map(lambda d: replay_evaluations(d, defaults), run_dirs) if cells
+    ]
+    if evaluated:
+        print("## Healthy runs: check_eval replayed over metrics.csv\n")
+        print("| run | primary metric | evaluations | first | best | events |")
+        print("|---|---|---|---|---|---|")
+        for cells in evaluated:
+            print("| " + " | ".join(cells) + " |")
         print()
     if FLAGS.diverge:
         print(
