@@ -242,12 +242,14 @@ def _write_failure(what: str, run_dir: str, error: Exception) -> RunWriteError:
 
 
 @contextlib.contextmanager
-def writing(what: str, run_dir: str):
-    """Turns a failed write of ``what`` (disk full, no permission) into one
+def writing(what: str, run_dir: str, *, tensorflow: bool = False):
+    """Turns a failed write of ``what`` (disk full, no permission: an ``OSError``, or
+    with ``tensorflow`` a TensorFlow op error, as checkpoint writes raise) into one
     :class:`RunWriteError`; the previous checkpoint is left as it was."""
+    errors = (OSError, tf.errors.OpError) if tensorflow else OSError
     try:
         yield
-    except (OSError, tf.errors.OpError) as error:
+    except errors as error:
         if isinstance(error, GanTfError):  # e.g. a RunWriteError from further in
             raise
         raise _write_failure(what, run_dir, error) from None
@@ -406,7 +408,7 @@ class Checkpoints:
         return path
 
     def _save(self, kind: str, number: int, epoch: int, step: int) -> str:
-        with writing("a checkpoint", self.run_dir):
+        with writing("a checkpoint", self.run_dir, tensorflow=True):
             path = self._manager(kind).save(checkpoint_number=number)
             if self.scratch:
                 tf.io.gfile.rmtree(self.scratch)

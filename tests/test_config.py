@@ -102,7 +102,7 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
     assert (paper.learning_rate, paper.ema, paper.arch["base_width"]) == (2e-4, 0.0, 64)
     assert (fast.beta_1, fast.batch_size) == (paper.beta_1, paper.batch_size) == (0.5, 64)
     mine = make_config(arch={"max_width": "128"}, learning_rate=1e-3)
-    assert mine.arch == {"base_width": 32, "max_width": 128, "norm": "batch"}
+    assert mine.arch == {"base_width": 32, "max_width": 128, "norm": "batch", "attention": 0}
     assert mine.learning_rate == 1e-3 and mine.ema == 0.999
     assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
     for model in ("wgan", "wgan_gp", "sngan", "cgan", "gan"):  # no fast settings: the paper's
@@ -118,10 +118,11 @@ def test_arch_resolves_against_the_variants_knobs():
         "base_width": 64,
         "max_width": 1024,
         "norm": "batch",
+        "attention": 0,
     }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
-    assert parsed == {"base_width": 32, "max_width": 256, "norm": "batch"}
+    assert parsed == {"base_width": 32, "max_width": 256, "norm": "batch", "attention": 0}
     assert make_config(model="gan").arch == {}
     with pytest.raises(ConfigError, match="dcgan has no knob width; its knobs are: base_width=64"):
         make_config(arch={"width": 3})
@@ -140,7 +141,10 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
     del legacy["arch"], legacy["r1_weight"]  # fields older runs did not have
     del legacy["recipe"]
     old = config_from_dict(legacy)
-    assert old.arch == {"base_width": 64, "max_width": 0, "norm": "batch"} and old.r1_weight == 0
+    assert (
+        old.arch == {"base_width": 64, "max_width": 0, "norm": "batch", "attention": 0}
+        and old.r1_weight == 0
+    )
     assert old.recipe == "paper"  # runs from before recipes had the paper's settings
 
 

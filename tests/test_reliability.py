@@ -370,13 +370,16 @@ def test_write_failures_name_the_reason_and_typed_errors_pass_through():
             raise OSError(errno.ENOSPC, "No space left on device", "RUN/losses.csv")
     assert str(caught.value).startswith("could not write losses.csv in RUN (No space left on")
     with pytest.raises(RunWriteError, match=r"in RUN \(File too large\); free disk space"):
-        with rundir.writing("a checkpoint", "RUN"):
+        with rundir.writing("a checkpoint", "RUN", tensorflow=True):
             raise tf.errors.UnknownError(
                 None, None, "{{function_node SaveV2}} RUN/ckpt-2_temp; File too large [Op:SaveV2]"
             )
     with pytest.raises(gan_tf.errors.DataNotFoundError):  # not a write failure
         with rundir.writing("epoch 1's picture", "RUN"):
             raise gan_tf.errors.DataNotFoundError("no data")
+    with pytest.raises(tf.errors.InvalidArgumentError):  # a model's error keeps its traceback
+        with rundir.writing("epoch 1's picture", "RUN"):
+            raise tf.errors.InvalidArgumentError(None, None, "bad shape")
 
 
 def test_a_csv_cut_short_by_a_failed_write_is_repaired_on_resume(tmp_path):

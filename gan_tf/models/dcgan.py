@@ -15,8 +15,10 @@ Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 (channels of the generator's last hidden layer and the discriminator's first,
 64), ``max_width`` (cap on any layer's channels: 1024, the paper's widest, so
 128 and 256 px images keep the 64 px network's widths instead of growing to
-2048/4096 channels; 0 = no cap) and ``norm`` (the discriminator's
-normalisation: batch, layer or none).
+2048/4096 channels; 0 = no cap), ``norm`` (the discriminator's
+normalisation: batch, layer or none) and ``attention`` (a SAGAN self-attention
+block on the feature maps of this side in both networks, e.g. 16 or 32; 0 = none;
+Zhang et al., 2019).
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ import keras
 from keras import layers
 
 from gan_tf.errors import ConfigError
+from gan_tf.models.layers import SelfAttention, attention_side
 from gan_tf.models.spec import ModelSpec, spectral, weight_init
 
 __all__ = ["ARCHITECTURE", "SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
 
-ARCHITECTURE = {"base_width": 64, "max_width": 1024, "norm": "batch"}
+ARCHITECTURE = {"base_width": 64, "max_width": 1024, "norm": "batch", "attention": 0}
 NORMS = ("batch", "layer", "none")
 
 
@@ -80,7 +83,12 @@ def build_generator(
     model.add(layers.BatchNormalization())
     model.add(layers.ReLU())
     model.add(layers.Reshape((side, side, _width(arch, channels))))
-    for _ in range(steps - 1):
+    attention = attention_side(arch, [side * 2**i for i in range(steps)], "generator")
+    for index in range(steps):
+        if side * 2**index == attention:
+            model.add(SelfAttention(name="attention"))
+        if index == steps - 1:
+            break
         channels //= 2
         model.add(
             layers.Conv2DTranspose(
@@ -124,6 +132,8 @@ def build_discriminator(
         raise ConfigError(f"arch: unknown norm '{norm}'; choose one of: {', '.join(NORMS)}", "arch")
     _, steps = upsampling_plan(image_shape)
     base = arch.get("base_width", ARCHITECTURE["base_width"])
+    sides = [image_shape[0] // 2 ** (index + 1) for index in range(steps)]
+    attention = attention_side(arch, sides, "discriminator")
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(image_shape))
     for index in range(steps):
@@ -142,6 +152,8 @@ def build_discriminator(
         model.add(layers.LeakyReLU(0.2))
         if dropout:
             model.add(layers.Dropout(dropout))
+        if sides[index] == attention:
+            model.add(SelfAttention(spectral_norm, name="attention"))
     model.add(layers.Flatten())
     dense = layers.Dense(1, kernel_initializer=weight_init(), dtype="float32")
     model.add(spectral(dense, spectral_norm))

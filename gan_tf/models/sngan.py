@@ -43,7 +43,9 @@ generator update, batch 64, 128-d noise.
 
 Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``g_width``
 (channels of every generator block, paper 256) and ``d_width`` (channels of every
-discriminator block, paper 128). The paper's widths are the defaults: 4.28M (G) and
+discriminator block, paper 128) and ``attention`` (a SAGAN self-attention block after
+the generator's up-block and the discriminator's down-block of this side, e.g. 16 or
+32; 0 = none; Zhang et al., 2019). The paper's widths are the defaults: 4.28M (G) and
 1.05M (D) trainable parameters at 32x32, 5.52M and 1.37M at 64x64. They are slow on a
 small CPU (tens of seconds per 5-critic-update step at batch 64); the cost of each
 network grows with its width squared, so e.g. ``--arch=g_width=64,d_width=64`` does
@@ -56,6 +58,7 @@ import keras
 from keras import layers
 
 from gan_tf.errors import ConfigError
+from gan_tf.models.layers import SelfAttention, attention_side
 from gan_tf.models.spec import ModelSpec, spectral
 
 __all__ = [
@@ -67,7 +70,7 @@ __all__ = [
     "build_generator",
 ]
 
-ARCHITECTURE = {"g_width": 256, "d_width": 128}
+ARCHITECTURE = {"g_width": 256, "d_width": 128, "attention": 0}
 SUPPORTED_SIDES = (32, 64)
 _BOTTOM_SIDE = 4  # the generator starts at 4x4
 _TOP_SIDE = 8  # the discriminator's last blocks work at 8x8
@@ -182,8 +185,13 @@ def build_generator(
         name="stem",
     )
     x = stem(noise)
-    for index in range(_doublings(_BOTTOM_SIDE, side)):
+    doublings = _doublings(_BOTTOM_SIDE, side)
+    sides = [_BOTTOM_SIDE * 2 ** (index + 1) for index in range(doublings)]
+    attention = attention_side(arch, sides, "generator")
+    for index in range(doublings):
         x = _up_block(x, width, name=f"up_block{index + 1}")
+        if sides[index] == attention:
+            x = SelfAttention(name="attention")(x)
     head = keras.Sequential(
         [
             layers.BatchNormalization(),
@@ -252,10 +260,15 @@ def build_discriminator(image_shape: tuple[int, ...], arch: dict = ARCHITECTURE)
     width = arch.get("d_width", ARCHITECTURE["d_width"])
     dropout = arch.get("dropout", 0.0)
     images = keras.Input(tuple(image_shape), name="images")
-    x = _optimized_block(images, width, dropout, name="block1")
     downs = _doublings(_TOP_SIDE, side)  # the optimized block is the first of them
-    for index in range(1, downs):
-        x = _d_block(x, width, True, dropout, name=f"block{index + 1}")
+    sides = [side // 2 ** (index + 1) for index in range(downs)]
+    attention = attention_side(arch, sides, "discriminator")
+    x = _optimized_block(images, width, dropout, name="block1")
+    for index in range(downs):
+        if index:
+            x = _d_block(x, width, True, dropout, name=f"block{index + 1}")
+        if sides[index] == attention:
+            x = SelfAttention(spectral_norm=True, name="attention")(x)
     for index in range(downs, downs + 2):
         x = _d_block(x, width, False, dropout, name=f"block{index + 1}")
     head = keras.Sequential(

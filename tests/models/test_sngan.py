@@ -120,7 +120,7 @@ def test_registry_and_paper_defaults():
         0.9,
     )
     assert (config.n_critic, config.batch_size, config.latent_dim) == (5, 64, 128)
-    assert config.arch == {"g_width": 256, "d_width": 128}
+    assert config.arch == {"g_width": 256, "d_width": 128, "attention": 0}
 
 
 def test_one_train_step_updates_both_networks():
