@@ -102,7 +102,13 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
     assert (paper.learning_rate, paper.ema, paper.arch["base_width"]) == (2e-4, 0.0, 64)
     assert (fast.beta_1, fast.batch_size) == (paper.beta_1, paper.batch_size) == (0.5, 64)
     mine = make_config(arch={"max_width": "128"}, learning_rate=1e-3)
-    assert mine.arch == {"base_width": 32, "max_width": 128, "norm": "batch", "attention": 0}
+    assert mine.arch == {
+        "base_width": 32,
+        "max_width": 128,
+        "norm": "batch",
+        "attention": 0,
+        "minibatch_stddev": 0,
+    }
     assert mine.learning_rate == 1e-3 and mine.ema == 0.999
     assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
     for model in ("wgan", "wgan_gp", "sngan", "cgan", "gan"):  # no fast settings: the paper's
@@ -119,10 +125,17 @@ def test_arch_resolves_against_the_variants_knobs():
         "max_width": 1024,
         "norm": "batch",
         "attention": 0,
+        "minibatch_stddev": 0,
     }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
-    assert parsed == {"base_width": 32, "max_width": 256, "norm": "batch", "attention": 0}
+    assert parsed == {
+        "base_width": 32,
+        "max_width": 256,
+        "norm": "batch",
+        "attention": 0,
+        "minibatch_stddev": 0,
+    }
     assert make_config(model="gan").arch == {}
     with pytest.raises(ConfigError, match="dcgan has no knob width; its knobs are: base_width=64"):
         make_config(arch={"width": 3})
@@ -142,7 +155,14 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
     del legacy["recipe"]
     old = config_from_dict(legacy)
     assert (
-        old.arch == {"base_width": 64, "max_width": 0, "norm": "batch", "attention": 0}
+        old.arch
+        == {
+            "base_width": 64,
+            "max_width": 0,
+            "norm": "batch",
+            "attention": 0,
+            "minibatch_stddev": 0,
+        }
         and old.r1_weight == 0
     )
     assert old.recipe == "paper"  # runs from before recipes had the paper's settings

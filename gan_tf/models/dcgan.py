@@ -18,7 +18,9 @@ Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 2048/4096 channels; 0 = no cap), ``norm`` (the discriminator's
 normalisation: batch, layer or none) and ``attention`` (a SAGAN self-attention
 block on the feature maps of this side in both networks, e.g. 16 or 32; 0 = none;
-Zhang et al., 2019).
+Zhang et al., 2019) and ``minibatch_stddev`` (the group size of a minibatch
+standard deviation feature map before the discriminator's logit, e.g. 4; 0 = none;
+Karras et al., 2018).
 """
 
 from __future__ import annotations
@@ -27,12 +29,18 @@ import keras
 from keras import layers
 
 from gan_tf.errors import ConfigError
-from gan_tf.models.layers import SelfAttention, attention_side
+from gan_tf.models.layers import MinibatchStddev, SelfAttention, attention_side
 from gan_tf.models.spec import ModelSpec, spectral, weight_init
 
 __all__ = ["ARCHITECTURE", "SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
 
-ARCHITECTURE = {"base_width": 64, "max_width": 1024, "norm": "batch", "attention": 0}
+ARCHITECTURE = {
+    "base_width": 64,
+    "max_width": 1024,
+    "norm": "batch",
+    "attention": 0,
+    "minibatch_stddev": 0,
+}
 NORMS = ("batch", "layer", "none")
 
 
@@ -154,6 +162,14 @@ def build_discriminator(
             model.add(layers.Dropout(dropout))
         if sides[index] == attention:
             model.add(SelfAttention(spectral_norm, name="attention"))
+    if arch.get("minibatch_stddev", 0) < 0:
+        raise ConfigError(
+            f"arch minibatch_stddev must be a group size >= 1 (0 = none), got "
+            f"{arch['minibatch_stddev']}",
+            "arch",
+        )
+    if arch.get("minibatch_stddev", 0):
+        model.add(MinibatchStddev(arch["minibatch_stddev"], name="minibatch_stddev"))
     model.add(layers.Flatten())
     dense = layers.Dense(1, kernel_initializer=weight_init(), dtype="float32")
     model.add(spectral(dense, spectral_norm))

@@ -1,6 +1,9 @@
 """Keras layers that several variants share.
 
-:class:`SelfAttention` is the self-attention block of SAGAN (Zhang, Goodfellow,
+:class:`MinibatchStddev` is the minibatch standard deviation of ProGAN (Karras,
+Aila, Laine & Lehtinen, 2018, arXiv:1710.10196): the discriminator sees how much
+the samples of a small group differ, so a generator that collapses is easy to
+tell from real data. :class:`SelfAttention` is the self-attention block of SAGAN (Zhang, Goodfellow,
 Metaxas & Odena, 2019, arXiv:1805.08318): every position attends to every other,
 and the result is added back through a learned gate ``gamma`` that starts at 0,
 so an untrained block is the identity and the network learns how much non-local
@@ -16,7 +19,46 @@ from keras import layers
 from gan_tf.errors import ConfigError
 from gan_tf.models.spec import weight_init
 
-__all__ = ["SelfAttention", "attention_side"]
+__all__ = ["MinibatchStddev", "SelfAttention", "attention_side"]
+
+
+@keras.saving.register_keras_serializable(package="gan_tf")
+class MinibatchStddev(layers.Layer):
+    """Appends one feature map: the minibatch standard deviation of ProGAN.
+
+    The batch is split into groups of ``group_size`` (member ``j`` of group ``k`` is
+    example ``j * B / group_size + k``, as in the authors' code; the whole batch is
+    one group when ``group_size`` does not divide it). For each group, the standard
+    deviation over its members of every feature at every position
+    (``sqrt(var + 1e-8)``), averaged over features and positions, is one number;
+    it is broadcast to a ``[H, W, 1]`` map and concatenated to each member's
+    features: ``[B, H, W, C]`` -> ``[B, H, W, C + 1]``.
+
+    Args:
+      group_size: members per group (ProGAN: 4).
+    """
+
+    def __init__(self, group_size: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
+
+    def call(self, inputs):
+        shape = tf.shape(inputs)
+        batch = shape[0]
+        group = tf.minimum(self.group_size, batch)
+        group = tf.where(batch % group == 0, group, batch)
+        x = tf.cast(inputs, tf.float32)
+        grouped = tf.reshape(x, [group, batch // group, shape[1], shape[2], shape[3]])
+        variance = tf.reduce_mean(tf.square(grouped - tf.reduce_mean(grouped, 0)), 0)
+        spread = tf.reduce_mean(tf.sqrt(variance + 1e-8), axis=[1, 2, 3])  # [B / group]
+        spread = tf.tile(spread[:, None, None, None], [group, shape[1], shape[2], 1])
+        return tf.concat([inputs, tf.cast(spread, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
 
 
 @keras.saving.register_keras_serializable(package="gan_tf")

@@ -162,7 +162,7 @@ def test_unknown_norm_and_knobs_are_config_errors():
         models.get_model("dcgan").resolve_architecture({"depth": 3, "width": 2})
     assert str(caught.value) == (
         "arch: dcgan has no knob depth, width; its knobs are: base_width=64, max_width=1024, "
-        "norm=batch, attention=0"
+        "norm=batch, attention=0, minibatch_stddev=0"
     )
     assert caught.value.params == ("arch",)
     with pytest.raises(ConfigError, match="its knobs are: base_width=64"):

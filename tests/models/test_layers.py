@@ -11,7 +11,7 @@ from gan_tf import make_config
 from gan_tf.build import build_gan
 from gan_tf.errors import ConfigError
 from gan_tf.models import dcgan
-from gan_tf.models.layers import SelfAttention
+from gan_tf.models.layers import MinibatchStddev, SelfAttention
 
 
 def features(shape=(2, 4, 4, 16), seed=3):
@@ -140,3 +140,35 @@ def test_sngan_attention_knob_places_the_block_in_both_networks():
     assert generator.count_params() - plain.count_params() == 2 * 16 * 2 + 16 * 8 + 8 * 16 + 1
     with pytest.raises(ConfigError, match="discriminator has no 32x32 .* choose one of 8, 16"):
         sngan.build_discriminator((32, 32, 3), {**arch, "attention": 32})
+
+
+def test_minibatch_stddev_hand_computed():
+    """Groups of 2: example j*2+k is in group k. Group 0 = (e0, e2): features (0, 2) and
+    (0, 4) have stds 1 and 2, mean 1.5; group 1 = (e1, e3): (2, 4) and (2, 0), stds 1
+    and 1, mean 1."""
+    x = tf.constant([[0.0, 0.0], [2.0, 2.0], [2.0, 4.0], [4.0, 0.0]])[:, None, None, :]
+    out = MinibatchStddev(group_size=2)(x).numpy()
+    assert out.shape == (4, 1, 1, 3)
+    np.testing.assert_array_equal(out[..., :2], x.numpy())  # the features pass unchanged
+    np.testing.assert_allclose(out[:, 0, 0, 2], [1.5, 1.0, 1.5, 1.0], rtol=1e-6)
+    # a group size that does not divide the batch: the whole batch is one group
+    whole = MinibatchStddev(group_size=3)(x[:4]).numpy()[:, 0, 0, 2]
+    expected = np.mean(np.std(x.numpy().reshape(4, 2), axis=0))  # stds 1.4142 and 1.6583
+    np.testing.assert_allclose(whole, [expected] * 4, rtol=1e-6)
+    identical = MinibatchStddev()(tf.ones([4, 2, 2, 3])).numpy()[..., 3]
+    np.testing.assert_allclose(identical, 1e-4, rtol=1e-3)  # sqrt(0 + 1e-8): collapse
+
+
+def test_dcgan_minibatch_stddev_knob():
+    arch = {**dcgan.ARCHITECTURE, "base_width": 8, "minibatch_stddev": 4}
+    discriminator = dcgan.build_discriminator((16, 16, 1), arch)
+    assert discriminator.get_layer("minibatch_stddev").output.shape[1:] == (4, 4, 17)
+    assert discriminator(tf.zeros([8, 16, 16, 1])).shape == (8, 1)
+    with pytest.raises(ConfigError, match="minibatch_stddev must be a group size"):
+        dcgan.build_discriminator((16, 16, 1), {**arch, "minibatch_stddev": -1})
+    config = make_config(model="dcgan", latent_dim=8, arch={"base_width": 8, "minibatch_stddev": 2})
+    gan = build_gan(config, (16, 16, 1), None)
+    before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    gan.train_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
+    after = gan.discriminator.trainable_weights
+    assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))
