@@ -119,36 +119,23 @@ _DATA_CACHE: dict = {}
 
 def real_images(config, count: int):
     """The first ``count`` training images of the run's data as float in [-1, 1]."""
-    import numpy as np
-
     from gan_tf import data
     from gan_tf.models import get_model
 
-    key = (
-        config.dataset,
-        config.data_dir,
-        config.max_examples,
-        config.image_size,
-        config.background,
-        get_model(config.model).conditional,
-        count,
-    )
+    conditional = get_model(config.model).conditional
+    key = (config.dataset, config.data_dir, config.max_examples, config.image_size)
+    key += (config.background, conditional, count)
     if key not in _DATA_CACHE:
         dataset = data.load_dataset(
             config.dataset,
             data_dir=config.data_dir,
-            with_labels=key[5],
+            with_labels=conditional,
             max_examples=config.max_examples,
             image_size=config.image_size,
             download=False,
             background=config.background,
         )
-        _DATA_CACHE[key] = np.stack(
-            [
-                data.to_float_images(x[0] if isinstance(x, tuple) else x).numpy()
-                for x in dataset.examples.take(count)
-            ]
-        )
+        _DATA_CACHE[key] = data.first_examples(dataset, count)
     return _DATA_CACHE[key]
 
 
@@ -167,16 +154,10 @@ def checkpoint_diversity(run_dir: str, last_steps: dict, defaults: dict) -> list
     config = run.config
     if data.is_toy(config.dataset):
         return [f"{epoch} ({step})", "toy (not an image grid)", "-"]
-    labels = None
-    if run.conditional:  # one row per class, the same noise down each column
-        noise, labels = sampling.class_rows(
-            sampling.fixed_noise(config.seed, config.latent_dim, config.grid_size),
-            run.num_classes,
-        )
-        labels = labels.numpy()
-    else:
-        noise = sampling.fixed_noise(config.seed, config.latent_dim, config.grid_size**2)
-    samples = run.generate(noise, labels)
+    noise, labels = sampling.epoch_grid_inputs(  # the training loop's epoch grid
+        config.seed, config.latent_dim, config.grid_size, run.num_classes
+    )
+    samples = run.generate(noise, None if labels is None else labels.numpy())
     value = diversity(samples, real_images(config, len(samples)))
     if step is None:
         verdict = "step unknown"

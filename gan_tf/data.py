@@ -49,6 +49,7 @@ __all__ = [
     "ImageDataset",
     "as_arrays",
     "batches",
+    "first_examples",
     "load_dataset",
     "image_shape_of",
     "is_toy",
@@ -1015,6 +1016,17 @@ def to_float_images(images: tf.Tensor) -> tf.Tensor:
     if images.dtype != tf.uint8:
         return tf.cast(images, tf.float32)
     return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def first_examples(dataset: ImageDataset, count: int) -> np.ndarray:
+    """The first ``count`` examples of ``dataset`` (without labels) as a float32 array:
+    images in ``[-1, 1]``, toy points as they are."""
+    return np.stack(
+        [
+            to_float_images(x[0] if isinstance(x, tuple) else x).numpy()
+            for x in dataset.examples.take(count)
+        ]
+    )
 
 
 def batches(

@@ -63,6 +63,7 @@ __all__ = [
     "STEPS_DIR",
     "append_csv",
     "apply_learning_rates",
+    "best_record",
     "check_same_networks",
     "checkpoint_epoch",
     "find_checkpoint",
@@ -450,9 +451,19 @@ def record_event(run_dir: str, event: dict) -> None:
     """Appends ``event`` (a watchdog detection and what was done) to ``run.json``'s
     ``events``."""
     path = os.path.join(run_dir, RUN_FILE)
-    info = run_info(run_dir) if os.path.exists(path) else {}
+    events = run_info(run_dir).get("events", []) if os.path.exists(path) else []
     with writing(RUN_FILE, run_dir):
-        write_json(path, {**info, "events": [*info.get("events", []), event]})
+        update_run_info(run_dir, events=[*events, event])
+
+
+def best_record(run_dir: str) -> dict | None:
+    """``best.json``: the best checkpoint's ``epoch``, ``step``, ``metric`` and
+    ``value``, or ``None`` when the run has none."""
+    path = os.path.join(run_dir, BEST_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def move_aside(run_dir: str) -> str | None:

@@ -9,7 +9,14 @@ import tensorflow as tf
 from gan_tf import visualize
 from gan_tf.errors import ConfigError
 
-__all__ = ["class_cycle", "class_rows", "class_shares", "fixed_noise", "generate_images"]
+__all__ = [
+    "class_cycle",
+    "class_rows",
+    "class_shares",
+    "epoch_grid_inputs",
+    "fixed_noise",
+    "generate_images",
+]
 
 GRID_NOISE_SEED = 0x5EED  # stateless seed (with the run's seed) of the epoch grids
 
@@ -24,6 +31,17 @@ def class_rows(noise, num_classes: int) -> tuple[tf.Tensor, tf.Tensor]:
     """Inputs of a class-row grid: ``noise`` ``[columns, latent_dim]`` repeated once per
     class, and labels ``[num_classes * columns]`` (row ``k`` is class ``k``)."""
     return tf.tile(noise, [num_classes, 1]), tf.repeat(tf.range(num_classes), noise.shape[0])
+
+
+def epoch_grid_inputs(
+    seed: int, latent_dim: int, grid_size: int, num_classes: int | None = None
+) -> tuple[tf.Tensor, tf.Tensor | None]:
+    """The noise (and labels) of a run's epoch grids: ``grid_size**2`` fixed noise
+    vectors, or for conditional runs one row per class with the same ``grid_size``
+    noise vectors down each column."""
+    if num_classes:
+        return class_rows(fixed_noise(seed, latent_dim, grid_size), num_classes)
+    return fixed_noise(seed, latent_dim, grid_size**2), None
 
 
 def class_cycle(num: int, num_classes: int) -> np.ndarray:

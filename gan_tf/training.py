@@ -58,31 +58,15 @@ class _EpochPicture:
     def __init__(self, config: TrainConfig, gan: GAN, dataset: data.ImageDataset):
         self.config, self.gan, self.dataset = config, gan, dataset
         self.toy = data.is_toy(config.dataset)
-        self.labels = None
         if self.toy:
             self.noise = sampling.fixed_noise(config.seed, config.latent_dim, TOY_SAMPLES)
-            if gan.conditional:
-                self.labels = tf.range(TOY_SAMPLES) % gan.num_classes
-            self.real = np.stack(
-                [
-                    np.asarray(x[0] if isinstance(x, tuple) else x)
-                    for x in dataset.examples.take(TOY_SAMPLES)
-                ]
-            )
-        elif gan.conditional:  # one row per class, the same noise down each column
-            self.noise, self.labels = sampling.class_rows(
-                sampling.fixed_noise(config.seed, config.latent_dim, config.grid_size),
-                gan.num_classes,
-            )
+            self.labels = tf.range(TOY_SAMPLES) % gan.num_classes if gan.conditional else None
         else:
-            self.noise = sampling.fixed_noise(config.seed, config.latent_dim, config.grid_size**2)
-        if not self.toy:  # real images as many as the picture's, for its diversity
-            self.real = np.concatenate(
-                [
-                    data.to_float_images(x[0] if isinstance(x, tuple) else x).numpy()[None]
-                    for x in dataset.examples.take(len(self.noise))
-                ]
+            self.noise, self.labels = sampling.epoch_grid_inputs(
+                config.seed, config.latent_dim, config.grid_size, gan.num_classes
             )
+        # as many real examples as the picture's samples: the scatter's, and the diversity's
+        self.real = data.first_examples(dataset, len(self.noise))
 
     def write(self, path: str, epoch: int) -> tuple[np.ndarray, dict]:
         """Writes the picture to ``path``; returns it as uint8 and the epoch metrics
@@ -391,12 +375,8 @@ class _Trainer:
         self.multi_worker = isinstance(gan.strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
     def _new_watchdog(self) -> Watchdog:
-        best = None
-        path = os.path.join(self.run_dir, rundir.BEST_FILE)
-        if self.chief and os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                record = json.load(handle)
-            best = (record["value"], record["step"])
+        record = rundir.best_record(self.run_dir) if self.chief else None
+        best = (record["value"], record["step"]) if record else None
         return Watchdog(
             divergence_loss=self.config.divergence_loss,
             saturation_steps=self.config.saturation_steps,
