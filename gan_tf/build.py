@@ -74,7 +74,7 @@ def build_networks(config: TrainConfig, shape, num_classes=None):
             tuple(shape),
             latent_dim=config.latent_dim,
             arch=architecture(config),
-            num_classes=num_classes if spec.conditional else None,
+            num_classes=num_classes if spec.conditional or spec.semi_supervised else None,
         )
     if config.precision != "float32":
         generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
@@ -197,9 +197,10 @@ def build_gan(
     spec = models.get_model(config.model)
     strategy = strategy or tf.distribute.get_strategy()
     config = with_precision(config, strategy)
-    if spec.conditional and not num_classes:
+    if (spec.conditional or spec.semi_supervised) and not num_classes:
+        kind = "conditional" if spec.conditional else "semi-supervised"
         raise ConfigError(
-            f"model={config.model} is conditional and needs labelled data; "
+            f"model={config.model} is {kind} and needs labelled data; "
             f"'{config.dataset}' has no class labels",
             "model",
             "dataset",
@@ -243,5 +244,9 @@ def build_gan(
                 augment=parse_policy(config.augment),
                 ada_target=config.ada_target or None,
                 ada_rate=config.batch_size / (config.ada_kimg * 1000.0),
+                generator_inputs=loss.generator_inputs,
+                discriminator_inputs=loss.discriminator_inputs,
+                feature_layer=config.feature_layer,
+                historical_averaging=config.historical_averaging,
             ),
         )

@@ -18,6 +18,7 @@ is the argument of :func:`gan_tf.train`.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import types
 import typing
 from typing import Any
@@ -86,6 +87,22 @@ class TrainConfig:
         0.0, "R1 penalty weight gamma: gamma/2 E||grad D(x_real)||^2 (Mescheder 2018; 0 = off)."
     )
     clip_value: float = _field(0.0, "Clip D weights to [-c, c] after every D update (0 = off).")
+    historical_averaging: float = _field(
+        0.0,
+        "Historical averaging weight: w * ||theta - mean of past theta||^2 added to both "
+        "networks' losses (Salimans 2016; 0 = off).",
+    )
+    feature_layer: str = _field(
+        "",
+        "Discriminator layer whose mean features the generator matches with "
+        "--loss=feature_matching or semi_supervised (empty: a layer named features, else "
+        "the input of the logit layer).",
+    )
+    labels_per_class: int = _field(
+        0,
+        "Semi-supervised models (ssgan): labelled training examples per class, drawn by "
+        "--seed; every training example is also used unlabelled.",
+    )
     label_smoothing: float = _field(0.0, "One-sided label smoothing: real targets become 1-x.")
     label_flip: float = _field(0.0, "Probability of swapping real/fake roles per example in D.")
     instance_noise: float = _field(0.0, "Std of noise on D inputs, annealed linearly to 0.")
@@ -194,7 +211,11 @@ def _in_unit_interval(config: TrainConfig, *names: str) -> None:
 def _validate(config: TrainConfig) -> None:
     """Checks every field; raises :class:`ConfigError` naming the first bad one."""
     pair = losses.get_loss(config.loss)
-    if config.label_smoothing and not pair.sigmoid_outputs:
+    spec = models.get_model(config.model)
+    if (
+        config.label_smoothing
+        and "label_smoothing" not in inspect.signature(pair.discriminator_loss).parameters
+    ):
         raise ConfigError(
             f"label_smoothing applies to cross-entropy losses only, not loss={config.loss}",
             "label_smoothing",
@@ -216,6 +237,7 @@ def _validate(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value}", name)
+    _validate_semi_supervised(config, spec, pair)
     for name in ("max_examples", "steps_per_epoch", "image_size"):
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < 1):
@@ -261,7 +283,12 @@ def _validate(config: TrainConfig) -> None:
             "update",
             "n_critic",
         )
-    for name, meaning in (("gp_weight", ">= 0"), ("r1_weight", ">= 0"), ("clip_value", ">= 0")):
+    for name, meaning in (
+        ("gp_weight", ">= 0"),
+        ("r1_weight", ">= 0"),
+        ("clip_value", ">= 0"),
+        ("historical_averaging", ">= 0"),
+    ):
         if getattr(config, name) < 0:
             raise ConfigError(
                 f"{name} must be {meaning} (0 = off), got {getattr(config, name)}", name
@@ -299,6 +326,39 @@ def _validate(config: TrainConfig) -> None:
             )
 
 
+def _validate_semi_supervised(config: TrainConfig, spec, pair) -> None:
+    """The semi-supervised model, its loss and labels_per_class go together."""
+    if spec.semi_supervised != (config.loss == "semi_supervised"):
+        raise ConfigError(
+            "loss=semi_supervised and model=ssgan go together (the loss needs the K+1-way "
+            "classifier discriminator, and that model trains with this loss)",
+            "loss",
+            "model",
+        )
+    if not isinstance(config.labels_per_class, int) or config.labels_per_class < 0:
+        raise ConfigError(
+            f"labels_per_class must be an integer >= 1, got {config.labels_per_class}",
+            "labels_per_class",
+        )
+    if spec.semi_supervised and config.labels_per_class < 1:
+        raise ConfigError(
+            f"model={config.model} needs labels_per_class >= 1 (e.g. 10 or 100)",
+            "labels_per_class",
+        )
+    if config.labels_per_class and not spec.semi_supervised:
+        raise ConfigError(
+            f"labels_per_class applies to semi-supervised models (ssgan), not "
+            f"model={config.model}; leave it at 0",
+            "labels_per_class",
+        )
+    if config.feature_layer and "features" not in pair.taps:
+        raise ConfigError(
+            f"feature_layer applies to losses that match features (feature_matching, "
+            f"semi_supervised), not loss={config.loss}",
+            "feature_layer",
+        )
+
+
 # Fields a run keeps for life: they shape the networks, the checkpointed optimizer
 # state (lr_decay decides whether the learning rate is a variable), the epoch grids
 # (grid_size, and seed, which also fixes the grid noise and the data order) or the
@@ -312,6 +372,8 @@ FIXED_FIELDS = (
     "d_dropout",
     "arch",
     "ema",
+    "historical_averaging",
+    "labels_per_class",
     "augment",
     "ada_target",
     "optimizer",

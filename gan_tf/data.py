@@ -53,6 +53,8 @@ __all__ = [
     "load_dataset",
     "image_shape_of",
     "is_toy",
+    "labelled_subset",
+    "semi_supervised_batches",
     "toy_modes",
     "read_idx",
     "to_float_images",
@@ -1070,3 +1072,93 @@ def batches(
     else:
         batched = batched.map(to_float_images, **parallel)
     return batched.prefetch(tf.data.AUTOTUNE)
+
+
+def labelled_subset(
+    dataset: ImageDataset, per_class: int, *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` examples of every class of ``dataset`` (loaded ``with_labels``),
+    drawn by ``seed``: the labelled set of a semi-supervised run.
+
+    Returns:
+      uint8 images ``[K * per_class, H, W, C]`` and their int32 labels, in class order.
+
+    Raises:
+      ConfigError: unlabelled data, or a class with fewer than ``per_class`` examples.
+    """
+    if not dataset.with_labels:
+        raise ConfigError(f"'{dataset.name}' has no class labels to draw labelled examples from")
+    images, labels = as_arrays(dataset)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    chosen = []
+    for label in np.unique(labels):
+        members = order[labels[order] == label]
+        if len(members) < per_class:
+            raise ConfigError(
+                f"labels_per_class={per_class}, but class {label} of '{dataset.name}' has only "
+                f"{len(members)} training examples; lower labels_per_class or raise max_examples",
+                "labels_per_class",
+                "max_examples",
+            )
+        chosen.append(members[:per_class])
+    chosen = np.concatenate(chosen)
+    return images[chosen], labels[chosen]
+
+
+def semi_supervised_batches(
+    dataset: ImageDataset,
+    labelled: tuple[np.ndarray, np.ndarray],
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int = 0,
+) -> tf.data.Dataset:
+    """Batches for a semi-supervised run: ``batch_size`` float32 images in ``[-1, 1]``
+    with int32 labels, alternating labelled examples (their class) and unlabelled
+    ones (label -1), so any even split of a batch over replicas keeps the mix.
+
+    The unlabelled half walks through every example of ``dataset`` once per epoch
+    (as :func:`batches`); the labelled half cycles through ``labelled``, reshuffled
+    on every pass. The order depends only on ``(seed, epoch)``, so a resumed run
+    sees the same batches.
+
+    Args:
+      dataset: the training data, loaded ``with_labels`` (its labels are not used).
+      labelled: images and labels from :func:`labelled_subset`.
+      batch_size: even; half labelled, half unlabelled.
+
+    Raises:
+      ConfigError: an odd ``batch_size``, or more labelled examples per batch than exist.
+    """
+    half = batch_size // 2
+    if batch_size % 2 or half > len(labelled[1]):
+        raise ConfigError(
+            f"a semi-supervised batch is half labelled, half unlabelled: batch_size must be "
+            f"even and at most twice the {len(labelled[1])} labelled examples, got {batch_size}",
+            "batch_size",
+            "labels_per_class",
+        )
+    unlabelled = batches(dataset, half, seed=seed, epoch=epoch).map(lambda x, y: x)
+    steps = dataset.num_examples // half
+    count = len(labelled[1])
+    shuffle_seed = (int(seed) * 1_000_003 + int(epoch) + 7_919) % (2**31 - 1)
+    labelled_batches = (
+        tf.data.Dataset.from_tensor_slices(labelled)
+        .shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
+        .repeat(-(-steps * half // count))
+        .batch(half, drop_remainder=True)
+        .map(lambda x, y: (to_float_images(x), y))
+    )
+
+    def interleave(unlabelled_images, labelled_pair):
+        images, labels = labelled_pair
+        rows = tf.stack([images, unlabelled_images], axis=1)
+        mixed = tf.reshape(rows, [batch_size, *images.shape[1:]])
+        flags = tf.stack([labels, -tf.ones_like(labels)], axis=1)
+        return mixed, tf.reshape(flags, [batch_size])
+
+    return (
+        tf.data.Dataset.zip(unlabelled, labelled_batches)
+        .map(interleave, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )

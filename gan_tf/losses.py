@@ -13,6 +13,11 @@ Conventions used everywhere in gan_tf:
 * A loss that averages over the batch *inside* a term (the relativistic ones)
   uses :func:`batch_mean`, the mean over the global batch under ``tf.distribute``.
 * Every loss is a float32 scalar: the mean over the batch it was given.
+* A loss that needs more than the logits declares it by keyword, from
+  :data:`TAPPED_INPUTS`: ``real_features``/``fake_features`` (an intermediate
+  discriminator layer: feature matching), ``real_class_logits`` and ``labels``
+  (the semi-supervised classifier). The step reads those layers only for the
+  losses that ask.
 
 A loss *name* selects a (generator loss, discriminator loss) pair from
 :data:`LOSSES`; :func:`get_loss` looks one up.
@@ -31,8 +36,10 @@ from gan_tf.errors import ConfigError
 __all__ = [
     "LOSSES",
     "LossPair",
+    "TAPPED_INPUTS",
     "batch_mean",
     "bce_discriminator_loss",
+    "feature_matching_generator_loss",
     "get_loss",
     "hinge_discriminator_loss",
     "hinge_generator_loss",
@@ -42,6 +49,7 @@ __all__ = [
     "relativistic_discriminator_loss",
     "relativistic_generator_loss",
     "non_saturating_generator_loss",
+    "semi_supervised_discriminator_loss",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
 ]
@@ -51,16 +59,34 @@ def _float32(logits):
     return tf.cast(logits, tf.float32)
 
 
-def batch_mean(values: tf.Tensor) -> tf.Tensor:
+def batch_mean(values: tf.Tensor, axis: int | None = None) -> tf.Tensor:
     """The mean of ``values`` over the whole batch: in a replica of a
     ``tf.distribute`` strategy, over every replica's share (an all-reduce, through
-    which gradients flow); elsewhere ``tf.reduce_mean``."""
+    which gradients flow); elsewhere ``tf.reduce_mean``.
+
+    Args:
+      values: any tensor whose first axis is the batch.
+      axis: ``None`` averages everything (a scalar); ``0`` averages over the batch
+        only, keeping the other axes (e.g. the mean feature vector).
+    """
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
-        return tf.reduce_mean(values)
-    total = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(values))
-    count = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.size(values), total.dtype))
+        return tf.reduce_mean(values, axis=axis)
+    total = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(values, axis=axis))
+    count = tf.size(values) if axis is None else tf.shape(values)[0]
+    count = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(count, total.dtype))
     return total / count
+
+
+def _masked_batch_mean(values: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """The mean of ``values[mask]`` over the whole batch (0 when no entry is masked in)."""
+    mask = tf.cast(mask, values.dtype)
+    total, count = tf.reduce_sum(values * mask), tf.reduce_sum(mask)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        total = context.all_reduce(tf.distribute.ReduceOp.SUM, total)
+        count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+    return tf.math.divide_no_nan(total, count)
 
 
 def minimax_generator_loss(
@@ -214,6 +240,98 @@ def relativistic_generator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tenso
     )
 
 
+def feature_matching_generator_loss(
+    *,
+    real_features: tf.Tensor,
+    fake_features: tf.Tensor,
+    real_logits: tf.Tensor | None = None,
+    fake_logits: tf.Tensor | None = None,
+) -> tf.Tensor:
+    """Feature matching (Salimans et al., 2016, "Improved Techniques for Training
+    GANs", §3.1): the generator matches the mean of an intermediate discriminator
+    layer's features on real data instead of fooling the discriminator's output.
+
+    ``mean_k (E_x f(x)_k - E_z f(G(z))_k)^2``, the mean over features of the squared
+    difference of the batch means (the authors' MNIST code; the paper writes the
+    squared L2 norm, which is this times the feature count). Which layer gives
+    ``f`` is the ``feature_layer`` option. The logits are not used.
+
+    Args:
+      real_features, fake_features: ``[B, ...]`` features of real and generated
+        examples (flattened after the batch axis).
+
+    Returns:
+      Scalar float32 loss in ``[0, inf)``; 0 when the two means agree.
+    """
+    del real_logits, fake_logits
+
+    def mean_features(features):
+        features = tf.cast(features, tf.float32)
+        return batch_mean(tf.reshape(features, [tf.shape(features)[0], -1]), axis=0)
+
+    return tf.reduce_mean(tf.square(mean_features(real_features) - mean_features(fake_features)))
+
+
+def semi_supervised_discriminator_loss(
+    *,
+    real_logits: tf.Tensor,
+    fake_logits: tf.Tensor,
+    real_class_logits: tf.Tensor,
+    labels: tf.Tensor,
+) -> tf.Tensor:
+    """The semi-supervised discriminator loss (Salimans et al., 2016, §5).
+
+    The discriminator is a classifier over the K real classes plus "generated",
+    with the generated class's logit fixed at 0, so ``P(real | x) = Z / (Z + 1)``
+    with ``Z = sum_k exp(l_k(x))``: its real/fake logit is ``logsumexp_k l_k(x)``
+    (``real_logits``, ``fake_logits``). The loss, with the weights of the authors'
+    code, is
+
+    ``CE(l(x_lab), y) + 0.5 E_unl[softplus(-lse l(x))] + 0.5 E_z[softplus(lse l(G(z)))]``
+
+    where the cross-entropy is over the labelled real examples (``labels >= 0``)
+    and the unsupervised real term over the unlabelled ones (``labels == -1``).
+
+    Args:
+      real_logits: ``[B, 1]`` real/fake logits (logsumexp of the class logits) of
+        the real batch.
+      fake_logits: ``[B', 1]`` the same for generated examples.
+      real_class_logits: ``[B, K]`` class logits of the real batch.
+      labels: int ``[B]`` class ids of the real batch, -1 for unlabelled examples.
+
+    Returns:
+      Scalar float32 loss.
+    """
+    labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    labelled = labels >= 0
+    cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.maximum(labels, 0), logits=_float32(real_class_logits)
+    )
+    real_term = tf.math.softplus(-tf.reshape(_float32(real_logits), [-1]))
+    return (
+        _masked_batch_mean(cross_entropy, labelled)
+        + 0.5 * _masked_batch_mean(real_term, tf.logical_not(labelled))
+        + 0.5 * tf.reduce_mean(tf.math.softplus(_float32(fake_logits)))
+    )
+
+
+# Keyword inputs a loss may declare beyond the logits, and the discriminator output
+# that feeds each: "features" is the layer ``feature_layer`` names, "class_logits"
+# the layer of that name (semi-supervised discriminators), "labels" the real batch's
+# class ids (-1 = unlabelled).
+TAPPED_INPUTS = {
+    "real_features": "features",
+    "fake_features": "features",
+    "real_class_logits": "class_logits",
+    "fake_class_logits": "class_logits",
+    "labels": "labels",
+}
+
+
+def _wants(loss: Callable[..., tf.Tensor]) -> tuple[str, ...]:
+    return tuple(name for name in inspect.signature(loss).parameters if name in TAPPED_INPUTS)
+
+
 class LossPair(NamedTuple):
     """A generator loss and the discriminator loss it is played against."""
 
@@ -225,10 +343,28 @@ class LossPair(NamedTuple):
 
     @property
     def generator_uses_real(self) -> bool:
-        """Whether the generator loss needs ``real_logits`` (it declares them without a
-        default); the step then scores a real batch in the generator update."""
-        parameter = inspect.signature(self.generator_loss).parameters.get("real_logits")
-        return parameter is not None and parameter.default is inspect.Parameter.empty
+        """Whether the generator loss needs the real batch scored: it declares
+        ``real_logits`` without a default, or real features/class logits."""
+        parameters = inspect.signature(self.generator_loss).parameters
+        parameter = parameters.get("real_logits")
+        required = parameter is not None and parameter.default is inspect.Parameter.empty
+        return required or any(name.startswith("real_") for name in _wants(self.generator_loss))
+
+    @property
+    def generator_inputs(self) -> tuple[str, ...]:
+        """The keyword inputs of :data:`TAPPED_INPUTS` the generator loss declares."""
+        return _wants(self.generator_loss)
+
+    @property
+    def discriminator_inputs(self) -> tuple[str, ...]:
+        """The keyword inputs of :data:`TAPPED_INPUTS` the discriminator loss declares."""
+        return _wants(self.discriminator_loss)
+
+    @property
+    def taps(self) -> tuple[str, ...]:
+        """The discriminator layers the pair reads besides the logits (sorted)."""
+        inputs = self.generator_inputs + self.discriminator_inputs
+        return tuple(sorted({TAPPED_INPUTS[name] for name in inputs} - {"labels"}))
 
 
 LOSSES: dict[str, LossPair] = {
@@ -240,6 +376,10 @@ LOSSES: dict[str, LossPair] = {
     ),
     "hinge": LossPair(hinge_generator_loss, hinge_discriminator_loss, False),
     "relativistic": LossPair(relativistic_generator_loss, relativistic_discriminator_loss, False),
+    "feature_matching": LossPair(feature_matching_generator_loss, bce_discriminator_loss, True),
+    "semi_supervised": LossPair(
+        feature_matching_generator_loss, semi_supervised_discriminator_loss, True
+    ),
 }
 
 

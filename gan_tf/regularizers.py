@@ -1,4 +1,5 @@
-"""Discriminator regularizers: the WGAN-GP gradient penalty, the R1 penalty, weight clipping.
+"""Regularizers: the WGAN-GP gradient penalty, the R1 penalty, weight clipping and
+historical averaging.
 
 The penalties are pure functions; :data:`PENALTIES` registers each one under
 the metric name it is logged as, with the config field that holds its weight.
@@ -14,7 +15,16 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-__all__ = ["PENALTIES", "Penalty", "clip_weights", "gradient_penalty", "interpolate", "r1_penalty"]
+__all__ = [
+    "PENALTIES",
+    "Penalty",
+    "clip_weights",
+    "gradient_penalty",
+    "historical_averaging_penalty",
+    "interpolate",
+    "r1_penalty",
+    "update_running_average",
+]
 
 
 def interpolate(real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
@@ -91,6 +101,39 @@ def clip_weights(variables, clip_value: float) -> None:
     2017). Call it after **every** critic update, on every critic weight."""
     for variable in variables:
         variable.assign(tf.clip_by_value(variable, -clip_value, clip_value))
+
+
+def historical_averaging_penalty(variables, averages) -> tf.Tensor:
+    """Historical averaging (Salimans et al., 2016, "Improved Techniques for Training
+    GANs", §3.3): ``sum_i ||theta_i - mean_{t' <= t} theta_i[t']||^2`` over a network's
+    weights, the squared distance of the weights to their own running average.
+
+    Added (times a weight) to each network's loss, it pulls the players back
+    towards where they have been, which damps the orbits gradient descent can
+    follow in a game. :func:`update_running_average` keeps the averages.
+
+    Args:
+      variables: the network's trainable variables.
+      averages: float32 variables of the same shapes, the running averages.
+
+    Returns:
+      Scalar float32 penalty (0 when every weight equals its average).
+    """
+    return tf.add_n(
+        [
+            tf.reduce_sum(tf.square(tf.cast(variable, tf.float32) - tf.stop_gradient(average)))
+            for variable, average in zip(variables, averages, strict=True)
+        ]
+    )
+
+
+def update_running_average(averages, variables, count) -> None:
+    """Folds the current weights into their running mean: ``average += (theta -
+    average) / count``, where ``count`` is the number of weight values averaged
+    after this one (the initial weights count as the first)."""
+    count = tf.cast(count, tf.float32)
+    for average, variable in zip(averages, variables, strict=True):
+        average.assign_add((tf.cast(variable, tf.float32) - average) / count)
 
 
 class Penalty(NamedTuple):

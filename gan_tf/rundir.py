@@ -110,11 +110,13 @@ def load_config(run_dir: str) -> TrainConfig:
 
 
 def run_info(run_dir: str) -> dict:
-    """What a run's data fixed: ``{"shape": [...], "num_classes": int or None,
-    "custom_networks": bool}``."""
+    """What a run's data fixed: ``{"shape": [...], "num_classes": int or None (the
+    classes a conditional run samples), "data_classes": the data's classes (what a
+    semi-supervised discriminator classifies), "custom_networks": bool}``."""
     with open(os.path.join(run_dir, RUN_FILE), encoding="utf-8") as handle:
         info = json.load(handle)
     info.setdefault("custom_networks", False)
+    info.setdefault("data_classes", info.get("num_classes"))
     return info
 
 
@@ -729,7 +731,7 @@ def restore_generator(
                 f"{run_dir} was trained with your own networks; load it from Python with "
                 "gan_tf.load_run(run_dir, generator=<a network of the same architecture>)"
             )
-        generator, _ = build_networks(config, tuple(info["shape"]), info["num_classes"])
+        generator, _ = build_networks(config, tuple(info["shape"]), info["data_classes"])
     name = "generator_ema" if config.ema else "generator"
     _restore(tf.train.Checkpoint(**{name: generator}), latest, run_dir).expect_partial()
     return generator, config

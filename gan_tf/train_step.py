@@ -20,8 +20,9 @@ import tensorflow as tf
 
 from gan_tf import augment, distribute, regularizers
 from gan_tf.errors import ConfigError
+from gan_tf.losses import TAPPED_INPUTS
 
-__all__ = ["GAN", "StepOptions"]
+__all__ = ["GAN", "StepOptions", "tapped_discriminator"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +59,13 @@ class StepOptions:
       ada_target: adapt the augmentation probability ``augment_p`` after every step
         so that ``E[sign(D(x_real))]`` stays near this target (ADA); ``None``: p = 1.
       ada_rate: how far p moves per step (``batch / (ada_kimg * 1000)``).
+      generator_inputs, discriminator_inputs: the keyword inputs beyond the logits
+        (:data:`gan_tf.losses.TAPPED_INPUTS`) each loss declares: intermediate
+        discriminator layers (``real_features``...) and the real batch's ``labels``.
+      feature_layer: the discriminator layer whose output is ``features`` (empty: a
+        layer named ``features``, else the input of the last layer).
+      historical_averaging: weight of :func:`gan_tf.regularizers.historical_averaging_penalty`
+        in both networks' losses (0 = off); the running averages live in the GAN.
     """
 
     n_critic: int = 1
@@ -73,6 +81,10 @@ class StepOptions:
     augment: tuple[str, ...] = ()
     ada_target: float | None = None
     ada_rate: float = 0.0
+    generator_inputs: tuple[str, ...] = ()
+    discriminator_inputs: tuple[str, ...] = ()
+    feature_layer: str = ""
+    historical_averaging: float = 0.0
 
 
 class GAN:
@@ -125,6 +137,33 @@ class GAN:
         self.generator_ema = None
         if options.ema_decay is not None:
             self.generator_ema = _copy(generator)
+        taps = {TAPPED_INPUTS[name] for name in options.generator_inputs}
+        taps = sorted(
+            (taps | {TAPPED_INPUTS[n] for n in options.discriminator_inputs}) - {"labels"}
+        )
+        if taps and self.conditional:
+            raise ConfigError(
+                "losses that read discriminator layers (feature matching, semi-supervised) "
+                "work with unconditional models only",
+                "loss",
+                "model",
+            )
+        self._taps = tuple(taps)
+        self._tapped = (
+            tapped_discriminator(discriminator, self._taps, options.feature_layer) if taps else None
+        )
+        self.historical_averages = None
+        if options.historical_averaging:  # the running means, checkpointed with the run
+            self.historical_averages = tf.Module(name="historical_averages")
+            for name, network in (("generator", generator), ("discriminator", discriminator)):
+                setattr(
+                    self.historical_averages,
+                    name,
+                    [
+                        tf.Variable(tf.cast(v, tf.float32), trainable=False)
+                        for v in network.trainable_variables
+                    ],
+                )
         # Optimizer slots exist before a checkpoint is restored into them.
         generator_optimizer.build(generator.trainable_variables)
         discriminator_optimizer.build(discriminator.trainable_variables)
@@ -142,6 +181,8 @@ class GAN:
         """The keys of the dict :meth:`train_step` returns, in a stable order."""
         names = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
         names += tuple(name for name, _, _ in self.options.penalties)
+        if self.options.historical_averaging:
+            names += ("historical_averaging",)
         if self.options.ada_target is not None:
             names += ("real_sign",)
         return names + (("augment_p",) if self.options.augment else ())
@@ -199,6 +240,13 @@ class GAN:
                 self.generator_ema.weights, self.generator.weights, strict=True
             ):
                 average.assign(decay * average + (1.0 - decay) * weight)
+        if self.historical_averages is not None:  # the initial weights count as the first
+            for name in ("generator", "discriminator"):
+                regularizers.update_running_average(
+                    getattr(self.historical_averages, name),
+                    getattr(self, name).trainable_variables,
+                    self.step + 2,
+                )
         self.step.assign_add(1)
         return metrics
 
@@ -206,8 +254,10 @@ class GAN:
         """One replica's share of a step: the whole update, as plain locals."""
         options, draws = self.options, distribute.Draws(seed)
         reals = tf.split(real_samples, options.n_critic)
-        label_batches = tf.split(labels, options.n_critic) if self.conditional else None
-        smoothing = {"label_smoothing": options.label_smoothing} if options.sigmoid_outputs else {}
+        with_labels = self.conditional or "labels" in options.discriminator_inputs
+        label_batches = tf.split(labels, options.n_critic) if with_labels else None
+        smoothing = {"label_smoothing": options.label_smoothing} if options.label_smoothing else {}
+        averaging = options.historical_averaging
 
         def noisy(samples):  # augmentation and instance noise on every discriminator input
             samples = augment.augment(samples, options.augment, draws, self._augment_p())
@@ -219,32 +269,53 @@ class GAN:
             noise = draws.normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
             return self._call(self.generator, noise, y, True)
 
+        def score(x, y):  # logits, and the tapped layers the losses read
+            if self._tapped is None:
+                return self._call(self.discriminator, x, y, True), {}
+            logits, *tapped = self._tapped(x, training=True)
+            return logits, dict(zip(self._taps, tapped, strict=True))
+
+        def historical(name):
+            network = getattr(self, name)
+            return regularizers.historical_averaging_penalty(
+                network.trainable_variables, getattr(self.historical_averages, name)
+            )
+
         for index, real in enumerate(reals):
-            y = label_batches[index] if self.conditional else None
+            y = label_batches[index] if with_labels else None
             discriminator = lambda x, y=y: self._call(self.discriminator, x, y, True)  # noqa: E731
             with tf.GradientTape(persistent=options.simultaneous) as tape:
                 fake = fake_batch(real, y)
-                real_logits, fake_logits = discriminator(noisy(real)), discriminator(noisy(fake))
+                real_logits, real_taps = score(noisy(real), y)
+                fake_logits, fake_taps = score(noisy(fake), y)
                 scored_real, scored_fake = real_logits, fake_logits
                 if options.label_flip:
                     flip = draws.uniform(tf.shape(real_logits)) < options.label_flip
                     scored_real = tf.where(flip, fake_logits, real_logits)
                     scored_fake = tf.where(flip, real_logits, fake_logits)
                 d_loss = self.discriminator_loss(
-                    real_logits=scored_real, fake_logits=scored_fake, **smoothing
+                    real_logits=scored_real,
+                    fake_logits=scored_fake,
+                    **smoothing,
+                    **_loss_inputs(options.discriminator_inputs, real_taps, fake_taps, y),
                 )
                 penalties = {
                     name: term(discriminator, real, fake, draws)
                     for name, _, term in options.penalties
                 }
                 d_total = d_loss + sum(w * penalties[name] for name, w, _ in options.penalties)
+                if averaging:
+                    d_history = historical("discriminator")
+                    d_total += averaging * d_history
                 d_scaled = distribute.replica_loss(self.discriminator_optimizer, d_total)
                 if options.simultaneous:  # the generator is scored by the pre-update D
                     g_loss = self.generator_loss(
                         real_logits=real_logits if options.generator_uses_real else None,
                         fake_logits=fake_logits,
+                        **_loss_inputs(options.generator_inputs, real_taps, fake_taps, y),
                     )
-                    g_scaled = distribute.replica_loss(self.generator_optimizer, g_loss)
+                    g_total = g_loss + (averaging * historical("generator") if averaging else 0)
+                    g_scaled = distribute.replica_loss(self.generator_optimizer, g_total)
             if options.simultaneous:
                 g_gradients = tape.gradient(g_scaled, self.generator.trainable_variables)
             self._apply(self.discriminator, self.discriminator_optimizer, tape, d_scaled)
@@ -257,10 +328,20 @@ class GAN:
             distribute.apply_gradients(self.generator_optimizer, g_gradients, variables)
         else:  # against the updated discriminator, on fresh noise
             with tf.GradientTape() as tape:
-                g_fake_logits = discriminator(noisy(fake_batch(real, y)))
-                g_real_logits = discriminator(noisy(real)) if options.generator_uses_real else None
-                g_loss = self.generator_loss(real_logits=g_real_logits, fake_logits=g_fake_logits)
-                g_scaled = distribute.replica_loss(self.generator_optimizer, g_loss)
+                g_fake_logits, g_fake_taps = score(noisy(fake_batch(real, y)), y)
+                g_real_logits, g_real_taps = (
+                    score(noisy(real), y) if options.generator_uses_real else (None, {})
+                )
+                g_loss = self.generator_loss(
+                    real_logits=g_real_logits,
+                    fake_logits=g_fake_logits,
+                    **_loss_inputs(options.generator_inputs, g_real_taps, g_fake_taps, y),
+                )
+                g_total = g_loss
+                if averaging:
+                    g_history = historical("generator")
+                    g_total += averaging * g_history
+                g_scaled = distribute.replica_loss(self.generator_optimizer, g_total)
             self._apply(self.generator, self.generator_optimizer, tape, g_scaled)
         to_score = tf.sigmoid if options.sigmoid_outputs else tf.identity
         metrics = {
@@ -271,6 +352,10 @@ class GAN:
         }
         if options.ada_target is not None:
             metrics["real_sign"] = tf.reduce_mean(tf.sign(tf.cast(real_logits, tf.float32)))
+        if averaging:  # the discriminator's before its update, the generator's before its own
+            metrics["historical_averaging"] = d_history + (
+                historical("generator") if options.simultaneous else g_history
+            )
         return {**metrics, **penalties}
 
     def _augment_p(self):
@@ -306,6 +391,8 @@ class GAN:
             extra["generator_ema"] = self.generator_ema
         if self.options.augment:
             extra["augment_p"] = self.augment_p
+        if self.historical_averages is not None:
+            extra["historical_averages"] = self.historical_averages
         return {
             "generator": self.generator,
             "discriminator": self.discriminator,
@@ -319,6 +406,61 @@ class GAN:
     def checkpoint(self, **extra) -> tf.train.Checkpoint:
         """A ``tf.train.Checkpoint`` of :meth:`checkpoint_objects`."""
         return tf.train.Checkpoint(**self.checkpoint_objects(**extra))
+
+
+def _loss_inputs(names, real_taps: dict, fake_taps: dict, labels) -> dict:
+    """The keyword inputs ``names`` a loss declared, from the tapped layers of the real
+    and the fake batch and the real batch's labels."""
+    inputs = {}
+    for name in names:
+        tap = TAPPED_INPUTS[name]
+        if tap == "labels":
+            inputs[name] = labels
+        else:
+            inputs[name] = (real_taps if name.startswith("real_") else fake_taps)[tap]
+    return inputs
+
+
+def tapped_discriminator(
+    discriminator: keras.Model, taps: tuple[str, ...], feature_layer: str = ""
+) -> keras.Model:
+    """A model sharing ``discriminator``'s layers that returns its logits and the
+    outputs of the layers ``taps`` names: ``"features"`` is the layer
+    ``feature_layer`` (default: one named ``features``, else the input of the last
+    layer with weights, e.g. DCGAN's flattened last feature maps); any other tap is
+    the layer of that name (``"class_logits"``).
+
+    Raises:
+      ConfigError: a subclassed discriminator (no layer graph to read), or no layer
+        of the name (the message lists the layers).
+    """
+    try:
+        inputs = discriminator.inputs
+        names = [layer.name for layer in discriminator.layers]
+        outputs = []
+        for tap in taps:
+            name = feature_layer if tap == "features" else tap
+            if tap == "features" and not name:
+                if "features" in names:
+                    outputs.append(discriminator.get_layer("features").output)
+                else:  # the input of the logit layer (the last one with weights)
+                    weighted = [layer for layer in discriminator.layers if layer.weights]
+                    outputs.append(weighted[-1].input)
+                continue
+            if name not in names:
+                raise ConfigError(
+                    f"the discriminator has no layer '{name}'; its layers are: {', '.join(names)}",
+                    "feature_layer" if tap == "features" else "model",
+                )
+            outputs.append(discriminator.get_layer(name).output)
+        return keras.Model(inputs, [discriminator.outputs[0], *outputs])
+    except (AttributeError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else "no graph"
+        raise ConfigError(
+            f"reading the discriminator's layers needs a Sequential or functional model "
+            f"({reason}); use one, or another loss",
+            "loss",
+        ) from None
 
 
 def ema_decay(decay: float, step: tf.Tensor) -> tf.Tensor:

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data, distribute, evaluation, rundir, sampling, visualize
+from gan_tf import data, distribute, evaluation, rundir, sampling, semi_supervised, visualize
 from gan_tf.build import build_gan
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
@@ -116,13 +116,15 @@ def _load_data(config: TrainConfig) -> tuple[data.ImageDataset, int]:
     dataset = data.load_dataset(
         config.dataset,
         data_dir=config.data_dir,
-        with_labels=spec.conditional,
+        with_labels=spec.conditional or spec.semi_supervised,
         max_examples=config.max_examples,
         image_size=config.image_size,
         download=config.download,
         background=config.background,
     )
     examples_per_step = config.batch_size * config.n_critic
+    if spec.semi_supervised:  # an epoch is one pass over the unlabelled half of the batches
+        examples_per_step = config.batch_size // 2 * config.n_critic
     steps_per_epoch = dataset.num_examples // examples_per_step
     if steps_per_epoch == 0:
         raise ConfigError(
@@ -217,6 +219,7 @@ def train(
     info = {
         "shape": list(dataset.image_shape),
         "num_classes": gan.num_classes,
+        "data_classes": dataset.num_classes,
         "custom_networks": custom,
     }
     moved = rundir.move_aside(run_dir) if restart and chief else None
@@ -361,6 +364,7 @@ class _Trainer:
         self.callbacks, self.events, self.stop = callbacks, [], _StopSignals()
         self.rollbacks = progress.load().get("rollbacks", 0)
         self._apply_learning_rates()
+        self.semi_supervised = semi_supervised.load(config, dataset)
         self.picture = _EpochPicture(config, gan, dataset) if chief else None
         self.evaluator = _make_evaluator(config) if chief else None
         self.writer = (
@@ -410,6 +414,10 @@ class _Trainer:
                 self.checkpoints.save(epoch, step)
             self._stop_if_asked(epoch, step, saved=due)
             return metrics
+        if self.semi_supervised:  # the classifier's score, every epoch
+            accuracy = semi_supervised.test_accuracy(gan.discriminator, self.semi_supervised.test)
+            metrics["test_accuracy"] = round(accuracy, 5)
+            _print(self.verbose, f"  test accuracy {accuracy:.4f}")
         metrics.update(
             _epoch_outputs(
                 self.run_dir, epoch, config, gan, self.picture, self.evaluator, metrics,
@@ -458,7 +466,8 @@ class _Trainer:
         total_steps = config.epochs * self.steps_per_epoch
         losses_csv = os.path.join(self.run_dir, "losses.csv")
         started = time.perf_counter()
-        batches = data.batches(
+        make_batches = self.semi_supervised.batches if self.semi_supervised else data.batches
+        batches = make_batches(
             self.dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
         ).take(self.steps_per_epoch)
         if start:

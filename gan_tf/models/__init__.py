@@ -94,9 +94,18 @@ def build_networks(
       num_classes: classes of the data; required by conditional variants.
 
     Raises:
-      ConfigError: a conditional variant without ``num_classes``.
+      ConfigError: a conditional or semi-supervised variant without ``num_classes``.
     """
     build_generator, build_discriminator = spec.build_generator, spec.build_discriminator
+    if spec.semi_supervised:
+        if not num_classes:
+            raise ConfigError(
+                f"model={spec.name} is semi-supervised and needs labelled data; this dataset "
+                "has no class labels",
+                "model",
+                "dataset",
+            )
+        arch = {**arch, "num_classes": num_classes}
     if is_vector(shape):
         build_generator, build_discriminator = toy.build_generator, toy.build_discriminator
     shape = tuple(shape)

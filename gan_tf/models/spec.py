@@ -49,6 +49,10 @@ class ModelSpec:
       conditional: the networks take ``[inputs, int labels]``: the registry wraps
         the builders' networks with label inputs (see :mod:`gan_tf.models.conditioning`)
         and the data must have labels.
+      semi_supervised: the discriminator is a classifier over the data's classes
+        (Salimans et al., 2016): the registry passes ``num_classes`` in ``arch``, the
+        data comes with a few labelled examples per class (``labels_per_class``)
+        and the discriminator has a layer named ``class_logits``.
       fast: what ``recipe=fast`` (the default) changes in ``defaults``: settings
         measured to reach the paper's sample quality sooner (``arch`` entries merge
         into the architecture knobs). ``recipe=paper`` uses ``defaults`` alone.
@@ -64,6 +68,7 @@ class ModelSpec:
     build_discriminator: Callable[..., keras.Model]
     architecture: dict[str, Any] = dataclasses.field(default_factory=dict)
     conditional: bool = False
+    semi_supervised: bool = False
     fast: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def recipe_defaults(self, recipe: str) -> dict[str, Any]:

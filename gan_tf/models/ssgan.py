@@ -1,0 +1,169 @@
+"""Semi-supervised GAN of Salimans et al., 2016, "Improved Techniques for Training
+GANs" (arXiv:1606.03498), §5, with the MNIST networks of the authors' code.
+
+The discriminator is a classifier over the data's K classes: its layer
+``class_logits`` gives K logits ``l(x)``, and the generated class is the K+1-th
+with its logit fixed at 0. So ``P(real | x) = Z / (Z + 1)`` with ``Z = sum_k exp
+l_k``, and the network's output, the usual ``[B, 1]`` real/fake logit, is
+``logsumexp_k l_k(x)`` (:class:`RealLogit`). It trains with
+:func:`gan_tf.losses.semi_supervised_discriminator_loss` on a few labelled
+examples and all examples unlabelled; the generator trains with feature matching
+on the last hidden layer (named ``features``).
+
+Networks (the authors' MNIST code, without its weight normalisation):
+discriminator: Gaussian noise (std 0.3) on the input, then dense layers of
+``widths`` units (1000, 500, 250, 250, 250) with ReLU, each followed by Gaussian
+noise (std 0.5), then the K class logits. Generator: dense 500 -> 500 with
+softplus and batch norm, then a tanh output reshaped to the image. The noise
+layers act in training only, so the classifier is deterministic at test time.
+
+Architecture knobs: ``widths`` (the discriminator's hidden units, a
+``-``-separated list, e.g. ``1000-500-250-250-250``) and ``input_noise`` /
+``hidden_noise`` (the noise stds).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from gan_tf.errors import ConfigError
+from gan_tf.models.spec import ModelSpec
+
+__all__ = [
+    "ARCHITECTURE",
+    "SPEC",
+    "RealLogit",
+    "build_discriminator",
+    "build_generator",
+    "classifier",
+]
+
+ARCHITECTURE = {"widths": "1000-500-250-250-250", "input_noise": 0.3, "hidden_noise": 0.5}
+
+
+@keras.saving.register_keras_serializable(package="gan_tf")
+class RealLogit(layers.Layer):
+    """``[B, K]`` class logits -> ``[B, 1]`` float32 real/fake logit ``logsumexp_k l_k``
+    (the K+1-th, generated, class has logit 0, so ``sigmoid`` of this is
+    ``P(real) = Z / (Z + 1)``)."""
+
+    def call(self, inputs):
+        return tf.reduce_logsumexp(tf.cast(inputs, tf.float32), axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+
+def _widths(arch: dict) -> list[int]:
+    text = str(arch.get("widths", ARCHITECTURE["widths"]))
+    try:
+        widths = [int(part) for part in text.split("-")]
+    except ValueError:
+        widths = []
+    if not widths or min(widths) < 1:
+        raise ConfigError(
+            f"arch widths must be positive integers joined by '-' (e.g. 1000-500-250), got "
+            f"'{text}'",
+            "arch",
+        )
+    return widths
+
+
+def build_generator(
+    latent_dim: int, image_shape: tuple[int, ...], arch: dict | None = None
+) -> keras.Sequential:
+    """The generator: ``[B, latent_dim]`` noise -> images in ``[-1, 1]``."""
+    del arch
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            layers.Dense(500, use_bias=False),
+            layers.BatchNormalization(),
+            layers.Activation("softplus"),
+            layers.Dense(500, use_bias=False),
+            layers.BatchNormalization(),
+            layers.Activation("softplus"),
+            layers.Dense(math.prod(image_shape)),
+            layers.Activation("tanh", dtype="float32"),
+            layers.Reshape(image_shape),
+        ],
+        name="generator",
+    )
+
+
+def build_discriminator(image_shape: tuple[int, ...], arch: dict) -> keras.Sequential:
+    """The K+1-way classifier discriminator: images -> ``[B, 1]`` float32 logits
+    ``logsumexp`` of its layer ``class_logits`` (``[B, K]``).
+
+    Args:
+      image_shape: ``(H, W, C)``.
+      arch: :data:`ARCHITECTURE` knobs plus ``num_classes`` (K, set by the registry)
+        and the generic ``spectral_norm`` and ``dropout``.
+
+    Raises:
+      ConfigError: no ``num_classes`` or bad ``widths``.
+    """
+    num_classes = arch.get("num_classes")
+    if not num_classes:
+        raise ConfigError("the semi-supervised discriminator needs num_classes", "model")
+    widths = _widths(arch)
+    dropout = arch.get("dropout", 0.0)
+    spectral_norm = arch.get("spectral_norm", False)
+
+    def dense(units, **kwargs):
+        layer = layers.Dense(units, **kwargs)
+        return layers.SpectralNormalization(layer) if spectral_norm else layer
+
+    model = keras.Sequential(name="discriminator")
+    model.add(keras.Input(image_shape))
+    model.add(layers.Flatten())
+    model.add(layers.GaussianNoise(float(arch.get("input_noise", 0.3))))
+    for index, units in enumerate(widths):
+        last = index == len(widths) - 1
+        model.add(dense(units, activation="relu", name="features" if last else None))
+        model.add(layers.GaussianNoise(float(arch.get("hidden_noise", 0.5))))
+        if dropout:
+            model.add(layers.Dropout(dropout))
+    model.add(dense(num_classes, name="class_logits"))
+    model.add(RealLogit(name="real_logit", dtype="float32"))
+    return model
+
+
+def classifier(discriminator: keras.Model) -> keras.Model:
+    """The K-way classifier inside a semi-supervised discriminator: images -> ``[B, K]``
+    class logits (the ``class_logits`` layer), sharing its weights.
+
+    Raises:
+      ConfigError: the discriminator has no ``class_logits`` layer.
+    """
+    try:
+        output = discriminator.get_layer("class_logits").output
+    except ValueError:
+        raise ConfigError(
+            "this discriminator has no class_logits layer; it is not a semi-supervised one",
+            "model",
+        ) from None
+    return keras.Model(discriminator.inputs, output, name="classifier")
+
+
+SPEC = ModelSpec(
+    name="ssgan",
+    paper="Salimans et al., 2016, Improved Techniques for Training GANs (arXiv:1606.03498), "
+    "semi-supervised learning (section 5)",
+    # the authors' MNIST run: Adam(0.003, 0.5), batch 100 (here 50 labelled + 50 unlabelled)
+    defaults={
+        "batch_size": 100,
+        "learning_rate": 3e-3,
+        "beta_1": 0.5,
+        "loss": "semi_supervised",
+        "labels_per_class": 10,
+    },
+    build_generator=build_generator,
+    build_discriminator=build_discriminator,
+    architecture=ARCHITECTURE,
+    semi_supervised=True,
+)
