@@ -108,6 +108,8 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
         "norm": "batch",
         "attention": 0,
         "minibatch_stddev": 0,
+        "minibatch_discrimination": 0,
+        "generator_norm": "batch",
     }
     assert mine.learning_rate == 1e-3 and mine.ema == 0.999
     assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
@@ -126,6 +128,8 @@ def test_arch_resolves_against_the_variants_knobs():
         "norm": "batch",
         "attention": 0,
         "minibatch_stddev": 0,
+        "minibatch_discrimination": 0,
+        "generator_norm": "batch",
     }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
@@ -135,6 +139,8 @@ def test_arch_resolves_against_the_variants_knobs():
         "norm": "batch",
         "attention": 0,
         "minibatch_stddev": 0,
+        "minibatch_discrimination": 0,
+        "generator_norm": "batch",
     }
     assert make_config(model="gan").arch == {}
     with pytest.raises(ConfigError, match="dcgan has no knob width; its knobs are: base_width=64"):
@@ -162,6 +168,8 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
             "norm": "batch",
             "attention": 0,
             "minibatch_stddev": 0,
+            "minibatch_discrimination": 0,
+            "generator_norm": "batch",
         }
         and old.r1_weight == 0
     )

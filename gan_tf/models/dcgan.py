@@ -18,9 +18,23 @@ Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 2048/4096 channels; 0 = no cap), ``norm`` (the discriminator's
 normalisation: batch, layer or none) and ``attention`` (a SAGAN self-attention
 block on the feature maps of this side in both networks, e.g. 16 or 32; 0 = none;
-Zhang et al., 2019) and ``minibatch_stddev`` (the group size of a minibatch
+Zhang et al., 2019), ``minibatch_stddev`` (the group size of a minibatch
 standard deviation feature map before the discriminator's logit, e.g. 4; 0 = none;
-Karras et al., 2018).
+Karras et al., 2018), ``minibatch_discrimination`` (the number of kernels of a
+minibatch discrimination layer between the discriminator's Flatten and its
+logit, each with rows of 5, e.g. 100 as in the authors' CIFAR-10 model; 0 = none;
+Salimans et al., 2016) and ``generator_norm`` (the generator's normalisation:
+``batch``, or ``virtual`` for virtual batch normalisation, Salimans et al., 2016:
+a fixed batch of :data:`VBN_REFERENCE_SIZE` = 64 reference noise vectors is
+prepended to every noise batch, each batch norm becomes a
+:class:`~gan_tf.models.layers.VirtualBatchNormalization` that normalises with the
+reference batch's statistics plus the example's own, and the reference rows are
+dropped before the output, so every sample depends only on its own noise; it
+costs a forward pass over 64 more rows per call; in a conditional generator
+the reference rows' label part is N(0, 1) noise too, as the builder sees one
+input vector). Minibatch discrimination and minibatch stddev compare the
+examples of one discriminator call: real and fake batches go through it
+separately, and under ``tf.distribute`` each replica's batch is compared alone.
 """
 
 from __future__ import annotations
@@ -29,10 +43,26 @@ import keras
 from keras import layers
 
 from gan_tf.errors import ConfigError
-from gan_tf.models.layers import MinibatchStddev, SelfAttention, attention_side
+from gan_tf.models.layers import (
+    DropReference,
+    MinibatchDiscrimination,
+    MinibatchStddev,
+    ReferenceBatch,
+    SelfAttention,
+    VirtualBatchNormalization,
+    attention_side,
+)
 from gan_tf.models.spec import ModelSpec, spectral, weight_init
 
-__all__ = ["ARCHITECTURE", "SPEC", "build_discriminator", "build_generator", "upsampling_plan"]
+__all__ = [
+    "ARCHITECTURE",
+    "GENERATOR_NORMS",
+    "SPEC",
+    "VBN_REFERENCE_SIZE",
+    "build_discriminator",
+    "build_generator",
+    "upsampling_plan",
+]
 
 ARCHITECTURE = {
     "base_width": 64,
@@ -40,8 +70,16 @@ ARCHITECTURE = {
     "norm": "batch",
     "attention": 0,
     "minibatch_stddev": 0,
+    "minibatch_discrimination": 0,
+    "generator_norm": "batch",
 }
 NORMS = ("batch", "layer", "none")
+GENERATOR_NORMS = ("batch", "virtual")
+# Reference rows of virtual batch norm: the batch size of the authors' ImageNet model
+# (openai/improved-gan), whose reference batch is one generator batch of fixed noise.
+VBN_REFERENCE_SIZE = 64
+# Row length of each minibatch discrimination kernel (the authors' dim_per_kernel).
+MINIBATCH_KERNEL_DIM = 5
 
 
 def upsampling_plan(image_shape: tuple[int, int, int]) -> tuple[int, int]:
@@ -77,18 +115,44 @@ def _width(arch: dict, channels: int) -> int:
 def build_generator(
     latent_dim: int, image_shape: tuple[int, int, int], arch: dict = ARCHITECTURE
 ) -> keras.Sequential:
-    """Builds the DCGAN generator: ``[B, latent_dim]`` -> images in ``[-1, 1]``."""
+    """Builds the DCGAN generator: ``[B, latent_dim]`` -> images in ``[-1, 1]``.
+
+    Args:
+      latent_dim: noise size.
+      image_shape: ``(H, W, C)``.
+      arch: :data:`ARCHITECTURE` knobs; ``generator_norm=virtual`` replaces batch
+        norm by virtual batch norm (see the module docstring).
+
+    Raises:
+      ConfigError: an unknown ``generator_norm`` or an image side DCGAN cannot build.
+    """
+    generator_norm = arch.get("generator_norm", "batch")
+    if generator_norm not in GENERATOR_NORMS:
+        raise ConfigError(
+            f"arch: unknown generator_norm '{generator_norm}'; choose one of: "
+            f"{', '.join(GENERATOR_NORMS)}",
+            "arch",
+        )
+    virtual = generator_norm == "virtual"
+
+    def normalization():
+        if virtual:
+            return VirtualBatchNormalization(VBN_REFERENCE_SIZE)
+        return layers.BatchNormalization()
+
     side, steps = upsampling_plan(image_shape)
     base = arch.get("base_width", ARCHITECTURE["base_width"])
     channels = base * 2**steps
     model = keras.Sequential(name="generator")
     model.add(keras.Input((latent_dim,)))
+    if virtual:
+        model.add(ReferenceBatch(VBN_REFERENCE_SIZE, name="reference_batch"))
     model.add(
         layers.Dense(
             side * side * _width(arch, channels), use_bias=False, kernel_initializer=weight_init()
         )
     )
-    model.add(layers.BatchNormalization())
+    model.add(normalization())
     model.add(layers.ReLU())
     model.add(layers.Reshape((side, side, _width(arch, channels))))
     attention = attention_side(arch, [side * 2**i for i in range(steps)], "generator")
@@ -108,7 +172,7 @@ def build_generator(
                 kernel_initializer=weight_init(),
             )
         )
-        model.add(layers.BatchNormalization())
+        model.add(normalization())
         model.add(layers.ReLU())
     model.add(
         layers.Conv2DTranspose(
@@ -116,6 +180,8 @@ def build_generator(
         )
     )
     model.add(layers.Activation("tanh", dtype="float32"))
+    if virtual:
+        model.add(DropReference(VBN_REFERENCE_SIZE, name="drop_reference", dtype="float32"))
     return model
 
 
@@ -129,10 +195,12 @@ def build_discriminator(
       arch: :data:`ARCHITECTURE` knobs (``norm`` after every conv but the first:
         ``batch`` for DCGAN, ``layer`` for WGAN-GP critics, where batch norm breaks
         the penalty, or ``none``), plus ``spectral_norm`` (every Conv2D/Dense) and
-        ``dropout`` (after every LeakyReLU; 0 = none).
+        ``dropout`` (after every LeakyReLU; 0 = none); ``minibatch_stddev`` and
+        ``minibatch_discrimination`` (see the module docstring).
 
     Raises:
-      ConfigError: for an unknown ``norm`` or an image side DCGAN cannot build.
+      ConfigError: for an unknown ``norm``, a negative ``minibatch_stddev`` or
+        ``minibatch_discrimination``, or an image side DCGAN cannot build.
     """
     norm = arch.get("norm", "batch")
     spectral_norm, dropout = arch.get("spectral_norm", False), arch.get("dropout", 0.0)
@@ -168,9 +236,23 @@ def build_discriminator(
             f"{arch['minibatch_stddev']}",
             "arch",
         )
+    if arch.get("minibatch_discrimination", 0) < 0:
+        raise ConfigError(
+            "arch minibatch_discrimination must be a number of kernels >= 1 (0 = none), got "
+            f"{arch['minibatch_discrimination']}",
+            "arch",
+        )
     if arch.get("minibatch_stddev", 0):
         model.add(MinibatchStddev(arch["minibatch_stddev"], name="minibatch_stddev"))
     model.add(layers.Flatten())
+    if arch.get("minibatch_discrimination", 0):
+        model.add(
+            MinibatchDiscrimination(
+                arch["minibatch_discrimination"],
+                MINIBATCH_KERNEL_DIM,
+                name="minibatch_discrimination",
+            )
+        )
     dense = layers.Dense(1, kernel_initializer=weight_init(), dtype="float32")
     model.add(spectral(dense, spectral_norm))
     return model

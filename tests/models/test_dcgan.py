@@ -1,6 +1,6 @@
 """DCGAN (gan_tf.models.dcgan): sizes from the image shape, the channel plan, the layout,
-the initialisation, and the architecture knobs base_width, max_width and norm (plus the
-generic spectral_norm and dropout)."""
+the initialisation, and the architecture knobs base_width, max_width, norm,
+minibatch_discrimination and generator_norm (plus the generic spectral_norm and dropout)."""
 
 import keras
 import numpy as np
@@ -11,6 +11,7 @@ import gan_tf
 from gan_tf import build, models
 from gan_tf.errors import ConfigError
 from gan_tf.models import dcgan
+from gan_tf.models.layers import VirtualBatchNormalization
 
 ARCH = dcgan.ARCHITECTURE
 
@@ -162,7 +163,8 @@ def test_unknown_norm_and_knobs_are_config_errors():
         models.get_model("dcgan").resolve_architecture({"depth": 3, "width": 2})
     assert str(caught.value) == (
         "arch: dcgan has no knob depth, width; its knobs are: base_width=64, max_width=1024, "
-        "norm=batch, attention=0, minibatch_stddev=0"
+        "norm=batch, attention=0, minibatch_stddev=0, minibatch_discrimination=0, "
+        "generator_norm=batch"
     )
     assert caught.value.params == ("arch",)
     with pytest.raises(ConfigError, match="its knobs are: base_width=64"):
@@ -193,3 +195,133 @@ def test_spectral_norm_and_dropout_knobs():
     assert sum(kinds_of(layer, "SpectralNormalization") for layer in gan.discriminator.layers) == 3
     out = gan.train_step(tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 1], minval=-1))
     assert all(np.isfinite(float(value)) for value in out.values())
+
+
+# --- minibatch discrimination and virtual batch norm (Salimans et al., 2016) ----------
+
+
+def test_minibatch_discrimination_knob_places_the_layer_before_the_logit():
+    arch = {**ARCH, "base_width": 8, "minibatch_discrimination": 6}
+    discriminator = dcgan.build_discriminator((16, 16, 1), arch)
+    assert kinds(discriminator)[-3:] == ["Flatten", "MinibatchDiscrimination", "Dense"]
+    layer = discriminator.get_layer("minibatch_discrimination")
+    assert (layer.num_kernels, layer.kernel_dim) == (6, 5)
+    assert layer.output.shape[1:] == (4 * 4 * 16 + 6,)
+    assert layer.kernel.shape == (4 * 4 * 16, 30)
+    images = tf.random.stateless_uniform([4, 16, 16, 1], seed=[3, 4], minval=-1.0)
+    with tf.GradientTape() as tape:  # a discriminator update's gradient reaches T
+        logits = discriminator(images, training=True)
+        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(logits), logits))
+    gradients = tape.gradient(loss, discriminator.trainable_weights)
+    assert logits.shape == (4, 1) and logits.dtype == tf.float32
+    by_name = dict(zip([w.path for w in discriminator.trainable_weights], gradients, strict=True))
+    kernel_gradient = by_name[layer.kernel.path].numpy()
+    assert np.isfinite(kernel_gradient).all() and np.abs(kernel_gradient).max() > 0.0
+    assert "MinibatchDiscrimination" not in kinds(dcgan.build_discriminator((16, 16, 1), ARCH))
+    with pytest.raises(ConfigError, match="minibatch_discrimination must be a number of kernels"):
+        dcgan.build_discriminator((16, 16, 1), {**arch, "minibatch_discrimination": -1})
+
+
+def test_minibatch_discrimination_trains_in_the_gan():
+    config = gan_tf.make_config(
+        model="dcgan", latent_dim=8, arch={"base_width": 8, "minibatch_discrimination": 5}
+    )
+    gan = build.build_gan(config, (16, 16, 1), None)
+    kernel = gan.discriminator.get_layer("minibatch_discrimination").kernel
+    before = kernel.numpy().copy()
+    out = gan.train_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
+    assert all(np.isfinite(float(value)) for value in out.values())
+    assert not np.array_equal(before, kernel.numpy())
+
+
+VIRTUAL = {**ARCH, "base_width": 8, "generator_norm": "virtual"}
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
+def test_virtual_generator_norm_replaces_every_batch_norm(shape):
+    generator = dcgan.build_generator(8, shape, VIRTUAL)
+    plain = dcgan.build_generator(8, shape, {**VIRTUAL, "generator_norm": "batch"})
+    layout = kinds(generator)
+    assert layout[0] == "ReferenceBatch" and layout[-1] == "DropReference"
+    assert "BatchNormalization" not in layout
+    assert layout.count("VirtualBatchNormalization") == kinds(plain).count("BatchNormalization")
+    assert layout[1:-1] == [
+        "VirtualBatchNormalization" if kind == "BatchNormalization" else kind
+        for kind in kinds(plain)
+    ]
+    sizes = {layer.size for layer in generator.layers if hasattr(layer, "size")}
+    assert sizes == {dcgan.VBN_REFERENCE_SIZE} == {64}
+    assert generator.get_layer("reference_batch").reference.shape == (64, 8)
+    assert generator.outputs[0].shape[1:] == shape
+    for batch in (1, 3):
+        images = generator(tf.random.stateless_normal([batch, 8], seed=[batch, 0]))
+        assert images.shape == (batch, *shape) and images.dtype == tf.float32
+        assert -1.0 <= float(tf.reduce_min(images)) and float(tf.reduce_max(images)) <= 1.0
+
+
+def test_a_virtual_sample_depends_only_on_its_own_noise():
+    """What tells VBN from batch norm: an example's image is the same in a batch of 4 as
+    alone (batch norm in training mode mixes the batch's statistics in)."""
+    noise = tf.random.stateless_normal([4, 8], seed=[5, 6])
+    generator = dcgan.build_generator(8, (16, 16, 1), VIRTUAL)
+    together = generator(noise, training=True).numpy()
+    for k in range(4):
+        alone = generator(noise[k : k + 1], training=True).numpy()
+        np.testing.assert_allclose(together[k], alone[0], atol=1e-5)
+    np.testing.assert_allclose(generator(noise, training=False).numpy(), together, atol=1e-6)
+    batch_norm = dcgan.build_generator(8, (16, 16, 1), {**VIRTUAL, "generator_norm": "batch"})
+    mixed = batch_norm(noise, training=True).numpy()[0]
+    assert np.abs(mixed - batch_norm(noise[:2], training=True).numpy()[0]).max() > 1e-3
+
+
+def test_a_virtual_generator_saves_and_loads_its_reference_noise(tmp_path):
+    generator = dcgan.build_generator(8, (16, 16, 1), VIRTUAL)
+    vbn = next(layer for layer in generator.layers if isinstance(layer, VirtualBatchNormalization))
+    vbn.gamma.assign(vbn.gamma * 1.5)
+    path = str(tmp_path / "g.keras")
+    generator.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(
+        loaded.get_layer("reference_batch").reference.numpy(),
+        generator.get_layer("reference_batch").reference.numpy(),
+    )
+    noise = tf.random.stateless_normal([2, 8], seed=[7, 8])
+    np.testing.assert_allclose(loaded(noise).numpy(), generator(noise).numpy(), atol=1e-6)
+    other = dcgan.build_generator(8, (16, 16, 1), VIRTUAL)  # a fresh draw of the reference
+    assert not np.array_equal(
+        other.get_layer("reference_batch").reference.numpy(),
+        generator.get_layer("reference_batch").reference.numpy(),
+    )
+
+
+def test_a_virtual_generator_trains_under_mixed_bfloat16_with_ema():
+    config = gan_tf.make_config(
+        model="dcgan",
+        latent_dim=8,
+        arch={"base_width": 8, "generator_norm": "virtual"},
+        precision="mixed_bfloat16",
+        ema=0.9,
+    )
+    gan = build.build_gan(config, (16, 16, 1), None)
+    reference = gan.generator.get_layer("reference_batch").reference
+    before = [weight.numpy().copy() for weight in gan.generator.trainable_weights]
+    fixed = reference.numpy().copy()
+    out = gan.train_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
+    assert all(np.isfinite(float(value)) for value in out.values())
+    after = gan.generator.trainable_weights
+    assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))
+    np.testing.assert_array_equal(reference.numpy(), fixed)  # not trained
+    samples = gan.generate(tf.random.stateless_normal([1, 8], seed=[0, 1]))
+    assert samples.shape == (1, 16, 16, 1) and samples.dtype == tf.float32
+    assert np.isfinite(samples.numpy()).all()
+
+
+def test_unknown_generator_norm_is_a_config_error():
+    with pytest.raises(
+        ConfigError, match="unknown generator_norm 'bogus'; choose one of: batch, virtual"
+    ) as caught:
+        dcgan.build_generator(8, (16, 16, 1), {**ARCH, "generator_norm": "bogus"})
+    assert caught.value.params == ("arch",)
+    config = gan_tf.make_config(arch={"base_width": 8, "generator_norm": "bogus"}, latent_dim=4)
+    with pytest.raises(ConfigError, match="unknown generator_norm 'bogus'"):
+        build.build_networks(config, (16, 16, 1))

@@ -1,6 +1,8 @@
 """gan_tf.models.layers: the SAGAN self-attention block is the identity until trained,
 matches a NumPy reference once its gate opens, learns, copies and saves; the dcgan
-``attention`` knob places it and rejects sides the networks do not have."""
+``attention`` knob places it and rejects sides the networks do not have. Minibatch
+stddev, minibatch discrimination and virtual batch normalisation against hand-computed
+values and NumPy references; the dcgan knobs of the last two are in test_dcgan.py."""
 
 import keras
 import numpy as np
@@ -11,7 +13,14 @@ from gan_tf import make_config
 from gan_tf.build import build_gan
 from gan_tf.errors import ConfigError
 from gan_tf.models import dcgan
-from gan_tf.models.layers import MinibatchStddev, SelfAttention
+from gan_tf.models.layers import (
+    DropReference,
+    MinibatchDiscrimination,
+    MinibatchStddev,
+    ReferenceBatch,
+    SelfAttention,
+    VirtualBatchNormalization,
+)
 
 
 def features(shape=(2, 4, 4, 16), seed=3):
@@ -172,3 +181,174 @@ def test_dcgan_minibatch_stddev_knob():
     gan.train_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
     after = gan.discriminator.trainable_weights
     assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))
+
+
+# --- minibatch discrimination (Salimans et al., 2016, section 3.2) ----------------------
+
+E1, E2, E3, E4 = np.exp(-1.0), np.exp(-2.0), np.exp(-3.0), np.exp(-4.0)
+
+
+def minibatch_layer(num_kernels, kernel_dim, kernel):
+    layer = MinibatchDiscrimination(num_kernels, kernel_dim)
+    layer.build((None, kernel.shape[0]))
+    layer.kernel.assign(kernel)
+    return layer
+
+
+def test_minibatch_discrimination_hand_computed():
+    """x = (0, 0), (1, 2), (3, 0) with T the identity. Two kernels of one entry: kernel 0
+    sees 0, 1, 3 and kernel 1 sees 0, 2, 0, so example 0 gets e^-1 + e^-3 and e^-2 + e^0
+    (the other two only: the example itself is left out). One kernel of two entries: L1
+    distances 3 (e0-e1), 3 (e0-e2), 4 (e1-e2)."""
+    x = tf.constant([[0.0, 0.0], [1.0, 2.0], [3.0, 0.0]])
+    out = minibatch_layer(2, 1, np.eye(2, dtype=np.float32))(x).numpy()
+    assert out.shape == (3, 4)
+    np.testing.assert_array_equal(out[:, :2], x.numpy())  # the features pass unchanged
+    expected = [[E1 + E3, E2 + 1.0], [E1 + E2, E2 + E2], [E3 + E2, 1.0 + E2]]
+    np.testing.assert_allclose(out[:, 2:], expected, rtol=1e-6)  # 0.41767, 1.13534, ...
+    joint = minibatch_layer(1, 2, np.eye(2, dtype=np.float32))(x).numpy()[:, 2]
+    np.testing.assert_allclose(joint, [2 * E3, E3 + E4, E3 + E4], rtol=1e-6)
+    alone = minibatch_layer(1, 2, np.eye(2, dtype=np.float32))(x[:1]).numpy()
+    np.testing.assert_array_equal(alone, [[0.0, 0.0, 0.0]])  # no other example: 0
+
+
+def test_minibatch_discrimination_matches_numpy():
+    x = features((6, 12), seed=5)
+    layer = MinibatchDiscrimination(num_kernels=4, kernel_dim=3)
+    layer(x)
+    layer.kernel.assign(layer.kernel * 10.0)  # distances of order 1, not near 0
+    got = layer(x).numpy()
+    rows = (x.numpy().astype(np.float64) @ layer.kernel.numpy()).reshape(6, 4, 3)
+    closeness = np.exp(-np.abs(rows[:, None] - rows[None, :]).sum(-1))  # [B, B, K]
+    expected = closeness.sum(1) - 1.0  # every j, minus the example itself (exp(0) = 1)
+    np.testing.assert_allclose(got[:, 12:], expected, rtol=1e-5, atol=1e-6)
+    assert got.shape == (6, 16) and 0.05 < expected.mean() < 4.5  # not saturated either way
+    assert layer.compute_output_shape((None, 12)) == (None, 16)
+
+
+def test_minibatch_discrimination_gradients_reach_t():
+    x = features((4, 8), seed=6)
+    layer = MinibatchDiscrimination(num_kernels=3, kernel_dim=2)
+    layer(x)
+    layer.kernel.assign(layer.kernel * 20.0)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x)[:, 8:])
+    gradient = tape.gradient(loss, layer.kernel)
+    assert gradient.shape == (8, 6) and np.isfinite(gradient.numpy()).all()
+    assert np.abs(gradient.numpy()).min() > 0.0  # every entry of T moves the output
+
+
+def test_minibatch_discrimination_under_bfloat16():
+    x = features((5, 8), seed=7)
+    layer = MinibatchDiscrimination(3, 2, dtype="mixed_bfloat16")
+    out = layer(tf.cast(x, tf.bfloat16))
+    assert out.dtype == tf.bfloat16 and layer.kernel.dtype == "float32"
+    exact = minibatch_layer(3, 2, layer.kernel.numpy())(
+        tf.cast(tf.cast(x, tf.bfloat16), tf.float32)
+    )
+    np.testing.assert_allclose(
+        tf.cast(out, tf.float32).numpy(), exact.numpy(), rtol=1e-2, atol=1e-2
+    )
+
+
+def test_minibatch_discrimination_saves_and_loads(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((8,)), MinibatchDiscrimination(3, 2, name="mbd"), keras.layers.Dense(1)]
+    )
+    model.get_layer("mbd").kernel.assign(model.get_layer("mbd").kernel * 30.0)
+    path = str(tmp_path / "d.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.get_layer("mbd").get_config()["num_kernels"] == 3
+    assert loaded.get_layer("mbd").get_config()["kernel_dim"] == 2
+    x = features((4, 8), seed=8)
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_minibatch_discrimination_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="num_kernels and kernel_dim must be >= 1"):
+        MinibatchDiscrimination(0)
+    with pytest.raises(ValueError, match="flattened"):
+        MinibatchDiscrimination()(features((2, 4, 4, 3)))
+
+
+# --- virtual batch normalisation (Salimans et al., 2016, section 3.5) -------------------
+
+
+def vbn(x, size, **kwargs):
+    return VirtualBatchNormalization(size, **kwargs)(tf.constant(x, tf.float32)).numpy()
+
+
+def test_vbn_hand_computed_vectors():
+    """Reference rows 1 and 3 (mean 2, variance 1); the example 5 is normalised with the
+    pool {1, 3, 5} weighted 1/3 each: mean 3, variance (4 + 0 + 4) / 3 = 8/3, so
+    (5 - 3) / sqrt(8/3) = 1.2247449; the reference rows with their own mean and variance."""
+    out = vbn([[1.0], [3.0], [5.0]], 2, epsilon=0.0)
+    np.testing.assert_allclose(out[:, 0], [-1.0, 1.0, 1.2247449], rtol=1e-6)
+    layer = VirtualBatchNormalization(2, epsilon=0.0)
+    layer.build((None, 1))
+    layer.gamma.assign([2.0])
+    layer.beta.assign([0.5])
+    scaled = layer(tf.constant([[1.0], [3.0], [5.0]])).numpy()[:, 0]
+    np.testing.assert_allclose(scaled, [-1.5, 2.5, 2.9494897], rtol=1e-6)
+
+
+def test_vbn_hand_computed_feature_maps():
+    """[1, 2] maps, one channel. Reference rows (0, 2) and (2, 4): mean 2, variance 2. The
+    example (6, 6) pools with them at weight 1/3 per row: values 0, 2, 2, 4, 6, 6 with
+    mean 10/3 and variance 16 - 100/9 = 44/9, so it becomes (6 - 10/3) / sqrt(44/9) =
+    8 / sqrt(44) = 1.2060454 at both positions."""
+    x = np.array([[0.0, 2.0], [2.0, 4.0], [6.0, 6.0]])[:, None, :, None]
+    out = vbn(x, 2, epsilon=0.0)[:, 0, :, 0]
+    root2 = np.sqrt(2.0)
+    np.testing.assert_allclose(
+        out, [[-root2, 0.0], [0.0, root2], [1.2060454, 1.2060454]], rtol=1e-6, atol=1e-7
+    )
+    with_epsilon = vbn(x, 2, epsilon=0.5)[2, 0, 0, 0]  # (8/3) / sqrt(44/9 + 0.5) = 1.14873
+    np.testing.assert_allclose(with_epsilon, 1.1487331, rtol=1e-6)
+
+
+def test_vbn_matches_numpy_and_ignores_the_rest_of_the_batch():
+    reference = features((5, 3, 3, 4), seed=9).numpy() * 2.0 + 1.0
+    examples = features((4, 3, 3, 4), seed=10).numpy() * 3.0 - 2.0
+    layer = VirtualBatchNormalization(5)
+    together = layer(tf.constant(np.concatenate([reference, examples]))).numpy()
+    for k in range(4):  # pool the reference with example k alone, every row weighted 1/6
+        pooled = np.concatenate([reference, examples[k : k + 1]]).astype(np.float64)
+        mean, var = pooled.mean((0, 1, 2)), pooled.var((0, 1, 2))
+        expected = (examples[k] - mean) / np.sqrt(var + 1e-5)
+        np.testing.assert_allclose(together[5 + k], expected, rtol=1e-4, atol=1e-5)
+        alone = layer(tf.constant(np.concatenate([reference, examples[k : k + 1]]))).numpy()
+        np.testing.assert_allclose(together[5 + k], alone[5], atol=1e-5)
+    ref_mean, ref_var = reference.mean((0, 1, 2)), reference.var((0, 1, 2))
+    np.testing.assert_allclose(
+        together[:5], (reference - ref_mean) / np.sqrt(ref_var + 1e-5), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_vbn_under_bfloat16_computes_in_float32():
+    x = tf.cast(features((6, 2, 2, 3), seed=11) * 4.0 + 50.0, tf.bfloat16)
+    layer = VirtualBatchNormalization(3, dtype="mixed_bfloat16")
+    out = layer(x)
+    assert out.dtype == tf.bfloat16 and layer.gamma.dtype == "float32"
+    exact = VirtualBatchNormalization(3)(tf.cast(x, tf.float32))
+    np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), exact.numpy(), atol=0.03)
+
+
+def test_reference_batch_prepends_fixed_rows_and_drop_reference_removes_them():
+    prepend, drop = ReferenceBatch(3, seed=1), DropReference(3)
+    for batch in (1, 4):
+        noise = features((batch, 5), seed=batch)
+        joined = prepend(noise)
+        assert joined.shape == (3 + batch, 5)
+        np.testing.assert_array_equal(joined[:3].numpy(), prepend.reference.numpy())
+        np.testing.assert_array_equal(drop(joined).numpy(), noise.numpy())
+    assert not prepend.trainable_weights and prepend.non_trainable_weights  # saved, not trained
+    reference = ReferenceBatch(2000, seed=2)
+    reference.build((None, 50))
+    values = reference.reference.numpy()  # N(0, 1), like the training noise
+    assert abs(values.mean()) < 0.01 and 0.99 < values.std() < 1.01
+    assert prepend.compute_output_shape((None, 5)) == (None, 5)
+    assert drop.compute_output_shape((7, 5)) == (4, 5)
+    with pytest.raises(ValueError, match="size >= 1"):
+        ReferenceBatch(0)
