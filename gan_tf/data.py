@@ -1096,9 +1096,8 @@ def labelled_subset(
         if len(members) < per_class:
             raise ConfigError(
                 f"labels_per_class={per_class}, but class {label} of '{dataset.name}' has only "
-                f"{len(members)} training examples; lower labels_per_class or raise max_examples",
+                f"{len(members)} training examples; lower labels_per_class",
                 "labels_per_class",
-                "max_examples",
             )
         chosen.append(members[:per_class])
     chosen = np.concatenate(chosen)

@@ -152,6 +152,15 @@ class GAN:
         self._tapped = (
             tapped_discriminator(discriminator, self._taps, options.feature_layer) if taps else None
         )
+        # The random state of Keras' noise layers (Dropout, GaussianNoise), so a resumed
+        # run draws the noise an uninterrupted one would.
+        self.layer_noise_states = tf.Module(name="layer_noise_states")
+        self.layer_noise_states.states = [
+            variable
+            for network in (generator, discriminator)
+            for variable in network.non_trainable_variables
+            if variable.path.endswith("seed_generator_state")
+        ]
         self.historical_averages = None
         if options.historical_averaging:  # the running means, checkpointed with the run
             self.historical_averages = tf.Module(name="historical_averages")
@@ -175,6 +184,12 @@ class GAN:
     @property
     def conditional(self) -> bool:
         return self.num_classes is not None
+
+    @property
+    def needs_labels(self) -> bool:
+        """The step takes the real batch's labels: a conditional GAN, or a
+        discriminator loss that reads them (semi-supervised: -1 = unlabelled)."""
+        return self.conditional or "labels" in self.options.discriminator_inputs
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -220,6 +235,11 @@ class GAN:
           Scalars (see :attr:`metric_names`) of the last discriminator update and
           the generator update, averaged over replicas.
         """
+        if labels is None and self.needs_labels:
+            raise ConfigError(
+                "this GAN's step needs the real batch's labels: call train_step(real, labels)",
+                "labels",
+            )
         seed = self.rng.make_seeds(1)[:, 0]
         replica_step = self._replica_fn or self._replica_step
         per_replica = self.strategy.run(replica_step, args=(real_samples, labels, seed))
@@ -254,9 +274,11 @@ class GAN:
         """One replica's share of a step: the whole update, as plain locals."""
         options, draws = self.options, distribute.Draws(seed)
         reals = tf.split(real_samples, options.n_critic)
-        with_labels = self.conditional or "labels" in options.discriminator_inputs
+        with_labels = self.needs_labels
         label_batches = tf.split(labels, options.n_critic) if with_labels else None
-        smoothing = {"label_smoothing": options.label_smoothing} if options.label_smoothing else {}
+        smoothing = {}
+        if options.sigmoid_outputs and options.label_smoothing:
+            smoothing = {"label_smoothing": options.label_smoothing}
         averaging = options.historical_averaging
 
         def noisy(samples):  # augmentation and instance noise on every discriminator input
@@ -393,6 +415,8 @@ class GAN:
             extra["augment_p"] = self.augment_p
         if self.historical_averages is not None:
             extra["historical_averages"] = self.historical_averages
+        if self.layer_noise_states.states:
+            extra["layer_noise_states"] = self.layer_noise_states
         return {
             "generator": self.generator,
             "discriminator": self.discriminator,

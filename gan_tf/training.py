@@ -204,6 +204,7 @@ def train(
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
     dataset, steps_per_epoch = _load_data(config)
+    extra_data = semi_supervised.load(config, dataset)  # before anything is written
     gan = build_gan(
         config,
         dataset.image_shape,
@@ -256,7 +257,7 @@ def train(
         return {**summary, "epoch": start_epoch, "step": int(gan.step.numpy())}
     trainer = _Trainer(
         config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress, epoch_counter,
-        chief=chief, verbose=verbose, callbacks=callbacks,
+        chief=chief, verbose=verbose, callbacks=callbacks, labelled=extra_data,
     )  # fmt: skip
     if start_epoch or progress.load().get("batch"):
         batch = progress.load().get("batch", 0)
@@ -352,7 +353,7 @@ class _Trainer:
 
     def __init__(
         self, config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress,
-        epoch_counter, *, chief, verbose, callbacks,
+        epoch_counter, *, chief, verbose, callbacks, labelled=None,
     ):  # fmt: skip
         self.config, self.run_dir, self.gan, self.dataset = config, run_dir, gan, dataset
         self.steps_per_epoch, self.checkpoints, self.progress = (
@@ -364,7 +365,7 @@ class _Trainer:
         self.callbacks, self.events, self.stop = callbacks, [], _StopSignals()
         self.rollbacks = progress.load().get("rollbacks", 0)
         self._apply_learning_rates()
-        self.semi_supervised = semi_supervised.load(config, dataset)
+        self.semi_supervised = labelled  # a semi-supervised run: labelled examples, test split
         self.picture = _EpochPicture(config, gan, dataset) if chief else None
         self.evaluator = _make_evaluator(config) if chief else None
         self.writer = (

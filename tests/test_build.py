@@ -111,7 +111,10 @@ def test_every_variant_trains_under_each_precision(model, precision):
     assert is_scaled == (precision == "mixed_float16")
     count = config.batch_size * config.n_critic
     images = tf.random.stateless_uniform([count, *shape], seed=[1, 2], minval=-1, maxval=1)
-    batch = (images, tf.range(count) % 10) if gan.conditional else (images,)
+    labels = tf.range(count) % 10
+    if gan.needs_labels and not gan.conditional:  # semi-supervised: every other unlabelled
+        labels = tf.where(labels % 2 == 0, labels, -1)
+    batch = (images, labels) if gan.needs_labels else (images,)
     before = snapshot(gan.generator)
     for _ in range(6):  # float16 skips the first steps while their scaled gradients overflow
         out = gan.train_step(*batch)

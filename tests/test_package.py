@@ -18,7 +18,7 @@ LAYERS = [
     {"config"},
     {"train_step"},
     {"build"},
-    {"sampling"},
+    {"sampling", "semi_supervised"},
     {"rundir"},
     {"evaluation"},
     {"run"},

@@ -216,3 +216,25 @@ def test_gradient_penalty_in_the_step_uses_the_steps_fakes_and_alphas():
     assert float(out["gradient_penalty"]) == pytest.approx(expected, rel=1e-4)
     other_alpha = float(regularizers.gradient_penalty(critic, real, fake, 1.0 - alpha))
     assert other_alpha != pytest.approx(expected, rel=1e-3)
+
+
+def test_historical_averaging_penalty_hand_computed():
+    # (1 - 0)^2 + (2 - 0)^2 + (3 - 1)^2 = 9
+    variables = [tf.Variable([1.0, 2.0]), tf.Variable([[3.0]])]
+    averages = [tf.Variable([0.0, 0.0]), tf.Variable([[1.0]])]
+    value = regularizers.historical_averaging_penalty(variables, averages)
+    assert float(value) == pytest.approx(9.0, abs=1e-6)
+    with tf.GradientTape() as tape:  # d/dtheta = 2 (theta - average); the average is constant
+        value = regularizers.historical_averaging_penalty(variables, averages)
+    gradients = tape.gradient(value, variables + averages)
+    np.testing.assert_allclose(gradients[0].numpy(), [2.0, 4.0])
+    np.testing.assert_allclose(gradients[1].numpy(), [[4.0]])
+    assert gradients[2] is None and gradients[3] is None
+
+
+def test_running_average_is_the_mean_of_every_value_so_far():
+    average = [tf.Variable([2.0])]
+    regularizers.update_running_average(average, [tf.Variable([4.0])], 2)  # mean(2, 4)
+    assert float(average[0][0]) == pytest.approx(3.0)
+    regularizers.update_running_average(average, [tf.Variable([9.0])], 3)  # mean(2, 4, 9)
+    assert float(average[0][0]) == pytest.approx(5.0)

@@ -8,6 +8,7 @@ and the returned metrics. The step's random numbers are replayed from
 """
 
 import csv
+import dataclasses
 import os
 
 import keras
@@ -602,3 +603,158 @@ def test_jit_compiled_step_trains_like_the_plain_step():
         ):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
     assert not np.allclose(compiled.generator.get_weights()[1], initial[1])  # it trained
+
+
+# --- losses that read discriminator layers, historical averaging ---------------------------
+
+
+@pytest.fixture
+def eager():
+    """Runs the step eagerly, so a loss wrapper can keep the tensors it was given."""
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
+def tapped_critic():
+    return keras.Sequential(
+        [
+            keras.Input((2,)),
+            dense(3, activation="tanh", name="hidden"),
+            dense(4, activation="tanh", name="wide"),
+            dense(1, name="logit"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("layer, width", [("", 4), ("hidden", 3)])
+def test_feature_matching_gets_the_features_of_the_chosen_layer(layer, width, eager):
+    """Default: the input of the logit layer; ``feature_layer`` names another. The
+    generator loss equals feature matching on that layer's outputs for the real batch
+    and fresh fakes, read from the updated discriminator."""
+    received = {}
+
+    def g_loss(**kwargs):
+        received.update(kwargs)
+        return losses.feature_matching_generator_loss(**kwargs)
+
+    gan = tiny_gan(
+        discriminator=tapped_critic(),
+        generator_loss=g_loss,
+        discriminator_loss=losses.bce_discriminator_loss,
+        options=StepOptions(
+            generator_uses_real=True,
+            generator_inputs=("real_features", "fake_features"),
+            feature_layer=layer,
+        ),
+    )
+    real = points(6)
+    out = gan.train_step(real)
+    assert received["real_features"].shape == (6, width)
+    assert received["fake_features"].shape == (6, width)
+    name = layer or "wide"
+    features = keras.Model(gan.discriminator.inputs, gan.discriminator.get_layer(name).output)
+    np.testing.assert_allclose(received["real_features"].numpy(), features(real).numpy(), atol=1e-6)
+    expected = losses.feature_matching_generator_loss(
+        real_features=received["real_features"], fake_features=received["fake_features"]
+    )
+    assert float(out["generator_loss"]) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_feature_matching_layer_errors():
+    options = StepOptions(generator_uses_real=True, generator_inputs=("real_features",))
+    with pytest.raises(gan_tf.ConfigError, match="no layer 'nope'; its layers are: hidden, wide"):
+        tiny_gan(
+            discriminator=tapped_critic(),
+            options=dataclasses.replace(options, feature_layer="nope"),
+        )
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.logit = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.logit(x)
+
+    with pytest.raises(gan_tf.ConfigError, match="Sequential or functional"):
+        tiny_gan(discriminator=Subclassed(), options=options)
+
+
+def test_the_discriminator_loss_gets_the_labels_and_class_logits_it_declares(eager):
+    received = {}
+
+    def d_loss(**kwargs):
+        received.update(kwargs)
+        return losses.semi_supervised_discriminator_loss(**kwargs)
+
+    discriminator = keras.Sequential(
+        [
+            keras.Input((2,)),
+            dense(5, activation="relu", name="features"),
+            dense(3, name="class_logits"),
+        ]
+    )
+    logit = keras.layers.Lambda(lambda x: tf.reduce_logsumexp(x, -1, keepdims=True))
+    discriminator = keras.Model(discriminator.inputs, logit(discriminator.outputs[0]))
+    gan = tiny_gan(
+        discriminator=discriminator,
+        generator_loss=losses.feature_matching_generator_loss,
+        discriminator_loss=d_loss,
+        options=StepOptions(
+            generator_uses_real=True,
+            generator_inputs=("real_features", "fake_features"),
+            discriminator_inputs=("real_class_logits", "labels"),
+        ),
+    )
+    labels = tf.constant([2, -1, 0, -1])
+    out = gan.train_step(points(4), labels)
+    assert received["labels"].numpy().tolist() == [2, -1, 0, -1]
+    assert received["real_class_logits"].shape == (4, 3)
+    np.testing.assert_allclose(
+        received["real_logits"].numpy(),
+        tf.reduce_logsumexp(received["real_class_logits"], -1, keepdims=True).numpy(),
+        atol=1e-6,
+    )
+    assert np.isfinite(float(out["discriminator_loss"]))
+
+
+def test_historical_averaging_pulls_the_weights_to_their_running_mean():
+    """Step 1: the average is the initial weights, so the penalty and its gradient are
+    0 and the update equals the plain one. After it the average is (theta0 + theta1) / 2,
+    so step 2 adds -lr * w * 2 (theta1 - avg) = -lr * w * (theta1 - theta0) to the
+    plain update. The averages are the running means of every value so far."""
+    lr, weight = 0.1, 0.5
+
+    def make(historical_averaging):
+        return tiny_gan(
+            learning_rate=lr,
+            options=StepOptions(sigmoid_outputs=False, historical_averaging=historical_averaging),
+        )
+
+    plain, averaged = make(0.0), make(weight)
+    theta0 = weights(averaged.discriminator)
+    real = points(6, seed=3)
+    out1 = averaged.train_step(real)
+    plain.train_step(real)
+    theta1 = weights(averaged.discriminator)
+    for a, b in zip(theta1, weights(plain.discriminator), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert float(out1["historical_averaging"]) == pytest.approx(0.0, abs=1e-10)
+    out2 = averaged.train_step(real)
+    plain.train_step(real)
+    for got, base, t0, t1 in zip(
+        weights(averaged.discriminator), weights(plain.discriminator), theta0, theta1, strict=True
+    ):
+        np.testing.assert_allclose(got - base, -lr * weight * (t1 - t0), rtol=1e-4, atol=1e-6)
+    d_distance = sum(
+        float(np.sum(((t1 - t0) / 2) ** 2)) for t0, t1 in zip(theta0, theta1, strict=True)
+    )
+    assert float(out2["historical_averaging"]) > d_distance > 0  # plus the generator's
+    mean = [
+        (t0 + t1 + t2) / 3
+        for t0, t1, t2 in zip(theta0, theta1, weights(averaged.discriminator), strict=True)
+    ]
+    for average, expected in zip(averaged.historical_averages.discriminator, mean, strict=True):
+        np.testing.assert_allclose(average.numpy(), expected, rtol=1e-5, atol=1e-7)
+    assert "historical_averages" in averaged.checkpoint_objects()
