@@ -21,7 +21,7 @@ def test_every_field_has_help_with_its_default_and_the_variants_own():
         text = field_help(field.name)
         assert len(text) > 20 and "(default " in text, field.name
     assert field_help("learning_rate").endswith(
-        "(default 0.0002; dcgan 0.0008, wgan 5e-05, wgan_gp 0.0001)"  # dcgan's fast recipe
+        "(default 0.0002; dcgan 0.0008, ssgan 0.003, wgan 5e-05, wgan_gp 0.0001)"  # dcgan fast
     )
     assert "2-D toys 256" in field_help("batch_size")
     for name in models.model_names():  # the model list comes from the registry

@@ -67,6 +67,7 @@ def test_run_info_defaults_custom_networks_to_false(tmp_path):
     assert rundir.run_info(str(tmp_path)) == {
         "shape": [2],
         "num_classes": 8,
+        "data_classes": 8,  # the classes of the data: a conditional run's own
         "custom_networks": False,
     }
 

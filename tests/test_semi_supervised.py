@@ -8,6 +8,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import gan_tf
@@ -34,31 +35,40 @@ def test_test_accuracy_counts_the_argmax_hits():
     assert semi_supervised.test_accuracy(keras.Model(pixel, logits), test, batch_size=3) == 0.75
 
 
-def test_ssgan_learns_to_classify_real_digits_and_resumes_exactly(tmp_path):
-    """10 labelled digits per class and 4,000 unlabelled ones: far above chance (0.1)
-    after two epochs. Stopped after one epoch and rerun, it ends exactly where the
-    uninterrupted run does: same test accuracies, same weights (the Gaussian noise
-    layers' random state is checkpointed)."""
+def ssgan_config(epochs, **overrides):
+    return gan_tf.make_config(
+        model="ssgan", dataset="mnist_5k", epochs=epochs, labels_per_class=10, **overrides
+    )
 
-    def config(epochs):
-        return gan_tf.make_config(
-            model="ssgan", dataset="mnist_5k", epochs=epochs, labels_per_class=10
-        )
 
-    straight = gan_tf.train(config(2), str(tmp_path / "straight"), verbose=0)
-    assert straight["steps_per_epoch"] == 4000 // 50 and straight["step"] == 160
-    gan_tf.train(config(1), str(tmp_path / "resumed"), verbose=0)
-    resumed = gan_tf.train(config(2), str(tmp_path / "resumed"), verbose=0)
-    assert resumed["start_epoch"] == 1 and resumed["step"] == 160
+def test_ssgan_resumes_exactly(tmp_path):
+    """Stopped after one epoch and rerun, it ends exactly where the uninterrupted run
+    does: same test accuracies, same weights (the Gaussian noise layers' random state
+    is checkpointed)."""
+    straight = gan_tf.train(ssgan_config(2, steps_per_epoch=20), str(tmp_path / "a"), verbose=0)
+    assert straight["step"] == 40
+    gan_tf.train(ssgan_config(1, steps_per_epoch=20), str(tmp_path / "b"), verbose=0)
+    resumed = gan_tf.train(ssgan_config(2, steps_per_epoch=20), str(tmp_path / "b"), verbose=0)
+    assert resumed["start_epoch"] == 1 and resumed["step"] == 40
     accuracies = {}
-    for name in ("straight", "resumed"):
+    for name in ("a", "b"):
         with open(tmp_path / name / "metrics.csv", encoding="utf-8") as handle:
             accuracies[name] = [float(row["test_accuracy"]) for row in csv.DictReader(handle)]
-    assert accuracies["straight"] == accuracies["resumed"]
-    assert len(accuracies["straight"]) == 2 and 0.5 < accuracies["straight"][-1] <= 1.0
-    runs = [gan_tf.load_run(str(tmp_path / name)) for name in ("straight", "resumed")]
+    assert accuracies["a"] == accuracies["b"] and len(accuracies["a"]) == 2
+    runs = [gan_tf.load_run(str(tmp_path / name)) for name in ("a", "b")]
     np.testing.assert_array_equal(runs[0].sample(4, seed=3), runs[1].sample(4, seed=3))
     assert runs[0].sample(4).shape == (4, 28, 28, 1)  # samples like any unconditional run
+
+
+@pytest.mark.slow
+def test_ssgan_learns_to_classify_real_digits(tmp_path):
+    """10 labelled digits per class and 4,000 unlabelled ones: far above chance (0.1)
+    after two full epochs (80 steps each)."""
+    summary = gan_tf.train(ssgan_config(2), str(tmp_path / "run"), verbose=0)
+    assert summary["steps_per_epoch"] == 4000 // 50 and summary["step"] == 160
+    with open(tmp_path / "run" / "metrics.csv", encoding="utf-8") as handle:
+        accuracies = [float(row["test_accuracy"]) for row in csv.DictReader(handle)]
+    assert 0.5 < accuracies[-1] <= 1.0
 
 
 def test_labelled_only_baseline_trains_the_same_classifier_on_the_labels_alone():
@@ -79,7 +89,8 @@ def cli(*args):
     )
 
 
-def test_cli_trains_ssgan_and_refuses_bad_labels_per_class(tmp_path):
+@pytest.mark.slow
+def test_cli_trains_ssgan(tmp_path):
     out = str(tmp_path / "run")
     done = cli(
         "--model=ssgan",
@@ -92,6 +103,9 @@ def test_cli_trains_ssgan_and_refuses_bad_labels_per_class(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "test accuracy" in done.stdout
     assert os.path.exists(os.path.join(out, "samples", "epoch_0001.png"))
+
+
+def test_cli_refuses_bad_labels_per_class(tmp_path):
     too_many = cli("--model=ssgan", "--dataset=mnist_5k", "--labels_per_class=900", "--epochs=1",
                    f"--output_dir={tmp_path / 'other'}")  # fmt: skip
     assert too_many.returncode == 2

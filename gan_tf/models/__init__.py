@@ -105,6 +105,13 @@ def build_networks(
                 "model",
                 "dataset",
             )
+        if is_vector(shape):
+            raise ConfigError(
+                f"model={spec.name} classifies images; the 2-D toys have no classes to learn "
+                "from a few labels (choose an image dataset)",
+                "model",
+                "dataset",
+            )
         arch = {**arch, "num_classes": num_classes}
     if is_vector(shape):
         build_generator, build_discriminator = toy.build_generator, toy.build_discriminator

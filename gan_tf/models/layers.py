@@ -198,16 +198,18 @@ class MinibatchDiscrimination(layers.Layer):
     def __init__(self, num_kernels: int = 100, kernel_dim: int = 5, **kwargs):
         super().__init__(**kwargs)
         if int(num_kernels) < 1 or int(kernel_dim) < 1:
-            raise ValueError(
-                f"num_kernels and kernel_dim must be >= 1, got {num_kernels} and {kernel_dim}"
+            raise ConfigError(
+                f"num_kernels and kernel_dim must be >= 1, got {num_kernels} and {kernel_dim}",
+                "arch",
             )
         self.num_kernels = int(num_kernels)
         self.kernel_dim = int(kernel_dim)
 
     def build(self, input_shape):
         if len(input_shape) != 2:
-            raise ValueError(
-                f"MinibatchDiscrimination takes flattened [B, A] features, got shape {input_shape}"
+            raise ConfigError(
+                f"MinibatchDiscrimination takes flattened [B, A] features, got shape {input_shape}",
+                "arch",
             )
         self.kernel = self.add_weight(  # float32 even under mixed precision (autocast off)
             name="kernel",
@@ -260,7 +262,7 @@ class ReferenceBatch(layers.Layer):
     def __init__(self, size: int = 64, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if int(size) < 1:
-            raise ValueError(f"the reference batch needs size >= 1, got {size}")
+            raise ConfigError(f"the reference batch needs size >= 1, got {size}", "arch")
         self.size = int(size)
         self.seed = seed
 

@@ -266,9 +266,9 @@ def test_minibatch_discrimination_saves_and_loads(tmp_path):
 
 
 def test_minibatch_discrimination_refuses_bad_arguments():
-    with pytest.raises(ValueError, match="num_kernels and kernel_dim must be >= 1"):
+    with pytest.raises(ConfigError, match="num_kernels and kernel_dim must be >= 1"):
         MinibatchDiscrimination(0)
-    with pytest.raises(ValueError, match="flattened"):
+    with pytest.raises(ConfigError, match="flattened"):
         MinibatchDiscrimination()(features((2, 4, 4, 3)))
 
 
@@ -350,5 +350,5 @@ def test_reference_batch_prepends_fixed_rows_and_drop_reference_removes_them():
     assert abs(values.mean()) < 0.01 and 0.99 < values.std() < 1.01
     assert prepend.compute_output_shape((None, 5)) == (None, 5)
     assert drop.compute_output_shape((7, 5)) == (4, 5)
-    with pytest.raises(ValueError, match="size >= 1"):
+    with pytest.raises(ConfigError, match="size >= 1"):
         ReferenceBatch(0)
