@@ -262,7 +262,7 @@ def _validate(config: TrainConfig) -> None:
             "on_divergence",
             "lr_decay",
         )
-    for name in ("checkpoint_every_steps", "saturation_steps", "worse_evals"):
+    for name in ("checkpoint_every_steps", "saturation_steps", "worse_evals", "labels_per_class"):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be an integer >= 0 (0 = off), got {value}", name)
@@ -334,11 +334,6 @@ def _validate_semi_supervised(config: TrainConfig, spec, pair) -> None:
             "classifier discriminator, and that model trains with this loss)",
             "loss",
             "model",
-        )
-    if not isinstance(config.labels_per_class, int) or config.labels_per_class < 0:
-        raise ConfigError(
-            f"labels_per_class must be an integer >= 1, got {config.labels_per_class}",
-            "labels_per_class",
         )
     if spec.semi_supervised and config.labels_per_class < 1:
         raise ConfigError(

@@ -53,6 +53,7 @@ __all__ = [
     "load_dataset",
     "image_shape_of",
     "is_toy",
+    "labelled_batches_for",
     "labelled_subset",
     "semi_supervised_batches",
     "toy_modes",
@@ -1104,6 +1105,22 @@ def labelled_subset(
     return images[chosen], labels[chosen]
 
 
+def labelled_batches_for(
+    labelled: tuple[np.ndarray, np.ndarray], batch_size: int, steps: int, *, seed: int
+) -> tf.data.Dataset:
+    """At least ``steps`` batches of ``batch_size`` labelled examples (float32 images in
+    ``[-1, 1]``, int32 labels), cycling through ``labelled`` and reshuffling it on every
+    pass; the order depends only on ``seed``."""
+    count = len(labelled[1])
+    return (
+        tf.data.Dataset.from_tensor_slices(labelled)
+        .shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        .repeat(-(-steps * batch_size // count))
+        .batch(batch_size, drop_remainder=True)
+        .map(lambda x, y: (to_float_images(x), y))
+    )
+
+
 def semi_supervised_batches(
     dataset: ImageDataset,
     labelled: tuple[np.ndarray, np.ndarray],
@@ -1139,15 +1156,8 @@ def semi_supervised_batches(
         )
     unlabelled = batches(dataset, half, seed=seed, epoch=epoch).map(lambda x, y: x)
     steps = dataset.num_examples // half
-    count = len(labelled[1])
     shuffle_seed = (int(seed) * 1_000_003 + int(epoch) + 7_919) % (2**31 - 1)
-    labelled_batches = (
-        tf.data.Dataset.from_tensor_slices(labelled)
-        .shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
-        .repeat(-(-steps * half // count))
-        .batch(half, drop_remainder=True)
-        .map(lambda x, y: (to_float_images(x), y))
-    )
+    labelled_batches = labelled_batches_for(labelled, half, steps, seed=shuffle_seed)
 
     def interleave(unlabelled_images, labelled_pair):
         images, labels = labelled_pair

@@ -50,6 +50,7 @@ __all__ = [
     "relativistic_generator_loss",
     "non_saturating_generator_loss",
     "semi_supervised_discriminator_loss",
+    "tapped_layers",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
 ]
@@ -328,6 +329,12 @@ TAPPED_INPUTS = {
 }
 
 
+def tapped_layers(input_names) -> tuple[str, ...]:
+    """The discriminator layers (sorted) that the loss inputs ``input_names`` of
+    :data:`TAPPED_INPUTS` read; ``labels`` come with the data, not from a layer."""
+    return tuple(sorted({TAPPED_INPUTS[name] for name in input_names} - {"labels"}))
+
+
 def _wants(loss: Callable[..., tf.Tensor]) -> tuple[str, ...]:
     return tuple(name for name in inspect.signature(loss).parameters if name in TAPPED_INPUTS)
 
@@ -363,8 +370,7 @@ class LossPair(NamedTuple):
     @property
     def taps(self) -> tuple[str, ...]:
         """The discriminator layers the pair reads besides the logits (sorted)."""
-        inputs = self.generator_inputs + self.discriminator_inputs
-        return tuple(sorted({TAPPED_INPUTS[name] for name in inputs} - {"labels"}))
+        return tapped_layers(self.generator_inputs + self.discriminator_inputs)
 
 
 LOSSES: dict[str, LossPair] = {

@@ -108,20 +108,11 @@ def labelled_only_baseline(
         optimizer=make_optimizer(config, config.learning_rate, steps),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    images, labels = extra.labelled
-    half = config.batch_size // 2
-    repeats = -(-steps * half // len(labels))
-    examples = (
-        tf.data.Dataset.from_tensor_slices((images, labels))
-        .shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
-        .repeat(repeats)
-        .batch(half, drop_remainder=True)
-        .map(lambda x, y: (data.to_float_images(x), y))
-        .take(steps)
-    )
-    network.fit(examples, epochs=1, verbose=verbose)
+    half = config.batch_size // 2  # the labelled half of a semi-supervised batch
+    examples = data.labelled_batches_for(extra.labelled, half, steps, seed=config.seed)
+    network.fit(examples.take(steps), epochs=1, verbose=verbose)
     return {
         "test_accuracy": test_accuracy(network, extra.test),
-        "labelled": int(len(labels)),
+        "labelled": int(len(extra.labelled[1])),
         "steps": int(steps),
     }

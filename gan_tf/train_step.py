@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from gan_tf import augment, distribute, regularizers
 from gan_tf.errors import ConfigError
-from gan_tf.losses import TAPPED_INPUTS
+from gan_tf.losses import TAPPED_INPUTS, tapped_layers
 
 __all__ = ["GAN", "StepOptions", "tapped_discriminator"]
 
@@ -137,10 +137,7 @@ class GAN:
         self.generator_ema = None
         if options.ema_decay is not None:
             self.generator_ema = _copy(generator)
-        taps = {TAPPED_INPUTS[name] for name in options.generator_inputs}
-        taps = sorted(
-            (taps | {TAPPED_INPUTS[n] for n in options.discriminator_inputs}) - {"labels"}
-        )
+        taps = tapped_layers(options.generator_inputs + options.discriminator_inputs)
         if taps and self.conditional:
             raise ConfigError(
                 "losses that read discriminator layers (feature matching, semi-supervised) "
@@ -148,7 +145,7 @@ class GAN:
                 "loss",
                 "model",
             )
-        self._taps = tuple(taps)
+        self._taps = taps
         self._tapped = (
             tapped_discriminator(discriminator, self._taps, options.feature_layer) if taps else None
         )
