@@ -10,7 +10,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from gan_tf import distribute, losses, models, regularizers
+from gan_tf import data, distribute, losses, models, regularizers
 from gan_tf.augment import parse_policy
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
@@ -21,6 +21,7 @@ __all__ = [
     "build_gan",
     "build_networks",
     "dtype_policy",
+    "initialize_from_data",
     "make_optimizer",
     "with_precision",
 ]
@@ -79,6 +80,22 @@ def build_networks(config: TrainConfig, shape, num_classes=None):
     if config.precision != "float32":
         generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
     return generator, discriminator
+
+
+INIT_EXAMPLES = 500  # the batch of the authors' data-dependent initialisation
+
+
+def initialize_from_data(discriminator: keras.Model, dataset: data.ImageDataset) -> bool:
+    """The data-dependent initialisation of ``discriminator``'s layers that have one
+    (weight-normalised layers, :func:`gan_tf.models.layers.initialize_from_data`), on
+    the first :data:`INIT_EXAMPLES` training examples. Training runs it before it
+    restores a checkpoint; call it yourself after :func:`build_gan` when you write
+    your own loop. Returns whether any layer was initialised (a no-op for most
+    variants)."""
+    if not any(hasattr(layer, "initialize_from") for layer in discriminator.layers):
+        return False
+    images = data.first_examples(dataset, INIT_EXAMPLES)
+    return models.layers.initialize_from_data(discriminator, images)
 
 
 def make_optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):

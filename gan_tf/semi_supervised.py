@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data, models
-from gan_tf.build import build_networks, make_optimizer
+from gan_tf.build import build_networks, initialize_from_data, make_optimizer
 from gan_tf.config import TrainConfig
 from gan_tf.models.ssgan import classifier
 
@@ -103,6 +103,7 @@ def labelled_only_baseline(
     keras.utils.set_random_seed(config.seed)
     extra = load(config, dataset)
     _, discriminator = build_networks(config, dataset.image_shape, dataset.num_classes)
+    initialize_from_data(discriminator, dataset)
     network = classifier(discriminator)
     network.compile(
         optimizer=make_optimizer(config, config.learning_rate, steps),

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data, distribute, evaluation, rundir, sampling, semi_supervised, visualize
-from gan_tf.build import build_gan
+from gan_tf.build import build_gan, initialize_from_data
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from gan_tf.eval import toy_mode_metrics
@@ -214,6 +214,7 @@ def train(
         generator=generator,
         discriminator=discriminator,
     )
+    initialize_from_data(gan.discriminator, dataset)  # a restored checkpoint overwrites it
     with strategy.scope():
         epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     progress = _Progress()

@@ -335,3 +335,23 @@ def test_make_optimizer_schedules_and_scales_float16_losses():
     assert float(decayed.learning_rate) == pytest.approx(7.5e-4)  # 1e-3 * (1 - 1/4)
     decayed.iterations.assign(4)
     assert float(decayed.learning_rate) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_initialize_from_data_standardises_the_ssgan_discriminator_only():
+    from gan_tf import data
+    from gan_tf.build import INIT_EXAMPLES, initialize_from_data
+    from gan_tf.models.layers import WeightNormDense
+
+    dataset = data.load_dataset("mnist_5k", with_labels=True)
+    config = gan_tf.make_config(model="ssgan", dataset="mnist_5k", precision="float32")
+    _, discriminator = build_networks(config, dataset.image_shape, dataset.num_classes)
+    assert initialize_from_data(discriminator, dataset)
+    first = next(layer for layer in discriminator.layers if isinstance(layer, WeightNormDense))
+    images = data.first_examples(dataset, INIT_EXAMPLES).reshape(INIT_EXAMPLES, -1)
+    pre = images @ tf.math.l2_normalize(first.direction, axis=0) * first.scale + first.bias
+    np.testing.assert_allclose(np.mean(pre, 0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(np.std(pre, 0), 1.0, rtol=1e-3)
+    assert not np.allclose(first.scale.numpy(), 1.0)  # no longer the builder's unit norms
+
+    _, dcgan_discriminator = build_networks(gan_tf.make_config(model="dcgan"), (28, 28, 1))
+    assert not initialize_from_data(dcgan_discriminator, dataset)

@@ -10,12 +10,18 @@ l_k``, and the network's output, the usual ``[B, 1]`` real/fake logit, is
 examples and all examples unlabelled; the generator trains with feature matching
 on the last hidden layer (named ``features``).
 
-Networks (the authors' MNIST code, without its weight normalisation):
-discriminator: Gaussian noise (std 0.3) on the input, then dense layers of
-``widths`` units (1000, 500, 250, 250, 250) with ReLU, each followed by Gaussian
-noise (std 0.5), then the K class logits. Generator: dense 500 -> 500 with
-softplus and batch norm, then a tanh output reshaped to the image. The noise
-layers act in training only, so the classifier is deterministic at test time.
+Networks (the authors' MNIST code): discriminator: Gaussian noise (std 0.3) on
+the input, then weight-normalised dense layers (:class:`WeightNormDense` with a
+fixed per-unit scale, as the authors' ``nn.DenseLayer``) of ``widths`` units (1000,
+500, 250, 250, 250) with ReLU, each followed by Gaussian noise (std 0.5), then the
+K class logits (weight-normalised, scale learned). Before the first step, training
+sets every scale and bias so the pre-activations on 500 real images have mean 0
+and std 1 (:func:`gan_tf.build.initialize_from_data`, the authors' data-dependent
+initialisation); the fixed scales then keep the activations near unit size, so
+the noise stays a real regulariser (plain dense layers let the activations grow
+until it is negligible). Generator: dense 500 -> 500 with softplus and batch norm,
+then a weight-normalised tanh output reshaped to the image. The noise layers act
+in training only, so the classifier is deterministic at test time.
 
 Architecture knobs: ``widths`` (the discriminator's hidden units, a
 ``-``-separated list, e.g. ``1000-500-250-250-250``) and ``input_noise`` /
@@ -31,6 +37,7 @@ import tensorflow as tf
 from keras import layers
 
 from gan_tf.errors import ConfigError
+from gan_tf.models.layers import WeightNormDense
 from gan_tf.models.spec import ModelSpec
 
 __all__ = [
@@ -87,7 +94,7 @@ def build_generator(
             layers.Dense(500, use_bias=False),
             layers.BatchNormalization(),
             layers.Activation("softplus"),
-            layers.Dense(math.prod(image_shape)),
+            WeightNormDense(math.prod(image_shape), train_scale=True),
             layers.Activation("tanh", dtype="float32"),
             layers.Reshape(image_shape),
         ],
@@ -114,9 +121,10 @@ def build_discriminator(image_shape: tuple[int, ...], arch: dict) -> keras.Seque
     dropout = arch.get("dropout", 0.0)
     spectral_norm = arch.get("spectral_norm", False)
 
-    def dense(units, **kwargs):
-        layer = layers.Dense(units, **kwargs)
-        return layers.SpectralNormalization(layer) if spectral_norm else layer
+    def dense(units, train_scale=False, **kwargs):
+        if spectral_norm:  # spectral instead of weight normalisation
+            return layers.SpectralNormalization(layers.Dense(units, **kwargs))
+        return WeightNormDense(units, train_scale=train_scale, **kwargs)
 
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(image_shape))
@@ -128,7 +136,7 @@ def build_discriminator(image_shape: tuple[int, ...], arch: dict) -> keras.Seque
         model.add(layers.GaussianNoise(float(arch.get("hidden_noise", 0.5))))
         if dropout:
             model.add(layers.Dropout(dropout))
-    model.add(dense(num_classes, name="class_logits"))
+    model.add(dense(num_classes, train_scale=True, name="class_logits"))
     model.add(RealLogit(name="real_logit", dtype="float32"))
     return model
 

@@ -1,8 +1,9 @@
 """gan_tf.models.layers: the SAGAN self-attention block is the identity until trained,
 matches a NumPy reference once its gate opens, learns, copies and saves; the dcgan
 ``attention`` knob places it and rejects sides the networks do not have. Minibatch
-stddev, minibatch discrimination and virtual batch normalisation against hand-computed
-values and NumPy references; the dcgan knobs of the last two are in test_dcgan.py."""
+stddev, minibatch discrimination, virtual batch normalisation and weight normalisation
+(with its data-dependent initialisation) against hand-computed values and NumPy
+references; the dcgan knobs of minibatch discrimination and VBN are in test_dcgan.py."""
 
 import keras
 import numpy as np
@@ -20,6 +21,8 @@ from gan_tf.models.layers import (
     ReferenceBatch,
     SelfAttention,
     VirtualBatchNormalization,
+    WeightNormDense,
+    initialize_from_data,
 )
 
 
@@ -352,3 +355,67 @@ def test_reference_batch_prepends_fixed_rows_and_drop_reference_removes_them():
     assert drop.compute_output_shape((7, 5)) == (4, 5)
     with pytest.raises(ConfigError, match="size >= 1"):
         ReferenceBatch(0)
+
+
+def test_weight_norm_dense_hand_computed():
+    layer = WeightNormDense(2, train_scale=True)
+    layer.build((None, 2))
+    layer.direction.assign([[3.0, 0.0], [4.0, 2.0]])  # column norms 5 and 2
+    layer.scale.assign([2.0, 0.5])
+    layer.bias.assign([1.0, -1.0])
+    out = layer(tf.constant([[1.0, 1.0], [2.0, -1.0]]))
+    # unit 0: 2 * (3 x0 + 4 x1) / 5 + 1; unit 1: 0.5 * (2 x1) / 2 - 1
+    np.testing.assert_allclose(out.numpy(), [[3.8, -0.5], [1.8, -1.5]], rtol=1e-6, atol=1e-6)
+    assert [w.name for w in layer.trainable_weights] == ["direction", "scale", "bias"]
+
+
+def test_weight_norm_dense_scale_is_fixed_unless_trained():
+    layer = WeightNormDense(3, activation="relu")
+    layer.build((None, 4))
+    assert [w.name for w in layer.trainable_weights] == ["direction", "bias"]
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(tf.ones((2, 4))))
+    gradient = tape.gradient(loss, layer.direction)
+    assert gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0
+    # scaling the direction changes nothing: only its direction counts
+    before = layer(tf.ones((2, 4))).numpy()
+    layer.direction.assign(layer.direction * 7.0)
+    np.testing.assert_allclose(layer(tf.ones((2, 4))).numpy(), before, rtol=1e-5, atol=1e-6)
+
+
+def test_data_dependent_init_standardises_every_layer():
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            WeightNormDense(8, activation="relu"),
+            keras.layers.GaussianNoise(0.5),
+            WeightNormDense(3, train_scale=True),
+        ]
+    )
+    images = tf.random.stateless_normal((400, 5), seed=[1, 2]) * 3.0 + 2.0
+    assert initialize_from_data(model, images)
+    first, _, last = model.layers
+    pre = images @ tf.math.l2_normalize(first.direction, axis=0) * first.scale + first.bias
+    np.testing.assert_allclose(np.mean(pre, 0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(np.std(pre, 0), 1.0, rtol=1e-3)
+    out = model(images, training=False).numpy()  # the last layer's pre-activations
+    np.testing.assert_allclose(out.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(out.std(0), 1.0, rtol=1e-3)
+
+
+def test_data_dependent_init_leaves_other_networks_alone():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    weights = [w.numpy() for w in model.weights]
+    assert not initialize_from_data(model, tf.ones((4, 3)))
+    for before, after in zip(weights, model.weights, strict=True):
+        np.testing.assert_array_equal(before, after.numpy())
+
+
+def test_weight_norm_dense_saves_and_loads(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), WeightNormDense(2, "tanh", train_scale=True)])
+    model.layers[0].scale.assign([0.5, 3.0])
+    path = str(tmp_path / "wn.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    x = tf.random.stateless_normal((3, 4), seed=[0, 1])
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6)

@@ -1,6 +1,5 @@
 """The semi-supervised GAN's networks (gan_tf.models.ssgan)."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,6 +8,7 @@ import gan_tf
 from gan_tf.build import build_networks
 from gan_tf.errors import ConfigError
 from gan_tf.models import ssgan
+from gan_tf.models.layers import WeightNormDense
 
 
 def networks(**overrides):
@@ -35,9 +35,11 @@ def test_discriminator_logit_is_the_logsumexp_of_its_class_logits():
 
 def test_paper_widths_and_noise_only_in_training():
     _, discriminator = networks()
-    dense = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.Dense)]
+    dense = [layer for layer in discriminator.layers if isinstance(layer, WeightNormDense)]
     assert [layer.units for layer in dense] == [1000, 500, 250, 250, 250, 10]
     assert dense[-2].name == "features" and dense[-1].name == "class_logits"
+    # the authors' nn.DenseLayer: unit column norms, a learned scale only for the logits
+    assert [layer.train_scale for layer in dense] == [False] * 5 + [True]
     noise = [layer.stddev for layer in discriminator.layers if "gaussian_noise" in layer.name]
     assert noise == [0.3] + [0.5] * 5
     images = tf.random.stateless_uniform([4, 28, 28, 1], [3, 4], -1.0, 1.0)
@@ -49,7 +51,7 @@ def test_paper_widths_and_noise_only_in_training():
 
 def test_widths_knob_and_its_error():
     _, discriminator = networks(arch={"widths": "64-32"})
-    dense = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.Dense)]
+    dense = [layer for layer in discriminator.layers if isinstance(layer, WeightNormDense)]
     assert [layer.units for layer in dense] == [64, 32, 10]
     with pytest.raises(ConfigError, match="widths must be positive integers"):
         networks(arch={"widths": "64-x"})
