@@ -370,17 +370,21 @@ def test_weight_norm_dense_hand_computed():
 
 
 def test_weight_norm_dense_scale_is_fixed_unless_trained():
-    layer = WeightNormDense(3, activation="relu")
+    layer = WeightNormDense(3)
     layer.build((None, 4))
     assert [w.name for w in layer.trainable_weights] == ["direction", "bias"]
+    layer.direction.assign(tf.random.stateless_normal((4, 3), seed=[5, 6]))
+    x = tf.random.stateless_normal((2, 4), seed=[7, 8])
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(layer(tf.ones((2, 4))))
+        loss = tf.reduce_sum(layer(x) ** 2)
     gradient = tape.gradient(loss, layer.direction)
-    assert gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0
+    assert float(tf.reduce_max(tf.abs(gradient))) > 1e-3
+    # the gradient is orthogonal to each column: only the direction can change
+    np.testing.assert_allclose(tf.reduce_sum(gradient * layer.direction, 0), 0.0, atol=1e-5)
     # scaling the direction changes nothing: only its direction counts
-    before = layer(tf.ones((2, 4))).numpy()
+    before = layer(x).numpy()
     layer.direction.assign(layer.direction * 7.0)
-    np.testing.assert_allclose(layer(tf.ones((2, 4))).numpy(), before, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer(x).numpy(), before, rtol=1e-5, atol=1e-6)
 
 
 def test_data_dependent_init_standardises_every_layer():
