@@ -86,7 +86,12 @@ def test_accuracy(network: keras.Model, test: data.ImageDataset, batch_size: int
 
 
 def labelled_only_baseline(
-    config: TrainConfig, dataset: data.ImageDataset, steps: int, *, verbose: int = 0
+    config: TrainConfig,
+    dataset: data.ImageDataset,
+    steps: int,
+    *,
+    eval_every: int = 0,
+    verbose: int = 0,
 ) -> dict:
     """Trains the semi-supervised discriminator's classifier on the labelled examples
     only (cross-entropy, ``config``'s optimizer and learning rate, batches of the
@@ -96,9 +101,12 @@ def labelled_only_baseline(
       config: the semi-supervised run's config.
       dataset: its training data, loaded with labels.
       steps: discriminator updates to train for (e.g. the GAN run's).
+      eval_every: also score it every this many updates (e.g. the GAN run's
+        ``steps_per_epoch``, to compare epoch by epoch); 0 = after the last only.
 
     Returns:
-      ``{"test_accuracy", "labelled", "steps"}``.
+      ``{"test_accuracy"`` (after the last update), ``"best_test_accuracy"``,
+      ``"accuracies"`` (every score, in order), ``"labelled", "steps"}``.
     """
     keras.utils.set_random_seed(config.seed)
     extra = load(config, dataset)
@@ -111,9 +119,22 @@ def labelled_only_baseline(
     )
     half = config.batch_size // 2  # the labelled half of a semi-supervised batch
     examples = data.labelled_batches_for(extra.labelled, half, steps, seed=config.seed)
-    network.fit(examples.take(steps), epochs=1, verbose=verbose)
+    every = eval_every if 0 < eval_every < steps and steps % eval_every == 0 else steps
+    accuracies = []
+    score = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: accuracies.append(test_accuracy(network, extra.test))
+    )
+    network.fit(
+        examples.take(steps).repeat(),
+        steps_per_epoch=every,
+        epochs=steps // every,
+        callbacks=[score],
+        verbose=verbose,
+    )
     return {
-        "test_accuracy": test_accuracy(network, extra.test),
+        "test_accuracy": accuracies[-1],
+        "best_test_accuracy": max(accuracies),
+        "accuracies": accuracies,
         "labelled": int(len(extra.labelled[1])),
         "steps": int(steps),
     }

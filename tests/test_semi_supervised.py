@@ -74,9 +74,13 @@ def test_ssgan_learns_to_classify_real_digits(tmp_path):
 def test_labelled_only_baseline_trains_the_same_classifier_on_the_labels_alone():
     config = gan_tf.make_config(model="ssgan", dataset="mnist_5k", labels_per_class=10)
     dataset = data.load_dataset("mnist_5k", with_labels=True)
-    result = semi_supervised.labelled_only_baseline(config, dataset, steps=60)
+    result = semi_supervised.labelled_only_baseline(config, dataset, steps=60, eval_every=20)
     assert result["labelled"] == 100 and result["steps"] == 60
     assert 0.3 < result["test_accuracy"] <= 1.0  # 100 digits teach it something
+    assert len(result["accuracies"]) == 3  # after updates 20, 40 and 60
+    assert result["test_accuracy"] == result["accuracies"][-1]
+    assert result["best_test_accuracy"] == max(result["accuracies"])
+    assert len(set(result["accuracies"])) > 1  # it is scored as it trains, not once
 
 
 def cli(*args):
