@@ -213,8 +213,26 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
         (["--loss=relativistic"], {"loss": "relativistic"}),
         (["--r1_weight=10"], {"r1_weight": 10.0}),
         (["--arch=base_width=16,max_width=32"], {"arch": {"base_width": 16, "max_width": 32}}),
+        (  # every Improved Techniques flag at once (issue 16)
+            [
+                "--loss=feature_matching",
+                "--historical_averaging=0.001",
+                "--arch=minibatch_discrimination=100,minibatch_stddev=4,generator_norm=virtual,"
+                "attention=14",
+            ],
+            {
+                "loss": "feature_matching",
+                "historical_averaging": 0.001,
+                "arch": {
+                    "minibatch_discrimination": 100,
+                    "minibatch_stddev": 4,
+                    "generator_norm": "virtual",
+                    "attention": 14,
+                },
+            },
+        ),
     ],
-    ids=["relativistic", "r1", "arch"],
+    ids=["relativistic", "r1", "arch", "improved_techniques"],
 )
 def test_new_options_train_from_the_command_line(flags, expected, mnist_dir, tmp_path):
     import json
