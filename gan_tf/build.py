@@ -92,7 +92,7 @@ def initialize_from_data(discriminator: keras.Model, dataset: data.ImageDataset)
     restores a checkpoint; call it yourself after :func:`build_gan` when you write
     your own loop. Returns whether any layer was initialised (a no-op for most
     variants)."""
-    if not any(hasattr(layer, "initialize_from") for layer in discriminator.layers):
+    if not models.layers.initializes_from_data(discriminator):
         return False
     images = data.first_examples(dataset, INIT_EXAMPLES)
     return models.layers.initialize_from_data(discriminator, images)

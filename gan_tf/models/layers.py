@@ -47,6 +47,7 @@ __all__ = [
     "VirtualBatchNormalization",
     "WeightNormDense",
     "initialize_from_data",
+    "initializes_from_data",
     "attention_side",
 ]
 
@@ -452,6 +453,14 @@ class WeightNormDense(layers.Layer):
         }
 
 
+def initializes_from_data(model: keras.Model) -> bool:
+    """Whether :func:`initialize_from_data` has work on ``model``: a one-input chain of
+    layers of which at least one has an ``initialize_from`` method."""
+    return len(model.inputs) == 1 and any(  # a conditional network is not a chain
+        hasattr(layer, "initialize_from") for layer in model.layers
+    )
+
+
 def initialize_from_data(model: keras.Model, images) -> bool:
     """Runs the data-dependent initialisation of every layer of ``model`` that has one
     (``initialize_from``, e.g. :class:`WeightNormDense`), in order, each on what the
@@ -466,11 +475,9 @@ def initialize_from_data(model: keras.Model, images) -> bool:
     Returns:
       Whether any layer was initialised.
     """
+    if not initializes_from_data(model):
+        return False
     chain = [layer for layer in model.layers if not isinstance(layer, layers.InputLayer)]
-    if not any(hasattr(layer, "initialize_from") for layer in chain):
-        return False
-    if len(model.inputs) != 1:  # a conditional network: not a chain
-        return False
     outputs = tf.convert_to_tensor(images)
     for layer in chain:
         if hasattr(layer, "initialize_from"):
