@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 OPTIMIZERS = ("adam", "rmsprop")
+IMAGE_SIZES = (8, 1024)  # the image_size range accepted (a side in pixels)
 LR_DECAYS = ("none", "linear")
 PRECISIONS = distribute.PRECISIONS
 RECIPES = ("fast", "paper")
@@ -122,7 +123,11 @@ class TrainConfig:
     arch: dict[str, Any] = _field(
         {}, "The variant's architecture knobs as key=value,... (see docs/models.md)."
     )
-    image_size: int | None = _field(None, "Resize images to this side (default: the dataset's).")
+    image_size: int | None = _field(
+        None,
+        "Resize images to this side, {image_sizes} px (default: the dataset's; "
+        "docs/resolution.md).",
+    )
     background: str = _field(
         "white", "Colour behind transparent pixels (emoji): white, black, gray or #rrggbb."
     )
@@ -183,6 +188,11 @@ class TrainConfig:
     classifier_weights: str | None = _field(None, "Domain classifier weights (default: shipped).")
     inception_weights: str = _field("imagenet", "InceptionV3 weights: imagenet or a .h5 path.")
     seed: int = _field(0, "Seed for weights, noise and data order.")
+    check_memory: bool = _field(
+        True,
+        "Refuse a run whose estimated memory (decoded images, weights, one batch's "
+        "activations) exceeds what the machine has free.",
+    )
 
     def __post_init__(self):
         for name, kind in field_types().items():  # ints are fine where floats are expected
@@ -242,6 +252,13 @@ def _validate(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ConfigError(f"{name} must be a positive integer when set, got {value}", name)
+    low, high = IMAGE_SIZES
+    if config.image_size is not None and not low <= config.image_size <= high:
+        raise ConfigError(
+            f"image_size must be {low} to {high} px, got {config.image_size}; the models "
+            "are measured at 28-256 px (docs/resolution.md): pass a size in that range",
+            "image_size",
+        )
     if not config.learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
     if config.d_learning_rate is not None and not config.d_learning_rate > 0:
@@ -421,6 +438,7 @@ def field_help(name: str) -> str:
         recipes=" | ".join(RECIPES),
         updates=" | ".join(UPDATES),
         actions=" | ".join(ACTIONS),
+        image_sizes=f"{IMAGE_SIZES[0]}-{IMAGE_SIZES[1]}",
         metrics=", ".join(METRICS),
         augmentations=", ".join(AUGMENTATIONS),
     )

@@ -28,6 +28,7 @@ import tensorflow as tf
 from gan_tf.errors import ConfigError
 
 __all__ = [
+    "computes_on_host",
     "describe_devices",
     "PRECISIONS",
     "STRATEGIES",
@@ -239,6 +240,18 @@ _DISTRIBUTED = (
     tf.distribute.MultiWorkerMirroredStrategy,
     tf.distribute.TPUStrategy,
 )
+
+
+def computes_on_host(strategy: tf.distribute.Strategy) -> bool:
+    """Whether the replicas compute on CPUs, whose memory is the host's RAM (not a
+    GPU's or TPU's own)."""
+    try:
+        devices = strategy.extended.worker_devices
+    except (AttributeError, RuntimeError):  # the default strategy: TensorFlow's placement
+        devices = ()
+    if not devices:
+        return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+    return all(tf.DeviceSpec.from_string(device).device_type in (None, "CPU") for device in devices)
 
 
 def describe_devices(strategy: tf.distribute.Strategy, precision: str = "float32") -> str:

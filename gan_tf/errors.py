@@ -16,6 +16,8 @@ __all__ = [
     "EXIT_CODES",
     "GanTfError",
     "ResourceNotFoundError",
+    "RunCorruptError",
+    "RunLockedError",
     "RunNotFoundError",
     "RunWriteError",
     "TrainingDivergedError",
@@ -69,6 +71,16 @@ class CheckpointError(GanTfError, OSError):
 class RunWriteError(GanTfError, OSError):
     """A run file (checkpoint, CSV, picture) could not be written: disk full, no
     permission; the previous checkpoint is intact (exit 1)."""
+
+
+class RunCorruptError(GanTfError, OSError):
+    """A run record (``config.json``, ``run.json``, ``best.json``) does not parse: a
+    hand edit or a truncated copy; the message names the file and the fix (exit 1)."""
+
+
+class RunLockedError(GanTfError, RuntimeError):
+    """Another live process is training the same run directory; the message names it
+    (pid, host, command) (exit 1)."""
 
 
 class TrainingInterrupted(GanTfError, RuntimeError):

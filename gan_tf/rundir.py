@@ -52,6 +52,7 @@ from gan_tf.errors import (
     CheckpointError,
     ConfigError,
     GanTfError,
+    RunCorruptError,
     RunNotFoundError,
     RunWriteError,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "move_aside",
     "open_run",
     "read_checkpoint",
+    "read_record",
     "record_event",
     "resume_changes",
     "restore_generator",
@@ -98,23 +100,65 @@ def has_config(run_dir: str) -> bool:
     return os.path.exists(os.path.join(run_dir, CONFIG_FILE))
 
 
+# What to do about each run record that does not parse (the checkpoints are intact).
+_REPAIR = {
+    CONFIG_FILE: "restore it from a copy (or rewrite it: its fields are the train flags), "
+    "or train again with restart to move this run aside and start anew",
+    "run.json": "restore it from a copy, or train again with restart to move this run "
+    "aside and start anew",
+    "best.json": "restore it from a copy, or delete it (the run then has no best checkpoint "
+    "on record)",
+}
+
+
+def read_record(run_dir: str, name: str, required: tuple[str, ...] = ()) -> dict:
+    """Reads the run's JSON record ``name`` (``config.json``, ``run.json``,
+    ``best.json``): a JSON object holding at least the ``required`` keys.
+
+    Raises:
+      RunCorruptError: the file is not UTF-8 JSON, not an object, or lacks a required
+        key (a hand edit or a truncated copy); the message names the file and the fix.
+      FileNotFoundError: the file does not exist.
+    """
+    path = os.path.join(run_dir, name)
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        reason = f"not UTF-8 text: byte {error.start}"
+    except json.JSONDecodeError as error:
+        reason = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+    else:
+        missing = [key for key in required if key not in record] if isinstance(record, dict) else []
+        if isinstance(record, dict) and not missing:
+            return record
+        reason = f"no {', '.join(missing)}" if missing else f"a JSON {type(record).__name__}"
+        reason += ", not the object gan_tf wrote"
+    repair = _REPAIR.get(name, "restore it from a copy")
+    raise RunCorruptError(f"{path} is damaged ({reason}); {repair}", "restart")
+
+
 def load_config(run_dir: str) -> TrainConfig:
     """The config a run was trained with (its ``config.json``).
 
     Raises:
-      ConfigError: the file has keys that are not config fields.
+      ConfigError: the file has keys that are not config fields, or bad values.
+      RunCorruptError: the file does not parse (see :func:`read_record`).
     """
     path = os.path.join(run_dir, CONFIG_FILE)
-    with open(path, encoding="utf-8") as handle:
-        return config_from_dict(json.load(handle), source=path)
+    return config_from_dict(read_record(run_dir, CONFIG_FILE), source=path)
 
 
 def run_info(run_dir: str) -> dict:
     """What a run's data fixed: ``{"shape": [...], "num_classes": int or None (the
     classes a conditional run samples), "data_classes": the data's classes (what a
-    semi-supervised discriminator classifies), "custom_networks": bool}``."""
-    with open(os.path.join(run_dir, RUN_FILE), encoding="utf-8") as handle:
-        info = json.load(handle)
+    semi-supervised discriminator classifies), "custom_networks": bool}``.
+
+    Raises:
+      RunCorruptError: ``run.json`` does not parse or lacks ``shape``.
+    """
+    info = read_record(run_dir, RUN_FILE, required=("shape",))
     info.setdefault("custom_networks", False)
     info.setdefault("data_classes", info.get("num_classes"))
     return info
@@ -461,11 +505,9 @@ def record_event(run_dir: str, event: dict) -> None:
 def best_record(run_dir: str) -> dict | None:
     """``best.json``: the best checkpoint's ``epoch``, ``step``, ``metric`` and
     ``value``, or ``None`` when the run has none."""
-    path = os.path.join(run_dir, BEST_FILE)
-    if not os.path.exists(path):
+    if not os.path.exists(os.path.join(run_dir, BEST_FILE)):
         return None
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return read_record(run_dir, BEST_FILE, required=("epoch", "metric", "value"))
 
 
 def move_aside(run_dir: str) -> str | None:
@@ -652,18 +694,24 @@ def checkpoint_epoch(run_dir: str, path: str | None = None) -> int | None:
     return epoch if epoch is not None else int(path.rsplit("-", 1)[1])
 
 
+NEWEST_WORDS = ("latest", "newest", "last")  # what users write for the newest checkpoint
+
+
 def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
-    """The checkpoint prefix to load: the newest (``None``), the best evaluation's
-    (``"best"``), the one saved at the end of epoch ``checkpoint`` (an int or its
-    digits), or a path (``.../ckpt-7``, ``.index`` optional).
+    """The checkpoint prefix to load: the newest (``None``, or one of
+    :data:`NEWEST_WORDS`), the best evaluation's (``"best"``), the one saved at the end
+    of epoch ``checkpoint`` (an int or its digits), or a path (``.../ckpt-7``,
+    ``.index`` optional).
 
     Raises:
       RunNotFoundError: no checkpoint yet, that epoch's was not kept (the message lists
         the kept ones), no best one, or the path is not a checkpoint.
     """
     directory = os.path.join(run_dir, "checkpoints")
-    if isinstance(checkpoint, str) and checkpoint.isdigit():
+    if isinstance(checkpoint, str) and checkpoint.strip().isdigit():
         checkpoint = int(checkpoint)
+    if isinstance(checkpoint, str) and checkpoint.strip().lower() in NEWEST_WORDS + ("best",):
+        checkpoint = None if checkpoint.strip().lower() in NEWEST_WORDS else "best"
     if checkpoint is None:
         latest = _latest(run_dir)
         if latest is None:
@@ -694,7 +742,7 @@ def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
     if not os.path.exists(path + ".index"):
         raise RunNotFoundError(
             f"checkpoint={checkpoint} is not a checkpoint (no {os.path.basename(path)}.index); "
-            f"pass best, an epoch, or a prefix like {os.path.join(directory, 'ckpt-3')}",
+            f"pass best, latest, an epoch, or a prefix like {os.path.join(directory, 'ckpt-3')}",
             "checkpoint",
         )
     return path

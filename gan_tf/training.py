@@ -19,7 +19,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data, distribute, evaluation, rundir, sampling, semi_supervised, visualize
+from gan_tf import (
+    data,
+    distribute,
+    evaluation,
+    resources,
+    rundir,
+    runlock,
+    sampling,
+    semi_supervised,
+    visualize,
+)
 from gan_tf.build import build_gan, initialize_from_data
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
@@ -38,6 +48,9 @@ EVAL_NOISE_SEED = 0xE7A1  # stateless seed of the --eval_every samples
 # metrics.csv columns drawn in metrics.png (those present in the run)
 PLOTTED_METRICS = (*OUTPUT_NAMES, "modes_covered", "high_quality")
 TOY_LIMITS = {"ring8": 3.0, "grid25": 6.0}
+
+
+TENSORBOARD_LOGS = "the TensorBoard logs"  # what a failed summary write names
 
 
 class Callback:
@@ -161,7 +174,8 @@ def train(
     finished and returns. SIGTERM and Ctrl-C save a step checkpoint, then raise
     :class:`TrainingInterrupted`. The watchdog (:mod:`gan_tf.watchdog`) acts on
     divergence as ``config.on_divergence`` says. Under ``multi_worker`` every
-    worker trains and only the chief writes files.
+    worker trains and only the chief writes files. One process at a time trains a
+    run directory: a lock (:mod:`gan_tf.runlock`) refuses a second one at once.
 
     Args:
       config: a :class:`TrainConfig` (see :func:`gan_tf.config.make_config`).
@@ -192,9 +206,23 @@ def train(
         is kept).
       TrainingDivergedError: the watchdog stopped the run (the last checkpoint is kept).
       TrainingInterrupted: SIGTERM or Ctrl-C, after saving a checkpoint.
+      RunLockedError: another process is training ``output_dir`` (see
+        :mod:`gan_tf.runlock`; reading a running run needs no lock).
     """
     run_dir = os.path.expanduser(output_dir)
     strategy = strategy or distribute.make_strategy(config.strategy, tpu=config.tpu)
+    chief = distribute.is_chief(strategy)
+    with runlock.hold(run_dir, enabled=chief) as lock:  # one training per run directory
+        return _train_locked(
+            config, run_dir, generator, discriminator, callbacks, verbose, strategy, restart, lock
+        )
+
+
+def _train_locked(
+    config, run_dir, generator, discriminator, callbacks, verbose, strategy, restart, lock
+) -> dict:
+    """:func:`train` while holding the run directory's lock (``lock``: ``None`` on a
+    worker that is not the chief)."""
     custom = generator is not None or discriminator is not None
     config, precision_reason = _choose_precision(config, None if restart else run_dir, strategy)
     changes = [] if restart else rundir.resume_changes(config, run_dir)
@@ -203,6 +231,7 @@ def train(
     _check_replicas(config, strategy)
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
+    memory = resources.check_memory(config, host=distribute.computes_on_host(strategy))
     dataset, steps_per_epoch = _load_data(config)
     extra_data = semi_supervised.load(config, dataset)  # before anything is written
     gan = build_gan(
@@ -226,6 +255,7 @@ def train(
     }
     moved = rundir.move_aside(run_dir) if restart and chief else None
     if moved:
+        lock.moved_to(moved)  # the lock went with the old files: lock the new directory
         _print(verbose, f"Moved the old files of {run_dir} to {moved}")
     checkpoints, _ = rundir.open_run(
         config,
@@ -273,6 +303,7 @@ def train(
     _print(
         verbose, distribute.describe_devices(strategy, f"{config.precision} ({precision_reason})")
     )
+    _print(verbose, _memory_note(*memory))
     _print(
         verbose,
         f"Training {config.model} on {dataset.name} ({dataset.num_examples} "
@@ -524,9 +555,10 @@ class _Trainer:
             listed = ", ".join(f"{key} {value:.4g}" for key, value in means.items())
             print(f"epoch {epoch} step {step}/{total_steps}: {listed}", flush=True)
         if self.writer is not None:  # the chief
-            with self.writer.as_default(step=step):
-                for key, value in means.items():
-                    tf.summary.scalar(f"train/{key}", value)
+            with rundir.writing(TENSORBOARD_LOGS, self.run_dir, tensorflow=True):
+                with self.writer.as_default(step=step):
+                    for key, value in means.items():
+                        tf.summary.scalar(f"train/{key}", value)
             with rundir.writing("losses.csv", self.run_dir):
                 rundir.append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
 
@@ -571,9 +603,10 @@ class _Trainer:
         line = f"{event.message} at step {event.step} (epoch {event.epoch})"
         if self.chief:
             rundir.record_event(self.run_dir, record)
-            with self.writer.as_default(step=event.step):
-                tf.summary.text("watchdog", f"{event.kind}: {line}; {done}")
-            self.writer.flush()
+            with rundir.writing(TENSORBOARD_LOGS, self.run_dir, tensorflow=True):
+                with self.writer.as_default(step=event.step):
+                    tf.summary.text("watchdog", f"{event.kind}: {line}; {done}")
+                self.writer.flush()
         if action != "stop" and self.chief:  # a stop says it in its error
             print(f"warning: watchdog: {line}; {done}", file=sys.stderr, flush=True)
         if action == "warn":
@@ -607,6 +640,12 @@ class _Trainer:
         raise _RolledBack()
 
 
+def _memory_note(estimate: resources.MemoryEstimate, available: int | None) -> str:
+    where = "" if estimate.host else " (weights and activations on the accelerator)"
+    free = f" of {available / resources.GIB:.1f} GiB free" if available else ""
+    return f"Memory: about {estimate.describe()}{where}{free}"
+
+
 def _choose_precision(config: TrainConfig, run_dir, strategy) -> tuple[TrainConfig, str]:
     """``config`` with a concrete precision, and why: ``auto`` becomes the precision a
     run in ``run_dir`` (``None``: a new run) started with, or else the one the
@@ -633,13 +672,14 @@ def _epoch_outputs(run_dir, epoch, config, gan, picture, evaluator, metrics, wri
         _print(verbose, f"Evaluating epoch {epoch} ({', '.join(evaluator.metrics)})")
         evaluated = evaluate_generator(evaluator, gan, config)
         _print(verbose, "  " + ", ".join(f"{k} {v:.4g}" for k, v in evaluated.items()))
-    with writer.as_default(step=int(gan.step.numpy())):
-        for key, value in {**metrics, **extra}.items():
-            tf.summary.scalar(f"epoch/{key}", value)
-        for key, value in evaluated.items():
-            tf.summary.scalar(f"eval/{key}", value)
-        tf.summary.image("samples", image[None])
-    writer.flush()
+    with rundir.writing(TENSORBOARD_LOGS, run_dir, tensorflow=True):
+        with writer.as_default(step=int(gan.step.numpy())):
+            for key, value in {**metrics, **extra}.items():
+                tf.summary.scalar(f"epoch/{key}", value)
+            for key, value in evaluated.items():
+                tf.summary.scalar(f"eval/{key}", value)
+            tf.summary.image("samples", image[None])
+        writer.flush()
     return {**extra, **evaluated}
 
 

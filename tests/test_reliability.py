@@ -362,6 +362,98 @@ def test_a_failed_checkpoint_write_stops_with_one_error_and_keeps_the_last(mnist
     assert [int(r["epoch"]) for r in read_csv(run_dir / "metrics.csv")] == [1, 2, 3]
 
 
+class _FillDisk:
+    """A callback that fills the file system of ``path`` up to ``leave`` free bytes at
+    the end of epoch ``epoch`` (a real ENOSPC for every later write that needs more)."""
+
+    def __init__(self, path, epoch, leave=2048):
+        self.path, self.epoch, self.leave = path, epoch, leave
+
+    def on_epoch_end(self, run, epoch, logs):
+        if epoch == self.epoch:
+            stats = os.statvfs(os.path.dirname(self.path))
+            with open(self.path, "wb") as handle:
+                handle.write(b"\0" * max(stats.f_bavail * stats.f_frsize - self.leave, 0))
+
+    def free(self):
+        os.remove(self.path)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 MiB tmpfs (root only: skipped where mounting is not allowed)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_disk_that_fills_up_after_epoch_1_stops_with_one_line_and_the_rerun_finishes(
+    mnist_dir, small_disk
+):
+    run_dir = small_disk / "run"
+    config = config_for(mnist_dir, epochs=3)
+    filler = _FillDisk(str(small_disk / "filler"), epoch=1)
+    with pytest.raises(RunWriteError) as caught:
+        train(config, run_dir, callbacks=[filler])
+    message = str(caught.value)
+    assert message.startswith("could not write ") and f" in {run_dir} (No space left" in message
+    assert "free disk space" in message and "\n" not in message
+    assert rundir.checkpoint_epoch(str(run_dir)) == 1
+    rundir.read_checkpoint(rundir.find_checkpoint(str(run_dir)))  # intact: reads back
+    filler.free()
+    summary = train(config, run_dir)
+    assert (summary["start_epoch"], summary["step"]) == (1, 30)
+    assert [int(r["epoch"]) for r in read_csv(run_dir / "metrics.csv")] == [1, 2, 3]
+    assert [int(r["step"]) for r in read_csv(run_dir / "losses.csv")] == list(range(1, 31))
+
+
+class _NoSpaceForCheckpoints:
+    """A callback after which every checkpoint save fails as TensorFlow's does on a full
+    disk (``ResourceExhaustedError ...; No space left on device``), leaving a partial
+    temporary file behind: the fallback where no tmpfs can be mounted."""
+
+    def __init__(self, monkeypatch, epoch):
+        self.monkeypatch, self.epoch = monkeypatch, epoch
+
+    def on_epoch_end(self, run, epoch, logs):
+        if epoch != self.epoch:
+            return
+
+        def save(manager, checkpoint_number=None, **kwargs):
+            temp = f"{manager.directory}/ckpt-{checkpoint_number}_temp"
+            os.makedirs(temp, exist_ok=True)
+            with open(f"{temp}/part-00000-of-00001.data-00000-of-00001", "wb") as handle:
+                handle.write(b"\0" * 1000)  # what a write cut short leaves
+            raise tf.errors.ResourceExhaustedError(
+                None, None, f"{temp}/part-00000-of-00001.data; No space left on device"
+            )
+
+        self.monkeypatch.setattr(tf.train.CheckpointManager, "save", save)
+
+
+def test_a_checkpoint_save_failing_with_enospc_is_one_line_and_keeps_the_last(
+    mnist_dir, tmp_path, monkeypatch
+):
+    run_dir = tmp_path / "run"
+    config = config_for(mnist_dir, epochs=3)
+    with pytest.raises(RunWriteError) as caught:
+        train(config, run_dir, callbacks=[_NoSpaceForCheckpoints(monkeypatch, epoch=1)])
+    assert str(caught.value).startswith(
+        f"could not write a checkpoint in {run_dir} (No space left on device); free disk space"
+    )
+    monkeypatch.undo()
+    assert rundir.checkpoint_epoch(str(run_dir)) == 1
+    summary = train(config, run_dir)
+    assert (summary["start_epoch"], summary["step"]) == (1, 30)
+    assert [int(r["epoch"]) for r in read_csv(run_dir / "metrics.csv")] == [1, 2, 3]
+
+
 def test_write_failures_name_the_reason_and_typed_errors_pass_through():
     import errno
 

@@ -41,8 +41,8 @@ flags.DEFINE_string("out", None, "Where to write the JSON (default OUTPUT_DIR/ev
 flags.DEFINE_string(
     "checkpoint",
     None,
-    "Evaluate this checkpoint: best (the best --eval_every evaluation's), an epoch, or a "
-    "path (default: the newest).",
+    "Evaluate this checkpoint: best (the best --eval_every evaluation's), latest (the "
+    "default), an epoch, or a path.",
 )
 
 

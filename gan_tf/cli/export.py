@@ -22,8 +22,8 @@ flags.DEFINE_string("format", "keras", "keras (a .keras file) | saved_model (a d
 flags.DEFINE_string(
     "checkpoint",
     None,
-    "Export this checkpoint: best (the best --eval_every evaluation's), an epoch, or a "
-    "path (default: the newest).",
+    "Export this checkpoint: best (the best --eval_every evaluation's), latest (the "
+    "default), an epoch, or a path.",
 )
 flags.DEFINE_string(
     "out", None, "Where to write (default RUN/export/generator.keras or ..._saved_model)."

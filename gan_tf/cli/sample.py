@@ -21,18 +21,45 @@ flags.DEFINE_integer("num", 10000, "Number of images to generate.")
 flags.DEFINE_string(
     "out", None, "Output .npz (key 'images': uint8 [N, H, W, C]); default: in the run directory."
 )
-flags.DEFINE_integer("epoch", None, "Sample the checkpoint saved at the end of this epoch.")
+flags.DEFINE_string(
+    "epoch",
+    None,
+    "Sample the checkpoint saved at the end of this epoch (a number; the best one is "
+    "--checkpoint=best, the newest the default).",
+)
 flags.DEFINE_string(
     "checkpoint",
     None,
-    "Sample this checkpoint: best (the best --eval_every evaluation's) or a path "
-    "(e.g. RUN/checkpoints/ckpt-3).",
+    "Sample this checkpoint: best (the best --eval_every evaluation's), latest (the "
+    "default) or a path (e.g. RUN/checkpoints/ckpt-3).",
 )
 flags.DEFINE_string("grid", None, "Also write the first images as a square grid PNG here.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 flags.DEFINE_integer("batch_size", 500, "Images generated per forward pass.")
 flags.DEFINE_integer("label", None, "Conditional runs: generate only this class id.")
 flags.DEFINE_string("labels", None, "Conditional runs: 'all' cycles through every class (default).")
+
+
+def epoch_number(value: str | None) -> int | None:
+    """``--epoch``'s value as an int (``None`` when unset).
+
+    Raises:
+      ConfigError: not a whole number; the message names the flag that does what a
+        word like ``best`` or ``latest`` asks for.
+    """
+    from gan_tf.errors import ConfigError
+    from gan_tf.rundir import NEWEST_WORDS
+
+    if value is None or value.strip().isdigit():
+        return None if value is None else int(value)
+    word = value.strip().lower()
+    if word in ("best", "top", "max"):
+        hint = "the best evaluation's checkpoint is --checkpoint=best"
+    elif word in NEWEST_WORDS + ("final", "end", "-1"):
+        hint = "the newest checkpoint is the default: leave --epoch out (or --checkpoint=latest)"
+    else:
+        hint = "--checkpoint takes best, latest or a checkpoint path"
+    raise ConfigError(f"--epoch takes an epoch number such as --epoch=3, got '{value}'; {hint}")
 
 
 def write_samples():
@@ -45,14 +72,15 @@ def write_samples():
     run_dir = os.path.expanduser(common.require_run_dir(FLAGS.output_dir))
     if FLAGS.num < 1 or FLAGS.batch_size < 1:
         raise ConfigError("--num and --batch_size must be positive integers")
-    if FLAGS.epoch is not None and FLAGS.checkpoint:
+    epoch = epoch_number(FLAGS.epoch)
+    if epoch is not None and FLAGS.checkpoint:
         raise ConfigError("pass --epoch or --checkpoint, not both")
-    suffix = f"_epoch_{FLAGS.epoch}" if FLAGS.epoch is not None else ""
-    suffix = "_best" if FLAGS.checkpoint == "best" else suffix
+    suffix = f"_epoch_{epoch}" if epoch is not None else ""
+    suffix = "_best" if (FLAGS.checkpoint or "").strip().lower() == "best" else suffix
     out = os.path.expanduser(FLAGS.out or os.path.join(run_dir, f"samples{suffix}.npz"))
     if not out.endswith(".npz"):
         raise ConfigError(f"--out must end in .npz, got {FLAGS.out}")
-    checkpoint = FLAGS.epoch if FLAGS.epoch is not None else FLAGS.checkpoint
+    checkpoint = epoch if epoch is not None else FLAGS.checkpoint
     run = gan_tf.load_run(run_dir, checkpoint=checkpoint)
     if not run.conditional and (FLAGS.label is not None or FLAGS.labels is not None):
         raise ConfigError(
