@@ -265,6 +265,79 @@ def _npz_arrays(path: str, split: str):
     return images.astype(np.uint8), labels, path
 
 
+def _pickle_globals() -> dict[tuple[str, str], object]:
+    """The (module, name) -> object table of every global a data pickle may ask for.
+
+    A CIFAR-10 batch is a dict of bytes, a list of ints and one uint8 NumPy array, as
+    Python 2's cPickle (protocol 2) or Python 3 (protocols 2 to 5) wrote it; NumPy is
+    spelled ``numpy.core`` before NumPy 2 and ``numpy._core`` since. The two Python
+    functions are made anew for every file: a pickle can set attributes of a function it
+    was given (BUILD), and must not change them for the next file.
+    """
+    try:
+        from numpy._core import multiarray, numeric
+    except ImportError:  # NumPy 1.x has only the old spelling
+        from numpy.core import multiarray, numeric  # type: ignore[no-redef]
+
+    def encode(text, encoding):  # how Python 3 writes bytes under protocol 2
+        if not (isinstance(text, str) and isinstance(encoding, str) and encoding == "latin1"):
+            raise pickle.UnpicklingError("_codecs.encode called other than on latin1 text")
+        return text.encode("latin-1")
+
+    def frombuffer(*args):  # how NumPy writes arrays under protocol 5
+        return numeric._frombuffer(*args)
+
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for core in ("numpy.core", "numpy._core"):
+        allowed[(f"{core}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{core}.multiarray", "scalar")] = multiarray.scalar
+        allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer
+    allowed[("_codecs", "encode")] = encode
+    return allowed
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Unpickles data files without running code from them.
+
+    A pickle names the callables it wants run (``__reduce__``); this unpickler resolves
+    only the NumPy array reconstruction of :func:`_pickle_globals` and refuses every
+    other name, before anything is called, as a :class:`DataCorruptError` naming the
+    file. Persistent ids are refused by ``pickle.Unpickler`` itself.
+    """
+
+    def __init__(self, handle, path: str, kind: str):
+        super().__init__(handle, encoding="bytes")  # Python 2's str -> bytes, as CIFAR needs
+        self._path, self._kind, self._allowed = path, kind, _pickle_globals()
+
+    def find_class(self, module: str, name: str):
+        found = self._allowed.get((module, name))
+        if found is None:
+            asked = " ".join(f"{module}.{name}".split())
+            asked = asked if len(asked) <= 60 else asked[:57] + "..."
+            raise _corrupt(
+                self._path, f"it asks to run {asked}, which {self._kind} never does: refused"
+            )
+        return found
+
+
+def _read_pickle(path: str, kind: str = "a CIFAR-10 batch"):
+    """Reads the pickle at ``path`` with :class:`_DataUnpickler` (no code from it runs).
+
+    Raises:
+      DataCorruptError: if the pickle asks for anything but NumPy arrays and plain data,
+        or if rebuilding them fails in any way (a crafted stream can make NumPy and the
+        pickle machine raise AttributeError, OverflowError, MemoryError, SystemError...).
+      OSError: if the file cannot be read (see :func:`_reading`).
+    """
+    with open(path, "rb") as handle:
+        try:
+            return _DataUnpickler(handle, path, kind).load()
+        except (DataCorruptError, OSError):
+            raise
+        except Exception as error:  # noqa: BLE001 - a data file's pickle is untrusted input
+            raise _corrupt(path, _reason(error)) from None
+
+
 def _cifar_arrays(directory: str, split: str):
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     paths = [os.path.join(directory, name) for name in names]
@@ -273,8 +346,7 @@ def _cifar_arrays(directory: str, split: str):
     images, labels = [], []
     for path in paths:
         with _reading(path):
-            with open(path, "rb") as handle:
-                batch = pickle.load(handle, encoding="bytes")
+            batch = _read_pickle(path)
             images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32))
             labels.append(np.asarray(batch[b"labels"], np.int32).reshape(-1))
             if len(images[-1]) != len(labels[-1]):

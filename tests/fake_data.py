@@ -41,10 +41,12 @@ def write_mnist_idx(directory: str, train: int = 96, test: int = 32, gz: bool = 
     return train_images, train_labels
 
 
-def write_cifar10(directory: str, per_batch: int = 10, pixels=None) -> np.ndarray:
+def write_cifar10(directory: str, per_batch: int = 10, pixels=None, protocol=None) -> np.ndarray:
     """Writes cifar-10-batches-py pickles; returns the train images as NHWC uint8.
 
-    ``pixels``: real 32x32x3 uint8 images to use (cycled), instead of random ones."""
+    ``pixels``: real 32x32x3 uint8 images to use (cycled), instead of random ones.
+    ``protocol``: the pickle protocol (default: Python 3's), or ``"python2"`` for the
+    byte layout of the real files (see :func:`python2_cifar10_pickle`)."""
     folder = os.path.join(directory, "cifar-10-batches-py")
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(3)
@@ -57,15 +59,78 @@ def write_cifar10(directory: str, per_batch: int = 10, pixels=None) -> np.ndarra
             images = np.asarray(pixels)[rows % len(pixels)]
         rows = images.transpose(0, 3, 1, 2).reshape(per_batch, 3072)  # R plane, G plane, B plane
         batch = {
-            b"data": rows,
-            b"labels": [i % 10 for i in range(per_batch)],
             b"batch_label": name.encode(),
+            b"labels": [i % 10 for i in range(per_batch)],
+            b"data": rows,
+            b"filenames": [f"image_{batch_index}_{i}.png".encode() for i in range(per_batch)],
         }
         with open(os.path.join(folder, name), "wb") as handle:
-            pickle.dump(batch, handle)
+            if protocol == "python2":
+                handle.write(python2_cifar10_pickle(batch))
+            else:
+                pickle.dump(batch, handle, protocol=protocol)
         if name != "test_batch":
             all_images.append(images)
     return np.concatenate(all_images)
+
+
+def python2_cifar10_pickle(batch: dict) -> bytes:
+    """A CIFAR-10 batch in the bytes Python 2's cPickle (protocol 2) and NumPy 1.x wrote
+    for the real ``cifar-10-python.tar.gz`` files (less cPickle's memo opcodes, which
+    change nothing): str as SHORT_BINSTRING/BINSTRING, the uint8 array as
+    ``numpy.core.multiarray._reconstruct(numpy.ndarray, (0,), 'b')`` then BUILD with
+    ``(1, shape, dtype('u1'), False, raw bytes)``.
+
+    ``batch``: bytes keys -> bytes, a list of ints or of bytes, or a 2-D uint8 array.
+    """
+
+    def string(value: bytes) -> bytes:
+        if len(value) < 256:
+            return b"U" + bytes([len(value)]) + value  # SHORT_BINSTRING
+        return b"T" + len(value).to_bytes(4, "little") + value  # BINSTRING
+
+    def integer(value: int) -> bytes:
+        if value < 256:
+            return b"K" + bytes([value])  # BININT1
+        if value < 65536:
+            return b"M" + value.to_bytes(2, "little")  # BININT2
+        return b"J" + value.to_bytes(4, "little", signed=True)  # BININT
+
+    def item(value) -> bytes:
+        if isinstance(value, bytes):
+            return string(value)
+        if isinstance(value, list):  # EMPTY_LIST, MARK, items, APPENDS
+            return b"](" + b"".join(item(x) for x in value) + b"e"
+        if isinstance(value, int):
+            return integer(value)
+        array = np.ascontiguousarray(value, np.uint8)
+        dtype = (
+            b"cnumpy\ndtype\n" + string(b"u1") + integer(0) + integer(1) + b"\x87R"
+            # dtype state (3, '|', None, None, None, -1, -1, 0), BUILD
+            + b"(" + integer(3) + string(b"|") + b"NNN"
+            + b"J\xff\xff\xff\xff" * 2 + integer(0) + b"tb"
+        )  # fmt: skip
+        shape = b"".join(integer(size) for size in array.shape) + b"\x86"  # TUPLE2
+        return (
+            b"cnumpy.core.multiarray\n_reconstruct\n"
+            + b"cnumpy\nndarray\n" + integer(0) + b"\x85" + string(b"b") + b"\x87R"
+            # array state (1, shape, dtype, False, raw bytes), BUILD
+            + b"(" + integer(1) + shape + dtype + b"\x89" + string(array.tobytes()) + b"tb"
+        )  # fmt: skip
+
+    pairs = b"".join(string(key) + item(value) for key, value in batch.items())
+    return b"\x80\x02}(" + pairs + b"u."  # PROTO 2, EMPTY_DICT, MARK, pairs, SETITEMS, STOP
+
+
+class RunsCode:
+    """Pickles as the call ``function(*args)``: what a hostile data file carries. A plain
+    ``pickle.load`` of it makes that call."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
 
 
 def write_svhn(directory: str, count: int = 20) -> tuple:

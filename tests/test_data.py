@@ -1,13 +1,25 @@
 """Loaders on small files in the real on-disk formats, and on real Fashion-MNIST."""
 
+import codecs
+import collections
+import datetime
 import gzip
 import os
+import pickle
+import subprocess
 import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from fake_data import write_cifar10, write_idx, write_image_folder, write_mnist_idx, write_svhn
+from fake_data import (
+    RunsCode,
+    write_cifar10,
+    write_idx,
+    write_image_folder,
+    write_mnist_idx,
+    write_svhn,
+)
 from real_data import EMOJI_DIR, requires_emoji
 
 from gan_tf import data, errors
@@ -93,6 +105,119 @@ def test_cifar10_found_where_keras_3_unpacks_it(isolated_caches):
         os.path.join("cifar-10-batches-py-target", "cifar-10-batches-py")
     )
     np.testing.assert_array_equal(data.as_arrays(dataset)[0], images)
+
+
+def _hostile_payloads(marker):
+    """Each creates ``marker`` when unpickled by ``pickle.load``."""
+    return {
+        "os.system": (RunsCode(os.system, f"touch '{marker}'"), f"{os.system.__module__}.system"),
+        "exec": (RunsCode(exec, f"open({str(marker)!r}, 'w').close()"), "builtins.exec"),
+    }
+
+
+@pytest.mark.parametrize("payload", ["os.system", "exec"])
+@pytest.mark.parametrize("placement", ["the batch", "its labels"])
+def test_a_cifar10_pickle_that_runs_code_is_refused_before_it_runs(tmp_path, payload, placement):
+    """A data_batch_1 asking to run code: one line naming the file and what it asked for;
+    no code from it runs (the same bytes under pickle.load do create the marker)."""
+    write_cifar10(str(tmp_path))
+    marker = tmp_path / "MARKER"
+    hostile, asked = _hostile_payloads(marker)[payload]
+    path = tmp_path / "cifar-10-batches-py" / "data_batch_1"
+    if placement == "the batch":
+        path.write_bytes(pickle.dumps(hostile))
+    else:  # inside an otherwise valid batch, last: after the pixels
+        batch = pickle.loads(path.read_bytes(), encoding="bytes")
+        del batch[b"labels"]
+        path.write_bytes(pickle.dumps({**batch, b"labels": hostile}))
+    with pytest.raises(errors.DataCorruptError) as error:
+        data.load_dataset("cifar10", data_dir=str(tmp_path), download=False)
+    assert str(error.value) == (
+        f"{path} is corrupt (it asks to run {asked}, which a CIFAR-10 batch never does: "
+        "refused); delete it and fetch it again, or pass another data_dir"
+    )
+    assert error.value.params == ("data_dir",)
+    assert not marker.exists()
+    pickle.loads(path.read_bytes(), encoding="bytes")  # the payload is live: unrestricted,
+    assert marker.exists()  # it runs
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5, "python2"])
+def test_cifar10_pickles_of_every_protocol_load_the_same_pixels(tmp_path, protocol):
+    """Protocol 2 (bytes via _codecs.encode), 4, 5 (arrays via _frombuffer) and the real
+    files' Python 2 cPickle layout (numpy.core.multiarray, BINSTRING) all pass the
+    restricted unpickler with the same pixels and labels."""
+    images = write_cifar10(str(tmp_path), protocol=protocol)
+    raw = (tmp_path / "cifar-10-batches-py" / "data_batch_2").read_bytes()
+    expected_global = {
+        2: b"c_codecs\nencode\n",
+        4: b"numpy._core.multiarray",
+        5: b"_frombuffer",
+        "python2": b"cnumpy.core.multiarray\n_reconstruct\n",
+    }[protocol]
+    assert raw[:2] == b"\x80" + bytes([2 if protocol == "python2" else protocol])
+    assert expected_global in raw  # the path under test is the one this protocol takes
+    dataset = data.load_dataset("cifar10", data_dir=str(tmp_path), with_labels=True)
+    pixels, labels = data.as_arrays(dataset)
+    assert pixels.dtype == np.uint8
+    np.testing.assert_array_equal(pixels, images)
+    np.testing.assert_array_equal(labels, np.tile(np.arange(10), 5))
+    batch = data._read_pickle(str(tmp_path / "cifar-10-batches-py" / "test_batch"))
+    assert batch[b"batch_label"] == b"test_batch" and batch[b"filenames"][0] == b"image_5_0.png"
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        (collections.OrderedDict(a=1), "it asks to run collections.OrderedDict, which"),
+        (datetime.datetime(2020, 1, 2), "it asks to run datetime.datetime, which"),
+        (os.system, f"it asks to run {os.system.__module__}.system, which"),
+        (subprocess.Popen, "it asks to run subprocess.Popen, which"),
+        (RunsCode(codecs.encode, "abc", "rot13"), "UnpicklingError: _codecs.encode called"),
+    ],
+    ids=["OrderedDict", "datetime", "os.system", "a-class", "codecs-rot13"],
+)
+def test_the_pickle_allow_list_refuses_everything_else(tmp_path, value, reason):
+    path = tmp_path / "batch"
+    path.write_bytes(pickle.dumps(value))
+    with pytest.raises(errors.DataCorruptError) as error:
+        data._read_pickle(str(path))
+    assert str(error.value).startswith(f"{path} is corrupt ({reason}")
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "stream, reason",
+    [
+        (b"\x80\x02X\x01\x00\x00\x00aQ.", "UnpicklingError: A load persistent id"),
+        (b"\x80\x04\x8e" + b"\xff" * 8, "OverflowError: BINBYTES exceeds system's maximum size"),
+        (
+            b"\x80\x02cnumpy._core.multiarray\n_reconstruct\n}X\x01\x00\x00\x00xK\x01sb.",
+            "AttributeError: 'builtin_function_or_method' object has no attribute '__dict__'",
+        ),
+    ],
+    ids=["persistent-id", "huge-length", "build-on-a-builtin"],
+)
+def test_a_pickle_that_breaks_the_unpickler_is_corrupt_in_one_line(tmp_path, stream, reason):
+    path = tmp_path / "batch"
+    path.write_bytes(stream)
+    with pytest.raises(errors.DataCorruptError) as error:
+        data._read_pickle(str(path))
+    assert str(error.value).startswith(f"{path} is corrupt ({reason}")
+    assert "\n" not in str(error.value)
+
+
+def test_a_pickle_cannot_change_the_functions_the_next_file_is_given(tmp_path):
+    """BUILD sets attributes of a function a pickle was given: the allowed Python
+    functions are made anew for every file."""
+    path = tmp_path / "batch"
+    defaults = b"(X\x01\x00\x00\x00aX\x06\x00\x00\x00latin1t"  # ("a", "latin1")
+    path.write_bytes(
+        b"\x80\x02c_codecs\nencode\nN}X\x0c\x00\x00\x00__defaults__" + defaults + b"s\x86b."
+    )
+    changed = data._read_pickle(str(path))
+    assert changed.__defaults__ == ("a", "latin1") and changed() == b"a"
+    assert data._pickle_globals()[("_codecs", "encode")].__defaults__ is None
 
 
 def test_data_dir_expands_the_home_directory(tmp_path, monkeypatch):

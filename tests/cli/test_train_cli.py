@@ -8,7 +8,7 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from fake_data import write_cifar10, write_mnist_idx
+from fake_data import RunsCode, write_cifar10, write_mnist_idx
 from real_data import EMOJI_DIR, requires_emoji
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -173,6 +173,27 @@ def test_sample_without_a_run_fails_cleanly(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in result.stderr and not (tmp_path / "s.npz").exists()
+
+
+def test_a_cifar10_batch_that_runs_code_fails_cleanly_and_runs_nothing(tmp_path):
+    """A data_batch_1 whose pickle asks to run a command: exit 1, one error line naming
+    the file, no traceback, the command never ran."""
+    import pickle
+
+    write_cifar10(str(tmp_path / "cifar"))
+    marker = tmp_path / "MARKER"
+    batch = tmp_path / "cifar" / "cifar-10-batches-py" / "data_batch_1"
+    batch.write_bytes(pickle.dumps(RunsCode(os.system, f"touch '{marker}'")))
+    args = ["--model=dcgan", "--dataset=cifar10", f"--data_dir={tmp_path / 'cifar'}"]
+    result = run("train.py", *args, "--nodownload", "--epochs=1", f"--output_dir={tmp_path / 'r'}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: {batch} is corrupt (it asks to run {os.system.__module__}.system, which a "
+        "CIFAR-10 batch never does: refused); delete it and fetch it again, or pass another "
+        "--data_dir"
+    ]
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize(
