@@ -8,10 +8,10 @@ Public API::
     run = gan_tf.load_run("runs/dcgan")
     images = run.sample(16, seed=0)
 
-Code map (imports only point down this list): ``errors``, ``files``, ``runlock``; the pure
-``losses``, ``regularizers``, ``eval`` (metric math), ``visualize``; ``data``,
-``models`` (the variant registry), ``distribute``; ``config``; ``train_step``;
-``build``; ``sampling``; ``rundir``; ``evaluation``; ``run``; ``animation``;
+Code map (imports only point down this list): ``errors``, ``files``; the pure
+``losses``, ``regularizers``, ``eval`` (metric math), ``visualize``, and ``runlock``;
+``data``, ``models`` (the variant registry), ``distribute``; ``config``; ``train_step``;
+``build``; ``sampling``, ``resources``; ``rundir``; ``evaluation``; ``run``; ``animation``;
 ``training`` (the loop).
 """
 
@@ -29,6 +29,7 @@ _EXPORTS = {
     "ModelSpec": "gan_tf.models",
     "ResourceNotFoundError": "gan_tf.errors",
     "Run": "gan_tf.run",
+    "RunCorruptError": "gan_tf.errors",
     "RunLockedError": "gan_tf.errors",
     "RunNotFoundError": "gan_tf.errors",
     "TrainConfig": "gan_tf.config",

@@ -51,6 +51,7 @@ __all__ = [
     "batches",
     "first_examples",
     "load_dataset",
+    "memory_bytes",
     "image_shape_of",
     "is_toy",
     "labelled_batches_for",
@@ -118,16 +119,17 @@ class _Known:
     image_shape: tuple[int, int, int]
     num_classes: int | None
     tfds_name: str | None
+    train_examples: int  # the train split's size (for estimates made before loading)
 
 
 _KNOWN = {
-    "mnist": _Known((28, 28, 1), 10, "mnist"),
-    "fashion_mnist": _Known((28, 28, 1), 10, "fashion_mnist"),
-    "cifar10": _Known((32, 32, 3), 10, "cifar10"),
-    "svhn": _Known((32, 32, 3), 10, "svhn_cropped"),
-    "celeb_a": _Known((64, 64, 3), None, "celeb_a"),
-    "mnist_5k": _Known((28, 28, 1), 10, None),
-    "emoji": _Known((64, 64, 3), 9, None),
+    "mnist": _Known((28, 28, 1), 10, "mnist", 60_000),
+    "fashion_mnist": _Known((28, 28, 1), 10, "fashion_mnist", 60_000),
+    "cifar10": _Known((32, 32, 3), 10, "cifar10", 50_000),
+    "svhn": _Known((32, 32, 3), 10, "svhn_cropped", 73_257),
+    "celeb_a": _Known((64, 64, 3), None, "celeb_a", 162_770),
+    "mnist_5k": _Known((28, 28, 1), 10, None, 4_000),  # 400 per class (MNIST_5K_TRAIN_PER_CLASS)
+    "emoji": _Known((64, 64, 3), 9, None, 6_822),
 }
 
 # emoji: the 64x64 PNGs of two npm packages (Google's Noto Emoji, Apache-2.0; Twitter's
@@ -1084,6 +1086,45 @@ def image_shape_of(name: str, image_size: int | None = None) -> tuple[int, int, 
         )
     shape = _KNOWN[name].image_shape
     return (image_size, image_size, shape[-1]) if image_size else shape
+
+
+def memory_bytes(
+    name: str,
+    image_size: int | None = None,
+    max_examples: int | None = None,
+    split: str = "train",
+) -> tuple[int, int]:
+    """What :func:`load_dataset` will keep in RAM for ``name``, estimated without
+    decoding anything (a folder's files are only listed): the decoded examples held as
+    arrays or in tf.data caches (the source's own arrays, plus the resized copy when
+    ``image_size`` differs from the source's size; folders above
+    :data:`FOLDER_CACHE_BYTES` are streamed, not cached).
+
+    Returns:
+      ``(bytes, examples)``.
+
+    Raises:
+      ConfigError: for an unknown dataset name.
+    """
+    shape = image_shape_of(name, image_size)
+    if is_toy(name):
+        count = min(TOY_EXAMPLES[split], max_examples or TOY_EXAMPLES[split])
+        return count * 2 * 4, count
+    pixels = int(np.prod(shape))
+    if name.startswith("folder:"):
+        root = os.path.expanduser(name[len("folder:") :])
+        files = _image_files(root)[0] if os.path.isdir(root) else []
+        count = sum(_held_out(os.path.relpath(path, root)) == (split == "test") for path in files)
+        count = min(count, max_examples or count)
+        cached = count * pixels
+        return (cached if cached <= FOLDER_CACHE_BYTES else 0), count
+    known = _KNOWN[name]
+    count = min(known.train_examples, max_examples or known.train_examples)
+    if name == "celeb_a":  # decoded straight to the chosen size and cached
+        return count * pixels, count
+    source = known.train_examples * int(np.prod(known.image_shape))  # the arrays as read
+    resized = count * pixels if shape != known.image_shape else 0
+    return source + resized, count
 
 
 def to_float_images(images: tf.Tensor) -> tf.Tensor:

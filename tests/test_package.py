@@ -12,13 +12,13 @@ PACKAGE = os.path.dirname(gan_tf.__file__)
 # The code map of README.md, bottom-up: a module may import only modules of earlier layers.
 LAYERS = [
     {"errors", "files"},
-    {"losses", "regularizers", "eval", "visualize", "augment", "watchdog"},
+    {"losses", "regularizers", "eval", "visualize", "augment", "watchdog", "runlock"},
     {"data", "models", "distribute"},
     {"eval.features"},  # the networks behind the metrics (the math stays in layer 2)
     {"config"},
     {"train_step"},
     {"build"},
-    {"sampling", "semi_supervised"},
+    {"sampling", "semi_supervised", "resources"},
     {"rundir"},
     {"evaluation"},
     {"run"},

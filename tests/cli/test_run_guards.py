@@ -151,15 +151,12 @@ def test_a_second_train_on_a_running_run_is_refused_while_readers_keep_working(m
     assert not (run_dir / ".lock").exists()  # a clean exit removes the lock file
     print(f"second train refused {refused_after:.1f} s after it started")
     assert refused_after < 60  # TensorFlow's start-up; the lock is taken before any data
-    code, stdout, stderr = finish(command("train", *train_flags(mnist_dir, run_dir)))
-    assert code == 0 and stderr == "", stderr  # released: the rerun says it is finished
 
 
-@pytest.mark.parametrize("record", ["config.json", "run.json"])
-def test_a_damaged_run_record_is_one_line_in_every_command_and_changes_nothing(
-    finished_run, mnist_dir, tmp_path, record
+def test_a_damaged_config_is_one_line_in_every_command_and_changes_nothing(
+    finished_run, mnist_dir, tmp_path
 ):
-    run_dir = tmp_path / "run"
+    run_dir, record = tmp_path / "run", "config.json"
     shutil.copytree(finished_run, run_dir)
     text = (run_dir / record).read_text()
     (run_dir / record).write_text(text[: len(text) // 2])  # a truncated copy
@@ -180,6 +177,27 @@ def test_a_damaged_run_record_is_one_line_in_every_command_and_changes_nothing(
         if name == "train":
             assert "--restart" in line
     assert snapshot(run_dir) == before  # nothing in the run changed
+
+
+@pytest.mark.parametrize("content", ['{"shape": [28, 28', "[]", '{"num_classes": 10}', "\udcff"])
+def test_a_damaged_run_json_stops_training_and_loading_and_changes_nothing(
+    finished_run, mnist_dir, tmp_path, content
+):
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_run, run_dir)
+    (run_dir / "run.json").write_bytes(content.encode("utf-8", "surrogateescape"))
+    before = snapshot(run_dir)
+    config = gan_tf.make_config(data_dir=mnist_dir, **{**FLAGS, "epochs": 2})
+    for attempt in (
+        lambda: gan_tf.train(config, str(run_dir), verbose=0),
+        lambda: gan_tf.load_run(str(run_dir)),
+    ):
+        with pytest.raises(gan_tf.RunCorruptError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert message.startswith(f"{run_dir / 'run.json'} is damaged (") and "\n" not in message
+        assert "restore it from a copy, or train again with restart" in message
+    assert snapshot(run_dir) == before
 
 
 def test_restart_moves_a_run_with_a_damaged_config_aside(finished_run, mnist_dir, tmp_path):
@@ -206,43 +224,33 @@ def test_epoch_words_name_the_flag_that_does_what_they_ask(finished_run):
     assert code == 2 and "leave --epoch out (or --checkpoint=latest)" in one_error_line(stderr)
 
 
-def test_an_absurd_image_size_is_refused_in_one_line_within_seconds(tmp_path):
+def test_sizes_the_machine_cannot_hold_are_refused_in_one_line_before_any_decoding(tmp_path):
     folder = str(tmp_path / "images")
     write_image_folder(folder, per_class=16)  # 32 small images
     started = time.time()
-    code, _, stderr = finish(
+    absurd, large = (
         command(
             "train",
             "--model=dcgan",
             f"--dataset=folder:{folder}",
-            "--image_size=8192",
-            "--batch_size=8",
-            f"--output_dir={tmp_path / 'run'}",
+            *sizes,
+            f"--output_dir={tmp_path / name}",
+        )
+        for name, sizes in (
+            ("absurd", ["--image_size=8192", "--batch_size=8"]),
+            ("large", ["--image_size=1024", "--batch_size=512"]),  # ~376 GiB of activations
         )
     )
+    code, _, stderr = finish(absurd)
     seconds = time.time() - started
     line = one_error_line(stderr)
     assert code == 2 and line.startswith("error: --image_size must be 8 to 1024 px, got 8192; ")
-    assert seconds < 60 and not (tmp_path / "run").exists()
-
-
-def test_a_run_larger_than_the_machine_is_refused_before_anything_is_decoded(tmp_path):
-    folder = str(tmp_path / "images")
-    write_image_folder(folder, per_class=16)
-    code, _, stderr = finish(
-        command(
-            "train",
-            "--model=dcgan",
-            f"--dataset=folder:{folder}",
-            "--image_size=1024",
-            "--batch_size=512",  # ~750 GiB of activations
-            f"--output_dir={tmp_path / 'run'}",
-        )
-    )
+    assert seconds < 60 and not (tmp_path / "absurd").exists()
+    code, _, stderr = finish(large)
     line = one_error_line(stderr)
     assert code == 2 and line.startswith("error: this run needs about "), line
     assert "--image_size or --batch_size" in line and "--nocheck_memory" in line
-    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "large").exists()
     assert not os.path.exists(
         os.path.join(os.environ["KERAS_HOME"], "datasets", "gan_tf_decode_checks")
     )
