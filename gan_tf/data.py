@@ -364,7 +364,10 @@ def _svhn_arrays(directory: str, split: str):
     import scipy.io
 
     with _reading(path, extra=(scipy.io.matlab.MatReadError,)):
-        mat = scipy.io.loadmat(path)
+        try:
+            mat = scipy.io.loadmat(path)
+        except NotImplementedError:  # scipy reads MATLAB v4-v7.2, not v7.3 (HDF5)
+            raise _corrupt(path, "a MATLAB v7.3 file, not the v5 file SVHN ships") from None
         images = np.ascontiguousarray(np.transpose(mat["X"], (3, 0, 1, 2))).astype(np.uint8)
         labels = mat["y"].reshape(-1).astype(np.int32) % 10  # SVHN stores digit 0 as label 10
         if images.shape[1:] != (32, 32, 3) or len(images) != len(labels):

@@ -227,6 +227,20 @@ def test_data_dir_expands_the_home_directory(tmp_path, monkeypatch):
     assert dataset.num_examples == 16 and dataset.source.startswith(str(tmp_path))
 
 
+def test_a_matlab_v7_3_svhn_file_is_one_line_not_a_traceback(tmp_path):
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 ."
+    # 116 bytes of text, 8 of subsystem offset, then version 0x0200 and the endian mark
+    (tmp_path / "train_32x32.mat").write_bytes(
+        header.ljust(116) + bytes(8) + b"\x00\x02IM" + bytes(512)
+    )
+    with pytest.raises(errors.DataCorruptError) as caught:
+        data.load_dataset("svhn", data_dir=str(tmp_path), download=False)
+    assert str(caught.value) == (
+        f"{tmp_path / 'train_32x32.mat'} is corrupt (a MATLAB v7.3 file, not the v5 file SVHN "
+        "ships); delete it and fetch it again, or pass another data_dir"
+    )
+
+
 def test_svhn_mat_maps_label_10_to_0(tmp_path):
     images, digits = write_svhn(str(tmp_path))
     dataset = data.load_dataset("svhn", data_dir=str(tmp_path), with_labels=True)
