@@ -120,6 +120,28 @@ def run_main(function, argv, flag_names: dict | None = None) -> None:
     app.run(run, argv=argv, flags_parser=parse)
 
 
+def epoch_number(value: str | None) -> int | None:
+    """``--epoch``'s value as an int (``None`` when unset).
+
+    Raises:
+      ConfigError: not a whole number; the message names the flag that does what a
+        word like ``best`` or ``latest`` asks for.
+    """
+    from gan_tf.errors import ConfigError
+    from gan_tf.rundir import NEWEST_WORDS
+
+    if value is None or value.strip().isdigit():
+        return None if value is None else int(value)
+    word = value.strip().lower()
+    if word in ("best", "top", "max"):
+        hint = "the best evaluation's checkpoint is --checkpoint=best"
+    elif word in (*NEWEST_WORDS, "final", "end", "-1"):
+        hint = "the newest checkpoint is the default: leave --epoch out (or --checkpoint=latest)"
+    else:
+        hint = "--checkpoint takes best, latest or a checkpoint path"
+    raise ConfigError(f"--epoch takes an epoch number such as --epoch=3, got '{value}'; {hint}")
+
+
 def require_run_dir(output_dir) -> str:
     """``output_dir``, or a usage error when the --output_dir flag was not given."""
     from gan_tf.errors import ConfigError

@@ -40,28 +40,6 @@ flags.DEFINE_integer("label", None, "Conditional runs: generate only this class 
 flags.DEFINE_string("labels", None, "Conditional runs: 'all' cycles through every class (default).")
 
 
-def epoch_number(value: str | None) -> int | None:
-    """``--epoch``'s value as an int (``None`` when unset).
-
-    Raises:
-      ConfigError: not a whole number; the message names the flag that does what a
-        word like ``best`` or ``latest`` asks for.
-    """
-    from gan_tf.errors import ConfigError
-    from gan_tf.rundir import NEWEST_WORDS
-
-    if value is None or value.strip().isdigit():
-        return None if value is None else int(value)
-    word = value.strip().lower()
-    if word in ("best", "top", "max"):
-        hint = "the best evaluation's checkpoint is --checkpoint=best"
-    elif word in NEWEST_WORDS + ("final", "end", "-1"):
-        hint = "the newest checkpoint is the default: leave --epoch out (or --checkpoint=latest)"
-    else:
-        hint = "--checkpoint takes best, latest or a checkpoint path"
-    raise ConfigError(f"--epoch takes an epoch number such as --epoch=3, got '{value}'; {hint}")
-
-
 def write_samples():
     import numpy as np
 
@@ -72,7 +50,7 @@ def write_samples():
     run_dir = os.path.expanduser(common.require_run_dir(FLAGS.output_dir))
     if FLAGS.num < 1 or FLAGS.batch_size < 1:
         raise ConfigError("--num and --batch_size must be positive integers")
-    epoch = epoch_number(FLAGS.epoch)
+    epoch = common.epoch_number(FLAGS.epoch)
     if epoch is not None and FLAGS.checkpoint:
         raise ConfigError("pass --epoch or --checkpoint, not both")
     suffix = f"_epoch_{epoch}" if epoch is not None else ""

@@ -204,24 +204,43 @@ def test_restart_moves_a_run_with_a_damaged_config_aside(finished_run, mnist_dir
     run_dir = tmp_path / "run"
     shutil.copytree(finished_run, run_dir)
     (run_dir / "config.json").write_text("{not json")
-    code, _, stderr = finish(
-        command("train", *train_flags(mnist_dir, run_dir, epochs=1), "--restart")
-    )
-    assert code == 0, stderr
+    config = gan_tf.make_config(data_dir=mnist_dir, **FLAGS)
+    summary = gan_tf.train(config, str(run_dir), verbose=0, restart=True)
+    assert summary["moved_to"] == str(tmp_path / "run.moved-1") and summary["epoch"] == 3
     assert (tmp_path / "run.moved-1" / "config.json").read_text() == "{not json"
-    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 1
-    assert not (tmp_path / "run.moved-1" / ".lock").exists()
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 3
+    assert not (tmp_path / "run.moved-1" / ".lock").exists() and not (run_dir / ".lock").exists()
 
 
-def test_epoch_words_name_the_flag_that_does_what_they_ask(finished_run):
-    best = command("sample", f"--output_dir={finished_run}", "--epoch=best")
-    latest = command("sample", f"--output_dir={finished_run}", "--epoch=latest")
-    code, _, stderr = finish(best)
+@pytest.mark.parametrize(
+    "value, hint",
+    [
+        ("best", "; the best evaluation's checkpoint is --checkpoint=best"),
+        ("Latest", "; the newest checkpoint is the default: leave --epoch out"),
+        ("-1", "; the newest checkpoint is the default: leave --epoch out"),
+        ("3.5", "; --checkpoint takes best, latest or a checkpoint path"),
+    ],
+)
+def test_epoch_words_name_the_flag_that_does_what_they_ask(value, hint):
+    from gan_tf.cli.common import epoch_number
+
+    with pytest.raises(gan_tf.ConfigError) as caught:
+        epoch_number(value)
+    assert str(
+        caught.value
+    ) == f"--epoch takes an epoch number such as --epoch=3, got '{value}'{hint}" + (
+        " (or --checkpoint=latest)" if "default" in hint else ""
+    )
+    assert epoch_number(" 7 ") == 7 and epoch_number(None) is None
+
+
+def test_epoch_best_on_the_command_line_is_one_line_naming_checkpoint_best(finished_run):
+    code, _, stderr = finish(command("sample", f"--output_dir={finished_run}", "--epoch=best"))
     line = one_error_line(stderr)
-    assert code == 2 and line.startswith("error: --epoch takes an epoch number such as --epoch=3")
-    assert "got 'best'; the best evaluation's checkpoint is --checkpoint=best" in line
-    code, _, stderr = finish(latest)
-    assert code == 2 and "leave --epoch out (or --checkpoint=latest)" in one_error_line(stderr)
+    assert code == 2 and line == (
+        "error: --epoch takes an epoch number such as --epoch=3, got 'best'; the best "
+        "evaluation's checkpoint is --checkpoint=best"
+    )
 
 
 def test_sizes_the_machine_cannot_hold_are_refused_in_one_line_before_any_decoding(tmp_path):
