@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from fake_data import tiny_networks, write_mnist_idx
+from run_files import snapshot
 
 import gan_tf
 from gan_tf import distribute, losses, rundir
@@ -51,17 +52,6 @@ def train(config, run_dir, verbose=0, **kwargs):
 def read_csv(path):
     with open(path, encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-def snapshot(directory):
-    """Every file under ``directory`` (relative path -> bytes)."""
-    files = {}
-    for root, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as handle:
-                files[os.path.relpath(path, directory)] = handle.read()
-    return files
 
 
 def checkpoint_weights(run_dir):

@@ -139,19 +139,39 @@ BAD_FLAGS = [
     (["--dataset=mnist", "--data_dir={mnist}", "--batch_size=1000"], 2, "larger than the 64"),
     (["--strategy=tpu", "--dataset=ring8"], 2, "--strategy=tpu found no TPU"),
     (["--strategy=multi_worker", "--dataset=ring8"], 2, "needs the TF_CONFIG environment"),
+    (  # refused before anything is decoded or built: ~376 GiB of activations
+        ["--dataset=folder:{empty}", "--image_size=1024", "--batch_size=512"],
+        2,
+        "GiB free; pass a smaller --image_size or --batch_size, or --nocheck_memory if you",
+    ),
+    (  # a data_batch_1 whose pickle asks to run a command (see below)
+        ["--dataset=cifar10", "--data_dir={hostile}"],
+        1,
+        "data_batch_1 is corrupt (it asks to run {system}, which a CIFAR-10 batch never does:",
+    ),
 ]
 
 
 def test_bad_flags_fail_cleanly(tmp_path, mnist_dir):
-    """Every bad command: one error line, its exit code, no traceback, nothing created.
-    The commands run concurrently (each is a fresh TensorFlow process)."""
+    """Every bad command: one error line, its exit code, no traceback, nothing created
+    (and the hostile CIFAR-10 batch runs nothing). The commands run concurrently (each
+    is a fresh TensorFlow process)."""
+    import pickle
+
     empty = tmp_path / "empty"
     empty.mkdir()
+    hostile, marker = tmp_path / "cifar", tmp_path / "MARKER"
+    write_cifar10(str(hostile))
+    batch = hostile / "cifar-10-batches-py" / "data_batch_1"
+    batch.write_bytes(pickle.dumps(RunsCode(os.system, f"touch '{marker}'")))
+    places = dict(
+        empty=empty, mnist=mnist_dir, hostile=hostile, system=f"{os.system.__module__}.system"
+    )
     env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     processes = []
     for index, (args, _, _) in enumerate(BAD_FLAGS):
-        args = [a.format(empty=empty, mnist=mnist_dir) for a in args]
+        args = [a.format(**places) for a in args]
         command = [sys.executable, os.path.join(ROOT, "experiments", "train.py"), *args]
         command += [f"--output_dir={tmp_path / f'out{index}'}", "--nodownload"]
         processes.append(
@@ -163,9 +183,10 @@ def test_bad_flags_fail_cleanly(tmp_path, mnist_dir):
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == code, stderr
         lines = [line for line in stderr.splitlines() if line.strip()]
-        assert lines[-1].startswith("error: ") and fragment in lines[-1], lines[-1]
+        assert lines[-1].startswith("error: ") and fragment.format(**places) in lines[-1], stderr
         assert "Traceback" not in stderr
         assert not (tmp_path / f"out{index}").exists(), "a bad command must create nothing"
+    assert not marker.exists()  # the hostile pickle's command never ran
 
 
 def test_sample_without_a_run_fails_cleanly(tmp_path):
@@ -173,27 +194,6 @@ def test_sample_without_a_run_fails_cleanly(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in result.stderr and not (tmp_path / "s.npz").exists()
-
-
-def test_a_cifar10_batch_that_runs_code_fails_cleanly_and_runs_nothing(tmp_path):
-    """A data_batch_1 whose pickle asks to run a command: exit 1, one error line naming
-    the file, no traceback, the command never ran."""
-    import pickle
-
-    write_cifar10(str(tmp_path / "cifar"))
-    marker = tmp_path / "MARKER"
-    batch = tmp_path / "cifar" / "cifar-10-batches-py" / "data_batch_1"
-    batch.write_bytes(pickle.dumps(RunsCode(os.system, f"touch '{marker}'")))
-    args = ["--model=dcgan", "--dataset=cifar10", f"--data_dir={tmp_path / 'cifar'}"]
-    result = run("train.py", *args, "--nodownload", "--epochs=1", f"--output_dir={tmp_path / 'r'}")
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [
-        f"error: {batch} is corrupt (it asks to run {os.system.__module__}.system, which a "
-        "CIFAR-10 batch never does: refused); delete it and fetch it again, or pass another "
-        "--data_dir"
-    ]
-    assert not marker.exists()
 
 
 @pytest.mark.parametrize(
