@@ -110,13 +110,16 @@ def _outputs(network: keras.Model) -> int:
     return total
 
 
-def estimate_memory(config: TrainConfig, host: bool = True) -> MemoryEstimate:
+def estimate_memory(config: TrainConfig, host: bool = True, networks=None) -> MemoryEstimate:
     """Estimates the memory training ``config`` needs, without loading data or
     allocating weights.
 
     Args:
       config: the run's config (``image_size``, ``batch_size``, ``precision``...).
       host: whether the networks run on the host (CPU) rather than an accelerator.
+      networks: your own ``(generator, discriminator)`` to count instead of the
+        variant's (layers of a subclassed network whose outputs Keras does not
+        record add no activations: the estimate is then low).
 
     Raises:
       ConfigError: an unknown dataset or a shape the model cannot build.
@@ -125,7 +128,8 @@ def estimate_memory(config: TrainConfig, host: bool = True) -> MemoryEstimate:
     shape = data.image_shape_of(config.dataset, config.image_size)
     spec = models.get_model(config.model)
     classes = 10 if spec.conditional or spec.semi_supervised else None  # barely changes sizes
-    networks = _shape_only_networks(config, shape, classes)
+    if networks is None or None in networks:
+        networks = _shape_only_networks(config, shape, classes)
     if networks is None:
         return MemoryEstimate(data_bytes, 0, 0, examples, host)
     generator, discriminator = networks
@@ -176,13 +180,16 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_memory(config: TrainConfig, host: bool = True, available: int | None = None):
+def check_memory(
+    config: TrainConfig, host: bool = True, available: int | None = None, networks=None
+):
     """Refuses ``config`` when its estimate exceeds the free memory.
 
     Args:
       config: the run's config.
       host: whether the networks run on the host (CPU).
       available: bytes free (default :func:`available_bytes`).
+      networks: your own ``(generator, discriminator)``, if any.
 
     Returns:
       ``(estimate, available)`` (``available`` ``None`` when unknown).
@@ -191,7 +198,7 @@ def check_memory(config: TrainConfig, host: bool = True, available: int | None =
       ConfigError: the estimate is larger than what is free; the message names both
         and the flags that lower it.
     """
-    estimate = estimate_memory(config, host)
+    estimate = estimate_memory(config, host, networks)
     available = available_bytes() if available is None else available
     if not config.check_memory or available is None or estimate.host_bytes <= available:
         return estimate, available

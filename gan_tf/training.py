@@ -231,7 +231,11 @@ def _train_locked(
     _check_replicas(config, strategy)
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
-    memory = resources.check_memory(config, host=distribute.computes_on_host(strategy))
+    memory = resources.check_memory(
+        config,
+        host=distribute.computes_on_host(strategy),
+        networks=(generator, discriminator) if custom else None,
+    )
     dataset, steps_per_epoch = _load_data(config)
     extra_data = semi_supervised.load(config, dataset)  # before anything is written
     gan = build_gan(

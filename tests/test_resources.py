@@ -46,6 +46,18 @@ def test_the_estimate_counts_the_networks_that_training_builds(model, overrides)
     assert estimate.host_bytes == parts
 
 
+def test_your_own_networks_are_counted_instead_of_the_variants():
+    from fake_data import tiny_networks
+
+    config = gan_tf.make_config(model="dcgan", dataset="mnist", precision="float32")
+    generator, discriminator = tiny_networks(config.latent_dim)
+    estimate = resources.estimate_memory(config, networks=(generator, discriminator))
+    params = generator.count_params() + discriminator.count_params()
+    ema = generator.count_params() if config.ema else 0  # dcgan's recipe keeps an EMA
+    assert estimate.weights == 4 * (4 * params + ema)
+    assert estimate.weights < resources.estimate_memory(config).weights
+
+
 def test_mixed_precision_halves_the_activations_and_keeps_float32_weights():
     kwargs = dict(model="dcgan", dataset="emoji", image_size=32)
     full = resources.estimate_memory(gan_tf.make_config(precision="float32", **kwargs))

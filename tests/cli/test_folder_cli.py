@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from fake_data import write_image_folder
 from real_data import requires_emoji, write_emoji_folder
 
@@ -24,6 +25,7 @@ def script(name, *args):
     return result.returncode, result.stdout, result.stderr
 
 
+@pytest.mark.slow  # ~45 s; the folder classifier in-process: tests/test_evaluation_folders.py
 @requires_emoji
 def test_own_folder_classifier_scores_training_and_evaluate(tmp_path):
     folder = write_emoji_folder(str(tmp_path / "mine"), 60)

@@ -139,6 +139,7 @@ BAD_FLAGS = [
     (["--dataset=mnist", "--data_dir={mnist}", "--batch_size=1000"], 2, "larger than the 64"),
     (["--strategy=tpu", "--dataset=ring8"], 2, "--strategy=tpu found no TPU"),
     (["--strategy=multi_worker", "--dataset=ring8"], 2, "needs the TF_CONFIG environment"),
+    (["--dataset=folder:{empty}", "--image_size=8192"], 2, "--image_size must be 8 to 1024 px"),
     (  # refused before anything is decoded or built: ~376 GiB of activations
         ["--dataset=folder:{empty}", "--image_size=1024", "--batch_size=512"],
         2,
@@ -275,6 +276,7 @@ def test_new_options_train_from_the_command_line(flags, expected, mnist_dir, tmp
     assert all(np.isfinite(float(row[k])) for k in ("discriminator_loss", "generator_loss"))
 
 
+@pytest.mark.slow  # ~40 s; the CIFAR-10 reader's formats: tests/test_data.py (suite budget)
 @requires_emoji
 def test_cifar10_format_run_on_real_colour_pixels(tmp_path):
     """Real emoji, resized to 32x32, written in CIFAR-10's pickle format: the cifar10
