@@ -37,7 +37,7 @@ import numpy as np
 from gan_tf import data, models
 from gan_tf.build import build_networks
 from gan_tf.config import TrainConfig
-from gan_tf.errors import ConfigError
+from gan_tf.errors import ConfigError, GanTfError
 
 __all__ = ["MemoryEstimate", "available_bytes", "check_memory", "estimate_memory"]
 
@@ -89,12 +89,25 @@ def _shape_only_networks(config: TrainConfig, shape, num_classes):
         from keras.src.backend.common import global_state
     except ImportError:  # a Keras without it: build nothing rather than allocate
         return None
+    from keras.src.random.seed_generator import global_seed_generator
+
+    global_seed_generator()  # made (and initialised) out here, not deferred inside
     pending = list(global_state.get_global_attribute("uninitialized_variables", []) or [])
+    networks = None
     try:
         with keras.StatelessScope(initialize_variables=False):
-            return build_networks(config, shape, num_classes)
-    finally:  # forget the shape-only variables, or a later scope would allocate them
-        global_state.set_global_attribute("uninitialized_variables", pending)
+            networks = build_networks(config, shape, num_classes)
+    except GanTfError:
+        raise
+    except Exception:  # noqa: BLE001 - a network that cannot be built shapes-only: skip it
+        return None
+    finally:  # forget the shape-only variables, or a later scope would allocate them;
+        # keep any other variable made meanwhile (Keras initialises it at the next scope)
+        ours = {id(v) for network in networks or () for v in network.variables}
+        made = global_state.get_global_attribute("uninitialized_variables", []) or []
+        kept = [v for v in made[len(pending) :] if id(v) not in ours]
+        global_state.set_global_attribute("uninitialized_variables", pending + kept)
+    return networks
 
 
 def _outputs(network: keras.Model) -> int:
@@ -105,6 +118,8 @@ def _outputs(network: keras.Model) -> int:
             outputs = layer.output
         except (AttributeError, ValueError):  # a layer used twice, or never called
             continue
+        if isinstance(outputs, dict):
+            outputs = list(outputs.values())
         for tensor in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
             total += int(np.prod([d or 1 for d in tensor.shape[1:]]))
     return total
@@ -170,6 +185,7 @@ def available_bytes() -> int | None:
                 usage = int(handle.read().strip())
         except (OSError, ValueError):
             continue
+        usage -= _reclaimable(os.path.dirname(usage_file))  # page cache the kernel can drop
         if limit.isdigit() and int(limit) < 1 << 60:  # "max" or a huge number: no limit
             limits.append(max(int(limit) - usage, 0))
     if limits:
@@ -178,6 +194,20 @@ def available_bytes() -> int | None:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _reclaimable(cgroup_dir: str) -> int:
+    """Page cache a cgroup counts as used that the kernel frees on demand (inactive
+    files), as ``docker stats`` and the kubelet subtract it."""
+    try:
+        with open(os.path.join(cgroup_dir, "memory.stat"), encoding="ascii") as handle:
+            for line in handle:
+                name, _, value = line.partition(" ")
+                if name in ("inactive_file", "total_inactive_file"):
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def check_memory(

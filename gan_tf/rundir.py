@@ -57,6 +57,7 @@ from gan_tf.errors import (
     RunWriteError,
 )
 from gan_tf.files import write_json
+from gan_tf.runlock import LOCK_FILE
 
 __all__ = [
     "BEST_DIR",
@@ -513,8 +514,8 @@ def best_record(run_dir: str) -> dict | None:
 def move_aside(run_dir: str) -> str | None:
     """Moves everything in ``run_dir`` into a new sibling ``<run_dir>.moved-<N>``
     (``restart``); returns where, or ``None`` when there was nothing. Never deletes."""
-    if not os.path.isdir(run_dir) or not os.listdir(run_dir):
-        return None
+    if not os.path.isdir(run_dir) or not set(os.listdir(run_dir)) - {LOCK_FILE}:
+        return None  # nothing but this process's own lock
     number = 1
     while os.path.exists(f"{run_dir.rstrip(os.sep)}.moved-{number}"):
         number += 1
@@ -708,7 +709,7 @@ def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
         the kept ones), no best one, or the path is not a checkpoint.
     """
     directory = os.path.join(run_dir, "checkpoints")
-    if isinstance(checkpoint, str) and checkpoint.strip().isdigit():
+    if isinstance(checkpoint, str) and checkpoint.strip().isdecimal():
         checkpoint = int(checkpoint)
     if isinstance(checkpoint, str) and checkpoint.strip().lower() in NEWEST_WORDS + ("best",):
         checkpoint = None if checkpoint.strip().lower() in NEWEST_WORDS else "best"

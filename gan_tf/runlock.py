@@ -69,8 +69,17 @@ def _parse(text: str) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
+def _read(fd: int) -> str:
+    """The lock file's text (a record is far below 64 KiB)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, 1 << 16).decode("utf-8", "replace")
+
+
 def _alive_here(pid) -> bool:
-    """Whether process ``pid`` exists on this machine."""
+    """Whether process ``pid`` exists on this machine (on Windows, where signal 0
+    would end the process, it is assumed to: the heartbeat decides)."""
+    if os.name == "nt":
+        return True
     try:
         os.kill(int(pid), 0)
     except PermissionError:  # exists, owned by another user
@@ -112,33 +121,56 @@ class RunLock:
           RunWriteError: the run directory or the lock file cannot be created.
         """
         try:
-            if not os.path.isdir(self.run_dir):
-                os.makedirs(self.run_dir)
+            parent = os.path.dirname(os.path.abspath(self.run_dir))
+            os.makedirs(parent, exist_ok=True)
+            try:
+                os.mkdir(self.run_dir)
                 self._created_dir = True
+            except FileExistsError:  # an existing run, or another train creating it now
+                pass
             self._fd = self._lock_file()
-        except OSError as error:
+            self._write_record(started=True)
+        except OSError as error:  # no permission, a full disk
+            self._undo()
             raise RunWriteError(
                 f"could not create {self.path} ({error.strerror or error}); fix the "
-                "permissions of output_dir or choose another one",
+                "permissions of output_dir, free disk space or choose another output_dir",
                 "output_dir",
             ) from None
-        self._write_record(started=True)
+        except BaseException:
+            self._undo()
+            raise
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="gan_tf-run-lock", daemon=True)
         self._heartbeat.start()
+
+    def _undo(self) -> None:
+        """Drops what a failed :meth:`acquire` made: the descriptor (and with it the
+        lock), the lock file if it was ours, the directory if it was created here."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                if _same_file(self._fd, self.path):
+                    os.remove(self.path)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if self._created_dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.run_dir)  # only if empty
+            self._created_dir = False
 
     def _lock_file(self) -> int:
         """Opens and locks the file at ``self.path`` (retried when a releasing holder
         deleted it between our open and our lock), checking the record of the last
         holder; returns the descriptor."""
-        while True:
+        for _ in range(100):
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 flocked = self._flock(fd)
                 if not _same_file(fd, self.path):
                     os.close(fd)
                     continue
-                previous = _parse(os.pread(fd, 1 << 16, 0).decode("utf-8", "replace"))
+                previous = _parse(_read(fd))
                 if previous and self._held_elsewhere(previous, flocked):
                     raise RunLockedError(_locked_message(self.run_dir, previous), "output_dir")
                 return fd
@@ -146,6 +178,7 @@ class RunLock:
                 with contextlib.suppress(OSError):
                     os.close(fd)
                 raise
+        raise OSError(errno.ESTALE, f"{self.path} keeps changing under the lock")
 
     def _flock(self, fd: int) -> bool:
         """Locks ``fd`` without waiting: True when locked, False where the file system
@@ -158,7 +191,7 @@ class RunLock:
             if error.errno in _NO_LOCKS:
                 return False
             if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                text = os.pread(fd, 1 << 16, 0).decode("utf-8", "replace")
+                text = _read(fd)
                 raise RunLockedError(
                     _locked_message(self.run_dir, _parse(text)), "output_dir"
                 ) from None
@@ -174,11 +207,7 @@ class RunLock:
             return False
         if record.get("host") != socket.gethostname():
             return True
-        return (
-            not flocked
-            and int(record.get("pid", -1)) != os.getpid()
-            and _alive_here(record.get("pid"))
-        )
+        return not flocked and record.get("pid") != os.getpid() and _alive_here(record.get("pid"))
 
     def _write_record(self, started: bool = False) -> None:
         now = time.time()
@@ -192,7 +221,8 @@ class RunLock:
         self.record["heartbeat"] = now
         text = json.dumps(self.record).encode("utf-8")
         os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, text, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        os.write(self._fd, text)
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
@@ -207,11 +237,12 @@ class RunLock:
 
     def moved_to(self, old_location: str) -> None:
         """After the run directory was renamed to ``old_location`` (``restart``) with
-        the lock inside it: locks the new, empty ``run_dir`` and drops the old lock,
-        in that order, so no other process can take the run in between."""
+        the lock inside it: locks the new ``run_dir``, then drops the old lock. If
+        another ``train`` took the new directory in that instant, this raises
+        :class:`RunLockedError` (the old files are safe in ``old_location``)."""
         old_fd, old_path = self._fd, os.path.join(old_location, LOCK_FILE)
         self._stop_heartbeat()
-        self._created_dir = False
+        self._created_dir, self._fd = False, None  # the old descriptor is closed below
         try:
             self.acquire()
         finally:

@@ -107,6 +107,7 @@ def test_the_shape_only_variables_are_forgotten():
     assert list(after) == before
     with keras.StatelessScope():  # a later scope initialises nothing of ours
         pass
+    assert keras.random.normal((2,)).shape == (2,)  # Keras' global seed generator works
 
 
 def test_a_run_larger_than_the_free_memory_is_refused_in_one_line():

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from gan_tf import runlock
+from gan_tf import rundir, runlock
 from gan_tf.errors import RunLockedError, RunWriteError
 
 HOLD = """
 import sys, time
-from gan_tf import runlock
+from gan_tf import rundir, runlock
 lock = runlock.RunLock(sys.argv[1])
 lock.acquire()
 print("held", flush=True)
@@ -160,3 +160,39 @@ def test_a_directory_that_cannot_be_created_is_one_write_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(RunWriteError, match="could not create .*; fix the permissions"):
         runlock.RunLock(str(blocker / "run")).acquire()
+
+
+def test_restart_on_a_new_directory_moves_nothing(tmp_path):
+    run_dir = str(tmp_path / "run")
+    with runlock.hold(run_dir):
+        assert rundir.move_aside(run_dir) is None  # only our own lock is there
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_failed_hand_over_closes_nothing_it_does_not_own(tmp_path):
+    run_dir, moved = str(tmp_path / "run"), str(tmp_path / "run.moved-1")
+    lock = runlock.RunLock(run_dir)
+    lock.acquire()
+    os.replace(run_dir, moved)
+    with runlock.hold(run_dir):  # another train takes the new directory first
+        with pytest.raises(RunLockedError):
+            lock.moved_to(moved)
+        with open(tmp_path / "other", "w") as other:  # may reuse the old descriptor number
+            lock.release()
+            other.write("still open")  # a double close would have closed it
+
+
+def test_a_full_disk_while_taking_the_lock_is_one_write_error_and_leaves_nothing(
+    tmp_path, monkeypatch
+):
+    def no_space(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runlock.os, "write", no_space)
+    run_dir = str(tmp_path / "run")
+    with pytest.raises(RunWriteError, match=r"\(No space left on device\); .*free disk space"):
+        runlock.RunLock(run_dir).acquire()
+    assert not os.path.exists(run_dir)
+    monkeypatch.undo()
+    with runlock.hold(run_dir):  # not left held
+        pass

@@ -130,7 +130,7 @@ def epoch_number(value: str | None) -> int | None:
     from gan_tf.errors import ConfigError
     from gan_tf.rundir import NEWEST_WORDS
 
-    if value is None or value.strip().isdigit():
+    if value is None or value.strip().isdecimal():
         return None if value is None else int(value)
     word = value.strip().lower()
     if word in ("best", "top", "max"):
