@@ -130,6 +130,9 @@ class RunLock:
                 pass
             self._fd = self._lock_file()
             self._write_record(started=True)
+        except RunWriteError:
+            self._undo()
+            raise
         except OSError as error:  # no permission, a full disk
             self._undo()
             raise RunWriteError(
@@ -178,7 +181,11 @@ class RunLock:
                 with contextlib.suppress(OSError):
                     os.close(fd)
                 raise
-        raise OSError(errno.ESTALE, f"{self.path} keeps changing under the lock")
+        raise RunWriteError(
+            f"{self.path} keeps changing under the lock (a file system whose files change "
+            "identity); choose an output_dir on another file system",
+            "output_dir",
+        )
 
     def _flock(self, fd: int) -> bool:
         """Locks ``fd`` without waiting: True when locked, False where the file system

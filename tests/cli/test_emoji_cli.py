@@ -8,6 +8,7 @@ import sys
 
 import imageio.v3 as iio
 import numpy as np
+import pytest
 from real_data import EMOJI_DIR, requires_emoji
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -23,6 +24,7 @@ def run(script, *args):
     )
 
 
+@pytest.mark.slow  # ~45 s; parts in tests/test_data.py, eval/test_eval_features.py
 @requires_emoji
 def test_emoji_trains_resumes_and_is_scored_by_its_classifier(tmp_path):
     out = tmp_path / "run"
