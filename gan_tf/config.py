@@ -207,6 +207,22 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def _validate_sizes(config: TrainConfig) -> None:
+    """The optional counts and the image side: positive integers, the side within
+    :data:`IMAGE_SIZES`."""
+    for name in ("max_examples", "steps_per_epoch", "image_size"):
+        value = getattr(config, name)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{name} must be a positive integer when set, got {value}", name)
+    low, high = IMAGE_SIZES
+    if config.image_size is not None and not low <= config.image_size <= high:
+        raise ConfigError(
+            f"image_size must be {low} to {high} px, got {config.image_size}; the models "
+            "are measured at 28-256 px (docs/resolution.md): pass a size in that range",
+            "image_size",
+        )
+
+
 def _choose(name: str, value: str, choices) -> None:
     if value not in choices:
         raise ConfigError(f"unknown {name} '{value}'; choose one of: {', '.join(choices)}", name)
@@ -248,17 +264,7 @@ def _validate(config: TrainConfig) -> None:
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value}", name)
     _validate_semi_supervised(config, spec, pair)
-    for name in ("max_examples", "steps_per_epoch", "image_size"):
-        value = getattr(config, name)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{name} must be a positive integer when set, got {value}", name)
-    low, high = IMAGE_SIZES
-    if config.image_size is not None and not low <= config.image_size <= high:
-        raise ConfigError(
-            f"image_size must be {low} to {high} px, got {config.image_size}; the models "
-            "are measured at 28-256 px (docs/resolution.md): pass a size in that range",
-            "image_size",
-        )
+    _validate_sizes(config)
     if not config.learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
     if config.d_learning_rate is not None and not config.d_learning_rate > 0:

@@ -148,8 +148,9 @@ class RunLock:
         self._heartbeat.start()
 
     def _undo(self) -> None:
-        """Drops what a failed :meth:`acquire` made: the descriptor (and with it the
-        lock), the lock file if it was ours, the directory if it was created here."""
+        """Drops what :meth:`acquire` made: the lock file if it is still ours (deleted
+        while locked, so a waiter retries on a new file), the descriptor (and with it
+        the lock), the run directory if it was created here and is empty."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 if _same_file(self._fd, self.path):
@@ -264,15 +265,7 @@ class RunLock:
         if self._fd is None:
             return
         self._stop_heartbeat()
-        with contextlib.suppress(OSError):
-            if _same_file(self._fd, self.path):
-                os.remove(self.path)  # while still locked: a waiter retries on the new file
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-        self._fd = None
-        if self._created_dir:
-            with contextlib.suppress(OSError):
-                os.rmdir(self.run_dir)  # only if empty
+        self._undo()
 
     def __enter__(self) -> RunLock:
         self.acquire()

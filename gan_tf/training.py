@@ -294,27 +294,12 @@ def _train_locked(
         config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress, epoch_counter,
         chief=chief, verbose=verbose, callbacks=callbacks, labelled=extra_data,
     )  # fmt: skip
-    if start_epoch or progress.load().get("batch"):
-        batch = progress.load().get("batch", 0)
-        inside = f", batch {batch}/{steps_per_epoch} of epoch {start_epoch + 1}" if batch else ""
-        _print(
-            verbose,
-            f"Resuming {run_dir} from epoch {start_epoch}{inside}, step {int(gan.step.numpy())}",
-        )
-    if changes:
-        listed = ", ".join(f"{name} {old} -> {new}" for name, old, new in changes)
-        _print(verbose, f"Changed on resume: {listed} from epoch {start_epoch + 1}")
-    _print(
-        verbose, distribute.describe_devices(strategy, f"{config.precision} ({precision_reason})")
-    )
-    _print(verbose, _memory_note(*memory))
-    _print(
-        verbose,
-        f"Training {config.model} on {dataset.name} ({dataset.num_examples} "
-        f"examples {'x'.join(map(str, dataset.image_shape))} from {dataset.source}), "
-        f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}"
-        + _replicas_note(strategy),
-    )
+    if verbose:
+        for line in _start_lines(
+            config, run_dir, dataset, steps_per_epoch, start_epoch, progress.load().get("batch", 0),
+            int(gan.step.numpy()), changes, strategy, precision_reason, memory,
+        ):  # fmt: skip
+            print(line, flush=True)
     with _StopSignals() as stop:
         trainer.stop = stop
         while int(epoch_counter.numpy()) < config.epochs:
@@ -328,6 +313,30 @@ def _train_locked(
     _print(verbose, f"Done: {run_dir} (epoch {config.epochs}, step {int(gan.step.numpy())})")
     summary["events"] = trainer.events
     return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
+
+
+def _start_lines(
+    config, run_dir, dataset, steps_per_epoch, start_epoch, batch, step, changes, strategy,
+    precision_reason, memory,
+) -> list[str]:  # fmt: skip
+    """What a (resumed) run says before its first step: where it resumes, what changed,
+    the devices, the memory estimate and what it trains."""
+    lines = []
+    if start_epoch or batch:
+        inside = f", batch {batch}/{steps_per_epoch} of epoch {start_epoch + 1}" if batch else ""
+        lines.append(f"Resuming {run_dir} from epoch {start_epoch}{inside}, step {step}")
+    if changes:
+        listed = ", ".join(f"{name} {old} -> {new}" for name, old, new in changes)
+        lines.append(f"Changed on resume: {listed} from epoch {start_epoch + 1}")
+    lines.append(distribute.describe_devices(strategy, f"{config.precision} ({precision_reason})"))
+    lines.append(_memory_note(*memory))
+    lines.append(
+        f"Training {config.model} on {dataset.name} ({dataset.num_examples} "
+        f"examples {'x'.join(map(str, dataset.image_shape))} from {dataset.source}), "
+        f"{steps_per_epoch} steps/epoch, epochs {start_epoch + 1}..{config.epochs}"
+        + _replicas_note(strategy)
+    )
+    return lines
 
 
 class _Progress:
