@@ -3,14 +3,19 @@
 Public API::
 
     import gan_tf
-    config = gan_tf.make_config(model="dcgan", dataset="fashion_mnist", epochs=3)
-    gan_tf.train(config, "runs/dcgan")
-    run = gan_tf.load_run("runs/dcgan")
+    config = gan_tf.make_config(dataset="fashion_mnist", epochs=3)
+    gan_tf.train(config, "runs/demo")            # a managed run: resume, pictures, metrics
+    run = gan_tf.load_run("runs/demo")
     images = run.sample(16, seed=0)
+
+    gan = gan_tf.GAN(generator, discriminator)   # or: a keras.Model to compile and fit
+    gan.compile(generator_optimizer=..., discriminator_optimizer=..., loss="non_saturating")
+    gan.fit(dataset, epochs=10, callbacks=[...])
 
 Code map (imports only point down this list): ``errors``, ``files``; the pure
 ``losses``, ``regularizers``, ``eval`` (metric math), ``visualize``, and ``runlock``;
-``data``, ``models`` (the variant registry), ``distribute``; ``config``; ``train_step``;
+``data``, ``distribute``; ``models`` (the variant registry); ``config``; ``parts`` (the
+step's tricks); ``gan`` (the ``keras.Model`` and its step);
 ``build``; ``sampling``, ``resources``; ``rundir``; ``evaluation``; ``run``; ``animation``;
 ``training`` (the loop).
 """
@@ -20,7 +25,7 @@ import importlib
 # Public names -> the module that defines them. Imported on first use (PEP 562), so
 # `import gan_tf` is instant and the command line can answer --help without TensorFlow.
 _EXPORTS = {
-    "GAN": "gan_tf.train_step",
+    "GAN": "gan_tf.gan",
     "Callback": "gan_tf.training",
     "ConfigError": "gan_tf.errors",
     "DataNotFoundError": "gan_tf.errors",
@@ -50,6 +55,7 @@ _SUBMODULES = (
     "evaluation",
     "losses",
     "models",
+    "parts",
     "regularizers",
     "run",
     "visualize",
@@ -97,6 +103,7 @@ __all__ = [
     "losses",
     "make_config",
     "models",
+    "parts",
     "register",
     "regularizers",
     "run",

@@ -1,4 +1,4 @@
-"""From a :class:`~gan_tf.config.TrainConfig` to a trainable :class:`~gan_tf.train_step.GAN`:
+"""From a :class:`~gan_tf.config.TrainConfig` to a trainable :class:`~gan_tf.gan.GAN`:
 networks (the registered variant's, or your own), optimizers, losses, penalties.
 """
 
@@ -10,11 +10,10 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from gan_tf import data, distribute, losses, models, regularizers
-from gan_tf.augment import parse_policy
+from gan_tf import data, distribute, models, parts
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
-from gan_tf.train_step import GAN, StepOptions
+from gan_tf.gan import GAN
 
 __all__ = [
     "architecture",
@@ -63,19 +62,20 @@ def architecture(config: TrainConfig) -> dict:
     return {**config.arch, "spectral_norm": config.spectral_norm, "dropout": config.d_dropout}
 
 
-def build_networks(config: TrainConfig, shape, num_classes=None):
+def build_networks(config: TrainConfig, shape, num_classes=None, spec=None):
     """The generator and discriminator ``config`` describes, for samples of ``shape``,
     built under ``config.precision`` (mixed policies compute in 16 bits, keep float32
-    variables and return float32 outputs; ``auto``: see :func:`with_precision`)."""
+    variables and return float32 outputs; ``auto``: see :func:`with_precision`).
+    ``spec``: the resolved variant (default: looked up from ``config.model``)."""
     config = with_precision(config)
-    spec = models.get_model(config.model)
+    spec = spec or models.get_model(config.model)
     with dtype_policy(config.precision):
         generator, discriminator = models.build_networks(
             spec,
             tuple(shape),
             latent_dim=config.latent_dim,
             arch=architecture(config),
-            num_classes=num_classes if spec.conditional or spec.semi_supervised else None,
+            num_classes=num_classes if spec.needs_labels else None,
         )
     if config.precision != "float32":
         generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
@@ -134,13 +134,13 @@ def _input_count(network) -> int | None:
         return None
 
 
-def _check_networks(generator, discriminator, config: TrainConfig, shape, strategy) -> None:
+def _check_networks(generator, discriminator, config: TrainConfig, shape, strategy, spec) -> None:
     """Checks your own networks' signatures against the data before training, by
     calling them on a zero batch (any Keras model works: Sequential, functional or
     subclassed)."""
     if (generator is None) != (discriminator is None):
         raise ConfigError("pass both generator and discriminator, or neither", "generator")
-    conditional = models.get_model(config.model).conditional
+    conditional = spec.conditional
     for name, network in (("generator", generator), ("discriminator", discriminator)):
         count = _input_count(network)
         if count is not None and count != (2 if conditional else 1):
@@ -192,6 +192,7 @@ def build_gan(
     *,
     generator: keras.Model | None = None,
     discriminator: keras.Model | None = None,
+    spec: models.ModelSpec | None = None,
 ) -> GAN:
     """Builds the networks, optimizers and train step that ``config`` describes.
 
@@ -205,17 +206,18 @@ def build_gan(
       generator, discriminator: your own Keras networks instead of the variant's
         (both or neither): noise ``[B, latent_dim]`` -> samples of ``shape`` and
         samples -> ``[B, 1]`` logits (``[x, labels]`` inputs for conditional models).
+      spec: the resolved variant (default: looked up from ``config.model``).
 
     Raises:
       ConfigError: a conditional model on unlabelled data, or networks with the
         wrong signature.
     """
     keras.utils.set_random_seed(config.seed)
-    spec = models.get_model(config.model)
+    spec = spec or models.get_model(config.model)
     strategy = strategy or tf.distribute.get_strategy()
     config = with_precision(config, strategy)
-    if (spec.conditional or spec.semi_supervised) and not num_classes:
-        kind = "conditional" if spec.conditional else "semi-supervised"
+    if spec.needs_labels and not num_classes:
+        kind = "conditional" if spec.conditional else "trains on labels"
         raise ConfigError(
             f"model={config.model} is {kind} and needs labelled data; "
             f"'{config.dataset}' has no class labels",
@@ -224,46 +226,28 @@ def build_gan(
         )
     with strategy.scope():
         if generator is None and discriminator is None:
-            generator, discriminator = build_networks(config, shape, num_classes)
+            generator, discriminator = build_networks(config, shape, num_classes, spec)
         else:
-            _check_networks(generator, discriminator, config, shape, strategy)
-        loss = losses.get_loss(config.loss)
-        penalties = tuple(
-            (name, getattr(config, penalty.weight_field), penalty.term)
-            for name, penalty in regularizers.PENALTIES.items()
-            if getattr(config, penalty.weight_field)
+            _check_networks(generator, discriminator, config, shape, strategy, spec)
+        gan = GAN(
+            generator,
+            discriminator,
+            latent_dim=config.latent_dim,
+            num_classes=num_classes if spec.conditional else None,
+            seed=config.seed,
+            feature_layer=config.feature_layer,
         )
         d_learning_rate = config.d_learning_rate or config.learning_rate
-        return GAN(
-            generator=generator,
-            discriminator=discriminator,
+        gan.compile(
             generator_optimizer=make_optimizer(config, config.learning_rate, total_steps),
             discriminator_optimizer=make_optimizer(
                 config, d_learning_rate, total_steps * config.n_critic
             ),
-            generator_loss=loss.generator_loss,
-            discriminator_loss=loss.discriminator_loss,
-            latent_dim=config.latent_dim,
-            num_classes=num_classes if spec.conditional else None,
-            seed=config.seed,
+            loss=config.loss,
+            parts=parts.from_config(config, total_steps),
+            n_critic=config.n_critic,
+            simultaneous=config.update == "simultaneous",
+            label_smoothing=config.label_smoothing,
             jit_compile=config.jit_compile,
-            options=StepOptions(
-                n_critic=config.n_critic,
-                penalties=penalties,
-                clip_value=config.clip_value or None,
-                label_smoothing=config.label_smoothing,
-                label_flip=config.label_flip,
-                instance_noise=config.instance_noise,
-                ema_decay=config.ema or None,
-                sigmoid_outputs=loss.sigmoid_outputs,
-                generator_uses_real=loss.generator_uses_real,
-                simultaneous=config.update == "simultaneous",
-                augment=parse_policy(config.augment),
-                ada_target=config.ada_target or None,
-                ada_rate=config.batch_size / (config.ada_kimg * 1000.0),
-                generator_inputs=loss.generator_inputs,
-                discriminator_inputs=loss.discriminator_inputs,
-                feature_layer=config.feature_layer,
-                historical_averaging=config.historical_averaging,
-            ),
         )
+        return gan

@@ -57,7 +57,7 @@ def _field(default, help: str, **kwargs):
 class TrainConfig:
     """Everything that defines a training run; each field is the flag of the same name."""
 
-    model: str = _field("dcgan", "GAN variant: {models}.")
+    model: str = _field(models.DEFAULT_MODEL, "GAN variant: {models}.")
     recipe: str = _field(
         "fast",
         "{recipes}: fast applies the variant's measured time-to-quality settings "
@@ -101,7 +101,7 @@ class TrainConfig:
     )
     labels_per_class: int = _field(
         0,
-        "Semi-supervised models (ssgan): labelled training examples per class, drawn by "
+        "Semi-supervised models: labelled training examples per class, drawn by "
         "--seed; every training example is also used unlabelled.",
     )
     label_smoothing: float = _field(0.0, "One-sided label smoothing: real targets become 1-x.")
@@ -263,7 +263,7 @@ def _validate(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value}", name)
-    _validate_semi_supervised(config, spec, pair)
+    _validate_training(config, spec, pair)
     _validate_sizes(config)
     if not config.learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
@@ -349,26 +349,18 @@ def _validate(config: TrainConfig) -> None:
             )
 
 
-def _validate_semi_supervised(config: TrainConfig, spec, pair) -> None:
-    """The semi-supervised model, its loss and labels_per_class go together."""
-    if spec.semi_supervised != (config.loss == "semi_supervised"):
-        raise ConfigError(
-            "loss=semi_supervised and model=ssgan go together (the loss needs the K+1-way "
-            "classifier discriminator, and that model trains with this loss)",
-            "loss",
-            "model",
-        )
-    if spec.semi_supervised and config.labels_per_class < 1:
-        raise ConfigError(
-            f"model={config.model} needs labels_per_class >= 1 (e.g. 10 or 100)",
-            "labels_per_class",
-        )
-    if config.labels_per_class and not spec.semi_supervised:
-        raise ConfigError(
-            f"labels_per_class applies to semi-supervised models (ssgan), not "
-            f"model={config.model}; leave it at 0",
-            "labels_per_class",
-        )
+def _validate_training(config: TrainConfig, spec, pair) -> None:
+    """The variant's own checks (its training plug), and fields of other variants' plugs."""
+    spec.training.validate(config, spec)
+    for name in models.model_names():
+        other = models.get_model(name)
+        for field in set(other.training.fields) - set(spec.training.fields):
+            if getattr(config, field) != getattr(TrainConfig, field):
+                raise ConfigError(
+                    f"{field} applies to model={other.name}, not model={config.model}; leave it "
+                    f"at {getattr(TrainConfig, field)!r}",
+                    field,
+                )
     if config.feature_layer and "features" not in pair.taps:
         raise ConfigError(
             f"feature_layer applies to losses that match features (feature_matching, "
@@ -497,7 +489,7 @@ def config_from_dict(values: dict[str, Any], source: str = "the config") -> Trai
         )
     values = {key: value for key, value in values.items() if key in known}
     values.setdefault("recipe", "paper")  # a run from before recipes had the paper's settings
-    if "arch" not in values:  # a run from before the knobs: its dcgan widths had no cap
+    if "arch" not in values:  # a run from before the knobs: its widths had no cap
         spec = models.get_model(values.get("model", TrainConfig.model))
         values["arch"] = {"max_width": 0} if "max_width" in spec.architecture else {}
     return TrainConfig(**values)

@@ -142,7 +142,7 @@ def estimate_memory(config: TrainConfig, host: bool = True, networks=None) -> Me
     data_bytes, examples = data.memory_bytes(config.dataset, config.image_size, config.max_examples)
     shape = data.image_shape_of(config.dataset, config.image_size)
     spec = models.get_model(config.model)
-    classes = 10 if spec.conditional or spec.semi_supervised else None  # barely changes sizes
+    classes = 10 if spec.needs_labels else None  # barely changes sizes
     if networks is None or None in networks:
         networks = _shape_only_networks(config, shape, classes)
     if networks is None:

@@ -19,26 +19,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import (
-    data,
-    distribute,
-    evaluation,
-    resources,
-    rundir,
-    runlock,
-    sampling,
-    semi_supervised,
-    visualize,
-)
+from gan_tf import data, distribute, evaluation, models, resources, rundir, runlock, sampling, visualize
 from gan_tf.build import build_gan, initialize_from_data
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from gan_tf.eval import toy_mode_metrics
 from gan_tf.eval.names import OUTPUT_NAMES, primary_metric
-from gan_tf.losses import get_loss
-from gan_tf.models import get_model
 from gan_tf.run import Run
-from gan_tf.train_step import GAN
+from gan_tf.gan import GAN
 from gan_tf.watchdog import Event, Watchdog, diversity
 
 __all__ = ["Callback", "train"]
@@ -54,15 +42,29 @@ TENSORBOARD_LOGS = "the TensorBoard logs"  # what a failed summary write names
 
 
 class Callback:
-    """Called by :func:`train` on the chief after every epoch, once the epoch's
-    picture, metrics row and (if due) checkpoint are written. Subclass it, or pass
-    any object with an ``on_epoch_end`` method.
+    """gan_tf's own epoch callback, kept for scripts written before :func:`train`
+    took Keras callbacks (pass a ``keras.callbacks.Callback`` for anything new: its
+    ``self.model`` is the :class:`~gan_tf.gan.GAN`). :func:`train` calls
+    ``on_epoch_end(run, epoch, logs)`` of any object that is not a Keras callback
+    on the chief after every epoch, once the epoch's picture, metrics row and (if
+    due) checkpoint are written.
     """
 
     def on_epoch_end(self, run: Run, epoch: int, logs: dict) -> None:
         """``run``: a :class:`~gan_tf.run.Run` on the live generator (``run.sample``,
         ``run.grid``, ``run.evaluate``; ``run.gan`` is the training
-        :class:`~gan_tf.train_step.GAN`); ``logs``: the epoch's metrics row."""
+        :class:`~gan_tf.gan.GAN`); ``epoch``: 1-based; ``logs``: the epoch's metrics row."""
+
+
+class _EpochEndAdapter(keras.callbacks.Callback):
+    """A :class:`Callback` (``on_epoch_end(run, epoch, logs)``) as a Keras callback."""
+
+    def __init__(self, callback, run: Run):
+        super().__init__()
+        self.callback, self.run = callback, run
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.callback.on_epoch_end(self.run, epoch + 1, dict(logs or {}))
 
 
 class _EpochPicture:
@@ -123,21 +125,18 @@ def _print(verbose: int, message: str) -> None:
         print(message, flush=True)
 
 
-def _load_data(config: TrainConfig) -> tuple[data.ImageDataset, int]:
+def _load_data(config: TrainConfig, spec: models.ModelSpec) -> tuple[data.ImageDataset, int]:
     """The run's dataset and its generator steps per epoch (each takes n_critic batches)."""
-    spec = get_model(config.model)
     dataset = data.load_dataset(
         config.dataset,
         data_dir=config.data_dir,
-        with_labels=spec.conditional or spec.semi_supervised,
+        with_labels=spec.needs_labels,
         max_examples=config.max_examples,
         image_size=config.image_size,
         download=config.download,
         background=config.background,
     )
-    examples_per_step = config.batch_size * config.n_critic
-    if spec.semi_supervised:  # an epoch is one pass over the unlabelled half of the batches
-        examples_per_step = config.batch_size // 2 * config.n_critic
+    examples_per_step = spec.training.examples_per_step(config)
     steps_per_epoch = dataset.num_examples // examples_per_step
     if steps_per_epoch == 0:
         raise ConfigError(
@@ -184,7 +183,12 @@ def train(
         (both or neither; see :func:`gan_tf.build.build_gan` for the signatures).
         ``config.model`` still picks the defaults (and ``conditional``). Pass
         networks of the same architecture again to resume.
-      callbacks: objects with ``on_epoch_end(run, epoch, logs)`` (see :class:`Callback`).
+      callbacks: ``keras.callbacks.Callback`` objects (``self.model`` is the
+        :class:`~gan_tf.gan.GAN`; train, epoch and batch hooks; epochs 0-based as
+        in ``fit``; setting ``model.stop_training`` ends the run after saving a
+        checkpoint, and rerunning the command continues it), or legacy objects
+        with ``on_epoch_end(run, epoch, logs)`` (see :class:`Callback`). They run
+        on the chief.
       verbose: 1 shows a progress bar and messages, 0 is silent.
       strategy: a ``tf.distribute.Strategy`` to use instead of building the one
         ``config.strategy`` names (e.g. a MirroredStrategy over chosen devices).
@@ -224,6 +228,7 @@ def _train_locked(
     """:func:`train` while holding the run directory's lock (``lock``: ``None`` on a
     worker that is not the chief)."""
     custom = generator is not None or discriminator is not None
+    spec = models.get_model(config.model)  # the variant, resolved once
     config, precision_reason = _choose_precision(config, None if restart else run_dir, strategy)
     changes = [] if restart else rundir.resume_changes(config, run_dir)
     if not restart:
@@ -236,8 +241,8 @@ def _train_locked(
         host=distribute.computes_on_host(strategy),
         networks=(generator, discriminator) if custom else None,
     )
-    dataset, steps_per_epoch = _load_data(config)
-    extra_data = semi_supervised.load(config, dataset)  # before anything is written
+    dataset, steps_per_epoch = _load_data(config, spec)
+    plug_state = spec.training.prepare(config, dataset)  # before anything is written
     gan = build_gan(
         config,
         dataset.image_shape,
@@ -246,6 +251,7 @@ def _train_locked(
         strategy=strategy,
         generator=generator,
         discriminator=discriminator,
+        spec=spec,
     )
     initialize_from_data(gan.discriminator, dataset)  # a restored checkpoint overwrites it
     with strategy.scope():
@@ -279,6 +285,7 @@ def _train_locked(
         "metrics": None,
         "events": [],
         "moved_to": moved,
+        "stopped_early": False,
     }
     if summary["already_finished"]:
         if chief:
@@ -292,7 +299,7 @@ def _train_locked(
         return {**summary, "epoch": start_epoch, "step": int(gan.step.numpy())}
     trainer = _Trainer(
         config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress, epoch_counter,
-        chief=chief, verbose=verbose, callbacks=callbacks, labelled=extra_data,
+        chief=chief, verbose=verbose, callbacks=callbacks, spec=spec, plug_state=plug_state,
     )  # fmt: skip
     if verbose:
         for line in _start_lines(
@@ -302,17 +309,23 @@ def _train_locked(
             print(line, flush=True)
     with _StopSignals() as stop:
         trainer.stop = stop
-        while int(epoch_counter.numpy()) < config.epochs:
+        trainer.callbacks.on_train_begin()
+        while int(epoch_counter.numpy()) < config.epochs and not gan.stop_training:
             try:
                 summary["metrics"] = trainer.run_epoch()
             except _RolledBack:
                 continue
+            except _StoppedByCallback:
+                break
+        trainer.callbacks.on_train_end(summary["metrics"])
     if chief:
         with rundir.writing("the progress GIF and plots", run_dir):
             _finish(run_dir)
-    _print(verbose, f"Done: {run_dir} (epoch {config.epochs}, step {int(gan.step.numpy())})")
-    summary["events"] = trainer.events
-    return {**summary, "epoch": config.epochs, "step": int(gan.step.numpy())}
+    epoch, step = int(epoch_counter.numpy()), int(gan.step.numpy())
+    stopped = " (a callback stopped it; rerun the command to continue)" * gan.stop_training
+    _print(verbose, f"Done: {run_dir} (epoch {epoch}, step {step}){stopped}")
+    summary.update(events=trainer.events, stopped_early=bool(gan.stop_training))
+    return {**summary, "epoch": epoch, "step": step}
 
 
 def _start_lines(
@@ -388,6 +401,10 @@ class _RolledBack(Exception):
     """The watchdog rolled the run back to an earlier checkpoint (internal)."""
 
 
+class _StoppedByCallback(Exception):
+    """A callback set ``stop_training`` inside an epoch; a step checkpoint is saved (internal)."""
+
+
 MAX_ROLLBACKS = 3
 ROLLBACK_LR_FACTOR = 0.5
 
@@ -398,7 +415,7 @@ class _Trainer:
 
     def __init__(
         self, config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress,
-        epoch_counter, *, chief, verbose, callbacks, labelled=None,
+        epoch_counter, *, chief, verbose, callbacks, spec, plug_state=None,
     ):  # fmt: skip
         self.config, self.run_dir, self.gan, self.dataset = config, run_dir, gan, dataset
         self.steps_per_epoch, self.checkpoints, self.progress = (
@@ -407,10 +424,10 @@ class _Trainer:
             progress,
         )
         self.epoch_counter, self.chief, self.verbose = epoch_counter, chief, verbose
-        self.callbacks, self.events, self.stop = callbacks, [], _StopSignals()
+        self.events, self.stop = [], _StopSignals()
         self.rollbacks = progress.load().get("rollbacks", 0)
         self._apply_learning_rates()
-        self.semi_supervised = labelled  # a semi-supervised run: labelled examples, test split
+        self.plug, self.plug_state = spec.training, plug_state  # the variant's own training
         self.picture = _EpochPicture(config, gan, dataset) if chief else None
         self.evaluator = _make_evaluator(config) if chief else None
         self.writer = (
@@ -420,6 +437,12 @@ class _Trainer:
             run_dir, config, gan.sampling_generator, dataset.image_shape, gan.num_classes
         )
         self.live.gan = gan
+        self.callbacks = keras.callbacks.CallbackList(
+            [c if isinstance(c, keras.callbacks.Callback) else _EpochEndAdapter(c, self.live)
+             for c in (callbacks if chief else ())],
+            model=gan, epochs=config.epochs, steps=steps_per_epoch, verbose=0,
+        )  # fmt: skip
+        gan.stop_training = False
         self.watchdog = self._new_watchdog()
         # only the chief evaluates: what it alone sees cannot stop or roll back the others
         self.multi_worker = isinstance(gan.strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -430,7 +453,7 @@ class _Trainer:
         return Watchdog(
             divergence_loss=self.config.divergence_loss,
             saturation_steps=self.config.saturation_steps,
-            sigmoid_outputs=get_loss(self.config.loss).sigmoid_outputs,
+            sigmoid_outputs=self.gan.loss_pair.sigmoid_outputs,
             min_diversity=self.config.min_diversity,
             worse_evals=self.config.worse_evals,
             best=best,
@@ -450,6 +473,7 @@ class _Trainer:
         config, gan = self.config, self.gan
         epoch = int(self.epoch_counter.numpy()) + 1
         _print(self.verbose, f"Epoch {epoch}/{config.epochs}")
+        self.callbacks.on_epoch_begin(epoch - 1)
         metrics = self._train_steps(epoch)
         self.epoch_counter.assign(epoch)
         self.progress.store(rollbacks=self.rollbacks)
@@ -460,10 +484,10 @@ class _Trainer:
                 self.checkpoints.save(epoch, step)
             self._stop_if_asked(epoch, step, saved=due)
             return metrics
-        if self.semi_supervised:  # the classifier's score, every epoch
-            accuracy = semi_supervised.test_accuracy(gan.discriminator, self.semi_supervised.test)
-            metrics["test_accuracy"] = round(accuracy, 5)
-            _print(self.verbose, f"  test accuracy {accuracy:.4f}")
+        own = self.plug.epoch_metrics(self.plug_state, gan)  # the variant's own scores
+        if own:
+            metrics.update(own)
+            _print(self.verbose, "  " + ", ".join(f"{k} {v:.4g}" for k, v in own.items()))
         metrics.update(
             _epoch_outputs(
                 self.run_dir, epoch, config, gan, self.picture, self.evaluator, metrics,
@@ -474,7 +498,8 @@ class _Trainer:
             rundir.append_csv(
                 os.path.join(self.run_dir, "metrics.csv"), {"epoch": epoch, **metrics}
             )
-        if due:
+        saved = due or gan.stop_training  # a callback's stop keeps the epoch
+        if saved:
             self.checkpoints.save(epoch, step)
         events = []
         if "diversity" in metrics:
@@ -487,12 +512,14 @@ class _Trainer:
             events.append(event)
             if best and not self.multi_worker:  # a multi-worker save needs every worker
                 self.checkpoints.save_best(epoch, step, primary[0], metrics[primary[0]])
-        for callback in self.callbacks:
-            callback.on_epoch_end(self.live, epoch, dict(metrics))
+        self.callbacks.on_epoch_end(epoch - 1, dict(metrics))
+        if gan.stop_training and not saved:  # the stop came from on_epoch_end
+            self.checkpoints.save(epoch, step)
+            saved = True
         for event in events:
             if event is not None:
                 self._handle(event, chief_only=True)
-        self._stop_if_asked(epoch, step, saved=due)
+        self._stop_if_asked(epoch, step, saved=saved)
         return metrics
 
     def _train_steps(self, epoch: int) -> dict:
@@ -512,10 +539,12 @@ class _Trainer:
         total_steps = config.epochs * self.steps_per_epoch
         losses_csv = os.path.join(self.run_dir, "losses.csv")
         started = time.perf_counter()
-        make_batches = self.semi_supervised.batches if self.semi_supervised else data.batches
-        batches = make_batches(
-            self.dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
-        ).take(self.steps_per_epoch)
+        batches = self.plug.batches(self.plug_state, self.dataset, config, epoch)
+        if batches is None:  # the plain loop's (most variants)
+            batches = data.batches(
+                self.dataset, config.batch_size * config.n_critic, seed=config.seed, epoch=epoch
+            )
+        batches = batches.take(self.steps_per_epoch)
         if start:
             batches = batches.skip(start)
         iterator = iter(
@@ -523,10 +552,7 @@ class _Trainer:
         )
         index = start - 1
         for count in _call_sizes(self.steps_per_epoch - start, config.steps_per_call):
-            if config.instance_noise:  # annealed once per call
-                gan.set_instance_noise(
-                    annealed(config.instance_noise, int(gan.step.numpy()), total_steps)
-                )
+            self.callbacks.on_train_batch_begin(index + 1)
             outputs = gan.train_steps(iterator, count)
             step = int(gan.step.numpy()) - count
             for call_index in range(count):
@@ -544,9 +570,11 @@ class _Trainer:
                     means = {key: window[key] / window_steps for key in names}
                     self._log_window(epoch, step, total_steps, means, interactive, losses_csv)
                     window, window_steps = dict.fromkeys(names, 0.0), 0
+            self.callbacks.on_train_batch_end(index, values)  # once per call, as fit does
             every = config.checkpoint_every_steps
             crossed = every and step // every > (step - count) // every
-            if (self.stop.received or crossed) and index + 1 < self.steps_per_epoch:
+            asked = self.stop.received or gan.stop_training
+            if (asked or crossed) and index + 1 < self.steps_per_epoch:
                 self.progress.store(
                     batch=index + 1,
                     totals=totals,
@@ -557,6 +585,8 @@ class _Trainer:
                 )
                 self.checkpoints.save_step(epoch - 1, step)
                 self._stop_if_asked(epoch - 1, step, saved=True, batch=index + 1)
+                if gan.stop_training:
+                    raise _StoppedByCallback()
         return {
             "step": int(gan.step.numpy()),
             "seconds": round(seconds + time.perf_counter() - started, 3),
@@ -756,11 +786,6 @@ def evaluate_generator(evaluator, gan: GAN, config: TrainConfig) -> dict[str, fl
     values = evaluator(np.concatenate(parts), labels)
     scalars = {key: float(value) for key, value in values.items() if np.isscalar(value)}
     return {**scalars, "eval_seconds": round(time.time() - started, 1)}
-
-
-def annealed(initial: float, step: int, total_steps: int) -> float:
-    """Linear annealing from ``initial`` at step 0 to 0 at ``total_steps`` (instance noise)."""
-    return initial * max(0.0, 1.0 - step / max(total_steps, 1))
 
 
 def _call_sizes(steps: int, steps_per_call: int) -> list[int]:

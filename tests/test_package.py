@@ -13,12 +13,14 @@ PACKAGE = os.path.dirname(gan_tf.__file__)
 LAYERS = [
     {"errors", "files"},
     {"losses", "regularizers", "eval", "visualize", "augment", "watchdog", "runlock"},
-    {"data", "models", "distribute"},
+    {"data", "distribute"},
+    {"models"},  # a variant's training plug may read data
     {"eval.features"},  # the networks behind the metrics (the math stays in layer 2)
     {"config"},
-    {"train_step"},
+    {"parts"},  # the step's tricks
+    {"gan"},  # the keras.Model and its step
     {"build"},
-    {"sampling", "semi_supervised", "resources"},
+    {"sampling", "resources"},
     {"rundir"},
     {"evaluation"},
     {"run"},

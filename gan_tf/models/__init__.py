@@ -20,10 +20,11 @@ import keras
 
 from gan_tf.errors import ConfigError
 from gan_tf.models import conditioning, toy
-from gan_tf.models.spec import ModelSpec, is_vector
+from gan_tf.models.spec import ModelSpec, TrainingPlug, is_vector
 
-__all__ = ["ModelSpec", "build_networks", "get_model", "model_names", "register"]
+__all__ = ["DEFAULT_MODEL", "ModelSpec", "TrainingPlug", "build_networks", "get_model", "model_names", "register"]
 
+DEFAULT_MODEL = "dcgan"  # what --model defaults to
 _REGISTRY: dict[str, ModelSpec] = {}
 _DISCOVERED = False
 
@@ -94,37 +95,22 @@ def build_networks(
       num_classes: classes of the data; required by conditional variants.
 
     Raises:
-      ConfigError: a conditional or semi-supervised variant without ``num_classes``.
+      ConfigError: a variant that needs labels without ``num_classes`` (or one
+        whose training plug refuses ``shape``).
     """
     build_generator, build_discriminator = spec.build_generator, spec.build_discriminator
-    if spec.semi_supervised:
-        if not num_classes:
-            raise ConfigError(
-                f"model={spec.name} is semi-supervised and needs labelled data; this dataset "
-                "has no class labels",
-                "model",
-                "dataset",
-            )
-        if is_vector(shape):
-            raise ConfigError(
-                f"model={spec.name} classifies images; the 2-D toys have no classes to learn "
-                "from a few labels (choose an image dataset)",
-                "model",
-                "dataset",
-            )
-        arch = {**arch, "num_classes": num_classes}
+    if spec.needs_labels and not num_classes:
+        raise ConfigError(
+            f"model={spec.name} needs labelled data; this dataset has no class labels",
+            "model",
+            "dataset",
+        )
+    arch = spec.training.architecture(arch, tuple(shape), num_classes)
     if is_vector(shape):
         build_generator, build_discriminator = toy.build_generator, toy.build_discriminator
     shape = tuple(shape)
     if not spec.conditional:
         return build_generator(latent_dim, shape, arch), build_discriminator(shape, arch)
-    if not num_classes:
-        raise ConfigError(
-            f"model={spec.name} is conditional and needs labelled data; this dataset has "
-            "no class labels",
-            "model",
-            "dataset",
-        )
     body_shape = conditioning.body_shape(shape, num_classes)
     generator = conditioning.conditional_generator(
         build_generator(latent_dim + num_classes, shape, arch), latent_dim, num_classes

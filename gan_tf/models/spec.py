@@ -10,7 +10,7 @@ import keras
 
 from gan_tf.errors import ConfigError
 
-__all__ = ["ModelSpec", "is_vector", "spectral", "weight_init"]
+__all__ = ["ModelSpec", "TrainingPlug", "is_vector", "spectral", "weight_init"]
 
 
 def weight_init(seed: int | None = None) -> keras.initializers.Initializer:
@@ -26,6 +26,49 @@ def spectral(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
 def is_vector(shape) -> bool:
     """True for 1-D examples (the 2-D toy mixtures), which every variant models with MLPs."""
     return len(shape) == 1
+
+
+class TrainingPlug:
+    """How a variant trains when it trains differently from the plain loop.
+
+    Every method has the plain behaviour as its default, so the loop
+    (:func:`gan_tf.train`) calls them for every variant and names none. A
+    variant overrides what it needs and sets ``ModelSpec(training=...)``.
+
+    Attributes:
+      labelled: the variant's data must come with class labels (besides
+        conditional variants, which always need them).
+      fields: :class:`~gan_tf.config.TrainConfig` fields only this plug reads;
+        setting one for another variant is a config error.
+    """
+
+    labelled: bool = False
+    fields: tuple[str, ...] = ()
+
+    def validate(self, config, spec: ModelSpec) -> None:
+        """Raises :class:`~gan_tf.errors.ConfigError` for a config the variant cannot train."""
+
+    def architecture(self, arch: dict, shape: tuple, num_classes: int | None) -> dict:
+        """The architecture knobs the builders get (e.g. plus the data's classes)."""
+        return arch
+
+    def examples_per_step(self, config) -> int:
+        """Training examples one generator step consumes (sets the epoch's length)."""
+        return config.batch_size * config.n_critic
+
+    def prepare(self, config, dataset):
+        """Loads what training reads besides ``dataset`` (called before anything is
+        written, so a failure leaves no trace); its result is ``state`` below."""
+        return None
+
+    def batches(self, state, dataset, config, epoch: int):
+        """The epoch's ``tf.data`` batches of ``batch_size * n_critic`` (``(x, labels)``
+        when labelled); ``None``: the loop's own (:func:`gan_tf.data.batches`)."""
+        return None
+
+    def epoch_metrics(self, state, gan) -> dict:
+        """Metrics of the variant's own, added to every epoch's row (chief only)."""
+        return {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,10 +92,8 @@ class ModelSpec:
       conditional: the networks take ``[inputs, int labels]``: the registry wraps
         the builders' networks with label inputs (see :mod:`gan_tf.models.conditioning`)
         and the data must have labels.
-      semi_supervised: the discriminator is a classifier over the data's classes
-        (Salimans et al., 2016): the registry passes ``num_classes`` in ``arch``, the
-        data comes with a few labelled examples per class (``labels_per_class``)
-        and the discriminator has a layer named ``class_logits``.
+      training: how the variant trains differently (:class:`TrainingPlug`): its
+        config checks, extra data, batches and per-epoch metrics.
       fast: what ``recipe=fast`` (the default) changes in ``defaults``: settings
         measured to reach the paper's sample quality sooner (``arch`` entries merge
         into the architecture knobs). ``recipe=paper`` uses ``defaults`` alone.
@@ -68,8 +109,13 @@ class ModelSpec:
     build_discriminator: Callable[..., keras.Model]
     architecture: dict[str, Any] = dataclasses.field(default_factory=dict)
     conditional: bool = False
-    semi_supervised: bool = False
+    training: TrainingPlug = dataclasses.field(default_factory=TrainingPlug)
     fast: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def needs_labels(self) -> bool:
+        """The variant trains on labelled data (conditional, or its plug says so)."""
+        return self.conditional or self.training.labelled
 
     def recipe_defaults(self, recipe: str) -> dict[str, Any]:
         """The training defaults of ``recipe``: ``"paper"`` (:attr:`defaults`) or

@@ -1,0 +1,473 @@
+"""The GAN as a ``keras.Model``: two networks, their optimizers and a train step made of parts.
+
+Build it from any generator and discriminator, ``compile`` it with two optimizers,
+a loss pair and the step's :mod:`parts <gan_tf.parts>`, and train it with
+``fit(dataset, callbacks=[...])`` like any Keras model (keras-io's GAN pattern)::
+
+    gan = GAN(generator, discriminator, latent_dim=128)
+    gan.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                loss="non_saturating")
+    gan.fit(images, epochs=10, callbacks=[keras.callbacks.CSVLogger("log.csv")])
+
+:func:`gan_tf.train` trains the same object in a managed run directory. The
+step knows no variant and no trick by name: the loss pair and the parts are
+Python objects chosen before tracing, so it traces once per batch shape. How it
+stays correct under ``tf.distribute`` and float16 (per-replica loss scaling,
+replica-aware random numbers, a shared skip decision) lives in :mod:`gan_tf.distribute`.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from gan_tf import distribute, losses
+from gan_tf.errors import ConfigError
+from gan_tf.losses import TAPPED_INPUTS, LossPair
+from gan_tf.parts import Part, Update
+
+__all__ = ["GAN", "tapped_discriminator"]
+
+BASE_METRICS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
+
+
+class GAN(keras.Model):
+    """A generator, a discriminator and the adversarial train step, as a ``keras.Model``.
+
+    Args:
+      generator: noise ``[B, latent_dim]`` (and int labels ``[B]`` when
+        ``num_classes``) -> samples; images in ``[-1, 1]``.
+      discriminator: samples (and labels) -> ``[B, 1]`` logits (real = 1, fake = 0).
+      latent_dim: size of the noise vector (default: the generator's input width).
+      num_classes: classes of a conditional GAN (networks take ``[x, labels]``), else ``None``.
+      seed: the step's random numbers are stateless functions of ``(seed, step)``,
+        so a restored step counter continues the exact random stream.
+      feature_layer: the discriminator layer losses that read ``features`` get
+        (empty: a layer named ``features``, else the input of the last layer).
+
+    Attributes:
+      generator_ema: the EMA generator (:class:`gan_tf.parts.EMA`), else ``None``.
+      step: the number of train steps done (a non-trainable weight).
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        *,
+        latent_dim: int | None = None,
+        num_classes: int | None = None,
+        seed: int = 0,
+        feature_layer: str = "",
+        name: str = "gan",
+    ):
+        super().__init__(name=name)
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim = int(latent_dim or _input_width(generator))
+        self.num_classes, self.seed, self.feature_layer = num_classes, int(seed), feature_layer
+        self.generator_ema = None
+        self.step = self.add_weight(
+            shape=(), initializer="zeros", dtype="int64", trainable=False, name="step"
+        )
+        # The random state of Keras' noise layers (Dropout, GaussianNoise), so a resumed
+        # run draws the noise an uninterrupted one would.
+        self.layer_noise_states = tf.Module(name="layer_noise_states")
+        self.layer_noise_states.states = [
+            variable
+            for network in (generator, discriminator)
+            for variable in network.non_trainable_variables
+            if variable.path.endswith("seed_generator_state")
+        ]
+        self.parts, self.n_critic, self.simultaneous = (), 1, False
+        self.built = True
+
+    def compile(
+        self,
+        generator_optimizer: keras.optimizers.Optimizer,
+        discriminator_optimizer: keras.optimizers.Optimizer,
+        loss: str | LossPair = "non_saturating",
+        *,
+        parts=(),
+        n_critic: int = 1,
+        simultaneous: bool = False,
+        label_smoothing: float = 0.0,
+        jit_compile: bool = False,
+        steps_per_execution: int = 1,
+        run_eagerly: bool = False,
+    ) -> None:
+        """Sets up the step.
+
+        Args:
+          generator_optimizer, discriminator_optimizer: Keras optimizers (a
+            ``keras.optimizers.LossScaleOptimizer`` for float16).
+          loss: a name of :data:`gan_tf.losses.LOSSES` or a :class:`~gan_tf.losses.LossPair`.
+          parts: :class:`gan_tf.parts.Part` objects (penalties, augmentation, EMA...),
+            applied in this order.
+          n_critic: discriminator updates per generator update, each on its own
+            ``B`` of a batch of ``n_critic * B`` real examples.
+          simultaneous: update both networks from one forward pass (the generator
+            gradient from the pre-update discriminator, as the TF DCGAN tutorial)
+            instead of alternating updates. Needs ``n_critic == 1``.
+          label_smoothing: one-sided smoothing of the real targets (cross-entropy losses).
+          jit_compile: compile each replica's update with XLA (the data and the
+            cross-replica work stay outside, as in Keras' own ``fit``).
+          steps_per_execution, run_eagerly: as in ``keras.Model.compile``.
+
+        Raises:
+          ConfigError: ``simultaneous`` with ``n_critic > 1``, or a loss reading
+            discriminator layers of a conditional or subclassed discriminator.
+        """
+        super().compile(
+            optimizer=None, steps_per_execution=steps_per_execution, run_eagerly=run_eagerly,
+            jit_compile=False,
+        )  # fmt: skip
+        if simultaneous and n_critic != 1:
+            raise ConfigError("simultaneous updates need n_critic=1", "update", "n_critic")
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.loss_pair = losses.get_loss(loss) if isinstance(loss, str) else loss
+        self._smoothing = {"label_smoothing": label_smoothing} if label_smoothing else {}
+        self.n_critic, self.simultaneous = int(n_critic), bool(simultaneous)
+        self._set_taps()
+        self.parts = tuple(parts)
+        for part in self.parts:
+            part.build(self)
+        # optimizer slots exist before a checkpoint is restored into them
+        generator_optimizer.build(self.generator.trainable_variables)
+        discriminator_optimizer.build(self.discriminator.trainable_variables)
+        self._trackers = [keras.metrics.Mean(name=name) for name in self.metric_names]
+        self._update_fn = tf.function(self._update, jit_compile=True) if jit_compile else None
+        self.run_step = tf.function(self._run_step)
+        self.train_steps = tf.function(self._train_steps)
+
+    def _set_taps(self) -> None:
+        taps = self.loss_pair.taps
+        if taps and self.conditional:
+            raise ConfigError(
+                "losses that read discriminator layers (feature matching, semi-supervised) "
+                "work with unconditional models only",
+                "loss",
+                "model",
+            )
+        self._taps = taps
+        model = tapped_discriminator(self.discriminator, taps, self.feature_layer) if taps else None
+        self._tapped = _Untracked(model)  # shares the discriminator's weights: saved once
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    @property
+    def needs_labels(self) -> bool:
+        """The step takes the real batch's labels: a conditional GAN, or a
+        discriminator loss that reads them (semi-supervised: -1 = unlabelled)."""
+        return self.conditional or "labels" in self.loss_pair.discriminator_inputs
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The keys of the step's metrics, in a stable order."""
+        return BASE_METRICS + tuple(name for part in self.parts for name in part.metric_names())
+
+    @property
+    def metrics(self) -> list:
+        """The ``keras.metrics.Mean`` trackers ``fit`` reports and resets each epoch."""
+        return list(getattr(self, "_trackers", []))
+
+    @property
+    def strategy(self) -> tf.distribute.Strategy:
+        """The ``tf.distribute`` strategy the GAN was built under."""
+        return self.distribute_strategy
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The EMA generator when there is one, else the generator."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def generate(self, noise, labels=None, seed: int | None = None) -> tf.Tensor:
+        """Samples from :attr:`sampling_generator` in inference mode.
+
+        Args:
+          noise: ``[n, latent_dim]`` noise, or a number ``n`` of samples to draw
+            noise for (from ``seed``; ``None``: a fresh draw).
+          labels: int ``[n]`` classes of a conditional GAN (default: cycling 0..K-1).
+          seed: the noise seed when ``noise`` is a number.
+        """
+        if isinstance(noise, int):
+            count = noise
+            noise = keras.random.normal([count, self.latent_dim], seed=seed)
+            if labels is None and self.conditional:
+                labels = tf.range(count) % self.num_classes
+        return self._call(self.sampling_generator, noise, labels, False)
+
+    def _call(self, model, inputs, labels, training):
+        if self.conditional:
+            return model([inputs, labels], training=training)
+        return model(inputs, training=training)
+
+    def train_step(self, data) -> dict:
+        """Keras' hook (``fit``): one step on ``data`` (``real`` or ``(real, labels)``);
+        returns the trackers' running means over the epoch."""
+        values = self.replica_step(data)
+        for tracker in self._trackers:
+            tracker.update_state(values[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self._trackers}
+
+    def replica_step(self, data) -> dict:
+        """One step as one replica runs it: ``n_critic`` discriminator updates, one
+        generator update, then the parts' per-step work across replicas.
+
+        Args:
+          data: ``n_critic * B`` real examples, or ``(real, labels)`` (a labelled
+            dataset's labels are ignored unless the step needs them).
+
+        Returns:
+          This replica's metrics (see :attr:`metric_names`).
+        """
+        real, labels = _unpack(data)
+        if self.needs_labels and labels is None:
+            raise ConfigError(
+                "this GAN's step needs the real batch's labels: give it (real, labels) batches",
+                "labels",
+            )
+        labels = labels if self.needs_labels else None
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.convert_to_tensor(self.step)])
+        metrics = (self._update_fn or self._update)(real, labels, seed)
+        signals = {key: metrics[key] for key in metrics if key not in self._fixed_metric_names}
+        context = tf.distribute.get_replica_context()
+        extra = context.merge_call(self._after_step, args=(signals,))
+        return {**metrics, **extra}
+
+    @property
+    def _fixed_metric_names(self) -> frozenset:
+        return frozenset(BASE_METRICS) | {part.name for part in self.parts}
+
+    def _after_step(self, strategy, signals: dict) -> dict:
+        """Across replicas, once per step: the parts' ``after_step``, then ``step += 1``."""
+        signals = {
+            key: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for key, value in signals.items()
+        }
+        extra = {}
+        for part in self.parts:
+            extra.update(part.after_step(self, signals))
+        self.step.assign_add(1)
+        return extra
+
+    def _update(self, real_samples, labels, seed) -> dict:
+        """One replica's updates, top to bottom (see :meth:`replica_step`)."""
+        draws, parts = distribute.Draws(seed), self.parts
+        reals = tf.split(real_samples, self.n_critic)
+        label_chunks = tf.split(labels, self.n_critic) if labels is not None else [None] * len(reals)
+        # The discriminator: n_critic updates, each on its own real chunk and fresh noise.
+        for real, y in zip(reals, label_chunks, strict=True):
+            with tf.GradientTape(persistent=self.simultaneous) as tape:
+                d_update = self._forward(real, y, draws, score_real=True)
+                d_loss, d_total, d_terms = self._discriminator_loss(d_update)
+                if self.simultaneous:  # the generator is scored by this pre-update D
+                    g_loss, g_total, g_terms = self._generator_loss(d_update)
+            if self.simultaneous:
+                g_gradients = tape.gradient(g_total, self.generator.trainable_variables)
+            self._apply(self.discriminator, self.discriminator_optimizer, tape, d_total)
+            for part in parts:
+                part.after_discriminator_update(self)
+        # The generator: against the updated D on fresh noise (alternating updates),
+        # or with the gradient kept from the forward pass above (simultaneous).
+        if self.simultaneous:
+            variables = self.generator.trainable_variables
+            distribute.apply_gradients(self.generator_optimizer, g_gradients, variables)
+        else:
+            with tf.GradientTape() as tape:
+                g_update = self._forward(real, y, draws, self.loss_pair.generator_uses_real)
+                g_loss, g_total, g_terms = self._generator_loss(g_update)
+            self._apply(self.generator, self.generator_optimizer, tape, g_total)
+        # What the step reports: losses, mean D outputs, each part's terms and signals.
+        to_score = tf.sigmoid if self.loss_pair.sigmoid_outputs else tf.identity
+        metrics = {
+            "discriminator_loss": d_loss,
+            "generator_loss": g_loss,
+            "d_real": tf.reduce_mean(to_score(tf.cast(d_update.real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(to_score(tf.cast(d_update.fake_logits, tf.float32))),
+        }
+        for name in {**d_terms, **g_terms}:
+            metrics[name] = d_terms.get(name, 0.0) + g_terms.get(name, 0.0)
+        for part in parts:
+            metrics.update(part.update_metrics(d_update))
+        return metrics
+
+    def _forward(self, real, labels, draws, score_real: bool) -> Update:
+        """Generates a fake batch like ``real`` and scores it (and ``real``)."""
+        noise = draws.normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
+        fake = self._call(self.generator, noise, labels, True)
+        real_logits, real_taps = self._score(real, labels, draws) if score_real else (None, {})
+        fake_logits, fake_taps = self._score(fake, labels, draws)
+        critic = lambda x: self._call(self.discriminator, x, labels, True)  # noqa: E731
+        taps = {"real": real_taps, "fake": fake_taps}
+        return Update(self, critic, real, fake, real_logits, fake_logits, labels, draws, taps)
+
+    def _score(self, samples, labels, draws):
+        """The discriminator's logits of ``samples`` as the parts transform them, and
+        the layers the losses read."""
+        for part in self.parts:
+            samples = part.transform(samples, draws)
+        if self._tapped.model is None:
+            return self._call(self.discriminator, samples, labels, True), {}
+        logits, *tapped = self._tapped.model(samples, training=True)
+        return logits, dict(zip(self._taps, tapped, strict=True))
+
+    def _discriminator_loss(self, update: Update):
+        real_logits, fake_logits = update.real_logits, update.fake_logits
+        for part in self.parts:
+            real_logits, fake_logits = part.swap(real_logits, fake_logits, update.draws)
+        loss = self.loss_pair.discriminator_loss(
+            real_logits=real_logits,
+            fake_logits=fake_logits,
+            **(self._smoothing if self.loss_pair.sigmoid_outputs else {}),
+            **_loss_inputs(self.loss_pair.discriminator_inputs, update),
+        )
+        return self._with_terms(loss, update, "discriminator", self.discriminator_optimizer)
+
+    def _generator_loss(self, update: Update):
+        loss = self.loss_pair.generator_loss(
+            real_logits=update.real_logits if self.loss_pair.generator_uses_real else None,
+            fake_logits=update.fake_logits,
+            **_loss_inputs(self.loss_pair.generator_inputs, update),
+        )
+        return self._with_terms(loss, update, "generator", self.generator_optimizer)
+
+    def _with_terms(self, loss, update, network: str, optimizer):
+        """``(loss, the scaled loss plus the parts' weighted terms, the terms)``."""
+        terms, total = {}, loss
+        for part in self.parts:
+            term = getattr(part, f"{network}_term")(update)
+            if term is not None:
+                terms[part.name] = term
+                total += part.weight * term
+        return loss, distribute.replica_loss(optimizer, total), terms
+
+    @staticmethod
+    def _apply(network, optimizer, tape, scaled_loss) -> None:
+        variables = network.trainable_variables
+        distribute.apply_gradients(optimizer, tape.gradient(scaled_loss, variables), variables)
+
+    def _run_step(self, real_samples, labels=None) -> dict:
+        """One step on every replica; this step's metrics averaged over replicas."""
+        data = real_samples if labels is None else (real_samples, labels)
+        per_replica = self.distribute_strategy.run(self.replica_step, args=(data,))
+        return {
+            key: self.distribute_strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for key, value in per_replica.items()
+        }
+
+    def _train_steps(self, iterator, count: int) -> dict:
+        """``count`` steps on the next ``count`` batches of ``iterator`` in one call
+        (``--steps_per_call``: the steps are unrolled); each of :attr:`metric_names`
+        as a ``[count]`` tensor, one value per step."""
+        per_step = []
+        for _ in range(count):
+            batch = next(iterator)
+            per_step.append(self._run_step(*(batch if isinstance(batch, tuple) else (batch,))))
+        return {key: tf.stack([m[key] for m in per_step]) for key in self.metric_names}
+
+    def checkpoint_objects(self, **extra) -> dict:
+        """What a checkpoint of the GAN holds, by name: both networks (and the EMA
+        generator), both optimizers, the step, the parts' state, plus ``extra``."""
+        if self.generator_ema is not None:
+            extra["generator_ema"] = self.generator_ema
+        for part in self.parts:
+            extra.update(part.checkpoint_objects())
+        if self.layer_noise_states.states:
+            extra["layer_noise_states"] = self.layer_noise_states
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "generator_optimizer": self.generator_optimizer,
+            "discriminator_optimizer": self.discriminator_optimizer,
+            "step": self.step,
+            **extra,
+        }
+
+    def checkpoint(self, **extra) -> tf.train.Checkpoint:
+        """A ``tf.train.Checkpoint`` of :meth:`checkpoint_objects`."""
+        return tf.train.Checkpoint(**self.checkpoint_objects(**extra))
+
+
+class _Untracked:
+    """Holds a model Keras must not track as a sublayer (it shares weights)."""
+
+    def __init__(self, model):
+        self.model = model
+
+
+def _unpack(data):
+    """``real`` or ``(real, labels)`` from a batch (one-hot labels become class ids)."""
+    if isinstance(data, (tuple, list)):
+        real, labels = data[0], (data[1] if len(data) > 1 else None)
+    else:
+        real, labels = data, None
+    if labels is not None and len(labels.shape) == 2:
+        labels = tf.argmax(labels, axis=-1, output_type=tf.int32)
+    return real, labels
+
+
+def _input_width(generator: keras.Model) -> int:
+    try:
+        return int(generator.inputs[0].shape[-1])
+    except (AttributeError, TypeError, ValueError, IndexError):
+        raise ConfigError(
+            "pass latent_dim=: the generator has no symbolic input to read it from", "latent_dim"
+        ) from None
+
+
+def _loss_inputs(names, update: Update) -> dict:
+    """The keyword inputs ``names`` a loss declared, from the tapped layers of the real
+    and the fake batch and the real batch's labels."""
+    inputs = {}
+    for name in names:
+        tap = TAPPED_INPUTS[name]
+        if tap == "labels":
+            inputs[name] = update.labels
+        else:
+            inputs[name] = update.taps["real" if name.startswith("real_") else "fake"][tap]
+    return inputs
+def tapped_discriminator(
+    discriminator: keras.Model, taps: tuple[str, ...], feature_layer: str = ""
+) -> keras.Model:
+    """A model sharing ``discriminator``'s layers that returns its logits and the
+    outputs of the layers ``taps`` names: ``"features"`` is the layer
+    ``feature_layer`` (default: one named ``features``, else the input of the last
+    layer with weights, e.g. DCGAN's flattened last feature maps); any other tap is
+    the layer of that name (``"class_logits"``).
+
+    Raises:
+      ConfigError: a subclassed discriminator (no layer graph to read), or no layer
+        of the name (the message lists the layers).
+    """
+    try:
+        inputs = discriminator.inputs
+        names = [layer.name for layer in discriminator.layers]
+        outputs = []
+        for tap in taps:
+            name = feature_layer if tap == "features" else tap
+            if tap == "features" and not name:
+                if "features" in names:
+                    outputs.append(discriminator.get_layer("features").output)
+                else:  # the input of the logit layer (the last one with weights)
+                    weighted = [layer for layer in discriminator.layers if layer.weights]
+                    outputs.append(weighted[-1].input)
+                continue
+            if name not in names:
+                raise ConfigError(
+                    f"the discriminator has no layer '{name}'; its layers are: {', '.join(names)}",
+                    "feature_layer" if tap == "features" else "model",
+                )
+            outputs.append(discriminator.get_layer(name).output)
+        return keras.Model(inputs, [discriminator.outputs[0], *outputs])
+    except (AttributeError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else "no graph"
+        raise ConfigError(
+            f"reading the discriminator's layers needs a Sequential or functional model "
+            f"({reason}); use one, or another loss",
+            "loss",
+        ) from None
+
