@@ -1,14 +1,12 @@
-"""The adversarial train step (gan_tf.train_step): what each update sees and computes.
+"""The adversarial train step (gan_tf.gan): what each update sees and computes.
 
-Tested through public seams only: the ``GAN`` constructor (tiny networks, plain SGD,
-loss wrappers that record what the step passes them), ``train_step``/``train_steps``
+Tested through public seams only: ``GAN(...)`` + ``compile`` (tiny networks, plain SGD,
+loss wrappers that record what the step passes them, parts), ``run_step``/``train_steps``
 and the returned metrics. The step's random numbers are replayed from
-``gan_tf.distribute.Draws`` with the seed the step draws from ``GAN.rng``
-(``rng.make_seeds(1)[:, 0]`` of a ``tf.random.Generator.from_seed(seed)``).
+``gan_tf.distribute.Draws`` with the seed ``[seed, step]`` the step uses.
 """
 
 import csv
-import dataclasses
 import os
 
 import keras
@@ -18,10 +16,10 @@ import tensorflow as tf
 from fake_data import write_mnist_idx
 
 import gan_tf
-from gan_tf import losses, regularizers, train_step
+from gan_tf import losses, parts, regularizers
 from gan_tf.build import build_gan
 from gan_tf.distribute import Draws
-from gan_tf.train_step import GAN, StepOptions
+from gan_tf.gan import GAN
 
 # --- helpers ---------------------------------------------------------------------------
 
@@ -34,42 +32,39 @@ def dense(units, kernel=None, bias=0.0, **kwargs):
     return keras.layers.Dense(units, bias_initializer=bias, **kwargs)
 
 
-RAW_SCORES = StepOptions(sigmoid_outputs=False)  # the Wasserstein losses' options
-
-
 def tiny_gan(
     *,
     generator=None,
     discriminator=None,
     latent_dim=2,
-    options=RAW_SCORES,
     generator_loss=losses.wasserstein_generator_loss,
     discriminator_loss=losses.wasserstein_discriminator_loss,
+    sigmoid_outputs=False,
     learning_rate=0.1,
     seed=0,
+    feature_layer="",
+    **compile_args,
 ):
-    """A GAN on 2-D points with SGD (so an update is exactly ``-lr * gradient``)."""
+    """A GAN on 2-D points with SGD (so an update is exactly ``-lr * gradient``);
+    ``compile_args``: ``parts``, ``n_critic``, ``simultaneous``, ``label_smoothing``."""
     keras.utils.set_random_seed(seed)
     if generator is None:
         generator = keras.Sequential([keras.Input((latent_dim,)), dense(2)])
     if discriminator is None:
         discriminator = keras.Sequential([keras.Input((2,)), dense(4, activation="tanh"), dense(1)])
-    return GAN(
-        generator=generator,
-        discriminator=discriminator,
+    gan = GAN(generator, discriminator, latent_dim=latent_dim, seed=seed, feature_layer=feature_layer)
+    gan.compile(
         generator_optimizer=keras.optimizers.SGD(learning_rate),
         discriminator_optimizer=keras.optimizers.SGD(learning_rate),
-        generator_loss=generator_loss,
-        discriminator_loss=discriminator_loss,
-        latent_dim=latent_dim,
-        seed=seed,
-        options=options,
+        loss=losses.LossPair(generator_loss, discriminator_loss, sigmoid_outputs),
+        **compile_args,
     )
+    return gan
 
 
-def replayed_draws(seed):
-    """The ``Draws`` of the first train step of a GAN seeded with ``seed``."""
-    return Draws(tf.random.Generator.from_seed(seed).make_seeds(1)[:, 0])
+def replayed_draws(seed, step=0):
+    """The ``Draws`` of train step ``step`` of a GAN seeded with ``seed``."""
+    return Draws(tf.constant([seed, step], tf.int64))
 
 
 def weights(model):
@@ -92,7 +87,7 @@ def test_one_step_changes_both_networks_and_returns_finite_scalars(model):
     gan = small_gan(model)
     before_g, before_d = weights(gan.generator), weights(gan.discriminator)
     real = tf.random.uniform([8, 28, 28, 1], -1.0, 1.0, seed=2)
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert list(out) == list(gan.metric_names)
     assert gan.metric_names == ("discriminator_loss", "generator_loss", "d_real", "d_fake")
     for key, value in out.items():
@@ -118,10 +113,10 @@ def test_generate_is_deterministic_in_inference_mode():
 
 def test_same_seed_same_first_step_other_seed_other_step():
     real = tf.random.uniform([8, 28, 28, 1], -1.0, 1.0, seed=4)
-    first = {k: float(v) for k, v in small_gan().train_step(real).items()}
-    second = {k: float(v) for k, v in small_gan().train_step(real).items()}
+    first = {k: float(v) for k, v in small_gan().run_step(real).items()}
+    second = {k: float(v) for k, v in small_gan().run_step(real).items()}
     assert first == pytest.approx(second, rel=1e-5)
-    other = {k: float(v) for k, v in small_gan(seed=1).train_step(real).items()}
+    other = {k: float(v) for k, v in small_gan(seed=1).run_step(real).items()}
     assert other["generator_loss"] != pytest.approx(first["generator_loss"], rel=1e-3)
 
 
@@ -148,10 +143,10 @@ def test_each_critic_update_scores_its_own_real_chunk():
         discriminator=critic,
         discriminator_loss=recording_loss,
         learning_rate=1e-9,
-        options=StepOptions(n_critic=5, sigmoid_outputs=False),
+        n_critic=5,
     )
     real = tf.reshape(tf.range(20, dtype=tf.float32), [10, 2])  # rows [0, 1], [2, 3], ...
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     # reusing one chunk (or the whole batch) would repeat a row or change the shape
     np.testing.assert_allclose(
         seen.numpy(), [[0, 2], [4, 6], [8, 10], [12, 14], [16, 18]], atol=1e-4
@@ -179,31 +174,37 @@ def test_noise_batch_follows_the_real_batch(n_critic, rows):
     gan = tiny_gan(
         discriminator_loss=d_loss,
         generator_loss=g_loss,
-        options=StepOptions(n_critic=n_critic, sigmoid_outputs=False),
+        n_critic=n_critic,
     )
-    out = gan.train_step(points(rows))
+    out = gan.run_step(points(rows))
     chunk = rows // n_critic
     assert set(shapes) == {("d", (chunk, 1), (chunk, 1)), ("g", None, (chunk, 1))}
     assert all(np.isfinite(float(value)) for value in out.values())
 
 
 def test_generator_loss_gets_real_logits_only_when_it_uses_them():
+    """A generator loss that declares ``real_logits`` without a default reads the real
+    batch's scores; one with ``real_logits=None`` gets None and no real batch is scored."""
     received = {}
 
-    def g_loss(*, real_logits=None, fake_logits):
+    def record(real_logits, fake_logits):
         received["real"] = None if real_logits is None else tuple(real_logits.shape)
         return losses.relativistic_generator_loss(
             real_logits=fake_logits if real_logits is None else real_logits,
             fake_logits=fake_logits,
         )
 
-    for uses_real, expected in ((True, (6, 1)), (False, None)):
+    def uses_real(*, real_logits, fake_logits):
+        return record(real_logits, fake_logits)
+
+    def ignores_real(*, real_logits=None, fake_logits):
+        return record(real_logits, fake_logits)
+
+    for g_loss, expected in ((uses_real, (6, 1)), (ignores_real, None)):
         gan = tiny_gan(
-            generator_loss=g_loss,
-            discriminator_loss=losses.relativistic_discriminator_loss,
-            options=StepOptions(sigmoid_outputs=False, generator_uses_real=uses_real),
+            generator_loss=g_loss, discriminator_loss=losses.relativistic_discriminator_loss
         )
-        out = gan.train_step(points(6))
+        out = gan.run_step(points(6))
         assert received["real"] == expected and np.isfinite(float(out["generator_loss"]))
 
 
@@ -217,8 +218,10 @@ def test_label_smoothing_reaches_only_sigmoid_losses(sigmoid_outputs):
             real_logits=real_logits, fake_logits=fake_logits
         )
 
-    options = StepOptions(label_smoothing=0.1, sigmoid_outputs=sigmoid_outputs)
-    out = tiny_gan(discriminator_loss=d_loss, options=options).train_step(points(4))
+    gan = tiny_gan(
+        discriminator_loss=d_loss, label_smoothing=0.1, sigmoid_outputs=sigmoid_outputs
+    )
+    out = gan.run_step(points(4))
     assert received == ([{"label_smoothing": 0.1}] if sigmoid_outputs else [{}])
     assert np.isfinite(float(out["discriminator_loss"]))
 
@@ -241,11 +244,11 @@ def test_label_flip_swaps_the_roles_of_about_that_fraction_of_examples():
             discriminator=keras.Sequential([keras.Input((2,)), dense(1, kernel=[[1.0], [0.0]])]),
             discriminator_loss=d_loss,
             learning_rate=1e-9,
-            options=StepOptions(label_flip=flip, sigmoid_outputs=False),
+            parts=[parts.LabelFlip(flip)],
         )
 
     real = tf.tile([[10.0, 0.0]], [count, 1])
-    out = build(0.5).train_step(real)
+    out = build(0.5).run_step(real)
     real_scores, fake_scores = scored.numpy()
     flipped = real_scores < 5.0
     np.testing.assert_allclose(real_scores[flipped], 0.0, atol=1e-4)
@@ -256,14 +259,14 @@ def test_label_flip_swaps_the_roles_of_about_that_fraction_of_examples():
     # the reported scores are the true (unflipped) ones
     assert float(out["d_real"]) == pytest.approx(10.0, abs=1e-4)
     assert float(out["d_fake"]) == pytest.approx(0.0, abs=1e-4)
-    build(0.0).train_step(real)
+    build(0.0).run_step(real)
     np.testing.assert_allclose(scored.numpy()[0], 10.0, atol=1e-4)  # no flips when off
 
 
 def test_instance_noise_std_is_set_and_annealed():
     """D(x) = mean(x^2) with Wasserstein losses (raw scores): on all-zero real and fake
-    images the reported scores are the mean squared instance noise, i.e. its variance."""
-    from gan_tf.training import annealed
+    images the reported scores are the mean squared instance noise, i.e. its variance.
+    The std anneals linearly from its value at step 0 to 0 at the run's last step."""
 
     def build(noise):
         config = gan_tf.make_config(
@@ -284,22 +287,29 @@ def test_instance_noise_std_is_set_and_annealed():
                 dense(1, kernel=[[1.0]]),
             ]
         )
-        return build_gan(config, (8, 8, 1), generator=zeros, discriminator=mean_square)
+        return build_gan(
+            config, (8, 8, 1), total_steps=100, generator=zeros, discriminator=mean_square
+        )
 
     real = tf.zeros([64, 8, 8, 1])  # 4096 squared draws per estimate: relative std 2%
     gan = build(0.5)
-    first = gan.train_step(real)
+    first = gan.run_step(real)
     assert float(first["d_real"]) == pytest.approx(0.25, abs=0.025)
     assert float(first["d_fake"]) == pytest.approx(0.25, abs=0.025)  # fakes get noise too
     assert float(first["generator_loss"]) == pytest.approx(-0.25, abs=0.025)
-    second = gan.train_step(real)
+    second = gan.run_step(real)
     assert float(second["d_real"]) != float(first["d_real"])  # fresh noise every step
-    gan.set_instance_noise(annealed(0.5, 50, 100))  # half way: std 0.25, variance 0.0625
-    third = gan.train_step(real)
+    gan.step.assign(50)  # half way: std 0.25, variance 0.0625
+    third = gan.run_step(real)
     assert float(third["d_real"]) == pytest.approx(0.0625, abs=0.0065)
     assert float(third["d_fake"]) == pytest.approx(0.0625, abs=0.0065)
-    assert [annealed(0.5, s, 100) for s in (0, 25, 50, 100, 150)] == [0.5, 0.375, 0.25, 0.0, 0.0]
-    off = build(0.0).train_step(real)
+    (noise,) = [part for part in gan.parts if isinstance(part, parts.InstanceNoise)]
+    stds = []
+    for step in (0, 25, 50, 100, 150):
+        gan.step.assign(step)
+        stds.append(float(noise.current_std()))
+    assert stds == pytest.approx([0.5, 0.375, 0.25, 0.0, 0.0], abs=1e-7)
+    off = build(0.0).run_step(real)
     assert float(off["d_real"]) == 0.0 and float(off["d_fake"]) == 0.0
 
 
@@ -310,7 +320,8 @@ def _bce_gan(simultaneous):
     return tiny_gan(
         generator_loss=losses.non_saturating_generator_loss,
         discriminator_loss=losses.bce_discriminator_loss,
-        options=StepOptions(simultaneous=simultaneous),
+        sigmoid_outputs=True,
+        simultaneous=simultaneous,
         seed=3,
         learning_rate=0.5,
     )
@@ -328,12 +339,13 @@ def test_simultaneous_update_scores_the_generator_with_the_pre_update_discrimina
         real_logits=gan.discriminator(real), fake_logits=gan.discriminator(fake)
     )
     g_before = weights(gan.generator)
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert float(out["generator_loss"]) == pytest.approx(float(expected_g), rel=1e-5)
     assert float(out["discriminator_loss"]) == pytest.approx(float(expected_d), rel=1e-5)
     # the discriminator moved enough that the post-update score would be different
+    # (by far more than the rel=1e-5 the loss is checked to)
     after_d = float(losses.non_saturating_generator_loss(fake_logits=gan.discriminator(fake)))
-    assert abs(after_d - float(expected_g)) > 1e-2
+    assert abs(after_d - float(expected_g)) > 1e-3
     # and the generator stepped down the gradient of the pre-update loss (SGD, lr 0.5)
     for before, gradient, after in zip(g_before, g_gradients, weights(gan.generator), strict=True):
         np.testing.assert_allclose(after, before - 0.5 * gradient.numpy(), rtol=1e-5, atol=1e-6)
@@ -350,7 +362,7 @@ def test_alternating_update_scores_fresh_fakes_with_the_updated_discriminator():
         real_logits=gan.discriminator(real),
         fake_logits=gan.discriminator(gan.generator(d_noise)),
     )
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert float(out["discriminator_loss"]) == pytest.approx(float(expected_d), rel=1e-5)
     expected_g = losses.non_saturating_generator_loss(
         fake_logits=gan.discriminator(generator_before(g_noise))  # D after, G before its update
@@ -381,14 +393,14 @@ def test_penalties_are_weighted_into_the_discriminator_update_and_logged():
             [keras.Input((2,)), dense(1, kernel=[[0.3], [-0.2]], bias=0.1)]
         ),
         learning_rate=lr,
-        options=StepOptions(
-            sigmoid_outputs=False,
-            penalties=(("mean_real", weight, mean_real_score), ("seven", 0.0, constant_term)),
-        ),
+        parts=[
+            parts.Penalty("mean_real", weight, mean_real_score),
+            parts.Penalty("seven", 0.0, constant_term),
+        ],
     )
     real = points(6, seed=2)
     mean_real = real.numpy().mean(axis=0)
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert (
         list(out)
         == [*gan.metric_names]
@@ -415,18 +427,18 @@ def test_penalties_are_weighted_into_the_discriminator_update_and_logged():
 
 def test_ema_decay_warms_up_to_its_value():
     """min(decay, (1 + n) / (10 + n)) after n updates, as tf.train.ExponentialMovingAverage."""
-    assert float(train_step.ema_decay(0.999, tf.constant(0, tf.int64))) == pytest.approx(0.1)
-    assert float(train_step.ema_decay(0.999, tf.constant(90, tf.int64))) == pytest.approx(0.91)
-    assert float(train_step.ema_decay(0.999, tf.constant(8990, tf.int64))) == pytest.approx(0.999)
-    assert float(train_step.ema_decay(0.9, tf.constant(1000, tf.int64))) == pytest.approx(0.9)
+    assert float(parts.ema_decay(0.999, tf.constant(0, tf.int64))) == pytest.approx(0.1)
+    assert float(parts.ema_decay(0.999, tf.constant(90, tf.int64))) == pytest.approx(0.91)
+    assert float(parts.ema_decay(0.999, tf.constant(8990, tf.int64))) == pytest.approx(0.999)
+    assert float(parts.ema_decay(0.9, tf.constant(1000, tf.int64))) == pytest.approx(0.9)
 
 
 def test_ema_generator_follows_the_warmed_up_decay_and_is_sampled():
-    gan = tiny_gan(options=StepOptions(sigmoid_outputs=False, ema_decay=0.9))
+    gan = tiny_gan(parts=[parts.EMA(0.9)])
     assert gan.sampling_generator is gan.generator_ema is not gan.generator
     for step, decay in ((0, 0.1), (1, 2 / 11)):  # the first updates follow the weights closely
         before = gan.generator_ema.get_weights()
-        gan.train_step(points(4))
+        gan.run_step(points(4))
         current = gan.generator.get_weights()
         assert int(gan.step.numpy()) == step + 1
         for average, old, new in zip(gan.generator_ema.get_weights(), before, current, strict=True):
@@ -449,7 +461,7 @@ def test_wgan_clips_every_critic_weight_after_every_critic_update(monkeypatch):
     gan = build_gan(config, (28, 28, 1))
     real = tf.random.uniform([20, 28, 28, 1], -1.0, 1.0, seed=5)
     for _ in range(3):
-        gan.train_step(real)
+        gan.run_step(real)
     for variable in gan.discriminator.trainable_variables:
         values = variable.numpy()
         assert values.min() >= -0.01 and values.max() <= 0.01, variable.path
@@ -460,7 +472,7 @@ def test_wgan_clips_every_critic_weight_after_every_critic_update(monkeypatch):
     unclipped = build_gan(
         gan_tf.make_config(model="wgan", latent_dim=8, clip_value=0.0), (28, 28, 1)
     )
-    unclipped.train_step(real)
+    unclipped.run_step(real)
     kernel = unclipped.discriminator.trainable_variables[0].numpy()
     assert np.abs(kernel).max() > 0.03  # N(0, 0.02) init: without clipping weights exceed c
 
@@ -480,7 +492,7 @@ def test_four_steps_in_one_call_equal_four_single_calls():
     for a, b in zip(single.generator.weights, fused.generator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())  # same seed, same start
     batches = _batches(4, 8)
-    singles = [single.train_step(batches[i]) for i in range(4)]
+    singles = [single.run_step(batches[i]) for i in range(4)]
     outputs = fused.train_steps(iter(tf.data.Dataset.from_tensor_slices(batches)), 4)
     assert int(fused.step.numpy()) == int(single.step.numpy()) == 4
     for key in single.metric_names:
@@ -578,19 +590,19 @@ def test_jit_compile_is_honoured():
     """A Python op in the step trains without XLA and is refused by the XLA compiler, so
     config.jit_compile really compiles the step."""
     plain = _own_gan(False, _python_op_critic())
-    out = plain.train_step(points(4))
+    out = plain.run_step(points(4))
     assert all(np.isfinite(float(value)) for value in out.values())
     compiled = _own_gan(True, _python_op_critic())
     with pytest.raises(tf.errors.InvalidArgumentError, match="PyFunc|unsupported operations"):
-        compiled.train_step(points(4))
+        compiled.run_step(points(4))
 
 
 def test_jit_compiled_step_trains_like_the_plain_step():
     plain, compiled = _own_gan(False), _own_gan(True)
     initial = compiled.generator.get_weights()
     batches = tf.reshape(points(12, seed=4), [3, 4, 2])
-    expected = [plain.train_step(batches[i]) for i in range(3)]
-    first = compiled.train_step(batches[0])
+    expected = [plain.run_step(batches[i]) for i in range(3)]
+    first = compiled.run_step(batches[0])
     # the loop's path: batches read from a tf.data iterator around the compiled step
     rest = compiled.train_steps(iter(tf.data.Dataset.from_tensor_slices(batches[1:])), 2)
     assert int(compiled.step.numpy()) == 3
@@ -634,22 +646,21 @@ def test_feature_matching_gets_the_features_of_the_chosen_layer(layer, width, ea
     and fresh fakes, read from the updated discriminator."""
     received = {}
 
-    def g_loss(**kwargs):
-        received.update(kwargs)
-        return losses.feature_matching_generator_loss(**kwargs)
+    def g_loss(*, real_features, fake_features, real_logits=None, fake_logits=None):
+        received.update(real_features=real_features, fake_features=fake_features)
+        return losses.feature_matching_generator_loss(
+            real_features=real_features, fake_features=fake_features
+        )
 
     gan = tiny_gan(
         discriminator=tapped_critic(),
         generator_loss=g_loss,
         discriminator_loss=losses.bce_discriminator_loss,
-        options=StepOptions(
-            generator_uses_real=True,
-            generator_inputs=("real_features", "fake_features"),
-            feature_layer=layer,
-        ),
+        sigmoid_outputs=True,
+        feature_layer=layer,
     )
     real = points(6)
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert received["real_features"].shape == (6, width)
     assert received["fake_features"].shape == (6, width)
     name = layer or "wide"
@@ -662,12 +673,9 @@ def test_feature_matching_gets_the_features_of_the_chosen_layer(layer, width, ea
 
 
 def test_feature_matching_layer_errors():
-    options = StepOptions(generator_uses_real=True, generator_inputs=("real_features",))
+    matching = {"generator_loss": losses.feature_matching_generator_loss, "sigmoid_outputs": True}
     with pytest.raises(gan_tf.ConfigError, match="no layer 'nope'; its layers are: hidden, wide"):
-        tiny_gan(
-            discriminator=tapped_critic(),
-            options=dataclasses.replace(options, feature_layer="nope"),
-        )
+        tiny_gan(discriminator=tapped_critic(), feature_layer="nope", **matching)
 
     class Subclassed(keras.Model):
         def __init__(self):
@@ -678,15 +686,20 @@ def test_feature_matching_layer_errors():
             return self.logit(x)
 
     with pytest.raises(gan_tf.ConfigError, match="Sequential or functional"):
-        tiny_gan(discriminator=Subclassed(), options=options)
+        tiny_gan(discriminator=Subclassed(), **matching)
 
 
 def test_the_discriminator_loss_gets_the_labels_and_class_logits_it_declares(eager):
     received = {}
 
-    def d_loss(**kwargs):
-        received.update(kwargs)
-        return losses.semi_supervised_discriminator_loss(**kwargs)
+    def d_loss(*, real_logits, fake_logits, real_class_logits, labels):
+        received.update(real_logits=real_logits, real_class_logits=real_class_logits, labels=labels)
+        return losses.semi_supervised_discriminator_loss(
+            real_logits=real_logits,
+            fake_logits=fake_logits,
+            real_class_logits=real_class_logits,
+            labels=labels,
+        )
 
     discriminator = keras.Sequential(
         [
@@ -701,14 +714,10 @@ def test_the_discriminator_loss_gets_the_labels_and_class_logits_it_declares(eag
         discriminator=discriminator,
         generator_loss=losses.feature_matching_generator_loss,
         discriminator_loss=d_loss,
-        options=StepOptions(
-            generator_uses_real=True,
-            generator_inputs=("real_features", "fake_features"),
-            discriminator_inputs=("real_class_logits", "labels"),
-        ),
+        sigmoid_outputs=True,
     )
     labels = tf.constant([2, -1, 0, -1])
-    out = gan.train_step(points(4), labels)
+    out = gan.run_step(points(4), labels)
     assert received["labels"].numpy().tolist() == [2, -1, 0, -1]
     assert received["real_class_logits"].shape == (4, 3)
     np.testing.assert_allclose(
@@ -727,22 +736,20 @@ def test_historical_averaging_pulls_the_weights_to_their_running_mean():
     lr, weight = 0.1, 0.5
 
     def make(historical_averaging):
-        return tiny_gan(
-            learning_rate=lr,
-            options=StepOptions(sigmoid_outputs=False, historical_averaging=historical_averaging),
-        )
+        averaging = [parts.HistoricalAveraging(historical_averaging)] * bool(historical_averaging)
+        return tiny_gan(learning_rate=lr, parts=averaging)
 
     plain, averaged = make(0.0), make(weight)
     theta0 = weights(averaged.discriminator)
     real = points(6, seed=3)
-    out1 = averaged.train_step(real)
-    plain.train_step(real)
+    out1 = averaged.run_step(real)
+    plain.run_step(real)
     theta1 = weights(averaged.discriminator)
     for a, b in zip(theta1, weights(plain.discriminator), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert float(out1["historical_averaging"]) == pytest.approx(0.0, abs=1e-10)
-    out2 = averaged.train_step(real)
-    plain.train_step(real)
+    out2 = averaged.run_step(real)
+    plain.run_step(real)
     for got, base, t0, t1 in zip(
         weights(averaged.discriminator), weights(plain.discriminator), theta0, theta1, strict=True
     ):
@@ -755,6 +762,7 @@ def test_historical_averaging_pulls_the_weights_to_their_running_mean():
         (t0 + t1 + t2) / 3
         for t0, t1, t2 in zip(theta0, theta1, weights(averaged.discriminator), strict=True)
     ]
-    for average, expected in zip(averaged.historical_averages.discriminator, mean, strict=True):
+    (part,) = averaged.parts
+    for average, expected in zip(part.averages.discriminator, mean, strict=True):
         np.testing.assert_allclose(average.numpy(), expected, rtol=1e-5, atol=1e-7)
     assert "historical_averages" in averaged.checkpoint_objects()
