@@ -7,7 +7,7 @@ Each case ``dataset:labels_per_class`` trains ``--model=ssgan`` (the authors' MN
 networks and optimizer) for the epochs in :data:`EPOCHS`, with the labelled examples
 drawn by seed 0, and reports the discriminator-classifier's accuracy on the test split
 after the last epoch and the best epoch's. The baseline is the same classifier network
-(:func:`gan_tf.semi_supervised.labelled_only_baseline`) trained on the labelled
+(:func:`gan_tf.models.ssgan.labelled_only_baseline`) trained on the labelled
 examples alone, with the same optimizer, batch and number of updates, scored at the
 same epoch boundaries: after its last update and at its best epoch (at the authors'
 learning rate the small labelled-only runs can fall apart late, so the best epoch is
@@ -62,7 +62,8 @@ def svhn_from_emoji(directory: str) -> str:
 
 def run_case(case: str) -> str:
     import gan_tf
-    from gan_tf import data, rundir, semi_supervised
+    from gan_tf import data, rundir
+    from gan_tf.models import ssgan
 
     name, per_class = case.split(":")
     dataset_name, data_dir = name, None
@@ -88,7 +89,7 @@ def run_case(case: str) -> str:
     accuracies = [float(row["test_accuracy"]) for row in rows]
     seconds = sum(float(row["seconds"]) for row in rows)
     dataset = data.load_dataset(dataset_name, data_dir=data_dir, with_labels=True)
-    baseline = semi_supervised.labelled_only_baseline(
+    baseline = ssgan.labelled_only_baseline(
         config, dataset, steps=summary["step"], eval_every=summary["steps_per_epoch"]
     )
     labelled = baseline["labelled"]

@@ -134,7 +134,7 @@ def _toy_dense_units(model):
 
 
 @pytest.mark.parametrize(
-    "name", [name for name in models.model_names() if not models.get_model(name).semi_supervised]
+    "name", [name for name in models.model_names() if not models.get_model(name).training.labelled]
 )
 def test_every_variant_gets_the_toy_mlps_for_points(name):
     spec = models.get_model(name)

@@ -20,7 +20,7 @@ CORE_MODELS = ("cgan", "dcgan", "gan", "wgan", "wgan_gp")  # build every shape h
 def make(model, shape, **overrides):
     config = make_config(model=model, latent_dim=8, **overrides)
     spec = get_model(model)
-    num_classes = 3 if spec.conditional or spec.semi_supervised else None
+    num_classes = 3 if spec.needs_labels else None
     return build_gan(config, shape, num_classes), config
 
 
@@ -58,7 +58,7 @@ def test_variant_builds_samples_trains_and_resumes(model, shape, tmp_path):
         gan, config = make(model, shape)
     except ConfigError as error:
         assert model not in CORE_MODELS, error
-        if get_model(model).semi_supervised and len(shape) == 1:
+        if get_model(model).training.labelled and len(shape) == 1:
             pytest.skip(f"{model} refuses the 2-D toys: {error}")
         assert "image_size" in error.params and "image_size" in str(error)
         pytest.skip(f"{model} refuses {shape}: {error}")

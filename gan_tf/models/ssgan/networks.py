@@ -1,31 +1,8 @@
-"""Semi-supervised GAN of Salimans et al., 2016, "Improved Techniques for Training
-GANs" (arXiv:1606.03498), §5, with the MNIST networks of the authors' code.
-
-The discriminator is a classifier over the data's K classes: its layer
-``class_logits`` gives K logits ``l(x)``, and the generated class is the K+1-th
-with its logit fixed at 0. So ``P(real | x) = Z / (Z + 1)`` with ``Z = sum_k exp
-l_k``, and the network's output, the usual ``[B, 1]`` real/fake logit, is
-``logsumexp_k l_k(x)`` (:class:`RealLogit`). It trains with
-:func:`gan_tf.losses.semi_supervised_discriminator_loss` on a few labelled
-examples and all examples unlabelled; the generator trains with feature matching
-on the last hidden layer (named ``features``).
-
-Networks (the authors' MNIST code): discriminator: Gaussian noise (std 0.3) on
-the input, then weight-normalised dense layers (:class:`WeightNormDense` with a
-fixed per-unit scale, as the authors' ``nn.DenseLayer``) of ``widths`` units (1000,
-500, 250, 250, 250) with ReLU, each followed by Gaussian noise (std 0.5), then the
-K class logits (weight-normalised, scale learned). Before the first step, training
-sets every scale and bias so the pre-activations on 500 real images have mean 0
-and std 1 (:func:`gan_tf.build.initialize_from_data`, the authors' data-dependent
-initialisation); the fixed scales then keep the activations near unit size, so
-the noise stays a real regulariser (plain dense layers let the activations grow
-until it is negligible). Generator: dense 500 -> 500 with softplus and batch norm,
-then a weight-normalised tanh output reshaped to the image. The noise layers act
-in training only, so the classifier is deterministic at test time.
-
-Architecture knobs: ``widths`` (the discriminator's hidden units, a
-``-``-separated list, e.g. ``1000-500-250-250-250``) and ``input_noise`` /
-``hidden_noise`` (the noise stds).
+"""The semi-supervised GAN's networks (Salimans et al., 2016, §5, the authors' MNIST
+code): the generator, the K+1-way classifier discriminator whose ``[B, 1]`` real/fake
+logit is the ``logsumexp`` of its ``class_logits`` (:class:`RealLogit`), and
+:func:`classifier`, the K-way classifier inside it. :mod:`gan_tf.models.ssgan`
+describes both networks.
 """
 
 from __future__ import annotations
@@ -38,11 +15,9 @@ from keras import layers
 
 from gan_tf.errors import ConfigError
 from gan_tf.models.layers import WeightNormDense
-from gan_tf.models.spec import ModelSpec
 
 __all__ = [
     "ARCHITECTURE",
-    "SPEC",
     "RealLogit",
     "build_discriminator",
     "build_generator",
@@ -156,22 +131,3 @@ def classifier(discriminator: keras.Model) -> keras.Model:
             "model",
         ) from None
     return keras.Model(discriminator.inputs, output, name="classifier")
-
-
-SPEC = ModelSpec(
-    name="ssgan",
-    paper="Salimans et al., 2016, Improved Techniques for Training GANs (arXiv:1606.03498), "
-    "semi-supervised learning (section 5)",
-    # the authors' MNIST run: Adam(0.003, 0.5), batch 100 (here 50 labelled + 50 unlabelled)
-    defaults={
-        "batch_size": 100,
-        "learning_rate": 3e-3,
-        "beta_1": 0.5,
-        "loss": "semi_supervised",
-        "labels_per_class": 10,
-    },
-    build_generator=build_generator,
-    build_discriminator=build_discriminator,
-    architecture=ARCHITECTURE,
-    semi_supervised=True,
-)
