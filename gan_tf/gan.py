@@ -262,7 +262,7 @@ class GAN(keras.Model):
         # The discriminator: n_critic updates, each on its own real chunk and fresh noise.
         for real, y in zip(reals, label_chunks, strict=True):
             with tf.GradientTape(persistent=self.simultaneous) as tape:
-                d_update = self._forward(real, y, draws, score_real=True)
+                d_update = self._forward(real, y, draws, score_real=True, real_first=True)
                 d_loss, d_total, d_terms = self._discriminator_loss(d_update)
                 if self.simultaneous:  # the generator is scored by this pre-update D
                     g_loss, g_total, g_terms = self._generator_loss(d_update)
@@ -278,7 +278,9 @@ class GAN(keras.Model):
             distribute.apply_gradients(self.generator_optimizer, g_gradients, variables)
         else:
             with tf.GradientTape() as tape:
-                g_update = self._forward(real, y, draws, self.loss_pair.generator_uses_real)
+                g_update = self._forward(
+                    real, y, draws, self.loss_pair.generator_uses_real, real_first=False
+                )
                 g_loss, g_total, g_terms = self._generator_loss(g_update)
             self._apply(self.generator, self.generator_optimizer, tape, g_total)
         # What the step reports: losses, mean D outputs, each part's terms and signals.
@@ -295,12 +297,17 @@ class GAN(keras.Model):
             metrics.update(part.update_metrics(d_update))
         return metrics
 
-    def _forward(self, real, labels, draws, score_real: bool) -> Update:
-        """Generates a fake batch like ``real`` and scores it (and ``real``)."""
+    def _forward(self, real, labels, draws, score_real: bool, real_first: bool) -> Update:
+        """Generates a fake batch like ``real`` and scores it (and ``real``); the order
+        of the two passes sets which draws of Keras' noise layers each one gets."""
         noise = draws.normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
         fake = self._call(self.generator, noise, labels, True)
+        score_fake = lambda: self._score(fake, labels, draws)  # noqa: E731
+        if not real_first:
+            fake_logits, fake_taps = score_fake()
         real_logits, real_taps = self._score(real, labels, draws) if score_real else (None, {})
-        fake_logits, fake_taps = self._score(fake, labels, draws)
+        if real_first:
+            fake_logits, fake_taps = score_fake()
         critic = lambda x: self._call(self.discriminator, x, labels, True)  # noqa: E731
         taps = {"real": real_taps, "fake": fake_taps}
         return Update(self, critic, real, fake, real_logits, fake_logits, labels, draws, taps)
