@@ -361,6 +361,14 @@ def _validate_training(config: TrainConfig, spec, pair) -> None:
                     f"at {getattr(TrainConfig, field)!r}",
                     field,
                 )
+    if "labels" in pair.discriminator_inputs and not spec.needs_labels:
+        takers = [n for n in models.model_names() if models.get_model(n).training.labelled]
+        raise ConfigError(
+            f"loss={config.loss} reads class labels and needs a model whose discriminator "
+            f"classifies ({', '.join(takers)}), not model={config.model}",
+            "loss",
+            "model",
+        )
     if config.feature_layer and "features" not in pair.taps:
         raise ConfigError(
             f"feature_layer applies to losses that match features (feature_matching, "

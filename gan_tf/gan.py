@@ -25,7 +25,7 @@ import tensorflow as tf
 from gan_tf import distribute, losses
 from gan_tf.errors import ConfigError
 from gan_tf.losses import TAPPED_INPUTS, LossPair
-from gan_tf.parts import Part, Update
+from gan_tf.parts import Update
 
 __all__ = ["GAN", "tapped_discriminator"]
 
@@ -258,7 +258,9 @@ class GAN(keras.Model):
         """One replica's updates, top to bottom (see :meth:`replica_step`)."""
         draws, parts = distribute.Draws(seed), self.parts
         reals = tf.split(real_samples, self.n_critic)
-        label_chunks = tf.split(labels, self.n_critic) if labels is not None else [None] * len(reals)
+        label_chunks = (
+            tf.split(labels, self.n_critic) if labels is not None else [None] * len(reals)
+        )
         # The discriminator: n_critic updates, each on its own real chunk and fresh noise.
         for real, y in zip(reals, label_chunks, strict=True):
             with tf.GradientTape(persistent=self.simultaneous) as tape:
@@ -437,6 +439,8 @@ def _loss_inputs(names, update: Update) -> dict:
         else:
             inputs[name] = update.taps["real" if name.startswith("real_") else "fake"][tap]
     return inputs
+
+
 def tapped_discriminator(
     discriminator: keras.Model, taps: tuple[str, ...], feature_layer: str = ""
 ) -> keras.Model:
@@ -477,4 +481,3 @@ def tapped_discriminator(
             f"({reason}); use one, or another loss",
             "loss",
         ) from None
-

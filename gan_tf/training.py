@@ -19,14 +19,24 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data, distribute, evaluation, models, resources, rundir, runlock, sampling, visualize
+from gan_tf import (
+    data,
+    distribute,
+    evaluation,
+    models,
+    resources,
+    rundir,
+    runlock,
+    sampling,
+    visualize,
+)
 from gan_tf.build import build_gan, initialize_from_data
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from gan_tf.eval import toy_mode_metrics
 from gan_tf.eval.names import OUTPUT_NAMES, primary_metric
-from gan_tf.run import Run
 from gan_tf.gan import GAN
+from gan_tf.run import Run
 from gan_tf.watchdog import Event, Watchdog, diversity
 
 __all__ = ["Callback", "train"]

@@ -180,3 +180,8 @@ def test_architecture_fields_are_fields():
     names = {field.name for field in dataclasses.fields(TrainConfig)}
     assert set(FIXED_FIELDS) <= names
     assert "learning_rate" not in FIXED_FIELDS and "epochs" not in FIXED_FIELDS
+
+
+def test_a_loss_that_reads_labels_needs_a_model_that_trains_on_them():
+    with pytest.raises(ConfigError, match="loss=semi_supervised reads class labels .* model=dcgan"):
+        make_config(model="dcgan", loss="semi_supervised")

@@ -52,7 +52,9 @@ def tiny_gan(
         generator = keras.Sequential([keras.Input((latent_dim,)), dense(2)])
     if discriminator is None:
         discriminator = keras.Sequential([keras.Input((2,)), dense(4, activation="tanh"), dense(1)])
-    gan = GAN(generator, discriminator, latent_dim=latent_dim, seed=seed, feature_layer=feature_layer)
+    gan = GAN(
+        generator, discriminator, latent_dim=latent_dim, seed=seed, feature_layer=feature_layer
+    )
     gan.compile(
         generator_optimizer=keras.optimizers.SGD(learning_rate),
         discriminator_optimizer=keras.optimizers.SGD(learning_rate),
@@ -218,9 +220,7 @@ def test_label_smoothing_reaches_only_sigmoid_losses(sigmoid_outputs):
             real_logits=real_logits, fake_logits=fake_logits
         )
 
-    gan = tiny_gan(
-        discriminator_loss=d_loss, label_smoothing=0.1, sigmoid_outputs=sigmoid_outputs
-    )
+    gan = tiny_gan(discriminator_loss=d_loss, label_smoothing=0.1, sigmoid_outputs=sigmoid_outputs)
     out = gan.run_step(points(4))
     assert received == ([{"label_smoothing": 0.1}] if sigmoid_outputs else [{}])
     assert np.isfinite(float(out["discriminator_loss"]))

@@ -22,7 +22,9 @@ from gan_tf.gan import GAN
 def points_gan(seed=0, with_parts=True):
     """A small GAN on 2-D points, compiled as a Keras user would."""
     keras.utils.set_random_seed(seed)
-    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, "relu"), keras.layers.Dense(2)])
+    generator = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(16, "relu"), keras.layers.Dense(2)]
+    )
     discriminator = keras.Sequential(
         [keras.Input((2,)), keras.layers.Dense(16, "relu"), keras.layers.Dense(1)]
     )

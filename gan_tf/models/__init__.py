@@ -22,7 +22,15 @@ from gan_tf.errors import ConfigError
 from gan_tf.models import conditioning, toy
 from gan_tf.models.spec import ModelSpec, TrainingPlug, is_vector
 
-__all__ = ["DEFAULT_MODEL", "ModelSpec", "TrainingPlug", "build_networks", "get_model", "model_names", "register"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "ModelSpec",
+    "TrainingPlug",
+    "build_networks",
+    "get_model",
+    "model_names",
+    "register",
+]
 
 DEFAULT_MODEL = "dcgan"  # what --model defaults to
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -101,7 +109,8 @@ def build_networks(
     build_generator, build_discriminator = spec.build_generator, spec.build_discriminator
     if spec.needs_labels and not num_classes:
         raise ConfigError(
-            f"model={spec.name} needs labelled data; this dataset has no class labels",
+            f"model={spec.name} is {'conditional' if spec.conditional else 'trained on labels'} "
+            "and needs labelled data; this dataset has no class labels",
             "model",
             "dataset",
         )

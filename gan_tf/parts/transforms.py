@@ -34,7 +34,10 @@ class Augment(Part):
     def build(self, gan) -> None:
         start = 0.0 if self.ada_target is not None else 1.0
         self.p = gan.add_weight(  # checkpointed: ADA's p continues on resume
-            shape=(), initializer=keras.initializers.Constant(start), trainable=False, name="augment_p"
+            shape=(),
+            initializer=keras.initializers.Constant(start),
+            trainable=False,
+            name="augment_p",
         )
 
     def checkpoint_objects(self) -> dict:
@@ -88,4 +91,3 @@ class LabelFlip(Part):
     def swap(self, real_logits, fake_logits, draws):
         flip = draws.uniform(tf.shape(real_logits)) < self.rate
         return tf.where(flip, fake_logits, real_logits), tf.where(flip, real_logits, fake_logits)
-

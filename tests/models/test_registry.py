@@ -114,7 +114,7 @@ def test_registered_spec_works_with_make_config_build_networks_and_a_step(regist
     assert generator.outputs[0].shape == (None, 4, 4, 1)
     assert [layer.units for layer in discriminator.layers if hasattr(layer, "units")] == [16, 1]
     gan = gan_tf.build_gan(config, (4, 4, 1))
-    out = gan.train_step(tf.random.stateless_uniform([4, 4, 4, 1], seed=[1, 2]))
+    out = gan.run_step(tf.random.stateless_uniform([4, 4, 4, 1], seed=[1, 2]))
     assert all(np.isfinite(float(value)) for value in out.values())
     with pytest.raises(ConfigError, match="tiny_test has no knob depth; its knobs are: width=8"):
         gan_tf.make_config(model="tiny_test", arch={"depth": 2})

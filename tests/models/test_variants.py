@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import make_config
+from gan_tf import make_config, parts
 from gan_tf.build import build_gan
 from gan_tf.errors import ConfigError
 from gan_tf.models import get_model, model_names
@@ -25,7 +25,7 @@ def make(model, shape, **overrides):
 
 
 def batch_for(gan, shape, batch_size=2):
-    n = batch_size * gan.options.n_critic
+    n = batch_size * gan.n_critic
     images = tf.random.stateless_uniform([n, *shape], seed=[5, 5], minval=-1.0, maxval=1.0)
     labels = tf.range(n) % 3
     if gan.needs_labels and not gan.conditional:  # semi-supervised: every other unlabelled
@@ -74,7 +74,7 @@ def test_variant_builds_samples_trains_and_resumes(model, shape, tmp_path):
     assert logits.shape == (4, 1) and logits.dtype == tf.float32
 
     batch = batch_for(gan, shape)
-    out = gan.train_step(*batch)
+    out = gan.run_step(*batch)
     assert all(np.isfinite(float(value)) for value in out.values()), out
     path = gan.checkpoint().save(str(tmp_path / "ckpt"))
     restored, _ = make(model, shape)
@@ -87,8 +87,8 @@ def test_variant_builds_samples_trains_and_resumes(model, shape, tmp_path):
     assert int(restored.step.numpy()) == 1
     assert int(restored.discriminator_optimizer.iterations.numpy()) == config.n_critic
     # the resumed step is the step the original run takes next (weights, slots and rng)
-    expected = gan.train_step(*batch)
-    resumed = restored.train_step(*batch)
+    expected = gan.run_step(*batch)
+    resumed = restored.run_step(*batch)
     assert int(restored.step.numpy()) == 2
     for key in gan.metric_names:
         assert float(resumed[key]) == pytest.approx(float(expected[key]), rel=1e-4, abs=1e-5)
@@ -114,7 +114,7 @@ def test_wgan_gp_defaults_and_critic_without_batch_norm():
     gan = build_gan(config, (32, 32, 3))
     kinds = {type(layer).__name__ for layer in gan.discriminator.layers}
     assert "BatchNormalization" not in kinds and "LayerNormalization" in kinds
-    assert [name for name, _, _ in gan.options.penalties] == ["gradient_penalty"]
+    assert [part.name for part in gan.parts if isinstance(part, parts.Penalty)] == ["gradient_penalty"]
     # each critic output depends on its own example only (what the penalty assumes)
     images = tf.random.stateless_uniform([4, 32, 32, 3], seed=[2, 2], minval=-1.0, maxval=1.0)
     together = gan.discriminator(images, training=True).numpy()
