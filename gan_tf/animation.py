@@ -127,7 +127,7 @@ def class_morph(run, *, steps: int = 12, count: int = 8, seed: int = 0, classes=
 
 def _class_weights_generator(generator: keras.Model):
     """``(noise, class_weights) -> images`` from a conditional generator whose layers
-    after its ``Concatenate([noise, one_hot])`` form a chain (gan_tf's cgan)."""
+    after its ``Concatenate([noise, one_hot])`` form a chain (gan_tf's conditional generators)."""
     layers = [layer for layer in generator.layers if not isinstance(layer, keras.layers.InputLayer)]
     joins = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Concatenate)]
     if len(joins) != 1:

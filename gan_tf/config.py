@@ -431,7 +431,7 @@ def _variant_defaults(name: str, default) -> str:
 
 def field_help(name: str) -> str:
     """The help text of field ``name`` with its default and the variants' own defaults,
-    e.g. ``"Learning rate ... (default 0.0002; sngan 0.0002, wgan 5e-05, ...)"``."""
+    e.g. ``"Learning rate ... (default 0.0002; <model> <value>, ...)"``."""
     field = {f.name: f for f in dataclasses.fields(TrainConfig)}[name]
     text = field.metadata["help"].format(
         models=" | ".join(models.model_names()),

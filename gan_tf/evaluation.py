@@ -296,7 +296,7 @@ class Evaluator:
 
     def _cas(self, images, labels) -> float:
         if labels is None:
-            raise ConfigError("cas needs labelled samples: evaluate a conditional (cgan) run")
+            raise ConfigError("cas needs labelled samples: evaluate a run of a conditional model")
         model = features.train_classifier(
             images,
             labels,

@@ -83,7 +83,7 @@ def _gib(count: int) -> str:
     return f"{count / GIB:.1f}" if count >= GIB / 10 else f"{count / GIB:.2f}"
 
 
-def _shape_only_networks(config: TrainConfig, shape, num_classes):
+def _shape_only_networks(config: TrainConfig, shape, num_classes, spec=None):
     """The run's networks with variables that are never initialised (shapes only)."""
     try:
         from keras.src.backend.common import global_state
@@ -96,7 +96,7 @@ def _shape_only_networks(config: TrainConfig, shape, num_classes):
     networks = None
     try:
         with keras.StatelessScope(initialize_variables=False):
-            networks = build_networks(config, shape, num_classes)
+            networks = build_networks(config, shape, num_classes, spec)
     except GanTfError:
         raise
     except Exception:  # noqa: BLE001 - a network that cannot be built shapes-only: skip it
@@ -125,7 +125,9 @@ def _outputs(network: keras.Model) -> int:
     return total
 
 
-def estimate_memory(config: TrainConfig, host: bool = True, networks=None) -> MemoryEstimate:
+def estimate_memory(
+    config: TrainConfig, host: bool = True, networks=None, spec=None
+) -> MemoryEstimate:
     """Estimates the memory training ``config`` needs, without loading data or
     allocating weights.
 
@@ -135,16 +137,17 @@ def estimate_memory(config: TrainConfig, host: bool = True, networks=None) -> Me
       networks: your own ``(generator, discriminator)`` to count instead of the
         variant's (layers of a subclassed network whose outputs Keras does not
         record add no activations: the estimate is then low).
+      spec: the resolved variant (default: looked up from ``config.model``).
 
     Raises:
       ConfigError: an unknown dataset or a shape the model cannot build.
     """
     data_bytes, examples = data.memory_bytes(config.dataset, config.image_size, config.max_examples)
     shape = data.image_shape_of(config.dataset, config.image_size)
-    spec = models.get_model(config.model)
+    spec = spec or models.get_model(config.model)
     classes = 10 if spec.needs_labels else None  # barely changes sizes
     if networks is None or None in networks:
-        networks = _shape_only_networks(config, shape, classes)
+        networks = _shape_only_networks(config, shape, classes, spec)
     if networks is None:
         return MemoryEstimate(data_bytes, 0, 0, examples, host)
     generator, discriminator = networks
@@ -211,7 +214,7 @@ def _reclaimable(cgroup_dir: str) -> int:
 
 
 def check_memory(
-    config: TrainConfig, host: bool = True, available: int | None = None, networks=None
+    config: TrainConfig, host: bool = True, available: int | None = None, networks=None, spec=None
 ):
     """Refuses ``config`` when its estimate exceeds the free memory.
 
@@ -220,6 +223,7 @@ def check_memory(
       host: whether the networks run on the host (CPU).
       available: bytes free (default :func:`available_bytes`).
       networks: your own ``(generator, discriminator)``, if any.
+      spec: the resolved variant (default: looked up from ``config.model``).
 
     Returns:
       ``(estimate, available)`` (``available`` ``None`` when unknown).
@@ -228,7 +232,7 @@ def check_memory(
       ConfigError: the estimate is larger than what is free; the message names both
         and the flags that lower it.
     """
-    estimate = estimate_memory(config, host, networks)
+    estimate = estimate_memory(config, host, networks, spec)
     available = available_bytes() if available is None else available
     if not config.check_memory or available is None or estimate.host_bytes <= available:
         return estimate, available

@@ -4,7 +4,7 @@
 
     run = gan_tf.load_run("runs/dcgan_fashion_mnist")
     images = run.sample(16, seed=0)           # uint8 [16, 28, 28, 1]
-    grid = run.grid(path="grid.png")          # uint8 picture (class rows for cgan)
+    grid = run.grid(path="grid.png")          # uint8 picture (class rows when conditional)
     record = run.evaluate("fd_classifier")    # writes RUN/eval.json
     path = run.export(format="saved_model")   # loadable with TensorFlow alone
 

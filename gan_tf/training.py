@@ -250,6 +250,7 @@ def _train_locked(
         config,
         host=distribute.computes_on_host(strategy),
         networks=(generator, discriminator) if custom else None,
+        spec=spec,
     )
     dataset, steps_per_epoch = _load_data(config, spec)
     plug_state = spec.training.prepare(config, dataset)  # before anything is written
@@ -317,25 +318,7 @@ def _train_locked(
             int(gan.step.numpy()), changes, strategy, precision_reason, memory,
         ):  # fmt: skip
             print(line, flush=True)
-    with _StopSignals() as stop:
-        trainer.stop = stop
-        trainer.callbacks.on_train_begin()
-        while int(epoch_counter.numpy()) < config.epochs and not gan.stop_training:
-            try:
-                summary["metrics"] = trainer.run_epoch()
-            except _RolledBack:
-                continue
-            except _StoppedByCallback:
-                break
-        trainer.callbacks.on_train_end(summary["metrics"])
-    if chief:
-        with rundir.writing("the progress GIF and plots", run_dir):
-            _finish(run_dir)
-    epoch, step = int(epoch_counter.numpy()), int(gan.step.numpy())
-    stopped = " (a callback stopped it; rerun the command to continue)" * gan.stop_training
-    _print(verbose, f"Done: {run_dir} (epoch {epoch}, step {step}){stopped}")
-    summary.update(events=trainer.events, stopped_early=bool(gan.stop_training))
-    return {**summary, "epoch": epoch, "step": step}
+    return trainer.train(summary)
 
 
 def _start_lines(
@@ -456,6 +439,31 @@ class _Trainer:
         self.watchdog = self._new_watchdog()
         # only the chief evaluates: what it alone sees cannot stop or roll back the others
         self.multi_worker = isinstance(gan.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+    def train(self, summary: dict) -> dict:
+        """Trains the remaining epochs (SIGTERM/Ctrl-C, rollbacks and callbacks'
+        ``stop_training`` handled), writes the GIF and plots; returns ``summary``
+        completed with the final epoch, step, metrics and watchdog events."""
+        gan, epoch_counter = self.gan, self.epoch_counter
+        with _StopSignals() as stop:
+            self.stop = stop
+            self.callbacks.on_train_begin()
+            while int(epoch_counter.numpy()) < self.config.epochs and not gan.stop_training:
+                try:
+                    summary["metrics"] = self.run_epoch()
+                except _RolledBack:
+                    continue
+                except _StoppedByCallback:
+                    break
+            self.callbacks.on_train_end(summary["metrics"])
+        if self.chief:
+            with rundir.writing("the progress GIF and plots", self.run_dir):
+                _finish(self.run_dir)
+        epoch, step = int(epoch_counter.numpy()), int(gan.step.numpy())
+        stopped = " (a callback stopped it; rerun the command to continue)" * gan.stop_training
+        _print(self.verbose, f"Done: {self.run_dir} (epoch {epoch}, step {step}){stopped}")
+        summary.update(events=self.events, stopped_early=bool(gan.stop_training))
+        return {**summary, "epoch": epoch, "step": step}
 
     def _new_watchdog(self) -> Watchdog:
         record = rundir.best_record(self.run_dir) if self.chief else None
