@@ -378,6 +378,35 @@ class GAN(keras.Model):
             per_step.append(self._run_step(*(batch if isinstance(batch, tuple) else (batch,))))
         return {key: tf.stack([m[key] for m in per_step]) for key in self.metric_names}
 
+    def _saved_variables(self) -> list:
+        return [
+            *self._trainable_variables,
+            *self._non_trainable_variables,
+            *self.layer_noise_states.states,
+        ]
+
+    def save_own_variables(self, store) -> None:
+        """Keras' saving (``save_weights``, ``BackupAndRestore``): the GAN's own weights
+        plus the random state of its networks' noise layers (``Dropout``...), which
+        Keras leaves out, so a restored ``fit`` draws the noise an uninterrupted one would."""
+        for index, variable in enumerate(self._saved_variables()):
+            store[str(index)] = variable
+
+    def load_own_variables(self, store) -> None:
+        """Restores what :meth:`save_own_variables` saved.
+
+        Raises:
+          ValueError: the file was saved from a GAN with other parts or networks.
+        """
+        variables = self._saved_variables()
+        if len(store.keys()) != len(variables):
+            raise ValueError(
+                f"the saved GAN has {len(store.keys())} own variables, this one "
+                f"{len(variables)}: build it with the same networks and parts"
+            )
+        for index, variable in enumerate(variables):
+            variable.assign(store[str(index)])
+
     def checkpoint_objects(self, **extra) -> dict:
         """What a checkpoint of the GAN holds, by name: both networks (and the EMA
         generator), both optimizers, the step, the parts' state, plus ``extra``."""

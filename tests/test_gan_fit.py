@@ -19,14 +19,19 @@ from gan_tf.gan import GAN
 # --- fit -------------------------------------------------------------------------------
 
 
-def points_gan(seed=0, with_parts=True):
+def points_gan(seed=0, with_parts=True, dropout=0.0):
     """A small GAN on 2-D points, compiled as a Keras user would."""
     keras.utils.set_random_seed(seed)
     generator = keras.Sequential(
         [keras.Input((4,)), keras.layers.Dense(16, "relu"), keras.layers.Dense(2)]
     )
     discriminator = keras.Sequential(
-        [keras.Input((2,)), keras.layers.Dense(16, "relu"), keras.layers.Dense(1)]
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(16, "relu"),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(1),
+        ]
     )
     gan = GAN(generator, discriminator, seed=seed)  # latent_dim read from the generator
     gan.compile(
@@ -108,15 +113,16 @@ class Crash(keras.callbacks.Callback):
 
 
 def test_backup_and_restore_resumes_a_killed_fit_exactly(tmp_path):
-    """The step counter (the random stream), both optimizers and the EMA generator are
-    Keras weights of the GAN, so BackupAndRestore continues the exact run."""
-    uninterrupted = points_gan()
+    """The step counter (the random stream), both optimizers, the EMA generator and the
+    noise layers' random state (Dropout here) are saved with the GAN's Keras weights, so
+    BackupAndRestore continues the exact run."""
+    uninterrupted = points_gan(dropout=0.3)
     uninterrupted.fit(points(), epochs=4, verbose=0)
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    killed = points_gan()
+    killed = points_gan(dropout=0.3)
     with pytest.raises(RuntimeError, match="killed"):
         killed.fit(points(), epochs=4, verbose=0, callbacks=[backup, Crash(1)])
-    resumed = points_gan()  # a new process: fresh networks, same code
+    resumed = points_gan(dropout=0.3)  # a new process: fresh networks, same code
     history = resumed.fit(points(), epochs=4, verbose=0, callbacks=[backup])
     assert len(history.history["generator_loss"]) == 2  # epochs 2 and 3 only
     assert int(resumed.step.numpy()) == int(uninterrupted.step.numpy()) == 16

@@ -53,14 +53,9 @@ class Registered(NamedTuple):
     make: Callable[..., Part]
 
 
-def _penalty(name: str) -> Registered:
-    field = PENALTIES[name].weight_field
-    return Registered(field, lambda config, _: Penalty(name, getattr(config, field)))
-
-
-# name -> part; the step applies them in this order (transforms, terms, hooks each in turn)
+# name -> part; the step applies them in this order (transforms, terms, hooks each in
+# turn), after the penalties of gan_tf.regularizers.PENALTIES (read when a config is built)
 PARTS: dict[str, Registered] = {
-    **{name: _penalty(name) for name in PENALTIES},
     "historical_averaging": Registered(
         "historical_averaging", lambda c, _: HistoricalAveraging(c.historical_averaging)
     ),
@@ -82,12 +77,18 @@ PARTS: dict[str, Registered] = {
 
 
 def from_config(config, total_steps: int = 1) -> tuple[Part, ...]:
-    """The parts ``config`` switches on, in :data:`PARTS` order.
+    """The parts ``config`` switches on: its penalties (:data:`gan_tf.regularizers.PENALTIES`),
+    then the rest in :data:`PARTS` order.
 
     Args:
       config: a :class:`~gan_tf.config.TrainConfig`.
       total_steps: the run's generator steps (instance noise anneals over them).
     """
-    return tuple(
+    penalties = tuple(
+        Penalty(name, getattr(config, penalty.weight_field))
+        for name, penalty in PENALTIES.items()
+        if getattr(config, penalty.weight_field)
+    )
+    return penalties + tuple(
         entry.make(config, total_steps) for entry in PARTS.values() if getattr(config, entry.field)
     )

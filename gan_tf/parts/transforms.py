@@ -28,6 +28,11 @@ class Augment(Part):
     name = "augment_p"
 
     def __init__(self, policy, ada_target: float | None = None, ada_rate: float = 0.0):
+        if ada_target is not None and not ada_rate > 0:
+            raise ValueError(
+                "Augment(ada_target=...) needs ada_rate > 0: batch_size / (kimg * 1000), "
+                "e.g. 64 / 100_000 for p to go from 0 to 1 over 100k real images"
+            )
         self.policy = tuple(policy)
         self.ada_target, self.ada_rate = ada_target, float(ada_rate)
 
