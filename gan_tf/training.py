@@ -239,18 +239,10 @@ def _train_locked(
     worker that is not the chief)."""
     custom = generator is not None or discriminator is not None
     spec = models.get_model(config.model)  # the variant, resolved once
-    config, precision_reason = _choose_precision(config, None if restart else run_dir, strategy)
-    changes = [] if restart else rundir.resume_changes(config, run_dir)
-    if not restart:
-        rundir.check_same_networks(run_dir, custom)
-    _check_replicas(config, strategy)
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
-    memory = resources.check_memory(
-        config,
-        host=distribute.computes_on_host(strategy),
-        networks=(generator, discriminator) if custom else None,
-        spec=spec,
+    config, precision_reason, changes, memory = _checked(
+        config, run_dir, spec, strategy, restart, (generator, discriminator) if custom else None
     )
     dataset, steps_per_epoch = _load_data(config, spec)
     plug_state = spec.training.prepare(config, dataset)  # before anything is written
@@ -319,6 +311,20 @@ def _train_locked(
         ):  # fmt: skip
             print(line, flush=True)
     return trainer.train(summary)
+
+
+def _checked(config, run_dir, spec, strategy, restart, networks):
+    """The checks before anything is loaded or written: the precision (``auto``
+    resolved), the fields changed on resume, the same kind of networks, the replicas
+    and the memory. Returns ``(config, precision_reason, changes, memory)``."""
+    config, precision_reason = _choose_precision(config, None if restart else run_dir, strategy)
+    changes = [] if restart else rundir.resume_changes(config, run_dir)
+    if not restart:
+        rundir.check_same_networks(run_dir, networks is not None)
+    _check_replicas(config, strategy)
+    host = distribute.computes_on_host(strategy)
+    memory = resources.check_memory(config, host=host, networks=networks, spec=spec)
+    return config, precision_reason, changes, memory
 
 
 def _start_lines(
