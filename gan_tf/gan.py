@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from gan_tf import distribute, losses
-from gan_tf.errors import ConfigError
+from gan_tf.errors import CheckpointError, ConfigError
 from gan_tf.losses import TAPPED_INPUTS, LossPair
 from gan_tf.parts import Update
 
@@ -396,11 +396,11 @@ class GAN(keras.Model):
         """Restores what :meth:`save_own_variables` saved.
 
         Raises:
-          ValueError: the file was saved from a GAN with other parts or networks.
+          CheckpointError: the file was saved from a GAN with other parts or networks.
         """
         variables = self._saved_variables()
         if len(store.keys()) != len(variables):
-            raise ValueError(
+            raise CheckpointError(
                 f"the saved GAN has {len(store.keys())} own variables, this one "
                 f"{len(variables)}: build it with the same networks and parts"
             )

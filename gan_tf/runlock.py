@@ -228,9 +228,12 @@ class RunLock:
             }
         self.record["heartbeat"] = now
         text = json.dumps(self.record).encode("utf-8")
-        os.ftruncate(self._fd, 0)
+        # Overwritten in place, padded with spaces (valid JSON) to at least the old length
+        # and never truncated to 0 first, so a reader never sees an empty record.
         os.lseek(self._fd, 0, os.SEEK_SET)
-        os.write(self._fd, text)
+        os.write(self._fd, text.ljust(os.fstat(self._fd).st_size))
+        if started:  # drop the padding left by an earlier, longer record
+            os.ftruncate(self._fd, len(text))
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):

@@ -33,7 +33,7 @@ def test_a_penalty_registered_at_runtime_is_built_from_the_config(monkeypatch):
 
 
 def test_ada_needs_a_rate():
-    with pytest.raises(ValueError, match="ada_rate > 0"):
+    with pytest.raises(gan_tf.ConfigError, match="ada_rate > 0"):
         parts.Augment(("flip",), ada_target=0.6)
     assert parts.Augment(("flip",)).metric_names() == ("augment_p",)
     assert parts.Augment(("flip",), 0.6, 1e-3).metric_names() == ("real_sign", "augment_p")

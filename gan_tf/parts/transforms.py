@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from gan_tf import augment
+from gan_tf.errors import ConfigError
 from gan_tf.parts.base import Part, Update
 
 __all__ = ["Augment", "InstanceNoise", "LabelFlip"]
@@ -29,9 +30,10 @@ class Augment(Part):
 
     def __init__(self, policy, ada_target: float | None = None, ada_rate: float = 0.0):
         if ada_target is not None and not ada_rate > 0:
-            raise ValueError(
+            raise ConfigError(
                 "Augment(ada_target=...) needs ada_rate > 0: batch_size / (kimg * 1000), "
-                "e.g. 64 / 100_000 for p to go from 0 to 1 over 100k real images"
+                "e.g. 64 / 100_000 for p to go from 0 to 1 over 100k real images",
+                "ada_kimg",
             )
         self.policy = tuple(policy)
         self.ada_target, self.ada_rate = ada_target, float(ada_rate)
