@@ -13,7 +13,7 @@ if _ROOT not in sys.path:
 
 
 def median_step_seconds(gan, args, steps: int, warmup: int = 2) -> float:
-    """Median wall time of ``gan.train_step(*args)`` over ``steps`` calls after ``warmup``
+    """Median wall time of ``gan.run_step(*args)`` over ``steps`` calls after ``warmup``
     (tracing) calls; each call waits for its results."""
     import statistics
     import time
@@ -21,7 +21,7 @@ def median_step_seconds(gan, args, steps: int, warmup: int = 2) -> float:
     durations = []
     for index in range(steps + warmup):
         started = time.perf_counter()
-        [float(value) for value in gan.train_step(*args).values()]
+        [float(value) for value in gan.run_step(*args).values()]
         if index >= warmup:
             durations.append(time.perf_counter() - started)
     return statistics.median(durations)

@@ -30,7 +30,7 @@ def time_variant(model: str, dataset_name: str, steps: int) -> dict:
 
     config = make_config(model=model, dataset=dataset_name, recipe="paper", precision="float32")
     spec = get_model(model)
-    dataset = data.load_dataset(dataset_name, with_labels=spec.conditional)
+    dataset = data.load_dataset(dataset_name, with_labels=spec.needs_labels)
     gan = build_gan(config, dataset.image_shape, dataset.num_classes)
     per_step = config.batch_size * config.n_critic
     batches = iter(data.batches(dataset, per_step, seed=0, epoch=1))
@@ -38,7 +38,7 @@ def time_variant(model: str, dataset_name: str, steps: int) -> dict:
     for index in range(steps + 3):
         batch = next(batches)
         started = time.perf_counter()
-        outputs = gan.train_step(*batch) if dataset.with_labels else gan.train_step(batch)
+        outputs = gan.run_step(*batch) if dataset.with_labels else gan.run_step(batch)
         float(outputs["generator_loss"])  # wait for the step to finish
         if index >= 3:
             durations.append(time.perf_counter() - started)

@@ -42,7 +42,7 @@ def measure(side: int, arch: dict) -> tuple[int, int, float]:
     gan = build_gan(config, shape, 9)
     count = config.batch_size * config.n_critic
     images = tf.random.stateless_uniform([count, *shape], seed=[0, 1], minval=-1, maxval=1)
-    args = (images, tf.range(count) % 9) if gan.conditional else (images,)
+    args = (images, tf.range(count) % 9) if gan.needs_labels else (images,)
     seconds = _setup.median_step_seconds(gan, args, FLAGS.steps)
 
     def params(model):

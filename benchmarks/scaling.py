@@ -36,7 +36,7 @@ def step_time(model: str, shape: tuple, batch_size: int) -> float:
     gan = build_gan(config, shape, 10)
     count = batch_size * config.n_critic
     images = tf.random.stateless_uniform([count, *shape], seed=[0, 1], minval=-1, maxval=1)
-    args = (images, tf.range(count) % 10) if gan.conditional else (images,)
+    args = (images, tf.range(count) % 10) if gan.needs_labels else (images,)
     seconds = _setup.median_step_seconds(gan, args, FLAGS.steps)
     return seconds
 

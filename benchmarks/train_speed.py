@@ -3,7 +3,7 @@
     python benchmarks/train_speed.py [--models=dcgan] [--precisions=float32,mixed_bfloat16]
                                      [--batch_sizes=64,256] [--steps=10] [--recipe=paper]
 
-For each combination it times the library's train step (``gan_tf.GAN.train_step``,
+For each combination it times the library's train step (``gan_tf.GAN.run_step``,
 the model's own defaults otherwise) and, in the same process, a plain step
 written like the TensorFlow DCGAN tutorial (one ``tf.function``, two tapes,
 ``BinaryCrossentropy(from_logits=True)``, ``tf.random.normal`` noise) on the
@@ -59,7 +59,7 @@ def measure(
     count = batch_size * config.n_critic
     images = tf.random.stateless_uniform([count, 28, 28, 1], seed=[0, 1], minval=-1, maxval=1)
     labels = tf.range(count) % 10
-    args = (images, labels) if gan.conditional else (images,)
+    args = (images, labels) if gan.needs_labels else (images,)
     plain = None
     if config.n_critic == 1 and not gan.conditional and config.loss == "non_saturating":
         generator, discriminator = build_networks(config, (28, 28, 1))
@@ -67,11 +67,11 @@ def measure(
             generator, discriminator, config.latent_dim, config.learning_rate, config.beta_1
         )
     library_times, plain_times = [], []
-    _time(lambda: gan.train_step(*args), 2)  # warm-up: tracing
+    _time(lambda: gan.run_step(*args), 2)  # warm-up: tracing
     if plain:
         _time(lambda: plain(images), 2)
     for _ in range(blocks):
-        library_times += _time(lambda: gan.train_step(*args), steps)
+        library_times += _time(lambda: gan.run_step(*args), steps)
         if plain:
             plain_times += _time(lambda: plain(images), steps)
     library = statistics.median(library_times)

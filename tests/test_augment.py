@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import gan_tf
-from gan_tf import augment
+from gan_tf import augment, parts
 from gan_tf.build import build_gan
 from gan_tf.distribute import Draws
 from gan_tf.errors import ConfigError
@@ -100,10 +100,16 @@ def test_the_generator_learns_through_every_augmentation(name):
     config = gan_tf.make_config(model="dcgan", augment=name, batch_size=4, latent_dim=8)
     gan = build_gan(config, (32, 32, 3))
     before = [w.numpy().copy() for w in gan.generator.trainable_weights]
-    out = gan.train_step(images(batch=4, side=32))
+    out = gan.run_step(images(batch=4, side=32))
     assert float(out["augment_p"]) == 1.0 and np.isfinite(float(out["generator_loss"]))
     after = gan.generator.trainable_weights
     assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))
+
+
+def _augment_part(gan):
+    """The GAN's augmentation part (its ``p`` is checkpointed as ``augment_p``)."""
+    (part,) = [part for part in gan.parts if isinstance(part, parts.Augment)]
+    return part
 
 
 def _constant_critic(logit):
@@ -144,15 +150,16 @@ def test_ada_probability_follows_the_sign_of_d_on_real_images(logit, expected, t
     gan = build_gan(
         config, (8, 8, 3), generator=_tiny_generator(), discriminator=_constant_critic(logit)
     )
-    seen = [float(gan.augment_p.numpy())]
+    ada = _augment_part(gan)
+    seen = [float(ada.p.numpy())]
     for _ in range(3):
-        out = gan.train_step(images(batch=16, side=8))
+        out = gan.run_step(images(batch=16, side=8))
         assert float(out["real_sign"]) == (1.0 if logit > 0 else -1.0)
-        seen.append(float(gan.augment_p.numpy()))
+        seen.append(float(ada.p.numpy()))
     np.testing.assert_allclose(seen, expected, atol=1e-6)
     path = gan.checkpoint().save(str(tmp_path / "ckpt"))  # p is checkpointed
     restored = build_gan(
         config, (8, 8, 3), generator=_tiny_generator(), discriminator=_constant_critic(logit)
     )
     restored.checkpoint().restore(path).assert_existing_objects_matched()
-    assert float(restored.augment_p.numpy()) == pytest.approx(expected[-1], abs=1e-6)
+    assert float(_augment_part(restored).p.numpy()) == pytest.approx(expected[-1], abs=1e-6)

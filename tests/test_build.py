@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 import gan_tf
-from gan_tf import distribute, losses, models, regularizers
+from gan_tf import distribute, losses, models, parts, regularizers
 from gan_tf.build import build_gan, build_networks, dtype_policy, make_optimizer, with_precision
+from gan_tf.distribute import Draws
 from gan_tf.errors import ConfigError
 
 COMPUTE_DTYPE = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16", "float32": "float32"}
@@ -117,7 +118,7 @@ def test_every_variant_trains_under_each_precision(model, precision):
     batch = (images, labels) if gan.needs_labels else (images,)
     before = snapshot(gan.generator)
     for _ in range(6):  # float16 skips the first steps while their scaled gradients overflow
-        out = gan.train_step(*batch)
+        out = gan.run_step(*batch)
         after = snapshot(gan.generator)
         if any(not np.allclose(a, b) for a, b in zip(before, after, strict=True)):
             break
@@ -165,7 +166,7 @@ def test_your_own_networks_train_a_step():
     gan = build_gan(config, (4, 4, 1), generator=generator, discriminator=discriminator)
     assert gan.generator is generator and gan.discriminator is discriminator
     before_g, before_d = snapshot(generator), snapshot(discriminator)
-    out = gan.train_step(tf.random.stateless_uniform([6, 4, 4, 1], seed=[1, 1]))
+    out = gan.run_step(tf.random.stateless_uniform([6, 4, 4, 1], seed=[1, 1]))
     assert set(out) == set(gan.metric_names) and all(np.isfinite(float(v)) for v in out.values())
     for before, network in ((before_g, generator), (before_d, discriminator)):
         assert all(not np.array_equal(a, b) for a, b in zip(before, snapshot(network), strict=True))
@@ -225,13 +226,14 @@ def test_conditional_models_need_labels():
 def test_penalties_come_from_their_weight_fields(overrides, names):
     config = gan_tf.make_config(loss="wasserstein", latent_dim=2, **overrides)
     gan = build_gan(config, (2,), **_pair(*tiny_networks()))
-    penalties = gan.options.penalties
-    assert tuple(name for name, _, _ in penalties) == names
-    for name, weight, term in penalties:
-        field = regularizers.PENALTIES[name].weight_field
-        assert weight == overrides[field] and term is regularizers.PENALTIES[name].term
+    penalties = [part for part in gan.parts if isinstance(part, parts.Penalty)]
+    assert tuple(penalty.name for penalty in penalties) == names
+    for penalty in penalties:
+        field = regularizers.PENALTIES[penalty.name].weight_field
+        assert penalty.weight == overrides[field]
+        assert penalty.term is regularizers.PENALTIES[penalty.name].term
     assert gan.metric_names[4:] == names
-    out = gan.train_step(tf.random.stateless_normal([4, 2], seed=[2, 2]))
+    out = gan.run_step(tf.random.stateless_normal([4, 2], seed=[2, 2]))
     assert tuple(out)[4:] == names
     assert all(float(out[name]) >= 0.0 and np.isfinite(float(out[name])) for name in names)
 
@@ -246,17 +248,21 @@ def test_step_options_and_losses_follow_the_config():
         seed=7,
     )
     gan = build_gan(config, (2,), **_pair(*tiny_networks()))
-    options = gan.options
-    assert (options.n_critic, options.clip_value, options.label_flip) == (5, 0.01, 0.1)
-    assert (options.instance_noise, options.ema_decay, options.simultaneous) == (0.3, 0.99, False)
-    assert float(gan.instance_noise_std.numpy()) == pytest.approx(0.3)
-    assert options.sigmoid_outputs is False and options.generator_uses_real is False
-    assert gan.generator_loss is losses.wasserstein_generator_loss
-    assert gan.discriminator_loss is losses.wasserstein_discriminator_loss
+    by_type = {type(part): part for part in gan.parts}
+    assert len(by_type) == len(gan.parts)
+    assert set(by_type) == {parts.WeightClipping, parts.LabelFlip, parts.InstanceNoise, parts.EMA}
+    assert (gan.n_critic, by_type[parts.WeightClipping].clip_value) == (5, 0.01)
+    assert by_type[parts.LabelFlip].rate == 0.1
+    noise = by_type[parts.InstanceNoise]
+    assert (noise.std, by_type[parts.EMA].decay, gan.simultaneous) == (0.3, 0.99, False)
+    assert float(noise.current_std()) == pytest.approx(0.3)  # at step 0
+    pair = gan.loss_pair
+    assert pair.sigmoid_outputs is False and pair.generator_uses_real is False
+    assert pair.generator_loss is losses.wasserstein_generator_loss
+    assert pair.discriminator_loss is losses.wasserstein_discriminator_loss
     assert isinstance(gan.discriminator_optimizer, keras.optimizers.RMSprop)
     assert gan.generator_ema is not None and gan.latent_dim == 2 and gan.num_classes is None
-    reference = tf.random.Generator.from_seed(7)
-    np.testing.assert_array_equal(gan.rng.state.numpy(), reference.state.numpy())
+    assert gan.seed == 7  # the step's random numbers are stateless functions of (seed, step)
 
     plain = build_gan(
         gan_tf.make_config(
@@ -265,15 +271,22 @@ def test_step_options_and_losses_follow_the_config():
         (2,),
         **_pair(*tiny_networks()),
     )
-    assert plain.options.simultaneous and plain.options.label_smoothing == 0.1
-    assert plain.options.clip_value is None and plain.options.ema_decay is None
-    assert plain.options.sigmoid_outputs and plain.generator_ema is None
+    assert plain.simultaneous and plain.parts == ()  # no clipping, no EMA
+    assert plain.loss_pair.sigmoid_outputs and plain.generator_ema is None
+    # label smoothing: the step's discriminator loss is the smoothed BCE of its own batch
+    real = tf.random.stateless_normal([4, 2], seed=[6, 6])
+    fake = plain.generator(Draws(tf.constant([plain.seed, 0], tf.int64)).normal([4, 2]))
+    logits = dict(real_logits=plain.discriminator(real), fake_logits=plain.discriminator(fake))
+    smoothed = float(losses.bce_discriminator_loss(**logits, label_smoothing=0.1))
+    assert smoothed != pytest.approx(float(losses.bce_discriminator_loss(**logits)), rel=1e-3)
+    out = plain.run_step(real)
+    assert float(out["discriminator_loss"]) == pytest.approx(smoothed, rel=1e-5)
     assert isinstance(plain.generator_optimizer, keras.optimizers.Adam)
     relativistic = build_gan(
         gan_tf.make_config(latent_dim=2, loss="relativistic"), (2,), **_pair(*tiny_networks())
     )
-    assert relativistic.options.generator_uses_real
-    assert relativistic.generator_loss is losses.relativistic_generator_loss
+    assert relativistic.loss_pair.generator_uses_real
+    assert relativistic.loss_pair.generator_loss is losses.relativistic_generator_loss
 
 
 # --- optimizers: TTUR and linear decay -------------------------------------------------
@@ -284,7 +297,7 @@ def test_ttur_learning_rates_and_adam_betas():
         latent_dim=2, learning_rate=1e-4, d_learning_rate=4e-4, beta_1=0.3, beta_2=0.95
     )
     gan = build_gan(config, (2,), **_pair(*tiny_networks()))
-    gan.train_step(tf.random.stateless_normal([4, 2], seed=[3, 3]))
+    gan.run_step(tf.random.stateless_normal([4, 2], seed=[3, 3]))
     assert float(gan.generator_optimizer.learning_rate) == pytest.approx(1e-4, rel=1e-6)
     assert float(gan.discriminator_optimizer.learning_rate) == pytest.approx(4e-4, rel=1e-6)
     assert gan.generator_optimizer.beta_1 == pytest.approx(0.3)
@@ -319,7 +332,7 @@ def test_linear_decay_reaches_zero_at_the_last_step_for_both_optimizers():
                 d_rate, rel=1e-5, abs=1e-12
             )
         if k < total:
-            gan.train_step(real)
+            gan.run_step(real)
 
 
 def test_make_optimizer_schedules_and_scales_float16_losses():

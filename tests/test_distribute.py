@@ -86,7 +86,7 @@ def test_mirrored_step_equals_single_device_step_on_the_global_batch(case, mirro
     batches = tf.data.Dataset.from_tensors((real, labels) if classes else real).repeat(2)
     iterator = iter(distribute.distribute_dataset(mirrored, batches, chunks=config.n_critic))
     for _ in range(2):
-        expected = single.train_step(real, labels)
+        expected = single.run_step(real, labels)
         got = replicated.train_steps(iterator, 1)
     for key in single.metric_names:
         assert float(got[key][0]) == pytest.approx(float(expected[key]), rel=1e-4, abs=1e-6)
@@ -111,8 +111,8 @@ def test_mirrored_loss_is_the_mean_over_the_global_batch(mirrored):
     replicated = build_gan(config, (2,), strategy=mirrored)
     real = tf.random.stateless_normal([8, 2], seed=[3, 4])
     before = [w.numpy().copy() for w in single.discriminator.trainable_weights]
-    single.train_step(tf.concat([real, real], 0))
-    replicated.train_step(_split(mirrored, tf.concat([real, real], 0)))
+    single.run_step(tf.concat([real, real], 0))
+    replicated.run_step(_split(mirrored, tf.concat([real, real], 0)))
     _assert_same_weights(single.discriminator, replicated.discriminator)
     moved = [
         float(np.abs(w.numpy() - b).max())
@@ -132,7 +132,7 @@ def test_mirrored_trains_image_models(model, mirrored):
     args = (_split(mirrored, real),)
     if classes:
         args += (_split(mirrored, tf.range(8) % 10),)
-    out = gan.train_step(*args)
+    out = gan.run_step(*args)
     assert all(np.isfinite(float(value)) for value in out.values())
     assert any(
         not np.allclose(w.numpy(), b)
@@ -318,7 +318,7 @@ def test_float16_overflow_on_one_replica_skips_the_step_everywhere(mirrored):
     before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
     finite = tf.random.stateless_normal([8, 2], seed=[5, 5])
     real = tf.concat([finite, tf.fill([8, 2], 6.0e4)], 0)  # float16 overflow on replica 1 only
-    gan.train_step(_split(mirrored, real))
+    gan.run_step(_split(mirrored, real))
     for weight, old in zip(gan.discriminator.trainable_weights, before, strict=True):
         np.testing.assert_array_equal(weight.numpy(), old)  # skipped, not NaN
     assert float(gan.discriminator_optimizer.dynamic_scale.numpy()) == scale / 2

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import losses, make_config, regularizers
+from gan_tf import losses, make_config, parts, regularizers
 from gan_tf.build import build_gan
 from gan_tf.distribute import Draws
-from gan_tf.train_step import GAN, StepOptions
+from gan_tf.gan import GAN
 
 RNG = np.random.default_rng(0)
 W1 = RNG.normal(size=(6, 4))
@@ -160,20 +160,20 @@ def test_train_step_adds_gamma_times_r1_to_the_critic_loss_and_logs_r1():
     lr, gamma, w, c = 0.1, 10.0, np.array([0.6, -0.8]), np.array([1.0, 2.0])
     keras.utils.set_random_seed(0)
     gan = GAN(
-        generator=keras.Sequential([keras.Input((2,)), _dense(2, np.zeros([2, 2]), c)]),
-        discriminator=keras.Sequential([keras.Input((2,)), _dense(1, w[:, None], 0.25)]),
+        keras.Sequential([keras.Input((2,)), _dense(2, np.zeros([2, 2]), c)]),
+        keras.Sequential([keras.Input((2,)), _dense(1, w[:, None], 0.25)]),
+        latent_dim=2,
+    )
+    gan.compile(
         generator_optimizer=keras.optimizers.SGD(lr),
         discriminator_optimizer=keras.optimizers.SGD(lr),
-        generator_loss=losses.wasserstein_generator_loss,
-        discriminator_loss=losses.wasserstein_discriminator_loss,
-        latent_dim=2,
-        options=StepOptions(
-            sigmoid_outputs=False,
-            penalties=(("r1_penalty", gamma, regularizers.PENALTIES["r1_penalty"].term),),
+        loss=losses.LossPair(
+            losses.wasserstein_generator_loss, losses.wasserstein_discriminator_loss, False
         ),
+        parts=[parts.Penalty("r1_penalty", gamma, regularizers.PENALTIES["r1_penalty"].term)],
     )
     real = tf.random.stateless_normal([8, 2], seed=[5, 6])
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert float(out["r1_penalty"]) == pytest.approx(0.5 * (0.36 + 0.64), rel=1e-6)  # 0.5
     kernel, bias = (v.numpy() for v in gan.discriminator.trainable_variables)
     expected = w - lr * (c - real.numpy().mean(axis=0) + gamma * w)
@@ -191,7 +191,7 @@ def test_r1_weight_from_the_config_logs_r1_of_the_pre_step_discriminator():
         return gan.discriminator(x, training=True)
 
     expected = float(regularizers.r1_penalty(critic, real))
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert expected > 0.0
     assert float(out["r1_penalty"]) == pytest.approx(expected, rel=1e-5)
     after = float(regularizers.r1_penalty(critic, real))
@@ -200,11 +200,12 @@ def test_r1_weight_from_the_config_logs_r1_of_the_pre_step_discriminator():
 
 def test_gradient_penalty_in_the_step_uses_the_steps_fakes_and_alphas():
     """The logged gradient_penalty equals gradient_penalty(D, real, G(noise), alpha) with
-    the step's own draws: the noise first, then alpha (replayed from the step's seed)."""
+    the step's own draws: the noise first, then alpha (replayed from the step's seed,
+    ``(config.seed, step)``)."""
     config = make_config(model="wgan_gp", dataset="ring8", n_critic=1, batch_size=16, seed=3)
     gan = build_gan(config, (2,))
     real = tf.random.stateless_normal([16, 2], seed=[9, 9])
-    draws = Draws(tf.random.Generator.from_seed(3).make_seeds(1)[:, 0])
+    draws = Draws(tf.constant([3, 0], tf.int64))  # (seed, step) of the first step
     fake = gan.generator(draws.normal([16, config.latent_dim]), training=True)
     alpha = draws.uniform([16])
 
@@ -212,7 +213,7 @@ def test_gradient_penalty_in_the_step_uses_the_steps_fakes_and_alphas():
         return gan.discriminator(x, training=True)
 
     expected = float(regularizers.gradient_penalty(critic, real, fake, alpha))
-    out = gan.train_step(real)
+    out = gan.run_step(real)
     assert float(out["gradient_penalty"]) == pytest.approx(expected, rel=1e-4)
     other_alpha = float(regularizers.gradient_penalty(critic, real, fake, 1.0 - alpha))
     assert other_alpha != pytest.approx(expected, rel=1e-3)

@@ -193,7 +193,7 @@ def test_spectral_norm_and_dropout_knobs():
     config = gan_tf.make_config(spectral_norm=True, d_dropout=0.3, latent_dim=4, batch_size=4)
     gan = build.build_gan(config, (28, 28, 1))
     assert sum(kinds_of(layer, "SpectralNormalization") for layer in gan.discriminator.layers) == 3
-    out = gan.train_step(tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 1], minval=-1))
+    out = gan.run_step(tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 1], minval=-1))
     assert all(np.isfinite(float(value)) for value in out.values())
 
 
@@ -229,7 +229,7 @@ def test_minibatch_discrimination_trains_in_the_gan():
     gan = build.build_gan(config, (16, 16, 1), None)
     kernel = gan.discriminator.get_layer("minibatch_discrimination").kernel
     before = kernel.numpy().copy()
-    out = gan.train_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
+    out = gan.run_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
     assert all(np.isfinite(float(value)) for value in out.values())
     assert not np.array_equal(before, kernel.numpy())
 
@@ -306,7 +306,7 @@ def test_a_virtual_generator_trains_under_mixed_bfloat16_with_ema():
     reference = gan.generator.get_layer("reference_batch").reference
     before = [weight.numpy().copy() for weight in gan.generator.trainable_weights]
     fixed = reference.numpy().copy()
-    out = gan.train_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
+    out = gan.run_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
     assert all(np.isfinite(float(value)) for value in out.values())
     after = gan.generator.trainable_weights
     assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))

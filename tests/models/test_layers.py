@@ -91,7 +91,7 @@ def test_dcgan_attention_knob_places_the_block_and_it_learns():
     assert gan.generator_ema.get_layer("attention").get_config()["name"] == "attention"  # copied
     images = tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
     for _ in range(2):
-        gan.train_step(images)
+        gan.run_step(images)
     assert float(g_attention.gamma.numpy()) != 0.0  # the gate gets gradients
     assert float(d_attention.gamma.numpy()) != 0.0
 
@@ -181,7 +181,7 @@ def test_dcgan_minibatch_stddev_knob():
     config = make_config(model="dcgan", latent_dim=8, arch={"base_width": 8, "minibatch_stddev": 2})
     gan = build_gan(config, (16, 16, 1), None)
     before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
-    gan.train_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
+    gan.run_step(tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0))
     after = gan.discriminator.trainable_weights
     assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, after, strict=True))
 

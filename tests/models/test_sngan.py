@@ -134,7 +134,7 @@ def test_one_train_step_updates_both_networks():
     gan = build.build_gan(config, (32, 32, 3), None)
     g_before = [v.numpy().copy() for v in gan.generator.trainable_variables]
     d_before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
-    out = gan.train_step(tf.random.uniform([8, 32, 32, 3], -1.0, 1.0, seed=3))
+    out = gan.run_step(tf.random.uniform([8, 32, 32, 3], -1.0, 1.0, seed=3))
     assert all(np.isfinite(float(value)) for value in out.values())
     assert float(out["discriminator_loss"]) >= 0.0  # hinge: two relus
     assert int(gan.discriminator_optimizer.iterations.numpy()) == 1

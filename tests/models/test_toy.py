@@ -140,7 +140,7 @@ def test_wgan_gp_covers_ring8_modes_in_a_few_hundred_steps():
     batches = iter(data.batches(dataset, 256 * 5, seed=0, epoch=1).repeat())
     covered = []
     for step in range(1, 401):
-        gan.train_step(next(batches))
+        gan.run_step(next(batches))
         if step % 50 == 0 and step >= 200:
             covered.append(toy_mode_metrics(gan.generate(noise).numpy(), centers, std))
     best = max(m["modes_covered"] for m in covered)
