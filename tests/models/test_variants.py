@@ -114,7 +114,8 @@ def test_wgan_gp_defaults_and_critic_without_batch_norm():
     gan = build_gan(config, (32, 32, 3))
     kinds = {type(layer).__name__ for layer in gan.discriminator.layers}
     assert "BatchNormalization" not in kinds and "LayerNormalization" in kinds
-    assert [part.name for part in gan.parts if isinstance(part, parts.Penalty)] == ["gradient_penalty"]
+    penalties = [part.name for part in gan.parts if isinstance(part, parts.Penalty)]
+    assert penalties == ["gradient_penalty"]
     # each critic output depends on its own example only (what the penalty assumes)
     images = tf.random.stateless_uniform([4, 32, 32, 3], seed=[2, 2], minval=-1.0, maxval=1.0)
     together = gan.discriminator(images, training=True).numpy()
