@@ -36,6 +36,7 @@ import os
 import pickle
 import zipfile
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -112,6 +113,9 @@ class ImageDataset:
     with_labels: bool
     source: str
     in_memory: bool = True  # decoded images cached in RAM (else streamed from disk)
+    # streamed sources: ``seed -> examples`` in an order drawn by ``seed``, shuffled before
+    # decoding (so an epoch's shuffle holds no decoded images); None: shuffle ``examples``
+    reorder: Callable[[int], tf.data.Dataset] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -754,16 +758,23 @@ def _decode_check(files, channels, crop, size, background) -> set[int]:
     return set(range(len(files))) - good
 
 
-def _files_dataset(files, labels, channels, crop, size, background="white") -> tf.data.Dataset:
-    paths = tf.data.Dataset.from_tensor_slices(files)
-    images = paths.map(
-        lambda path: _decode_file(path, channels, crop, size, background),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+def _files_dataset(
+    files, labels, channels, crop, size, background="white", order_seed=None
+) -> tf.data.Dataset:
+    """The decoded images of ``files`` (with ``labels``), in file order or, with
+    ``order_seed``, in an order drawn by it: the paths are shuffled *before* decoding,
+    so memory holds a list of paths, not a buffer of decoded images."""
+    paths = tf.data.Dataset.from_tensor_slices(
+        files if labels is None else (files, np.asarray(labels, np.int32))
     )
-    if labels is None:
-        return images
-    return tf.data.Dataset.zip(images, tf.data.Dataset.from_tensor_slices(labels))
+    if order_seed is not None:
+        paths = paths.shuffle(len(files), seed=order_seed, reshuffle_each_iteration=False)
+
+    def decode(path, *label):
+        image = _decode_file(path, channels, crop, size, background)
+        return (image, *label) if label else image
+
+    return paths.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 # ----------------------------------------------------------------------------- tfds
@@ -901,7 +912,8 @@ def _load_folder(
         fix="replace them with PNG/JPEG images, or pass another dataset=folder:PATH",
         params=("dataset",),
     )
-    examples = _files_dataset(files, labels if with_labels else None, 3, None, size, background)
+    kept = labels if with_labels else None
+    examples = _files_dataset(files, kept, 3, None, size, background)
     in_memory = len(files) * size * size * 3 <= FOLDER_CACHE_BYTES
     return ImageDataset(
         name,
@@ -912,6 +924,9 @@ def _load_folder(
         with_labels,
         root,
         in_memory,
+        None
+        if in_memory
+        else lambda seed: _files_dataset(files, kept, 3, None, size, background, order_seed=seed),
     )
 
 
@@ -1179,9 +1194,12 @@ def batches(
             "max_examples",
         )
     shuffle_seed = (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
-    examples = dataset.examples.shuffle(
-        min(dataset.num_examples, 100_000), seed=shuffle_seed, reshuffle_each_iteration=False
-    )
+    if dataset.reorder is not None:  # streamed: paths shuffled before decoding
+        examples = dataset.reorder(shuffle_seed)
+    else:
+        examples = dataset.examples.shuffle(
+            min(dataset.num_examples, 100_000), seed=shuffle_seed, reshuffle_each_iteration=False
+        )
     batched = examples.batch(batch_size, drop_remainder=drop_remainder)
     parallel = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": True}
     if dataset.with_labels:

@@ -275,6 +275,21 @@ def test_a_folder_over_the_memory_budget_streams_from_disk(tmp_path, monkeypatch
     streamed = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=16)
     assert cached.in_memory and not streamed.in_memory
     np.testing.assert_array_equal(data.as_arrays(streamed)[0], data.as_arrays(cached)[0])
+    # an epoch of a streamed folder shuffles the file paths before decoding: a
+    # permutation of the images drawn by (seed, epoch), labels kept with their images
+    labelled = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=16, with_labels=True)
+    assert labelled.reorder is not None and cached.reorder is None
+    truth = {data.to_float_images(x).numpy().tobytes(): int(y) for x, y in labelled.examples}
+
+    def epoch(number):
+        batches = data.batches(labelled, 1, seed=3, epoch=number, drop_remainder=False)
+        return [(x[0].numpy().tobytes(), int(y[0])) for x, y in batches]
+
+    first = epoch(1)
+    assert sorted(first) == sorted(truth.items())  # every image once, with its label
+    assert epoch(1) == first  # the same order again: exact resume
+    orders = {tuple(image for image, _ in epoch(number)) for number in range(1, 7)}
+    assert len(orders) > 1  # epochs differ (4 images: 24 orders)
 
 
 def test_image_folder_reads_alpha_palette_and_grayscale_pngs(tmp_path):
