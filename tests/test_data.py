@@ -558,7 +558,7 @@ def test_emoji_tarball_with_the_wrong_checksum_is_refused(tmp_path):
         data.load_dataset("emoji", data_dir=str(tmp_path))
     assert not (tmp_path / f"emoji-datasource-google-{data.EMOJI_VERSION}").exists()
     (tmp_path / "nothing").mkdir()
-    with pytest.raises(errors.DataNotFoundError, match="run `make data`"):
+    with pytest.raises(errors.DataNotFoundError, match="run `gan-tf download emoji`"):
         data.load_dataset("emoji", data_dir=str(tmp_path / "nothing"))
 
 
@@ -845,3 +845,57 @@ def test_semi_supervised_batches_alternate_labelled_and_unlabelled_rows(tmp_path
     assert not np.array_equal(epoch[0][0], other[0][0])
     with pytest.raises(ConfigError, match="batch_size must be even"):
         data.semi_supervised_batches(dataset, labelled, 7, seed=0)
+
+
+@pytest.fixture
+def emoji_server(tmp_path, monkeypatch):
+    """A local HTTP server with a fake emoji tarball at data.EMOJI_URL's path (its
+    checksum pinned), as the npm registry serves the real ones."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    served = tmp_path / "registry"
+    served.mkdir()
+    tarball = _fake_emoji_tarball(str(served))
+    digest = hashlib.sha256(open(tarball, "rb").read()).hexdigest()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/emoji-datasource-{{vendor}}-{{version}}.tgz"
+    monkeypatch.setattr(data, "EMOJI_URL", url)
+    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": digest})
+    yield served
+    server.shutdown()
+
+
+def test_download_fetches_verifies_and_unpacks_the_emoji(tmp_path, emoji_server):
+    target = tmp_path / "cache"
+    packages = data.download("emoji", str(target))
+    assert packages == [str(target / f"emoji-datasource-google-{data.EMOJI_VERSION}" / "package")]
+    assert sorted(os.listdir(target)) == [f"emoji-datasource-google-{data.EMOJI_VERSION}"]
+    dataset = data.load_dataset("emoji", data_dir=str(target), with_labels=True)
+    assert (
+        dataset.num_examples
+        + data.load_dataset("emoji", data_dir=str(target), split="test").num_examples
+        == 13
+    )
+    (emoji_server / f"emoji-datasource-google-{data.EMOJI_VERSION}.tgz").unlink()
+    assert data.download("emoji", str(target)) == packages  # unpacked: not fetched again
+
+
+def test_a_download_with_the_wrong_checksum_or_no_server_leaves_nothing(
+    tmp_path, emoji_server, monkeypatch
+):
+    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": "0" * 64})
+    with pytest.raises(errors.DataCorruptError, match="not the pinned 000000000000...: refused"):
+        data.download("emoji", str(tmp_path / "a"))
+    assert os.listdir(tmp_path / "a") == []
+    monkeypatch.setattr(data, "EMOJI_URL", "http://127.0.0.1:9/{vendor}-{version}.tgz")
+    with pytest.raises(errors.DataNotFoundError, match="could not download http://127.0.0.1:9/"):
+        data.download("emoji", str(tmp_path / "b"))
+    assert os.listdir(tmp_path / "b") == []
+    with pytest.raises(errors.ConfigError, match="cannot download 'cifar10' \\(tfds or Keras"):
+        data.download("cifar10")

@@ -3,6 +3,7 @@
     gan-tf train --model=dcgan --dataset=cifar10
     gan-tf sample|evaluate|export|animate|gif --output_dir=RUN
     gan-tf train-classifier --dataset=folder:~/pets --output=pets.weights.h5
+    gan-tf download emoji
 
 Each command is a module of this package: its absl flags, ``MAIN`` (the function
 it runs) and ``FLAG_NAMES`` (library parameter -> flag spelling for error lines).
@@ -31,6 +32,7 @@ COMMANDS = {  # command -> (module, one-line summary)
     "animate": ("animate", "latent-walk or class-morph GIFs of a run"),
     "gif": ("gif", "rebuild a run's progress GIF from its epoch grids"),
     "train-classifier": ("train_classifier", "train a domain classifier for the metrics"),
+    "download": ("download", "fetch the emoji colour images (no make or npm needed)"),
 }
 HELP_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help.json")
 HELP_FLAGS = ("--help", "-help", "-h", "--helpshort", "-?")
@@ -61,7 +63,10 @@ def main(argv=None) -> None:
             "(gan-tf --help describes them)",
             common.USAGE_ERROR,
         )
-    run_command(command, [f"gan-tf {command}", *argv[2:]])
+    arguments = argv[2:]
+    if command == "download" and arguments and not arguments[0].startswith("-"):
+        arguments = [f"--dataset={arguments[0]}", *arguments[1:]]  # gan-tf download emoji
+    run_command(command, [f"gan-tf {command}", *arguments])
 
 
 def run_command(command: str, argv=None) -> None:

@@ -75,6 +75,7 @@ def test_every_command_has_help_and_the_top_level_lists_them():
         (["train", "--epochs=abc"], "error: flag --epochs=abc: invalid literal"),
         (["train", "--nosuchflag=1"], "error: Unknown command line flag 'nosuchflag'"),
         (["sample", "extra"], "error: unexpected argument(s): extra"),
+        (["download", "cifar10"], "error: cannot download 'cifar10' (tfds or Keras fetch it"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, fragment):
