@@ -238,6 +238,18 @@ def _validate(config: TrainConfig) -> None:
     """Checks every field; raises :class:`ConfigError` naming the first bad one."""
     pair = losses.get_loss(config.loss)
     spec = models.get_model(config.model)
+    _validate_loss_options(config, pair)
+    _validate_counts(config)
+    _validate_training(config, spec, pair)
+    _validate_sizes(config)
+    _validate_optimization(config)
+    _validate_watchdog(config)
+    _validate_strategy_and_update(config)
+    _validate_tricks(config)
+    _validate_evaluation(config)
+
+
+def _validate_loss_options(config: TrainConfig, pair) -> None:
     if (
         config.label_smoothing
         and "label_smoothing" not in inspect.signature(pair.discriminator_loss).parameters
@@ -247,6 +259,9 @@ def _validate(config: TrainConfig) -> None:
             "label_smoothing",
             "loss",
         )
+
+
+def _validate_counts(config: TrainConfig) -> None:
     positive = (
         "n_critic",
         "epochs",
@@ -263,8 +278,9 @@ def _validate(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value}", name)
-    _validate_training(config, spec, pair)
-    _validate_sizes(config)
+
+
+def _validate_optimization(config: TrainConfig) -> None:
     if not config.learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
     if config.d_learning_rate is not None and not config.d_learning_rate > 0:
@@ -285,6 +301,9 @@ def _validate(config: TrainConfig) -> None:
             "on_divergence",
             "lr_decay",
         )
+
+
+def _validate_watchdog(config: TrainConfig) -> None:
     for name in ("checkpoint_every_steps", "saturation_steps", "worse_evals", "labels_per_class"):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 0:
@@ -292,6 +311,9 @@ def _validate(config: TrainConfig) -> None:
     for name in ("divergence_loss", "min_diversity"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(config, name)}", name)
+
+
+def _validate_strategy_and_update(config: TrainConfig) -> None:
     _choose("strategy", config.strategy, distribute.STRATEGIES)
     if config.tpu and config.strategy != "tpu":
         raise ConfigError(
@@ -306,6 +328,9 @@ def _validate(config: TrainConfig) -> None:
             "update",
             "n_critic",
         )
+
+
+def _validate_tricks(config: TrainConfig) -> None:
     for name, meaning in (
         ("gp_weight", ">= 0"),
         ("r1_weight", ">= 0"),
@@ -329,6 +354,9 @@ def _validate(config: TrainConfig) -> None:
     _in_unit_interval(config, "ada_target")
     if config.ada_target and not config.augment:
         raise ConfigError("ada_target needs augment (e.g. augment=flip,translation)", "ada_target")
+
+
+def _validate_evaluation(config: TrainConfig) -> None:
     if not isinstance(config.eval_every, int) or config.eval_every < 0:
         raise ConfigError(
             f"eval_every must be >= 0 epochs (0 = off), got {config.eval_every}", "eval_every"
