@@ -35,9 +35,6 @@ class EMA(Part):
     def build(self, gan) -> None:
         gan.generator_ema = _copy(gan.generator)
 
-    def checkpoint_objects(self) -> dict:
-        return {}  # the GAN checkpoints generator_ema itself
-
     def after_step(self, gan, metrics: dict) -> dict:
         decay = ema_decay(self.decay, gan.step)
         for average, weight in zip(gan.generator_ema.weights, gan.generator.weights, strict=True):
