@@ -6,7 +6,7 @@ images (before) against shuffling file paths before decoding (now).
 Writes ``--images`` PNGs of ``--size`` px once (real emoji colour images from
 ``make data``, upscaled and flipped/rotated to make distinct files) under
 ``--folder``, then, each in a fresh process, loads it as ``folder:PATH`` on the
-streamed path (the path of a folder over ``gan_tf.data.FOLDER_CACHE_BYTES``, forced
+streamed path (the path of a folder over ``gan_tf.data.sources.folder.CACHE_BYTES``, forced
 here so the size stays laptop-friendly) and reads ``--batches`` batches of 64 of
 epoch 1:
 
@@ -60,8 +60,9 @@ def measure(mode: str) -> dict:
     import tensorflow as tf
 
     from gan_tf import data
+    from gan_tf.data.sources import folder
 
-    data.FOLDER_CACHE_BYTES = 0  # the streamed path, as a folder over the budget takes
+    folder.CACHE_BYTES = 0  # the streamed path, as a folder over the budget takes
     dataset = data.load_dataset(f"folder:{FLAGS.folder}", image_size=FLAGS.size)
     assert not dataset.in_memory
     started = time.perf_counter()

@@ -5,7 +5,8 @@ from the one before:
 
 1. the generic defaults of :class:`TrainConfig`,
 2. the variant's ``ModelSpec.defaults`` (from its paper),
-3. for the 2-D toys, :data:`gan_tf.data.TOY_DEFAULTS` (2-D noise, batch 256),
+3. the dataset source's defaults (:func:`gan_tf.data.config_defaults`: the 2-D toys'
+   2-D noise and batch 256),
 4. what the user set explicitly.
 
 Every field carries its help text (:func:`field_help`); the command-line flags
@@ -25,7 +26,7 @@ from typing import Any
 
 from gan_tf import distribute, losses, models
 from gan_tf.augment import AUGMENTATIONS, parse_policy
-from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, is_toy
+from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, config_defaults, is_toy
 from gan_tf.errors import ConfigError
 from gan_tf.eval.names import METRICS, parse_metrics
 from gan_tf.watchdog import ACTIONS
@@ -498,8 +499,7 @@ def make_config(**overrides: Any) -> TrainConfig:
     given = {key: value for key, value in overrides.items() if value is not None}
     spec = models.get_model(given.get("model", TrainConfig.model))
     values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe))
-    if is_toy(given.get("dataset", TrainConfig.dataset)):
-        values.update(TOY_DEFAULTS)
+    values.update(config_defaults(given.get("dataset", TrainConfig.dataset)))
     if isinstance(values.get("arch"), dict) and isinstance(given.get("arch"), dict):
         given["arch"] = {**values["arch"], **given["arch"]}  # your knobs over the recipe's
     values.update(given)

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from gan_tf import distribute, losses
+from gan_tf.data import user
 from gan_tf.errors import CheckpointError, ConfigError
 from gan_tf.losses import TAPPED_INPUTS, LossPair
 from gan_tf.parts import Update
@@ -204,6 +205,32 @@ class GAN(keras.Model):
         if self.conditional:
             return model([inputs, labels], training=training)
         return model(inputs, training=training)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, shuffle=True, **kwargs):
+        """Keras' ``fit``. For a GAN whose generator makes images, NumPy images, an
+        ``(images, labels)`` pair (``x``, ``y``) or a ``tf.data.Dataset`` of images (or
+        ``(image, label)`` pairs, batched or not) are checked and brought to what the
+        step takes (:func:`gan_tf.data.user.fit_batches`): values mapped to
+        ``[-1, 1]`` from uint8 or the float range they lie in, centre-cropped and
+        resized to the generator's output, full batches of ``batch_size`` (default: the
+        dataset's own, else 32). Bad data raises one :class:`ConfigError`. Anything
+        else (points, generators, ``PyDataset``) goes to Keras unchanged.
+        """
+        images = len(self.generator.output_shape) == 4
+        if images and (
+            isinstance(x, tf.data.Dataset) or hasattr(x, "__array__") or isinstance(x, tuple)
+        ):
+            x = user.fit_batches(
+                x,
+                y,
+                image_shape=tuple(self.generator.output_shape[1:]),
+                batch_size=batch_size,
+                shuffle=shuffle,
+                seed=self.seed,
+            )
+            y = batch_size = None
+            shuffle = False  # done (arrays) or not wanted (datasets are read as given)
+        return super().fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle, **kwargs)
 
     def train_step(self, data) -> dict:
         """Keras' hook (``fit``): one step on ``data`` (``real`` or ``(real, labels)``);

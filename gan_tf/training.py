@@ -32,6 +32,7 @@ from gan_tf import (
 )
 from gan_tf.build import build_gan, initialize_from_data
 from gan_tf.config import TrainConfig
+from gan_tf.data import user
 from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from gan_tf.eval import toy_mode_metrics
 from gan_tf.eval.names import OUTPUT_NAMES, primary_metric
@@ -135,17 +136,25 @@ def _print(verbose: int, message: str) -> None:
         print(message, flush=True)
 
 
-def _load_data(config: TrainConfig, spec: models.ModelSpec) -> tuple[data.ImageDataset, int]:
-    """The run's dataset and its generator steps per epoch (each takes n_critic batches)."""
-    dataset = data.load_dataset(
-        config.dataset,
-        data_dir=config.data_dir,
-        with_labels=spec.needs_labels,
-        max_examples=config.max_examples,
-        image_size=config.image_size,
-        download=config.download,
-        background=config.background,
-    )
+def _load_data(
+    config: TrainConfig, spec: models.ModelSpec, handed: data.ImageDataset | None
+) -> tuple[data.ImageDataset, int]:
+    """The run's dataset (``handed``: data handed in from Python) and its generator steps
+    per epoch (each takes n_critic batches)."""
+    if handed is not None:
+        dataset = user.select(
+            handed, with_labels=spec.needs_labels, max_examples=config.max_examples
+        )
+    else:
+        dataset = data.load_dataset(
+            config.dataset,
+            data_dir=config.data_dir,
+            with_labels=spec.needs_labels,
+            max_examples=config.max_examples,
+            image_size=config.image_size,
+            download=config.download,
+            background=config.background,
+        )
     examples_per_step = spec.training.examples_per_step(config)
     steps_per_epoch = dataset.num_examples // examples_per_step
     if steps_per_epoch == 0:
@@ -166,6 +175,7 @@ def train(
     config: TrainConfig,
     output_dir: str,
     *,
+    dataset=None,
     generator: keras.Model | None = None,
     discriminator: keras.Model | None = None,
     callbacks=(),
@@ -189,6 +199,15 @@ def train(
     Args:
       config: a :class:`TrainConfig` (see :func:`gan_tf.config.make_config`).
       output_dir: the run directory (see :mod:`gan_tf.rundir`).
+      dataset: data to train on instead of ``config.dataset``: a
+        ``tf.data.Dataset`` of images (or ``(image, label)`` pairs, or dicts with
+        ``"image"``/``"label"``), NumPy images, or an ``(images, labels)`` tuple;
+        checked and mapped to ``[-1, 1]`` by :mod:`gan_tf.data.user`. The run's
+        ``dataset`` becomes the ``python:...`` name that describes it (what was
+        passed is in ``run.json``), so a resume must pass the same data again, and
+        a resume with other data is refused. A ``tf.data.Dataset`` is read again
+        every epoch, shuffled by the run's seed: resume is exact when your pipeline
+        is deterministic, and continues with the data as given otherwise.
       generator, discriminator: your own Keras networks instead of the variant's
         (both or neither; see :func:`gan_tf.build.build_gan` for the signatures).
         ``config.model`` still picks the defaults (and ``conditional``). Pass
@@ -228,23 +247,30 @@ def train(
     chief = distribute.is_chief(strategy)
     with runlock.hold(run_dir, enabled=chief) as lock:  # one training per run directory
         return _train_locked(
-            config, run_dir, generator, discriminator, callbacks, verbose, strategy, restart, lock
-        )
+            config, run_dir, (generator, discriminator), dataset, callbacks, verbose, strategy,
+            restart, lock,
+        )  # fmt: skip
 
 
 def _train_locked(
-    config, run_dir, generator, discriminator, callbacks, verbose, strategy, restart, lock
+    config, run_dir, networks, handed, callbacks, verbose, strategy, restart, lock
 ) -> dict:
     """:func:`train` while holding the run directory's lock (``lock``: ``None`` on a
     worker that is not the chief)."""
+    generator, discriminator = networks
     custom = generator is not None or discriminator is not None
+    if handed is not None:  # checked now; the run is named by what it is
+        handed = user.from_object(
+            handed, image_size=config.image_size, background=config.background
+        )
+        config = dataclasses.replace(config, dataset=handed.name)
     spec = models.get_model(config.model)  # the variant, resolved once
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
     config, precision_reason, changes, memory = _checked(
         config, run_dir, spec, strategy, restart, (generator, discriminator) if custom else None
     )
-    dataset, steps_per_epoch = _load_data(config, spec)
+    dataset, steps_per_epoch = _load_data(config, spec, handed)
     plug_state = spec.training.prepare(config, dataset)  # before anything is written
     gan = build_gan(
         config,
@@ -265,6 +291,7 @@ def _train_locked(
         "num_classes": gan.num_classes,
         "data_classes": dataset.num_classes,
         "custom_networks": custom,
+        **({"data": dataset.provenance} if dataset.provenance else {}),
     }
     moved = rundir.move_aside(run_dir) if restart and chief else None
     if moved:
@@ -428,7 +455,7 @@ class _Trainer:
         self._apply_learning_rates()
         self.plug, self.plug_state = spec.training, plug_state  # the variant's own training
         self.picture = _EpochPicture(config, gan, dataset) if chief else None
-        self.evaluator = _make_evaluator(config) if chief else None
+        self.evaluator = _make_evaluator(config, dataset) if chief else None
         self.writer = (
             tf.summary.create_file_writer(os.path.join(run_dir, "logs")) if chief else None
         )
@@ -767,10 +794,14 @@ def _replicas_note(strategy) -> str:
     return f", {type(strategy).__name__} over {replicas} replica{'s' * (replicas > 1)}"
 
 
-def _make_evaluator(config: TrainConfig):
-    """The ``--eval_every`` evaluator (reference set and networks loaded once), or None."""
+def _make_evaluator(config: TrainConfig, dataset: data.ImageDataset):
+    """The ``--eval_every`` evaluator (reference set and networks loaded once), or None.
+    Data handed in from Python is its own reference (its first ``eval_samples``)."""
     if not config.eval_every:
         return None
+    reference = None
+    if dataset.provenance is not None:
+        reference = user.reference_arrays(dataset, config.eval_samples)
     metrics = config.eval_metrics
     if metrics == "auto":
         metrics = evaluation.default_metrics(config.dataset, config.classifier_weights)
@@ -785,6 +816,7 @@ def _make_evaluator(config: TrainConfig):
         classifier_weights=config.classifier_weights,
         inception_weights=config.inception_weights,
         seed=config.seed,
+        reference=reference,
     )
 
 

@@ -23,6 +23,12 @@ from fake_data import (
 from real_data import EMOJI_DIR, requires_emoji
 
 from gan_tf import data, errors
+from gan_tf.data import base, formats
+from gan_tf.data import images as data_images
+from gan_tf.data.sources import emoji as emoji_source
+from gan_tf.data.sources import fashion_mnist as fashion_mnist_source
+from gan_tf.data.sources import folder as folder_source
+from gan_tf.data.sources import tfds_source
 from gan_tf.errors import ConfigError
 
 
@@ -162,7 +168,7 @@ def test_cifar10_pickles_of_every_protocol_load_the_same_pixels(tmp_path, protoc
     assert pixels.dtype == np.uint8
     np.testing.assert_array_equal(pixels, images)
     np.testing.assert_array_equal(labels, np.tile(np.arange(10), 5))
-    batch = data._read_pickle(str(tmp_path / "cifar-10-batches-py" / "test_batch"))
+    batch = formats.read_pickle(str(tmp_path / "cifar-10-batches-py" / "test_batch"))
     assert batch[b"batch_label"] == b"test_batch" and batch[b"filenames"][0] == b"image_5_0.png"
 
 
@@ -181,7 +187,7 @@ def test_the_pickle_allow_list_refuses_everything_else(tmp_path, value, reason):
     path = tmp_path / "batch"
     path.write_bytes(pickle.dumps(value))
     with pytest.raises(errors.DataCorruptError) as error:
-        data._read_pickle(str(path))
+        formats.read_pickle(str(path))
     assert str(error.value).startswith(f"{path} is corrupt ({reason}")
     assert "\n" not in str(error.value)
 
@@ -202,7 +208,7 @@ def test_a_pickle_that_breaks_the_unpickler_is_corrupt_in_one_line(tmp_path, str
     path = tmp_path / "batch"
     path.write_bytes(stream)
     with pytest.raises(errors.DataCorruptError) as error:
-        data._read_pickle(str(path))
+        formats.read_pickle(str(path))
     assert str(error.value).startswith(f"{path} is corrupt ({reason}")
     assert "\n" not in str(error.value)
 
@@ -215,9 +221,9 @@ def test_a_pickle_cannot_change_the_functions_the_next_file_is_given(tmp_path):
     path.write_bytes(
         b"\x80\x02c_codecs\nencode\nN}X\x0c\x00\x00\x00__defaults__" + defaults + b"s\x86b."
     )
-    changed = data._read_pickle(str(path))
+    changed = formats.read_pickle(str(path))
     assert changed.__defaults__ == ("a", "latin1") and changed() == b"a"
-    assert data._pickle_globals()[("_codecs", "encode")].__defaults__ is None
+    assert formats.pickle_globals()[("_codecs", "encode")].__defaults__ is None
 
 
 def test_data_dir_expands_the_home_directory(tmp_path, monkeypatch):
@@ -271,7 +277,7 @@ def test_image_folder_resized_with_class_labels_and_a_held_out_tenth(tmp_path):
 def test_a_folder_over_the_memory_budget_streams_from_disk(tmp_path, monkeypatch):
     write_image_folder(str(tmp_path / "pets"))
     cached = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=16)
-    monkeypatch.setattr(data, "FOLDER_CACHE_BYTES", 4 * 16 * 16 * 3 - 1)  # one byte short
+    monkeypatch.setattr(folder_source, "CACHE_BYTES", 4 * 16 * 16 * 3 - 1)  # one byte short
     streamed = data.load_dataset(f"folder:{tmp_path / 'pets'}", image_size=16)
     assert cached.in_memory and not streamed.in_memory
     np.testing.assert_array_equal(data.as_arrays(streamed)[0], data.as_arrays(cached)[0])
@@ -307,7 +313,7 @@ def test_image_folder_reads_alpha_palette_and_grayscale_pngs(tmp_path):
     files = sorted(str(path) for path in root.iterdir())
     for background, paper in (("white", 255), ("black", 0)):
         images = np.stack(
-            [data._decode_file(tf.constant(f), 3, None, 8, background).numpy() for f in files]
+            [data_images.decode_file(tf.constant(f), 3, None, 8, background).numpy() for f in files]
         )
         assert images.shape == (4, 8, 8, 3) and images.dtype == np.uint8
         np.testing.assert_array_equal(images[0, :4, :, 0], 200)  # opaque stays
@@ -350,7 +356,7 @@ def test_celeb_a_local_files_center_cropped_to_64(tmp_path):
 
 
 def test_missing_data_lists_what_was_tried(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setattr(fashion_mnist_source, "DEBIAN_DIR", str(tmp_path / "nothing"))
     assert data.DataNotFoundError is errors.DataNotFoundError  # one class, two names
     assert issubclass(errors.DataNotFoundError, FileNotFoundError)
     with pytest.raises(data.DataNotFoundError) as error:
@@ -375,7 +381,7 @@ def test_tfds_path_used_when_no_local_files(tmp_path, monkeypatch):
         return (dataset, info) if with_info else dataset
 
     monkeypatch.setattr(tfds, "load", fake_load)  # tfds' public entry point
-    monkeypatch.setattr(data, "_reachable", lambda address: True)  # as on a machine online
+    monkeypatch.setattr(tfds_source, "reachable", lambda address: True)  # as on a machine online
     dataset = data.load_dataset("svhn", data_dir=str(tmp_path), with_labels=True)
     assert calls == [("svhn_cropped", "train", str(tmp_path), True)]
     assert dataset.source == "tfds:svhn_cropped" and dataset.num_examples == 5
@@ -533,12 +539,12 @@ def test_emoji_from_a_verified_tarball(tmp_path, monkeypatch):
 
     tarball = _fake_emoji_tarball(str(tmp_path))
     digest = hashlib.sha256(open(tarball, "rb").read()).hexdigest()
-    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": digest})
+    monkeypatch.setattr(emoji_source, "EMOJI_SHA256", {"google": digest})
     train = data.load_dataset("emoji", data_dir=str(tmp_path), with_labels=True)
     test = data.load_dataset("emoji", data_dir=str(tmp_path), split="test", with_labels=True)
     names = [f"fla{i:02d}.png" for i in range(6)] + [f"smi{i:02d}.png" for i in range(6)]
     names.append("variation.png")  # Components left out, the skin-tone variation kept
-    held_out = [n for n in names if zlib.crc32(n.encode()) % data.EMOJI_TEST_SHARE == 0]
+    held_out = [n for n in names if zlib.crc32(n.encode()) % base.TEST_SHARE == 0]
     assert train.num_examples + test.num_examples == 13
     assert test.num_examples == len(held_out)
     images, labels = data.as_arrays(train)
@@ -592,11 +598,11 @@ def test_offline_tfds_download_fails_at_once_without_calling_tfds_load(tmp_path,
     import tensorflow_datasets as tfds
 
     probed = []
-    monkeypatch.setattr(data, "_reachable", lambda address: probed.append(address) or False)
+    monkeypatch.setattr(tfds_source, "reachable", lambda address: probed.append(address) or False)
     monkeypatch.setattr(tfds, "load", lambda *a, **k: pytest.fail("tfds.load was called"))
     with pytest.raises(data.DataNotFoundError, match="not reachable") as error:
         data.load_dataset("svhn", data_dir=str(tmp_path))  # exists, holds nothing
-    assert probed == [data.TFDS_HOST] and "\n" not in str(error.value)
+    assert probed == [tfds_source.TFDS_HOST] and "\n" not in str(error.value)
     assert error.value.params == ("data_dir", "download")
     assert "download=False" in str(error.value)
 
@@ -746,7 +752,7 @@ def test_a_corrupt_file_is_reported_not_bypassed(
 ):
     """A cut-short file in a standard format: one line naming it and the fix; neither
     the intact copies further down the search order nor tfds are tried."""
-    monkeypatch.setattr(data, "_tfds_dataset", lambda *a: pytest.fail("tfds was tried"))
+    monkeypatch.setattr(tfds_source, "tfds_dataset", lambda *a: pytest.fail("tfds was tried"))
     corrupt = write(tmp_path / "data")
     if keep is not None:
         truncate(corrupt, keep)
@@ -766,7 +772,7 @@ def test_corrupt_emoji_files_name_the_file_and_make_data(tmp_path, monkeypatch):
 
     tarball = _fake_emoji_tarball(str(tmp_path))
     digest = hashlib.sha256(open(tarball, "rb").read()).hexdigest()
-    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": digest})
+    monkeypatch.setattr(emoji_source, "EMOJI_SHA256", {"google": digest})
     data.load_dataset("emoji", data_dir=str(tmp_path))  # unpacks the package
     unpacked = tmp_path / f"emoji-datasource-google-{data.EMOJI_VERSION}"
     png = unpacked / "package" / "img" / "google" / "64" / "smi03.png"  # a train image
@@ -865,8 +871,8 @@ def emoji_server(tmp_path, monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/emoji-datasource-{{vendor}}-{{version}}.tgz"
-    monkeypatch.setattr(data, "EMOJI_URL", url)
-    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": digest})
+    monkeypatch.setattr(emoji_source, "EMOJI_URL", url)
+    monkeypatch.setattr(emoji_source, "EMOJI_SHA256", {"google": digest})
     yield served
     server.shutdown()
 
@@ -889,11 +895,11 @@ def test_download_fetches_verifies_and_unpacks_the_emoji(tmp_path, emoji_server)
 def test_a_download_with_the_wrong_checksum_or_no_server_leaves_nothing(
     tmp_path, emoji_server, monkeypatch
 ):
-    monkeypatch.setattr(data, "EMOJI_SHA256", {"google": "0" * 64})
+    monkeypatch.setattr(emoji_source, "EMOJI_SHA256", {"google": "0" * 64})
     with pytest.raises(errors.DataCorruptError, match="not the pinned 000000000000...: refused"):
         data.download("emoji", str(tmp_path / "a"))
     assert os.listdir(tmp_path / "a") == []
-    monkeypatch.setattr(data, "EMOJI_URL", "http://127.0.0.1:9/{vendor}-{version}.tgz")
+    monkeypatch.setattr(emoji_source, "EMOJI_URL", "http://127.0.0.1:9/{vendor}-{version}.tgz")
     with pytest.raises(errors.DataNotFoundError, match="could not download http://127.0.0.1:9/"):
         data.download("emoji", str(tmp_path / "b"))
     assert os.listdir(tmp_path / "b") == []
