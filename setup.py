@@ -43,6 +43,8 @@ setup(
             "nbclient>=0.7",
             "nbformat>=5.7",
             "ipykernel>=6",
+            "lmdb>=1.4",
         ],
+        "lsun": ["lmdb>=1.4"],  # dataset=lsun:CATEGORY reads LSUN's LMDB export
     },
 )

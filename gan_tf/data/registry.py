@@ -13,6 +13,7 @@ from gan_tf.data.sources import (
     fashion_mnist,
     folder,
     handed_in,
+    lsun,
     mnist,
     mnist_5k,
     svhn,
@@ -34,6 +35,7 @@ SOURCES: dict[str, Source] = {
         toys.RING8,
         toys.GRID25,
         folder.SOURCE,
+        lsun.SOURCE,
         tfds_source.SOURCE,
         handed_in.SOURCE,
     )
