@@ -128,7 +128,7 @@ class Evaluator:
                 "weights": weights,
                 **features.classifier_info(weights),
             }
-            expected = data.image_shape_of(dataset, image_size)
+            expected = data.image_shape_of(dataset, image_size, data_dir)
             accepted = self.classifier.image_shape
             if accepted is not None and tuple(expected) != accepted:
                 raise ConfigError(

@@ -143,7 +143,7 @@ def estimate_memory(
       ConfigError: an unknown dataset or a shape the model cannot build.
     """
     data_bytes, examples = data.memory_bytes(config.dataset, config.image_size, config.max_examples)
-    shape = data.image_shape_of(config.dataset, config.image_size)
+    shape = data.image_shape_of(config.dataset, config.image_size, config.data_dir)
     spec = spec or models.get_model(config.model)
     classes = 10 if spec.needs_labels else None  # barely changes sizes
     if networks is None or None in networks:
