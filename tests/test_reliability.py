@@ -562,7 +562,7 @@ def test_a_worsening_metric_rolls_back_to_the_best_checkpoint(mnist_dir, tmp_pat
     class Scripted:
         metrics = ("fd_classifier",)
 
-    monkeypatch.setattr(training, "_make_evaluator", lambda config: Scripted())
+    monkeypatch.setattr(training, "_make_evaluator", lambda config, dataset: Scripted())
     monkeypatch.setattr(
         training, "evaluate_generator", lambda *args: {"fd_classifier": next(scores)}
     )
