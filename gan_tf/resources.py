@@ -142,7 +142,9 @@ def estimate_memory(
     Raises:
       ConfigError: an unknown dataset or a shape the model cannot build.
     """
-    data_bytes, examples = data.memory_bytes(config.dataset, config.image_size, config.max_examples)
+    data_bytes, examples = data.memory_bytes(
+        config.dataset, config.image_size, config.max_examples, data_dir=config.data_dir
+    )
     shape = data.image_shape_of(config.dataset, config.image_size, config.data_dir)
     spec = spec or models.get_model(config.model)
     classes = 10 if spec.needs_labels else None  # barely changes sizes

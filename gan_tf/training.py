@@ -259,11 +259,7 @@ def _train_locked(
     worker that is not the chief)."""
     generator, discriminator = networks
     custom = generator is not None or discriminator is not None
-    if handed is not None:  # checked now; the run is named by what it is
-        handed = user.from_object(
-            handed, image_size=config.image_size, background=config.background
-        )
-        config = dataclasses.replace(config, dataset=handed.name)
+    config, handed = _named_by(config, handed)
     spec = models.get_model(config.model)  # the variant, resolved once
     chief = distribute.is_chief(strategy)
     verbose = verbose if chief else 0
@@ -338,6 +334,15 @@ def _train_locked(
         ):  # fmt: skip
             print(line, flush=True)
     return trainer.train(summary)
+
+
+def _named_by(config: TrainConfig, handed):
+    """``(config, dataset)`` for data handed in from Python (checked now; the run's
+    ``dataset`` becomes the name that describes it), or ``(config, None)``."""
+    if handed is None:
+        return config, None
+    handed = user.from_object(handed, image_size=config.image_size, background=config.background)
+    return dataclasses.replace(config, dataset=handed.name), handed
 
 
 def _checked(config, run_dir, spec, strategy, restart, networks):

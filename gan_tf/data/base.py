@@ -88,11 +88,16 @@ class Source:
         """The dataset, or :class:`DataNotFoundError` naming what was tried and the fix."""
         raise NotImplementedError
 
-    def image_shape(self, argument: str | None, image_size: int | None) -> tuple[int, ...]:
-        """What :meth:`load` yields per example, without loading anything."""
+    def image_shape(
+        self, argument: str | None, image_size: int | None, data_dir: str | None = None
+    ) -> tuple[int, ...]:
+        """What :meth:`load` yields per example, without loading anything (``data_dir``
+        as in :class:`Request`)."""
         raise NotImplementedError
 
-    def memory_bytes(self, argument, image_size, max_examples, split) -> tuple[int, int]:
+    def memory_bytes(
+        self, argument, image_size, max_examples, split, data_dir=None
+    ) -> tuple[int, int]:
         """``(bytes, examples)`` of decoded data :meth:`load` keeps in RAM (an estimate
         made without decoding; ``(0, 0)`` when unknown)."""
         return 0, 0

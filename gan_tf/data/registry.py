@@ -100,9 +100,9 @@ def load_dataset(
     """
     source, argument = resolve(name)
     background_rgb(background)  # a bad colour fails before anything loads
-    if data_dir is not None:
-        data_dir = os.path.expanduser(data_dir)
-    request = Request(split, data_dir, with_labels, max_examples, image_size, download, background)
+    request = Request(
+        split, _expanded(data_dir), with_labels, max_examples, image_size, download, background
+    )
     return source.load(argument, request)
 
 
@@ -115,9 +115,7 @@ def image_shape_of(
       ConfigError: for an unknown dataset name.
     """
     source, argument = resolve(name)
-    if data_dir is not None and source is tfds_source.SOURCE:
-        return source.image_shape(argument, image_size, os.path.expanduser(data_dir))
-    return source.image_shape(argument, image_size)
+    return source.image_shape(argument, image_size, _expanded(data_dir))
 
 
 def memory_bytes(
@@ -125,6 +123,7 @@ def memory_bytes(
     image_size: int | None = None,
     max_examples: int | None = None,
     split: str = "train",
+    data_dir: str | None = None,
 ) -> tuple[int, int]:
     """What :func:`load_dataset` will keep in RAM for ``name``, estimated without
     decoding anything (a folder's files are only listed): the decoded examples held as
@@ -139,7 +138,11 @@ def memory_bytes(
       ConfigError: for an unknown dataset name.
     """
     source, argument = resolve(name)
-    return source.memory_bytes(argument, image_size, max_examples, split)
+    return source.memory_bytes(argument, image_size, max_examples, split, _expanded(data_dir))
+
+
+def _expanded(data_dir: str | None) -> str | None:
+    return os.path.expanduser(data_dir) if data_dir else None
 
 
 def is_toy(name: str) -> bool:

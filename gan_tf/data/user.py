@@ -40,7 +40,7 @@ import tensorflow as tf
 
 from gan_tf.data import images as image_ops
 from gan_tf.data.base import ImageDataset
-from gan_tf.data.pipeline import to_float_images
+from gan_tf.data.pipeline import SHUFFLE_BUFFER, to_float_images
 from gan_tf.errors import ConfigError
 
 __all__ = [
@@ -167,6 +167,8 @@ def _converter(dtype, layout, value_range, channels: int, side: int, background:
             image = tf.cast(tf.clip_by_value(tf.round(scaled), 0, 255), tf.uint8)
         if image.shape[-1] != channels:
             image = image_ops.as_channels(image, channels, background)
+        if layout[0] == layout[1] == side:  # already the size: nothing to crop or resize
+            return image
         return image_ops.center_crop_resize(image, None, side)
 
     return convert
@@ -305,6 +307,23 @@ def _count(dataset: tf.data.Dataset) -> int:
     return cardinality
 
 
+def _sample_checked(examples, dtype, label_spec, value_range, num_classes):
+    """``(value range, classes)`` of a dataset, checked on its first
+    :data:`SAMPLE_EXAMPLES` examples."""
+    sample = [
+        _parts(element, None) for element in examples.take(SAMPLE_EXAMPLES).as_numpy_iterator()
+    ]
+    low = min(float(np.min(image)) for image, _ in sample)
+    high = max(float(np.max(image)) for image, _ in sample)
+    found = _value_range(low, high, dtype, value_range)
+    if label_spec is None:
+        return found, None
+    if label_spec.shape.rank not in (0, 1):
+        raise _error(f"the dataset's labels are {label_spec}; give a class id per image")
+    ids = np.array([np.argmax(label) if np.ndim(label) else label for _, label in sample])
+    return found, _classes_checked(ids.min(), ids.max(), num_classes)
+
+
 def from_tf_dataset(
     dataset: tf.data.Dataset,
     *,
@@ -335,20 +354,7 @@ def from_tf_dataset(
         raise _error(f"the dataset's images are {image_spec.dtype.name}; give uint8 or float")
     layout = _image_layout(tuple(image_spec.shape), "the dataset's images")
     count = _count(examples)
-    sample = list(examples.take(SAMPLE_EXAMPLES).as_numpy_iterator())
-    sample_images = [np.asarray(_parts(element, None)[0]) for element in sample]
-    low = min(float(image.min()) for image in sample_images)
-    high = max(float(image.max()) for image in sample_images)
-    found = _value_range(low, high, dtype, value_range)
-    classes = None
-    if label_spec is not None:
-        if label_spec.shape.rank not in (0, 1):
-            raise _error(f"the dataset's labels are {label_spec}; give a class id per image")
-        ids = np.array(
-            [np.argmax(label) if np.ndim(label) else label for _, label in map(
-                lambda element: _parts(element, None), sample)]
-        )  # fmt: skip
-        classes = _classes_checked(ids.min(), ids.max(), num_classes)
+    found, classes = _sample_checked(examples, dtype, label_spec, value_range, num_classes)
     side, channels = _target_side(layout, image_size), channels or (1 if layout[-1] == 1 else 3)
     record = {
         "kind": "tf.data",
@@ -468,7 +474,7 @@ def fit_batches(
         batch_size = batch_size or 32
         examples = dataset.examples
         if shuffle:
-            examples = examples.shuffle(min(dataset.num_examples, 100_000), seed=seed)
+            examples = examples.shuffle(min(dataset.num_examples, SHUFFLE_BUFFER), seed=seed)
     count = dataset.num_examples
     if count < batch_size:
         raise _error(

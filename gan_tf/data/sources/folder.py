@@ -29,10 +29,10 @@ def _root(argument: str) -> str:
 class FolderSource(Source):
     name, usage, parametrised = "folder", "folder:PATH", True
 
-    def image_shape(self, argument, image_size):
+    def image_shape(self, argument, image_size, data_dir=None):
         return (image_size or DEFAULT_SIZE, image_size or DEFAULT_SIZE, 3)
 
-    def memory_bytes(self, argument, image_size, max_examples, split):
+    def memory_bytes(self, argument, image_size, max_examples, split, data_dir=None):
         root = _root(argument)
         files = images.image_files(root)[0] if os.path.isdir(root) else []
         count = sum(held_out(os.path.relpath(path, root)) == (split == "test") for path in files)

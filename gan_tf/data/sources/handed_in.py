@@ -11,7 +11,7 @@ from gan_tf.errors import ConfigError
 class HandedInSource(Source):
     name, usage, parametrised = "python", "python:... (data handed in from Python)", True
 
-    def image_shape(self, argument, image_size):
+    def image_shape(self, argument, image_size, data_dir=None):
         try:
             shape = tuple(int(side) for side in argument.split(":")[1].split("x"))
         except (IndexError, ValueError):

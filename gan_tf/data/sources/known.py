@@ -55,10 +55,10 @@ class KnownSource(Source):
         self.candidates, self.tfds_name, self.fix = candidates, tfds_name, fix
         self.crop, self.extra_fix = crop, extra_fix
 
-    def image_shape(self, argument, image_size):
+    def image_shape(self, argument, image_size, data_dir=None):
         return (image_size, image_size, self.shape[-1]) if image_size else self.shape
 
-    def memory_bytes(self, argument, image_size, max_examples, split):
+    def memory_bytes(self, argument, image_size, max_examples, split, data_dir=None):
         shape = self.image_shape(argument, image_size)
         count = min(self.train_examples, max_examples or self.train_examples)
         if self.crop is not None:  # decoded straight to the chosen size and cached

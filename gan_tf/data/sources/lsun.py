@@ -244,14 +244,13 @@ def _no_images(name: str, category: str, path: str, held: bool, fix: str) -> Exc
 class LsunSource(Source):
     name, usage, parametrised = "lsun", "lsun:CATEGORY", True
 
-    def image_shape(self, argument, image_size):
+    def image_shape(self, argument, image_size, data_dir=None):
         side = image_size or DEFAULT_SIZE
         return (side, side, 3)
 
-    def memory_bytes(self, argument, image_size, max_examples, split):
-        # no data_dir reaches here: count the export in Keras' cache, if there is one
+    def memory_bytes(self, argument, image_size, max_examples, split, data_dir=None):
         count = None
-        for path, held in _candidates(_category(argument), split, None):
+        for path, held in _candidates(_category(argument), split, data_dir):
             if _present(path):
                 try:
                     count = LmdbImages(path, f"lsun:{argument}").count()

@@ -37,10 +37,10 @@ class ToySource(Source):
     def __init__(self, name: str):
         self.name = self.usage = name
 
-    def image_shape(self, argument, image_size):
+    def image_shape(self, argument, image_size, data_dir=None):
         return (2,)
 
-    def memory_bytes(self, argument, image_size, max_examples, split):
+    def memory_bytes(self, argument, image_size, max_examples, split, data_dir=None):
         count = min(TOY_EXAMPLES[split], max_examples or TOY_EXAMPLES[split])
         return count * 2 * 4, count
 
