@@ -18,6 +18,8 @@ import tempfile
 import nbformat
 from nbclient import NotebookClient
 
+KERNEL_STARTS = 3  # attempts to start a kernel that dies before it answers
+
 
 def execute(path: str, out: str, *, smoke: bool, workdir: str | None = None) -> str:
     notebook = nbformat.read(path, as_version=4)
@@ -26,10 +28,23 @@ def execute(path: str, out: str, *, smoke: bool, workdir: str | None = None) -> 
             if "parameters" in cell.metadata.get("tags", []):
                 cell.source = cell.source.replace("SMOKE = False", "SMOKE = True")
     workdir = workdir or tempfile.mkdtemp(prefix="gan_tf_notebook_")
-    client = NotebookClient(
-        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": workdir}}
-    )
-    client.execute()
+    for attempt in range(KERNEL_STARTS):
+        client = NotebookClient(
+            notebook,
+            timeout=900,
+            startup_timeout=180,
+            kernel_name="python3",
+            resources={"metadata": {"path": workdir}},
+        )
+        try:
+            client.execute()
+            break
+        except RuntimeError as error:
+            # kernels started side by side can race for the same ports and die before
+            # they answer; no cell has run then, so starting another one is safe
+            started = any(cell.get("execution_count") for cell in notebook.cells)
+            if started or "before replying" not in str(error) or attempt == KERNEL_STARTS - 1:
+                raise
     os.makedirs(out, exist_ok=True)
     target = os.path.join(out, os.path.basename(path))
     nbformat.write(notebook, target)
