@@ -28,6 +28,7 @@ from gan_tf import distribute, losses, models
 from gan_tf.augment import AUGMENTATIONS, parse_policy
 from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, config_defaults, is_toy
 from gan_tf.errors import ConfigError
+from gan_tf.eval.fid_inception import RESIZES
 from gan_tf.eval.names import METRICS, parse_metrics
 from gan_tf.watchdog import ACTIONS
 
@@ -187,7 +188,17 @@ class TrainConfig:
     )
     eval_samples: int = _field(5000, "Generated and real images per --eval_every evaluation.")
     classifier_weights: str | None = _field(None, "Domain classifier weights (default: shipped).")
-    inception_weights: str = _field("imagenet", "InceptionV3 weights: imagenet or a .h5 path.")
+    fid_weights: str | None = _field(
+        None,
+        "pytorch-fid's pt_inception-2015-12-05-6726825d.pth for fid/kid/pr/is (default: "
+        "Keras' cache, downloaded once).",
+    )
+    fid_resize: str = _field(
+        "pytorch_fid", "How images reach the FID Inception's 299x299: {fid_resizes}."
+    )
+    inception_weights: str = _field(
+        "imagenet", "Keras InceptionV3 weights of the _keras metrics: imagenet or a .h5 path."
+    )
     seed: int = _field(0, "Seed for weights, noise and data order.")
     check_memory: bool = _field(
         True,
@@ -293,6 +304,7 @@ def _validate_optimization(config: TrainConfig) -> None:
     _choose("lr_decay", config.lr_decay, LR_DECAYS)
     _choose("precision", config.precision, PRECISIONS)
     _choose("recipe", config.recipe, RECIPES)
+    _choose("fid_resize", config.fid_resize, tuple(RESIZES))
     _choose("update", config.update, UPDATES)
     _choose("on_divergence", config.on_divergence, ACTIONS)
     if config.on_divergence == "rollback" and config.lr_decay != "none":
@@ -466,6 +478,7 @@ def field_help(name: str) -> str:
         models=" | ".join(models.model_names()),
         losses=" | ".join(losses.LOSSES),
         strategies=" | ".join(distribute.STRATEGIES),
+        fid_resizes=" | ".join(RESIZES),
         datasets=" | ".join(DATASET_NAMES),
         optimizers=" | ".join(OPTIMIZERS),
         lr_decays=" | ".join(LR_DECAYS),

@@ -1,33 +1,40 @@
-"""Evaluation runs: real reference features, generated samples, metrics, ``eval.json``.
+"""Evaluation: real reference features, generated samples, metrics and their protocol cards.
 
-The metric math lives in :mod:`gan_tf.eval`, the networks in
-:mod:`gan_tf.eval.features` and the metric names in :mod:`gan_tf.eval.names`;
-this module wires them to datasets and runs with a stated protocol.
+One implementation scores everything: :class:`Evaluator` holds a real reference set
+and the feature networks; :func:`evaluate_run` scores a run's checkpoint (the CLI and
+:meth:`gan_tf.run.Run.evaluate` both call it) and :func:`evaluate_sets` scores any two
+image sets (folders, ``.npz`` files, datasets). The metric math lives in
+:mod:`gan_tf.eval`, the networks in :mod:`gan_tf.eval.features` and the metric names in
+:mod:`gan_tf.eval.names`.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import time
 
 import numpy as np
 
-from gan_tf import data, rundir, sampling
+from gan_tf import data, rundir, sampling, visualize
 from gan_tf.errors import ConfigError, ResourceNotFoundError, WeightsNotFoundError
 from gan_tf.eval import (
     class_coverage,
     features,
+    fid_inception,
     frechet_distance_from_features,
     inception_score,
     kernel_distance,
     precision_recall,
     reference_features,
 )
+from gan_tf.eval.augmentation import augmentation_accuracy
 from gan_tf.eval.cache import default_cache_dir
 from gan_tf.eval.names import (
     CLASSIFIER_METRICS,
     DEFAULT_METRICS,
     INCEPTION_METRICS,
+    KERAS_METRICS,
     METRICS,
     OUTPUT_NAMES,
     parse_metrics,
@@ -41,8 +48,28 @@ __all__ = [
     "Evaluator",
     "default_metrics",
     "evaluate_run",
+    "evaluate_sets",
     "train_dataset_classifier",
 ]
+
+# feature network -> the metrics it makes, by kind ("fd", "kid", "pr", "is")
+FAMILIES = {
+    "classifier": dict(zip(("fd", "kid", "pr", "is"), CLASSIFIER_METRICS, strict=True)),
+    "fid_inception": dict(zip(("fd", "kid", "pr", "is"), INCEPTION_METRICS, strict=True)),
+    "keras_inception": dict(zip(("fd", "kid", "pr", "is"), KERAS_METRICS, strict=True)),
+}
+SUFFIXES = {"classifier": "_classifier", "fid_inception": "", "keras_inception": "_keras"}
+FID_NETWORK = (
+    "Inception 2015-12-05 (the TTUR graph papers report FID with; pytorch-fid's port "
+    "and weights), pool_3 2048-d features + 1008-way logits"
+)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("gan_tf")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Evaluator:
@@ -52,17 +79,24 @@ class Evaluator:
     once, so one Evaluator can score many checkpoints (``--eval_every``).
 
     Args:
-      dataset: the dataset the generator was trained on (its name).
+      dataset: the dataset the generator was trained on (its name), or ``None`` when
+        ``reference`` is given and only Inception metrics are asked for.
       metrics: names from :data:`METRICS`.
       num_real: reference images (the first ``num_real`` of ``real_split``).
       real_split: ``"test"`` (default) or ``"train"``.
       data_dir, download, image_size, background: as for :func:`gan_tf.data.load_dataset`.
       classifier_weights: domain classifier weights (default: shipped ones).
-      inception_weights: ``"imagenet"``, a path, or ``None`` (random: tests only).
-      seed: seeds KID subsets and CAS training.
+      fid_weights: pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth`` for ``fid``,
+        ``kid``, ``pr``, ``is`` (default: Keras' cache, downloaded once).
+      fid_resize: how images reach the FID Inception's 299x299:
+        ``"pytorch_fid"`` (default) or ``"ttur"`` (:data:`gan_tf.eval.fid_inception.RESIZES`).
+      inception_weights: Keras InceptionV3 weights for the ``_keras`` metrics:
+        ``"imagenet"``, a path, or ``None`` (random: tests only).
+      seed: seeds KID subsets, CAS and augmentation training.
       kid_subsets, kid_subset_size: KID subset protocol.
       pr_k: neighbourhood size of precision/recall.
       cas_epochs: epochs of the CAS classifier on generated data.
+      augmentation_real: real labelled train images of the augmentation metric.
       feature_cache: keep the reference features on disk (:mod:`gan_tf.eval.cache`):
         ``True`` in the default directory, a path for another, ``False`` never.
       reference: your own real reference instead of ``num_real`` images of
@@ -78,7 +112,7 @@ class Evaluator:
 
     def __init__(
         self,
-        dataset: str,
+        dataset: str | None,
         metrics=DEFAULT_METRICS,
         *,
         num_real: int = 10_000,
@@ -88,57 +122,124 @@ class Evaluator:
         image_size: int | None = None,
         background: str = "white",
         classifier_weights: str | None = None,
+        fid_weights: str | None = None,
+        fid_resize: str = "pytorch_fid",
         inception_weights: str | None = "imagenet",
         seed: int = 0,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
         pr_k: int = 3,
         cas_epochs: int = 5,
+        augmentation_real: int = 1000,
         feature_cache: bool | str = True,
         reference=None,
     ):
         self.metrics = parse_metrics(metrics)
-        if data.is_toy(dataset):
+        if dataset is not None and data.is_toy(dataset):
             raise ConfigError(
                 f"'{dataset}' is a 2-D toy: its metrics (modes_covered, high_quality) are "
                 "logged by training every epoch; image metrics do not apply"
             )
-        for name, value, least in (
-            ("num_real", num_real, 2),
-            ("kid_subsets", kid_subsets, 1),
-            ("kid_subset_size", kid_subset_size, 2),
-            ("pr_k", pr_k, 1),
-            ("cas_epochs", cas_epochs, 1),
-        ):
-            if not isinstance(value, int) or value < least:
-                raise ConfigError(f"{name} must be an integer >= {least}, got {value}", name)
+        _check_counts(
+            num_real=num_real,
+            kid_subsets=kid_subsets,
+            kid_subset_size=kid_subset_size,
+            pr_k=pr_k,
+            cas_epochs=cas_epochs,
+            augmentation_real=augmentation_real,
+        )
         self.dataset, self.seed = dataset, seed
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
-        self.pr_k, self.cas_epochs = pr_k, cas_epochs
-        self.classifier = self.inception = None
-        needs_classifier = any(m in (*CLASSIFIER_METRICS, "coverage", "cas") for m in self.metrics)
-        if needs_classifier:
-            alias = features.CLASSIFIER_ALIASES.get(dataset, dataset)
-            weights = classifier_weights or (
-                features.shipped_classifier_path(alias) if alias in features.CLASSIFIERS else None
+        self.pr_k, self.cas_epochs, self.augmentation_real = pr_k, cas_epochs, augmentation_real
+        self.data_args = dict(
+            data_dir=data_dir, download=download, image_size=image_size, background=background
+        )
+        self.augmentation_record, self.confusion = {}, {}
+        self.networks: dict[str, features.FeatureExtractor] = {}
+        self.records: dict[str, dict] = {}  # network -> what it is (for the cards)
+        self._load_networks(classifier_weights, fid_weights, fid_resize, inception_weights)
+        self._load_reference(reference, real_split, num_real)
+        if any(m in ("cas", "augmentation") for m in self.metrics) and self.real_labels is None:
+            raise ConfigError(f"cas and augmentation need labelled real images; {dataset} has none")
+        cache_dir = None
+        if feature_cache:
+            cache_dir = feature_cache if isinstance(feature_cache, str) else default_cache_dir()
+        label = f"{(dataset or 'reference').rsplit('/', 1)[-1]}_{self.real_split}"
+        self.real_features = {}
+        for key, extractor in self.networks.items():
+            self.real_features[key], entry = reference_features(
+                extractor, self.real_images, label=label, cache_dir=cache_dir
             )
-            self.classifier = features.classifier_extractor(dataset, weights)
-            self.classifier_record = {
-                "network": self.classifier.name,
-                "weights": weights,
-                **features.classifier_info(weights),
-            }
-            expected = data.image_shape_of(dataset, image_size, data_dir)
-            accepted = self.classifier.image_shape
-            if accepted is not None and tuple(expected) != accepted:
-                raise ConfigError(
-                    f"the {self.classifier.name} takes {self.classifier.image_shape} images but "
-                    f"this run makes {tuple(expected)}; use the Inception metrics (fid, kid, pr, "
-                    "is) for other sizes"
+            self.records[key]["reference_cache"] = entry
+
+    def _wants(self, family: str) -> bool:
+        wanted = set(FAMILIES[family].values())
+        if family == "classifier":
+            wanted.add("coverage")
+        return any(m in wanted for m in self.metrics)
+
+    def _load_networks(self, classifier_weights, fid_weights, fid_resize, inception_weights):
+        if self._wants("classifier"):
+            self._load_classifier(classifier_weights)
+        if self._wants("fid_inception"):
+            try:
+                extractor = features.fid_extractor(
+                    fid_weights, resize=fid_resize, download=self.data_args["download"]
                 )
-        if any(m in INCEPTION_METRICS for m in self.metrics):
-            self.inception = _inception(dataset, inception_weights)
-            self.inception_weights = inception_weights
+            except WeightsNotFoundError as error:
+                raise _with_offline_hint(error, self.dataset) from None
+            self.networks["fid_inception"] = extractor
+            self.records["fid_inception"] = {
+                "network": FID_NETWORK,
+                "weights": fid_weights or fid_inception.WEIGHTS_FILE,
+                "weights_sha256": extractor.weights_id,
+                "resize": fid_resize,
+                "resize_protocol": fid_inception.RESIZES[fid_resize],
+            }
+        if self._wants("keras_inception"):
+            try:
+                self.networks["keras_inception"] = features.inception_extractor(inception_weights)
+            except WeightsNotFoundError as error:
+                raise _with_offline_hint(error, self.dataset) from None
+            self.records["keras_inception"] = {
+                "network": "keras.applications.InceptionV3 avg_pool (2048-d) + 1000 logits; "
+                "not the FID network: not comparable with papers",
+                "weights": inception_weights or "random (not comparable)",
+                "weights_sha256": self.networks["keras_inception"].weights_id,
+                "resize": f"bilinear, no antialiasing, to {features.INCEPTION_SIZE}x"
+                f"{features.INCEPTION_SIZE}; grayscale tiled to 3 channels; range [-1, 1]",
+            }
+
+    def _load_classifier(self, classifier_weights):
+        if self.dataset is None:
+            raise ConfigError(
+                "classifier metrics need a dataset with a domain classifier; score two "
+                "image sets with fid, kid, pr or is",
+                "metrics",
+            )
+        alias = features.CLASSIFIER_ALIASES.get(self.dataset, self.dataset)
+        weights = classifier_weights or (
+            features.shipped_classifier_path(alias) if alias in features.CLASSIFIERS else None
+        )
+        extractor = features.classifier_extractor(self.dataset, weights)
+        expected = data.image_shape_of(
+            self.dataset, self.data_args["image_size"], self.data_args["data_dir"]
+        )
+        if extractor.image_shape is not None and tuple(expected) != extractor.image_shape:
+            raise ConfigError(
+                f"the {extractor.name} takes {extractor.image_shape} images but this run "
+                f"makes {tuple(expected)}; use the Inception metrics (fid, kid, pr, is) for "
+                "other sizes"
+            )
+        self.networks["classifier"] = extractor
+        self.records["classifier"] = {
+            "network": extractor.name,
+            "weights": weights,
+            "weights_sha256": extractor.weights_id,
+            **features.classifier_info(weights),
+        }
+
+    def _load_reference(self, reference, real_split, num_real):
         if reference is not None:  # your own reference images (and labels)
             images, labels = reference if isinstance(reference, tuple) else (reference, None)
             self.real_images = np.asarray(images)
@@ -147,46 +248,16 @@ class Evaluator:
                 raise ConfigError("reference must be uint8 [N, H, W, C] images", "reference")
             self.num_classes = None if labels is None else int(self.real_labels.max()) + 1
             self.real_source = f"{len(self.real_images)} images passed as reference"
-        else:
-            loaded = self._load_reference(
-                dataset, real_split, data_dir, num_real, image_size, download, background
-            )
-            self.real_images, self.real_labels = data.as_arrays(loaded)
-            self.num_classes, self.real_source = loaded.num_classes, loaded.source
-        if "cas" in self.metrics and self.real_labels is None:
-            raise ConfigError(f"cas needs labelled reference images; {dataset} has no labels")
-        self.real_split = real_split if reference is None else "given"
-        cache_dir = None
-        if feature_cache:
-            cache_dir = feature_cache if isinstance(feature_cache, str) else default_cache_dir()
-        self.cache_entries = {}  # feature network -> the cache file used (None: not cached)
-        label = f"{dataset.rsplit('/', 1)[-1]}_{real_split}"
-        self.real_classifier = self.real_inception = None
-        if self.classifier:
-            self.real_classifier, self.cache_entries[self.classifier.name] = reference_features(
-                self.classifier, self.real_images, label=label, cache_dir=cache_dir
-            )
-        if self.inception:
-            self.real_inception, self.cache_entries["inception_v3"] = reference_features(
-                self.inception, self.real_images, label=label, cache_dir=cache_dir
-            )
-
-    @staticmethod
-    def _load_reference(dataset, split, data_dir, count, image_size, download, background):
-        """The first ``count`` images of ``split``, with labels when the dataset has them
-        (conditional runs are sampled in their class proportions)."""
-        arguments = dict(
-            split=split,
-            data_dir=data_dir,
-            max_examples=count,
-            image_size=image_size,
-            download=download,
-            background=background,
+            self.real_split = "given"
+            return
+        if self.dataset is None:
+            raise ConfigError("give a dataset or reference images", "reference")
+        loaded = _labelled_if_possible(
+            self.dataset, split=real_split, max_examples=num_real, **self.data_args
         )
-        try:
-            return data.load_dataset(dataset, with_labels=True, **arguments)
-        except ConfigError:  # no labels (celeb_a, a folder without class sub-folders)
-            return data.load_dataset(dataset, **arguments)
+        self.real_images, self.real_labels = data.as_arrays(loaded)
+        self.num_classes, self.real_source = loaded.num_classes, loaded.source
+        self.real_split = real_split
 
     def sample_labels(self, num: int) -> np.ndarray | None:
         """Labels for ``num`` samples of a conditional run: the reference's class mix
@@ -203,19 +274,13 @@ class Evaluator:
             "num_real": len(self.real_images),
             "real_split": self.real_split,
             "real_source": self.real_source,
+            "image_shape": list(self.real_images.shape[1:]),
             "seed": self.seed,
+            "gan_tf_version": _version(),
         }
         if self.real_labels is not None:
             protocol["conditional_labels"] = "in the reference's class proportions"
-        if self.classifier:
-            protocol["classifier"] = self.classifier_record
-        if self.inception:
-            protocol["inception"] = {
-                "network": "keras.applications.InceptionV3 pool3 (avg_pool, 2048-d) + logits",
-                "weights": self.inception_weights or "random (not comparable)",
-                "resize": f"bilinear, no antialiasing, to {features.INCEPTION_SIZE}x"
-                f"{features.INCEPTION_SIZE}; grayscale tiled to 3 channels; range [-1, 1]",
-            }
+        protocol.update(self.records)
         if any(m.startswith("kid") for m in self.metrics):
             protocol["kid"] = {
                 "kernel": "(x.y/d + 1)^3",
@@ -233,15 +298,67 @@ class Evaluator:
                 "epochs": self.cas_epochs,
                 "tested_on": f"{len(self.real_images)} real images ({self.real_split} split)",
             }
+        if "augmentation" in self.metrics:
+            protocol["augmentation"] = self.augmentation_record
         return protocol
 
+    def cards(self, num_generated: int, checkpoint: dict | None = None) -> dict:
+        """One protocol card per requested metric: everything that fixes its number
+        (network and weights hash, resize, counts, split, image shape, version and,
+        for runs, the checkpoint scored)."""
+        protocol = self.protocol(num_generated)
+        common = {
+            key: protocol[key]
+            for key in (
+                "dataset",
+                "real_split",
+                "real_source",
+                "num_real",
+                "num_generated",
+                "image_shape",
+                "seed",
+                "gan_tf_version",
+            )
+        }
+        if checkpoint:
+            common["checkpoint"] = checkpoint
+        cards = {}
+        for metric in self.metrics:
+            network = next((n for n, m in FAMILIES.items() if metric in m.values()), None)
+            network = network or ("classifier" if metric == "coverage" else None)
+            card = dict(common, metric=metric)
+            if network:
+                card["features"] = self.records[network]
+            for kind, key in (("kid", "kid"), ("pr", "precision_recall")):
+                if metric.startswith(kind):
+                    card[key] = protocol[key]
+            if metric in ("cas", "augmentation", "coverage"):
+                card[metric] = protocol[metric]
+            cards[metric] = card
+        return cards
+
     def __call__(self, images, labels=None) -> dict:
-        """Scores uint8 ``[N, H, W, C]`` generated images (``labels`` for ``cas``).
+        """Scores uint8 ``[N, H, W, C]`` generated images (``labels`` for ``cas`` and
+        ``augmentation``).
 
         Returns:
           A flat dict of metric values (``class_histogram`` is a list).
         """
         images = np.asarray(images)
+        self._check_generated(images)
+        results = {}
+        for network, extractor in self.networks.items():
+            fake = extractor(images)
+            results.update(self._feature_metrics(network, self.real_features[network], fake))
+            if network == "classifier" and "coverage" in self.metrics:
+                results.update(class_coverage(fake[1]))
+        if "cas" in self.metrics:
+            results["cas"] = self._cas(images, labels)
+        if "augmentation" in self.metrics:
+            results.update(self._augmentation(images, labels))
+        return results
+
+    def _check_generated(self, images) -> None:
         smallest = max(  # IS takes 10 splits; k-NN radii need k + 1 points
             10 if any(m.startswith("is") for m in self.metrics) else 2,
             self.pr_k + 1 if any(m.startswith("pr") for m in self.metrics) else 2,
@@ -254,29 +371,19 @@ class Evaluator:
             )
         if images.dtype != np.uint8 or images.ndim != 4:
             raise ConfigError(f"need uint8 [N, H, W, C] images, got {images.dtype} {images.shape}")
-        if tuple(images.shape[1:]) != tuple(self.real_images.shape[1:]):
+        fixed_size = "classifier" in self.networks or {"cas", "augmentation"} & set(self.metrics)
+        if fixed_size and tuple(images.shape[1:]) != tuple(self.real_images.shape[1:]):
             raise ConfigError(
-                f"generated images are {images.shape[1:]} but the {self.dataset} reference is "
-                f"{self.real_images.shape[1:]}"
+                f"generated images are {images.shape[1:]} but the {self.dataset or 'real'} "
+                f"reference is {self.real_images.shape[1:]}"
             )
-        results = {}
-        if self.classifier:
-            fake = self.classifier(images)
-            results.update(self._feature_metrics(self.real_classifier, fake, "_classifier"))
-            if "coverage" in self.metrics:
-                results.update(class_coverage(fake[1]))
-        if self.inception:
-            results.update(self._feature_metrics(self.real_inception, self.inception(images), ""))
-        if "cas" in self.metrics:
-            results["cas"] = self._cas(images, labels)
-        return results
 
-    def _feature_metrics(self, real, fake, suffix: str) -> dict:
-        wanted = {name[: -len(suffix)] if suffix else name for name in self.metrics}
+    def _feature_metrics(self, network: str, real, fake) -> dict:
+        names, suffix = FAMILIES[network], SUFFIXES[network]
+        wanted = {kind for kind, name in names.items() if name in self.metrics}
         results = {}
-        if "fd" in wanted or "fid" in wanted:
-            name = "fd_classifier" if suffix else "fid"
-            results[name] = frechet_distance_from_features(real[0], fake[0])
+        if "fd" in wanted:
+            results[names["fd"]] = frechet_distance_from_features(real[0], fake[0])
         if "kid" in wanted:
             values = kernel_distance(
                 real[0],
@@ -306,6 +413,86 @@ class Evaluator:
         )
         return features.accuracy(model, self.real_images, self.real_labels)
 
+    def _augmentation(self, images, labels) -> dict:
+        """The DCGAN article's test: does adding labelled samples to a small real
+        training set help a classifier? (:func:`gan_tf.eval.augmentation.augmentation_accuracy`)"""
+        if labels is None or self.dataset is None:
+            raise ConfigError(
+                "augmentation needs labelled samples of a conditional run of a dataset with labels"
+            )
+        loaded = data.load_dataset(
+            self.dataset,
+            split="train",
+            with_labels=True,
+            max_examples=self.augmentation_real,
+            **self.data_args,
+        )
+        result = augmentation_accuracy(
+            data.as_arrays(loaded),
+            (images, labels),
+            (self.real_images, self.real_labels),
+            num_classes=self.num_classes,
+            seed=self.seed,
+        )
+        self.confusion = {
+            f"real only ({result['real_accuracy']:.1%})": result["real_confusion"],
+            f"real + generated ({result['augmented_accuracy']:.1%})": result["augmented_confusion"],
+        }
+        self.augmentation_record = {
+            "classifier": "gan_tf.eval.features.build_classifier, same steps, schedule, seed",
+            "real_train": f"first {result['real_count']} of {loaded.source} (train split)",
+            "generated": f"{result['generated_count']} samples, the reference's class mix",
+            "tested_on": f"{result['test_count']} real images ({self.real_split} split)",
+            "steps": result["steps"],
+            "batch_size": result["batch_size"],
+        }
+        return {
+            "augmentation_real": result["real_accuracy"],
+            "augmentation_mixed": result["augmented_accuracy"],
+            "augmentation_gain": result["accuracy_gain"],
+        }
+
+    def save_confusion(self, path: str) -> str:
+        """Writes the augmentation metric's two confusion matrices side by side."""
+        visualize.plot_confusion_matrices(self.confusion, path)
+        return path
+
+
+def _check_counts(**counts) -> None:
+    least = {"num_real": 2, "kid_subset_size": 2}
+    for name, value in counts.items():
+        if not isinstance(value, int) or value < least.get(name, 1):
+            raise ConfigError(
+                f"{name} must be an integer >= {least.get(name, 1)}, got {value}", name
+            )
+
+
+def _labelled_if_possible(dataset: str, **arguments):
+    """The dataset with labels when it has them (conditional runs are sampled in the
+    reference's class proportions), else without."""
+    try:
+        return data.load_dataset(dataset, with_labels=True, **arguments)
+    except ConfigError:  # no labels (celeb_a, a folder without class sub-folders)
+        return data.load_dataset(dataset, **arguments)
+
+
+def _with_offline_hint(error: WeightsNotFoundError, dataset: str | None) -> WeightsNotFoundError:
+    """Where Inception weights are missing, the error line also names the offline
+    alternative (a domain classifier trained on the data) unless one ships."""
+    alias = features.CLASSIFIER_ALIASES.get(dataset, dataset)
+    if dataset is None or (
+        alias in features.CLASSIFIERS and os.path.exists(features.shipped_classifier_path(alias))
+    ):
+        return error
+    return WeightsNotFoundError(
+        f"{error}; or, offline, train a domain classifier: `python "
+        f"experiments/train_classifier.py --dataset={dataset} --output=C.weights.h5` "
+        "and score with classifier_weights=C.weights.h5 and the classifier metrics "
+        f"({', '.join(DEFAULT_METRICS)})",
+        *error.params,
+        "classifier_weights",
+    )
+
 
 def default_metrics(dataset: str, classifier_weights: str | None = None) -> tuple[str, ...]:
     """The metrics a dataset is scored with by default (``auto``): the domain
@@ -318,27 +505,6 @@ def default_metrics(dataset: str, classifier_weights: str | None = None) -> tupl
     ):
         return DEFAULT_METRICS
     return ("fid", "kid", "pr")
-
-
-def _inception(dataset: str, weights):
-    """The InceptionV3 extractor; where its weights are missing, the error line also
-    names the offline alternative (a domain classifier trained on the data)."""
-    try:
-        return features.inception_extractor(weights)
-    except WeightsNotFoundError as error:
-        alias = features.CLASSIFIER_ALIASES.get(dataset, dataset)
-        if alias in features.CLASSIFIERS and os.path.exists(
-            features.shipped_classifier_path(alias)
-        ):
-            raise
-        raise WeightsNotFoundError(
-            f"{error}; or, offline, train a domain classifier: `python "
-            f"experiments/train_classifier.py --dataset={dataset} --output=C.weights.h5` "
-            "and score with classifier_weights=C.weights.h5 and the classifier metrics "
-            f"({', '.join(DEFAULT_METRICS)})",
-            *error.params,
-            "classifier_weights",
-        ) from None
 
 
 def evaluate_run(
@@ -355,76 +521,173 @@ def evaluate_run(
 ) -> dict:
     """Evaluates a training run's checkpoint (or a samples file) and writes ``eval.json``.
 
+    The one implementation behind ``gan-tf evaluate --output_dir``,
+    :meth:`gan_tf.run.Run.evaluate` and training's ``eval_every``-free scoring.
+
     Args:
       run_dir: a training run's ``--output_dir``.
       metrics: names from :data:`METRICS`, or ``"auto"`` for :func:`default_metrics`.
       num_samples: generated images to score (conditional runs: in the reference's class
         proportions, equal shares on balanced data).
-      samples: an ``.npz`` from ``experiments/sample.py`` (``images``, optional
-        ``labels``) to score instead of sampling the checkpoint.
+      samples: an ``.npz`` from ``gan-tf sample`` (``images``, optional ``labels``) to
+        score instead of sampling the checkpoint.
       output: where to write the JSON (default ``run_dir/eval.json``).
       seed: seeds the generator's noise, KID subsets and CAS.
-      generator: score this network instead of the latest checkpoint's generator
-        (a live generator, or one for a run trained with your own networks).
+      generator: the network already restored from ``checkpoint`` (what
+        :class:`~gan_tf.run.Run` holds), or one for a run trained with your own networks;
+        default: restored here.
       checkpoint: which checkpoint: ``None`` (the newest), ``"best"``, an epoch or a
-        path (see :func:`gan_tf.rundir.find_checkpoint`).
+        path (see :func:`gan_tf.rundir.find_checkpoint`). It is the one scored and
+        the one named in ``eval.json``.
       **evaluator_args: passed to :class:`Evaluator` (``num_real``, ``real_split``,
-        ``classifier_weights``, ``inception_weights``, ``data_dir``, ``download``...).
+        ``fid_weights``, ``resize``, ``classifier_weights``, ``data_dir``...).
 
     Returns:
-      The record written: ``metrics``, ``protocol``, ``run_dir``, ``epoch``,
-      ``samples``, ``seconds``.
+      The record written: ``metrics``, ``cards`` (one protocol card per metric),
+      ``protocol``, ``checkpoint``, ``run_dir``, ``epoch``, ``samples``, ``seconds``.
     """
     started = time.time()
     run_dir = os.path.expanduser(run_dir)
     samples = os.path.expanduser(samples) if samples else samples
     output = os.path.expanduser(output) if output else output
+    if metrics != "auto":
+        metrics = parse_metrics(metrics)  # fail on a typo before loading anything
+    rundir.require_run(run_dir)
+    config = rundir.load_config(run_dir)
     if metrics == "auto":
-        run_config = rundir.load_config(run_dir)
         metrics = default_metrics(
-            run_config.dataset,
-            evaluator_args.get("classifier_weights") or run_config.classifier_weights,
+            config.dataset, evaluator_args.get("classifier_weights") or config.classifier_weights
         )
-    metrics = parse_metrics(metrics)  # fail on a typo before loading anything
-    path = None  # the checkpoint sampled (None: the newest)
     if samples is None and num_samples < 2:
         raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
-    if generator is None and samples is None:
-        generator, config = rundir.restore_generator(run_dir, checkpoint=checkpoint)
-        path = rundir.find_checkpoint(run_dir, checkpoint)
-    else:  # a samples file needs no generator
-        config = rundir.load_config(run_dir)
-    evaluator_args.setdefault("data_dir", config.data_dir)
-    evaluator_args.setdefault("image_size", config.image_size)
-    evaluator_args.setdefault("background", config.background)
-    if not evaluator_args.get("classifier_weights"):  # the run's own (folder runs need it)
-        evaluator_args["classifier_weights"] = config.classifier_weights
+    scored = None
+    if samples is None:
+        scored = rundir.find_checkpoint(run_dir, checkpoint)
+        if generator is None:
+            generator, config = rundir.restore_generator(run_dir, checkpoint=scored)
+    for key in ("data_dir", "image_size", "background"):
+        evaluator_args.setdefault(key, getattr(config, key))
+    for key in ("classifier_weights", "fid_weights"):  # the run's own unless given
+        evaluator_args[key] = evaluator_args.get(key) or getattr(config, key)
+    evaluator_args.setdefault("fid_resize", config.fid_resize)
     evaluator = Evaluator(config.dataset, metrics, seed=seed, **evaluator_args)
     if samples is not None:
         images, labels, source = _read_samples(samples)
+        card = {"samples": source}
     else:
-        num_classes = rundir.run_info(run_dir)["num_classes"]
-        labels = None
-        if num_classes:  # the reference's class mix (equal shares when it is balanced)
-            labels = evaluator.sample_labels(num_samples)
-            if labels is None:
-                labels = sampling.class_cycle(num_samples, num_classes)
+        labels = _sample_labels(evaluator, run_dir, num_samples)
         images = sampling.generate_images(
             generator, num_samples, config.latent_dim, seed=seed, labels=labels
         )
         source = "ema generator" if config.ema else "generator"
+        card = dict(rundir.checkpoint_record(run_dir, scored), generator=source)
     values = evaluator(images, labels)
     record = {
         "run_dir": run_dir,
         "model": config.model,
-        "epoch": rundir.checkpoint_epoch(run_dir, path),
+        "epoch": card.get("epoch"),
         "samples": source,
+        "checkpoint": card,
         "metrics": values,
+        "cards": evaluator.cards(len(images), card),
         "protocol": evaluator.protocol(len(images)),
         "seconds": round(time.time() - started, 1),
     }
     write_json(output or os.path.join(run_dir, "eval.json"), record)
+    if "augmentation" in evaluator.metrics:
+        evaluator.save_confusion(_beside(output or os.path.join(run_dir, "eval.json")))
     return record
+
+
+def _beside(json_path: str) -> str:
+    return json_path[: -len(".json")] + "_augmentation.png"
+
+
+def _sample_labels(evaluator: Evaluator, run_dir: str, num: int) -> np.ndarray | None:
+    """A conditional run's labels: the reference's class mix (equal shares when it is
+    balanced), else every class in turn; ``None`` for unconditional runs."""
+    num_classes = rundir.run_info(run_dir)["num_classes"]
+    if not num_classes:
+        return None
+    labels = evaluator.sample_labels(num)
+    return sampling.class_cycle(num, num_classes) if labels is None else labels
+
+
+def evaluate_sets(
+    real: str,
+    fake: str,
+    metrics=("fid", "kid", "pr"),
+    *,
+    real_split: str = "train",
+    fake_split: str = "test",
+    num_real: int | None = None,
+    num_fake: int | None = None,
+    output: str | None = None,
+    seed: int = 0,
+    **evaluator_args,
+) -> dict:
+    """Scores one image set against another: no run needed.
+
+    Each side is a folder of PNG/JPEG images (all the same size), an ``.npz`` whose
+    ``images`` (or only array) is uint8 ``[N, H, W, C]``, or a dataset name that
+    :func:`gan_tf.data.load_dataset` knows (its ``real_split``/``fake_split``). This is
+    how to check the FID network against published figures (CIFAR-10 train vs test)
+    or to score samples written by any tool.
+
+    Args:
+      real, fake: the two sets (``real`` is the reference: KID subsets, precision and
+        recall are asymmetric).
+      metrics: names from :data:`METRICS` (classifier metrics need ``real`` to be a
+        dataset with a domain classifier).
+      real_split, fake_split: splits used where a side is a dataset.
+      num_real, num_fake: use only the first N images of each side.
+      output: also write the record as JSON here.
+      seed: seeds KID subsets.
+      **evaluator_args: passed to :class:`Evaluator` (``fid_weights``, ``resize``, ...).
+
+    Returns:
+      The record: ``metrics``, ``cards``, ``protocol``, ``real``, ``fake``, ``seconds``.
+    """
+    started = time.time()
+    metrics = parse_metrics(metrics)
+    real_images, real_labels, real_source = data.read_image_set(
+        real, split=real_split, limit=num_real, **_data_args(evaluator_args)
+    )
+    fake_images, fake_labels, fake_source = data.read_image_set(
+        fake, split=fake_split, limit=num_fake, **_data_args(evaluator_args)
+    )
+    dataset = real if data.is_dataset_name(real) else None
+    evaluator = Evaluator(
+        dataset,
+        metrics,
+        seed=seed,
+        reference=(real_images, real_labels) if real_labels is not None else real_images,
+        **evaluator_args,
+    )
+    evaluator.real_source = real_source
+    evaluator.real_split = real_split if dataset else "all"
+    values = evaluator(fake_images, fake_labels)
+    sides = {"real": real_source, "fake": fake_source}
+    record = {
+        **sides,
+        "metrics": values,
+        "cards": evaluator.cards(len(fake_images), None),
+        "protocol": evaluator.protocol(len(fake_images)),
+        "seconds": round(time.time() - started, 1),
+    }
+    for card in record["cards"].values():
+        card.update(real_source=real_source, fake_source=fake_source)
+    if output:
+        write_json(os.path.expanduser(output), record)
+    return record
+
+
+def _data_args(evaluator_args: dict) -> dict:
+    return {
+        key: evaluator_args[key]
+        for key in ("data_dir", "download", "image_size", "background")
+        if key in evaluator_args
+    }
 
 
 def _read_samples(path: str):

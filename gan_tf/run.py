@@ -47,8 +47,8 @@ def load_run(
       RunNotFoundError: not a gan_tf run, no checkpoint yet, or not that one.
     """
     output_dir = os.path.expanduser(output_dir)
-    path = rundir.find_checkpoint(output_dir, checkpoint) if checkpoint is not None else None
-    generator, config = rundir.restore_generator(output_dir, generator, path)
+    generator, config = rundir.restore_generator(output_dir, generator, checkpoint)
+    path = rundir.find_checkpoint(output_dir, checkpoint)  # what was restored
     info = rundir.run_info(output_dir)
     run = Run(output_dir, config, generator, tuple(info["shape"]), info["num_classes"])
     run.checkpoint = path
@@ -77,7 +77,7 @@ class Run:
     ):
         self.output_dir, self.config, self.generator = output_dir, config, generator
         self.shape, self.num_classes = tuple(shape), num_classes
-        self.checkpoint = None  # the checkpoint path loaded (None: the latest)
+        self.checkpoint = None  # the checkpoint path loaded (set by load_run)
 
     @property
     def conditional(self) -> bool:
@@ -186,9 +186,16 @@ class Run:
         return picture
 
     def evaluate(self, metrics=evaluation.DEFAULT_METRICS, **kwargs) -> dict:
-        """Scores this run's generator and writes ``RUN/eval.json``; keyword arguments as
-        for :func:`gan_tf.evaluation.evaluate_run` (``num_samples``, ``num_real``, ...)."""
-        return evaluation.evaluate_run(self.output_dir, metrics, generator=self.generator, **kwargs)
+        """Scores this run's generator (the checkpoint it was loaded from, which
+        ``eval.json`` names) and writes ``RUN/eval.json``; keyword arguments as for
+        :func:`gan_tf.evaluation.evaluate_run` (``num_samples``, ``num_real``, ...)."""
+        return evaluation.evaluate_run(
+            self.output_dir,
+            metrics,
+            generator=self.generator,
+            checkpoint=self.checkpoint,
+            **kwargs,
+        )
 
     def export(self, path: str | None = None, format: str = "keras") -> str:
         """Writes the generator as an artifact that loads with TensorFlow alone.

@@ -695,6 +695,25 @@ def checkpoint_epoch(run_dir: str, path: str | None = None) -> int | None:
     return epoch if epoch is not None else int(path.rsplit("-", 1)[1])
 
 
+def checkpoint_record(run_dir: str, path: str) -> dict:
+    """What identifies a checkpoint in ``eval.json``: its ``path``, ``epoch`` and
+    ``step``, and ``which`` (``"best"``: the best evaluation's; ``"latest"``: the
+    newest; else ``"epoch"`` or ``"step"`` for an older kept one)."""
+    latest = _latest(run_dir)
+    if os.path.basename(os.path.dirname(path)) == BEST_DIR:
+        which = "best"
+    elif latest and os.path.abspath(path) == os.path.abspath(latest):
+        which = "latest"
+    else:
+        which = "step" if os.path.basename(os.path.dirname(path)) == STEPS_DIR else "epoch"
+    return {
+        "path": path,
+        "epoch": checkpoint_epoch(run_dir, path),
+        "step": _read_variable(path, "step"),
+        "which": which,
+    }
+
+
 NEWEST_WORDS = ("latest", "newest", "last")  # what users write for the newest checkpoint
 
 
@@ -749,6 +768,15 @@ def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
     return path
 
 
+def require_run(run_dir: str) -> None:
+    """Raises :class:`RunNotFoundError` unless ``run_dir`` holds a run's records."""
+    if not all(os.path.exists(os.path.join(run_dir, f)) for f in (CONFIG_FILE, RUN_FILE)):
+        raise RunNotFoundError(
+            f"{run_dir} is not a gan_tf run (no config.json/run.json); pass the "
+            "output_dir of a training run"
+        )
+
+
 def restore_generator(
     run_dir: str, generator: keras.Model | None = None, checkpoint: int | str | None = None
 ) -> tuple[keras.Model, TrainConfig]:
@@ -766,11 +794,7 @@ def restore_generator(
       RunNotFoundError: ``run_dir`` has no config or not that checkpoint.
       ConfigError: a run with your own networks and no ``generator`` passed.
     """
-    if not all(os.path.exists(os.path.join(run_dir, f)) for f in (CONFIG_FILE, RUN_FILE)):
-        raise RunNotFoundError(
-            f"{run_dir} is not a gan_tf run (no config.json/run.json); pass the "
-            "output_dir of a training run"
-        )
+    require_run(run_dir)
     config = load_config(run_dir)
     info = run_info(run_dir)
     latest = find_checkpoint(run_dir, checkpoint)

@@ -819,6 +819,8 @@ def _make_evaluator(config: TrainConfig, dataset: data.ImageDataset):
         image_size=config.image_size,
         background=config.background,
         classifier_weights=config.classifier_weights,
+        fid_weights=config.fid_weights,
+        fid_resize=config.fid_resize,
         inception_weights=config.inception_weights,
         seed=config.seed,
         reference=reference,

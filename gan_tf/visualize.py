@@ -13,6 +13,7 @@ __all__ = [
     "epoch_grids",
     "image_grid",
     "make_gif",
+    "plot_confusion_matrices",
     "plot_losses",
     "plot_metrics",
     "save_image",
@@ -80,6 +81,40 @@ def save_image(image: np.ndarray, path: str) -> None:
     tmp = f"{path}.tmp.png"
     iio.imwrite(tmp, image)
     os.replace(tmp, path)
+
+
+def save_png_folder(images, directory: str, labels=None) -> int:
+    """Writes uint8 ``[N, H, W, C]`` images as lossless PNGs ``000000.png``, ... in a new
+    folder (what clean-fid, torch-fidelity and ``gan-tf evaluate --fake=DIR`` read), and
+    ``labels.txt`` (one class id per line) when ``labels`` are given.
+
+    The folder appears complete or not at all: the files are written into a temporary
+    sibling that is renamed at the end.
+
+    Raises:
+      ConfigError: ``directory`` exists and is not empty.
+    """
+    from gan_tf.errors import ConfigError
+
+    directory = os.path.abspath(os.path.expanduser(directory))
+    if os.path.isdir(directory) and os.listdir(directory):
+        raise ConfigError(f"{directory} is not empty; give a new or empty folder", "png_dir")
+    tmp = f"{directory}.tmp-{os.getpid()}"
+    os.makedirs(tmp, exist_ok=True)
+    width = max(6, len(str(len(images) - 1)))
+    for index, image in enumerate(np.asarray(images)):
+        iio.imwrite(os.path.join(tmp, f"{index:0{width}d}.png"), _drop_gray_axis(image))
+    if labels is not None:
+        with open(os.path.join(tmp, "labels.txt"), "w", encoding="utf-8") as handle:
+            handle.writelines(f"{int(label)}\n" for label in labels)
+    if os.path.isdir(directory):
+        os.rmdir(directory)  # empty (checked above)
+    os.replace(tmp, directory)
+    return len(images)
+
+
+def _drop_gray_axis(image: np.ndarray) -> np.ndarray:
+    return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
 
 
 def make_gif(frame_paths: list[str], path: str, seconds_per_frame: float = 0.5) -> int:
@@ -193,5 +228,57 @@ def scatter_plot(real, fake, path: str, *, limit: float, title: str = "") -> Non
     axes.set_aspect("equal")
     axes.set_title(title, fontsize=9)
     axes.legend(loc="upper right", fontsize=7, markerscale=4)
+    figure.tight_layout()
+    _save_figure(figure, path)
+
+
+def plot_confusion_matrices(matrices: dict[str, np.ndarray], path: str, class_names=None) -> None:
+    """Side-by-side heatmaps of confusion matrices, each row normalised to sum to 1.
+
+    Args:
+      matrices: title -> int ``[K, K]`` confusion matrix (rows = true class, columns
+        = predicted), e.g. ``{"real": ..., "real + generated": ...}``; every
+        matrix has the same K. Each panel's title adds its accuracy (trace / total).
+      path: PNG to write (atomically).
+      class_names: K tick labels (default ``0 .. K-1``).
+
+    Raises:
+      ValueError: for no matrices, a non-square or empty matrix, unequal K, or a
+        ``class_names`` of the wrong length.
+    """
+    if not matrices:
+        raise ValueError("plot_confusion_matrices needs at least one matrix")
+    arrays = {title: np.asarray(matrix, dtype=np.float64) for title, matrix in matrices.items()}
+    sizes = {matrix.shape for matrix in arrays.values()}
+    size = next(iter(sizes))[0] if len(sizes) == 1 else 0
+    if len(sizes) != 1 or next(iter(sizes)) != (size, size) or size == 0:
+        raise ValueError(f"confusion matrices must all be [K, K], got shapes {sorted(sizes)}")
+    names = [str(index) for index in range(size)] if class_names is None else list(class_names)
+    if len(names) != size:
+        raise ValueError(f"class_names has {len(names)} names for {size} classes")
+    figure = _figure(figsize=(0.5 * size * len(arrays) + 1.5, 0.5 * size + 1.4))
+    panels = figure.subplots(1, len(arrays), squeeze=False)[0]
+    for panel, (title, matrix) in zip(panels, arrays.items(), strict=True):
+        rows = matrix.sum(axis=1, keepdims=True)
+        normalised = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+        panel.imshow(normalised, vmin=0.0, vmax=1.0, cmap="Blues")
+        for (row, column), value in np.ndenumerate(normalised):
+            if value >= 0.005:
+                colour = "white" if value > 0.6 else "black"
+                panel.text(
+                    column,
+                    row,
+                    f"{value:.2f}"[1:] if value < 1 else "1",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color=colour,
+                )
+        accuracy = np.trace(matrix) / max(matrix.sum(), 1.0)
+        panel.set_title(f"{title}: accuracy {accuracy:.3f}", fontsize=9)
+        panel.set_xticks(range(size), names, rotation=90, fontsize=7)
+        panel.set_yticks(range(size), names, fontsize=7)
+        panel.set_xlabel("predicted")
+        panel.set_ylabel("true")
     figure.tight_layout()
     _save_figure(figure, path)

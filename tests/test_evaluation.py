@@ -216,3 +216,25 @@ def test_default_metrics_use_a_shipped_classifier_else_inception():
         assert evaluation.default_metrics(dataset) == ("fid", "kid", "pr")
         # a classifier you trained (train_classifier.py) makes its metrics the default
         assert evaluation.default_metrics(dataset, "c.weights.h5") == evaluation.DEFAULT_METRICS
+
+
+def test_the_augmentation_metric_scores_labelled_samples_and_draws_both_matrices(tmp_path):
+    """Real test images with their true labels stand in for a perfect conditional
+    generator: both classifiers are scored on the reference, the picture decodes."""
+    evaluator = evaluation.Evaluator(
+        "fashion_mnist", "augmentation", num_real=200, augmentation_real=600, download=False
+    )
+    test = data.load_dataset("fashion_mnist", split="test", with_labels=True, download=False)
+    images, labels = data.as_arrays(data.user.select(test, with_labels=True, max_examples=800))
+    values = evaluator(images[200:], labels[200:])
+    assert set(values) == {"augmentation_real", "augmentation_mixed", "augmentation_gain"}
+    assert 0.5 < values["augmentation_real"] <= 1 and 0.5 < values["augmentation_mixed"] <= 1
+    gain = values["augmentation_mixed"] - values["augmentation_real"]
+    assert values["augmentation_gain"] == pytest.approx(gain, abs=1e-9)
+    card = evaluator.cards(200)["augmentation"]
+    assert card["augmentation"]["real_train"].startswith("first 600 of")
+    assert card["augmentation"]["tested_on"] == "200 real images (test split)"
+    picture = iio.imread(evaluator.save_confusion(str(tmp_path / "confusion.png")))
+    assert picture.ndim == 3 and picture.shape[1] > picture.shape[0]  # two side by side
+    with pytest.raises(ConfigError, match="augmentation needs labelled samples"):
+        evaluator(images[200:])

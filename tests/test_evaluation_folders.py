@@ -11,7 +11,7 @@ from real_data import EMOJI_DIR, requires_emoji, write_emoji_folder
 
 from gan_tf import data, evaluation
 from gan_tf.errors import ConfigError, WeightsNotFoundError
-from gan_tf.eval import features
+from gan_tf.eval import features, fid_inception
 
 
 @pytest.fixture(scope="module")
@@ -77,21 +77,24 @@ def test_reference_features_are_read_from_the_cache_the_second_time(emoji_folder
         )
 
     first = build()
-    (path,) = first.cache_entries.values()
+    path = first.records["classifier"]["reference_cache"]
     assert os.path.basename(path).startswith("emoji_test_emoji_classifier_")
     written = os.stat(path).st_mtime_ns
     second = build()
-    assert second.cache_entries == first.cache_entries and os.stat(path).st_mtime_ns == written
-    np.testing.assert_array_equal(second.real_classifier[0], first.real_classifier[0])
+    assert second.records["classifier"]["reference_cache"] == path
+    assert os.stat(path).st_mtime_ns == written
+    np.testing.assert_array_equal(
+        second.real_features["classifier"][0], first.real_features["classifier"][0]
+    )
     assert len(os.listdir(tmp_path)) == 1
     build(image_size=32)  # other pixels (a 32 px reference): another entry
     build(background="black")
     assert len(os.listdir(tmp_path)) == 3
-    assert build(feature_cache=False).cache_entries == {"emoji_classifier": None}
+    assert build(feature_cache=False).records["classifier"]["reference_cache"] is None
 
 
 @requires_emoji
-def test_missing_weights_error_lines_name_the_offline_fix(emoji_folder, monkeypatch):
+def test_missing_weights_error_lines_name_the_offline_fix(emoji_folder, monkeypatch, tmp_path):
     dataset = f"folder:{emoji_folder}"
     with pytest.raises(
         WeightsNotFoundError, match="train_classifier.py --dataset=folder:"
@@ -102,15 +105,15 @@ def test_missing_weights_error_lines_name_the_offline_fix(emoji_folder, monkeypa
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure: Name or service not known")  # noqa: TRY002
 
-    import keras.src.applications.inception_v3 as inception_module
-
-    monkeypatch.setattr(inception_module.file_utils, "get_file", offline)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no cached FID weights
+    monkeypatch.setattr(fid_inception.keras.utils, "get_file", offline)
     with pytest.raises(WeightsNotFoundError, match="could not be downloaded") as error:
         evaluation.Evaluator(dataset, evaluation.default_metrics(dataset), num_real=10)
     message = str(error.value)
+    assert "URL fetch failure" in message and "--fid_weights=PATH" in message
     assert f"experiments/train_classifier.py --dataset={dataset}" in message
     assert "classifier_weights=C.weights.h5" in message and "\n" not in message
-    assert error.value.params == ("inception_weights", "classifier_weights")
+    assert error.value.params == ("fid_weights", "classifier_weights")
 
 
 def test_a_folder_without_classes_or_an_unknown_dataset_has_no_classifier(tmp_path):

@@ -632,6 +632,41 @@ def test_the_best_evaluation_keeps_its_checkpoint_through_rotation(mnist_dir, tm
     assert f"of epoch {best_epoch} to {run_dir / 'samples_best.npz'}" in result.stdout
 
 
+def test_the_best_checkpoints_eval_json_names_the_best_epoch(mnist_dir, tmp_path, monkeypatch):
+    """Scripted scores 3 then 5: the best checkpoint is epoch 1 of 2. Run.evaluate and
+    evaluate_run (one implementation) score it and name it, not the newest (epoch 2)."""
+    from gan_tf import training
+
+    scores = iter([3.0, 5.0])
+
+    class Scripted:
+        metrics = ("fd_classifier",)
+
+    monkeypatch.setattr(training, "_make_evaluator", lambda config, dataset: Scripted())
+    monkeypatch.setattr(
+        training, "evaluate_generator", lambda *args: {"fd_classifier": next(scores)}
+    )
+    run_dir = tmp_path / "run"
+    train(config_for(mnist_dir, epochs=2, eval_every=1, worse_evals=0), run_dir)
+    best = gan_tf.load_run(str(run_dir), checkpoint="best")
+    arguments = dict(num_samples=50, num_real=50, download=False)
+    record = best.evaluate("fd_classifier", **arguments)
+    written = json.loads((run_dir / "eval.json").read_text())
+    assert record["epoch"] == written["epoch"] == 1
+    card = written["cards"]["fd_classifier"]["checkpoint"]
+    assert (card["epoch"], card["which"], card["generator"]) == (1, "best", "generator")
+    assert card["path"].endswith(os.path.join("checkpoints", "best", "ckpt-1"))
+    assert card["step"] == written["checkpoint"]["step"] > 0
+    newest = gan_tf.evaluation.evaluate_run(str(run_dir), "fd_classifier", **arguments)
+    assert newest["epoch"] == 2 and newest["checkpoint"]["which"] == "latest"
+    assert newest["checkpoint"]["step"] == 2 * card["step"]
+    # the same generator and checkpoint: the CLI path and Run.evaluate agree exactly
+    again = gan_tf.evaluation.evaluate_run(
+        str(run_dir), "fd_classifier", checkpoint="best", **arguments
+    )
+    assert again["metrics"] == record["metrics"]
+
+
 def test_best_needs_eval_every(mnist_dir, three_epochs):
     with pytest.raises(gan_tf.errors.RunNotFoundError, match="no best checkpoint.*eval_every"):
         gan_tf.load_run(str(three_epochs), checkpoint="best")

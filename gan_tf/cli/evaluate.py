@@ -1,10 +1,15 @@
-"""Evaluates a training run: ``python experiments/evaluate.py --output_dir=RUN``.
+"""Scores a training run, or any two image sets.
 
-Samples ``--num_samples`` images from the run's newest checkpoint (``--checkpoint=best``,
-an epoch or a path for another one; or reads
-``--samples=file.npz`` from ``sample.py``), scores them against the first
-``--num_real`` images of the dataset's ``--real_split`` and writes the metrics
-with the protocol that made them to ``RUN/eval.json`` (see README, "Evaluation").
+``gan-tf evaluate --output_dir=RUN`` samples ``--num_samples`` images from the run's
+newest checkpoint (``--checkpoint=best``, an epoch or a path for another one; or reads
+``--samples=file.npz`` from ``gan-tf sample``), scores them against the first
+``--num_real`` images of the dataset's ``--real_split`` and writes the metrics, each
+with the protocol card that made it, to ``RUN/eval.json``.
+
+``gan-tf evaluate --real=A --fake=B`` scores two sets (folders of PNG/JPEG images,
+``.npz`` files, or dataset names with ``--real_split``/``--fake_split``; default metrics
+fid,kid,pr), prints the numbers and their cards, and writes ``--out`` if given.
+See docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -17,18 +22,45 @@ from gan_tf.eval import names
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "The training run to evaluate (its --output_dir).")
 flags.DEFINE_string(
+    "real", None, "Score two sets instead of a run: the reference set (folder, .npz or dataset)."
+)
+flags.DEFINE_string("fake", None, "With --real: the set to score (folder, .npz or dataset).")
+flags.DEFINE_string("fake_split", "test", "With --fake=DATASET: its split.")
+flags.DEFINE_integer("num_fake", None, "With --fake: use only its first N images.")
+flags.DEFINE_string(
     "metrics",
     "auto",
-    "auto (the domain classifier's metrics where one ships, else fid,kid,pr), or a comma "
-    f"list of: {', '.join(names.METRICS)}.",
+    "auto (runs: the domain classifier's metrics where one ships, else fid,kid,pr; two "
+    f"sets: fid,kid,pr), or a comma list of: {', '.join(names.METRICS)}.",
 )
 flags.DEFINE_integer("num_samples", 10_000, "Generated images to score.")
 flags.DEFINE_string("samples", None, "Score this .npz (from sample.py) instead of sampling.")
-flags.DEFINE_integer("num_real", 10_000, "Real reference images (first N of --real_split).")
-flags.DEFINE_enum("real_split", "test", ["test", "train"], "Split of the real reference images.")
+flags.DEFINE_integer(
+    "num_real",
+    None,
+    "Real reference images: the first N of --real_split (default: 10000 for a run, all of "
+    "--real for two sets).",
+)
+flags.DEFINE_string(
+    "real_split", None, "Split of the real images (default: test for a run, train for --real)."
+)
 flags.DEFINE_string("classifier_weights", None, "Domain classifier weights (default: shipped).")
 flags.DEFINE_string(
-    "inception_weights", "imagenet", "InceptionV3 weights: 'imagenet' (download) or a .h5 path."
+    "fid_weights",
+    None,
+    "pytorch-fid's pt_inception-2015-12-05-6726825d.pth for fid/kid/pr/is (default: the "
+    "run's, else Keras' cache, downloaded once).",
+)
+flags.DEFINE_enum(
+    "fid_resize",
+    None,
+    ["pytorch_fid", "ttur"],
+    "How images reach the FID Inception's 299x299 (default: the run's, else pytorch_fid).",
+)
+flags.DEFINE_string(
+    "inception_weights",
+    "imagenet",
+    "Keras InceptionV3 weights of the _keras metrics: 'imagenet' (download) or a .h5 path.",
 )
 flags.DEFINE_string("data_dir", None, "Raw files of the real data (default: the run's).")
 flags.DEFINE_bool("download", True, "Let tfds.load download the real data if not found.")
@@ -37,7 +69,10 @@ flags.DEFINE_integer("kid_subset_size", 1000, "KID: images per subset.")
 flags.DEFINE_integer("pr_k", 3, "Precision/recall: k of the k-NN radii.")
 flags.DEFINE_integer("cas_epochs", 5, "CAS: epochs of the classifier trained on samples.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise, KID subsets and CAS training.")
-flags.DEFINE_string("out", None, "Where to write the JSON (default OUTPUT_DIR/eval.json).")
+flags.DEFINE_integer("augmentation_real", 1000, "augmentation: real labelled train images.")
+flags.DEFINE_string(
+    "out", None, "Where to write the JSON (default OUTPUT_DIR/eval.json; two sets: none)."
+)
 flags.DEFINE_string(
     "checkpoint",
     None,
@@ -48,22 +83,44 @@ flags.DEFINE_string(
 
 def evaluate() -> None:
     from gan_tf import evaluation
-
-    common.require_run_dir(FLAGS.output_dir)
+    from gan_tf.errors import ConfigError
 
     arguments = {
-        "num_real": FLAGS.num_real,
-        "real_split": FLAGS.real_split,
         "classifier_weights": FLAGS.classifier_weights,
+        "fid_weights": FLAGS.fid_weights,
         "inception_weights": FLAGS.inception_weights,
         "download": FLAGS.download,
         "kid_subsets": FLAGS.kid_subsets,
         "kid_subset_size": FLAGS.kid_subset_size,
         "pr_k": FLAGS.pr_k,
         "cas_epochs": FLAGS.cas_epochs,
+        "augmentation_real": FLAGS.augmentation_real,
     }
-    if FLAGS.data_dir:
-        arguments["data_dir"] = FLAGS.data_dir
+    for name in ("data_dir", "fid_resize"):
+        if getattr(FLAGS, name):
+            arguments[name] = getattr(FLAGS, name)
+    if FLAGS.real or FLAGS.fake:
+        if not (FLAGS.real and FLAGS.fake) or FLAGS.output_dir or FLAGS.samples:
+            raise ConfigError(
+                "score two sets with both --real and --fake (and no --output_dir/--samples), "
+                "or a run with --output_dir"
+            )
+        record = evaluation.evaluate_sets(
+            FLAGS.real,
+            FLAGS.fake,
+            "fid,kid,pr" if FLAGS.metrics == "auto" else FLAGS.metrics,
+            real_split=FLAGS.real_split or "train",
+            fake_split=FLAGS.fake_split,
+            num_real=FLAGS.num_real,
+            num_fake=FLAGS.num_fake,
+            output=FLAGS.out,
+            seed=FLAGS.seed,
+            **arguments,
+        )
+        print(f"{record['fake']}\n  scored against {record['real']}:")
+        _print(record)
+        return
+    common.require_run_dir(FLAGS.output_dir)
     record = evaluation.evaluate_run(
         FLAGS.output_dir,
         FLAGS.metrics,
@@ -72,13 +129,38 @@ def evaluate() -> None:
         output=FLAGS.out,
         seed=FLAGS.seed,
         checkpoint=FLAGS.checkpoint,
+        num_real=FLAGS.num_real or 10_000,
+        real_split=FLAGS.real_split or "test",
         **arguments,
     )
-    print(f"{record['model']} epoch {record['epoch']} ({record['samples']}):")
+    checkpoint = record["checkpoint"]
+    which = f"{checkpoint['which']} checkpoint, " if "which" in checkpoint else ""
+    print(f"{record['model']} epoch {record['epoch']} ({which}{record['samples']}):")
+    _print(record)
+    print(f"wrote {FLAGS.out or FLAGS.output_dir + '/eval.json'} ({record['seconds']:.0f} s)")
+
+
+def _print(record: dict) -> None:
+    """The values, then one line per feature network: what fixes the numbers."""
     for name, value in record["metrics"].items():
         if not isinstance(value, list):
             print(f"  {name:22s} {value:.5g}")
-    print(f"wrote {FLAGS.out or FLAGS.output_dir + '/eval.json'} ({record['seconds']:.0f} s)")
+    shown = set()
+    for card in record["cards"].values():
+        network = card.get("features")
+        if network and network["network"] not in shown:
+            shown.add(network["network"])
+            digest = (network.get("weights_sha256") or "none")[:12]
+            resize = network.get("resize", "")
+            print(
+                f"  card: {network['network'][:60]}; weights sha256 {digest}; resize {resize[:40]}"
+            )
+    any_card = next(iter(record["cards"].values()), {})
+    print(
+        f"  card: {any_card.get('num_real')} real ({any_card.get('real_split')}) vs "
+        f"{any_card.get('num_generated')} generated, images {any_card.get('image_shape')}, "
+        f"gan_tf {any_card.get('gan_tf_version')}"
+    )
 
 
 MAIN = evaluate

@@ -34,6 +34,12 @@ flags.DEFINE_string(
     "default) or a path (e.g. RUN/checkpoints/ckpt-3).",
 )
 flags.DEFINE_string("grid", None, "Also write the first images as a square grid PNG here.")
+flags.DEFINE_string(
+    "png_dir",
+    None,
+    "Write the images as lossless PNGs 000000.png, ... into this new folder (for gan-tf "
+    "evaluate --fake=DIR, clean-fid, torch-fidelity) instead of an .npz (unless --out).",
+)
 flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 flags.DEFINE_integer("batch_size", 500, "Images generated per forward pass.")
 flags.DEFINE_integer("label", None, "Conditional runs: generate only this class id.")
@@ -58,6 +64,9 @@ def write_samples():
     out = os.path.expanduser(FLAGS.out or os.path.join(run_dir, f"samples{suffix}.npz"))
     if not out.endswith(".npz"):
         raise ConfigError(f"--out must end in .npz, got {FLAGS.out}")
+    png_dir = os.path.expanduser(FLAGS.png_dir or "")
+    if png_dir and os.path.isdir(png_dir) and os.listdir(png_dir):
+        raise ConfigError(f"--png_dir={FLAGS.png_dir} is not empty; give a new or empty folder")
     checkpoint = epoch if epoch is not None else FLAGS.checkpoint
     run = gan_tf.load_run(run_dir, checkpoint=checkpoint)
     if not run.conditional and (FLAGS.label is not None or FLAGS.labels is not None):
@@ -70,17 +79,25 @@ def write_samples():
         raise ConfigError(f"--label must be in [0, {run.num_classes - 1}], got {FLAGS.label}")
     labels = run.labels_for(FLAGS.num, FLAGS.label)  # --label=K, else every class in turn
     images = run.sample(FLAGS.num, labels=labels, seed=FLAGS.seed, batch_size=FLAGS.batch_size)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out[: -len(".npz")] + ".tmp.npz"
-    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, out)
+    if FLAGS.png_dir and images.ndim != 4:
+        raise ConfigError("--png_dir needs an image run; this one makes 2-D points")
+    written = []
+    if FLAGS.png_dir:
+        visualize.save_png_folder(images, FLAGS.png_dir, labels)
+        written.append(f"PNGs to {FLAGS.png_dir}")
+    if FLAGS.out or not FLAGS.png_dir:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        tmp = out[: -len(".npz")] + ".tmp.npz"
+        arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, out)
+        written.append(out)
     if FLAGS.grid and images.ndim == 4:
         side = int(np.sqrt(min(len(images), 64)))  # the largest full square, at most 8x8
         visualize.save_image(visualize.image_grid(images[: side * side], rows=side), FLAGS.grid)
     print(
-        f"wrote {len(images)} images {images.shape[1:]} of epoch {run.epoch} to {out}"
-        + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else "")
+        f"wrote {len(images)} images {images.shape[1:]} of epoch {run.epoch} to "
+        f"{' and '.join(written)}" + (f" and a grid to {FLAGS.grid}" if FLAGS.grid else "")
     )
 
 

@@ -32,6 +32,7 @@ into shuffled float32 batches in ``[-1, 1]`` with static shapes.
 
 from gan_tf.data.base import ImageDataset, keras_cache_dir
 from gan_tf.data.formats import read_idx
+from gan_tf.data.image_sets import is_dataset_name, read_image_set
 from gan_tf.data.images import background_rgb, composite
 from gan_tf.data.pipeline import (
     as_arrays,
@@ -84,6 +85,7 @@ __all__ = [
     "download",
     "first_examples",
     "image_shape_of",
+    "is_dataset_name",
     "is_toy",
     "keras_cache_dir",
     "labelled_batches_for",
@@ -92,6 +94,7 @@ __all__ = [
     "memory_bytes",
     "prepare_emoji",
     "read_idx",
+    "read_image_set",
     "resolve",
     "semi_supervised_batches",
     "to_float_images",

@@ -11,14 +11,18 @@ Metric math (``fid.py``, ``kid.py``, ...) works on the ``[N, D]`` features and
   (antialiased resize to their own 32x32). Features are the 128-d ``features``
   layer, logits its class output.
   A Fréchet distance in this space is reported as ``fd_classifier``, never as FID.
-* **InceptionV3** (:func:`inception_network`): ``keras.applications`` InceptionV3,
+* **The reference FID Inception** (:func:`fid_extractor`): the 2015-12-05 graph that
+  papers report FID with, rebuilt in :mod:`gan_tf.eval.fid_inception` from pytorch-fid's
+  weights file; pool_3 (2048-d) features and 1008-way logits. This is what ``fid``,
+  ``kid``, ``pr`` and ``is`` use.
+* **Keras' InceptionV3** (:func:`inception_network`): ``keras.applications`` InceptionV3,
   pool3 (2048-d average pool) features and 1000-way logits. Images are scaled
   to ``[-1, 1]``, grayscale is tiled to 3 channels, and they are resized to
   299x299 with bilinear interpolation (``tf.image.resize``, no antialiasing).
   The ImageNet weights download on first use (Keras caches them in
   ``~/.keras/models``) or are read from a local file. Keras' port of the weights
-  is not the 2015 graph of the original FID code, so absolute FID values are
-  comparable between runs of this library, not with published tables.
+  is not the 2015 graph of the original FID code, so its Fréchet distance is reported
+  as ``fd_keras`` (with ``kid_keras``, ``pr_keras``, ``is_keras``), never as FID.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import tensorflow as tf
 
 from gan_tf.data import to_float_images
 from gan_tf.errors import ConfigError, WeightsNotFoundError
+from gan_tf.eval import fid_inception
 from gan_tf.eval.cache import file_digest
 
 __all__ = [
@@ -45,6 +50,7 @@ __all__ = [
     "classifier_extractor",
     "classifier_info",
     "classifier_spec",
+    "fid_extractor",
     "inception_extractor",
     "inception_network",
     "is_folder",
@@ -124,6 +130,7 @@ def train_classifier(
     learning_rate: float = 1e-3,
     seed: int = 0,
     verbose: int = 0,
+    steps: int | None = None,
 ) -> keras.Sequential:
     """Trains :func:`build_classifier` on uint8 images and integer labels.
 
@@ -137,32 +144,48 @@ def train_classifier(
       epochs, batch_size, learning_rate: optimisation settings.
       seed: seeds weights and shuffling.
       verbose: Keras ``fit`` verbosity.
+      steps: train exactly this many full batches instead of ``epochs`` passes
+        (``epochs`` is then ignored): the shuffled data repeats (reshuffled each
+        pass, batches run across pass boundaries) and the cosine decay spans
+        ``steps``. Two calls with the same ``steps``, ``batch_size`` and ``seed``
+        get the same optimisation budget whatever the size of their data.
 
     Returns:
       The trained classifier.
+
+    Raises:
+      ConfigError: for unequal numbers of images and labels, no images, or
+        ``steps`` < 1.
     """
     images = np.asarray(images)
     labels = np.asarray(labels, dtype=np.int32)
     if len(images) != len(labels) or len(images) == 0:
         raise ConfigError(f"need as many labels as images, got {len(labels)} and {len(images)}")
+    if steps is not None and steps < 1:
+        raise ConfigError(f"steps must be at least 1 (or None for epochs), got {steps}", "steps")
     keras.utils.set_random_seed(seed)
     model = build_classifier(images.shape[1:], num_classes)
-    steps = epochs * int(np.ceil(len(images) / batch_size))
+    decay_steps = steps if steps is not None else epochs * int(np.ceil(len(images) / batch_size))
     model.compile(
         optimizer=keras.optimizers.Adam(
-            keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+            keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    data = (
-        tf.data.Dataset.from_tensor_slices((images, labels))
-        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .map(lambda x, y: (_to_float(x), y))
-        .prefetch(tf.data.AUTOTUNE)
+    data = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(
+        len(images), seed=seed, reshuffle_each_iteration=True
     )
-    model.fit(data, epochs=epochs, verbose=verbose, shuffle=False)  # data shuffles itself
+    if steps is not None:
+        data = data.repeat()
+    data = data.batch(batch_size).map(lambda x, y: (_to_float(x), y)).prefetch(tf.data.AUTOTUNE)
+    model.fit(  # data shuffles itself; with steps it repeats and one "epoch" is the budget
+        data,
+        epochs=epochs if steps is None else 1,
+        steps_per_epoch=steps,
+        verbose=verbose,
+        shuffle=False,
+    )
     return model
 
 
@@ -380,8 +403,37 @@ def inception_network(weights: str | None = "imagenet") -> keras.Model:
     return keras.Model(model.inputs, [model.get_layer("avg_pool").output, model.outputs[0]])
 
 
+def fid_extractor(
+    weights: str | None = None, *, resize: str = "pytorch_fid", download: bool = True
+) -> FeatureExtractor:
+    """A :class:`FeatureExtractor` on the reference FID Inception (any image size).
+
+    Args:
+      weights: pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth`` (a path), or
+        ``None`` for the copy in Keras' cache (downloaded once when ``download``).
+      resize: how images reach 299x299, a key of
+        :data:`gan_tf.eval.fid_inception.RESIZES` (the default is pytorch-fid's).
+
+    Raises:
+      WeightsNotFoundError: no weights file (the message says how to get one).
+      gan_tf.eval.torch_file.WeightsFileError: the file is not that network's.
+    """
+    if resize not in fid_inception.RESIZES:
+        raise ConfigError(
+            f"resize must be one of {', '.join(fid_inception.RESIZES)}, got {resize!r}", "resize"
+        )
+    network, digest = fid_inception.fid_inception(weights, download=download)
+    return FeatureExtractor(
+        f"fid_inception_{resize}",
+        network,
+        lambda images: fid_inception.preprocess(images, resize),
+        weights_id=digest,
+    )
+
+
 def inception_extractor(weights: str | None = "imagenet") -> FeatureExtractor:
-    """A :class:`FeatureExtractor` on InceptionV3 pool3 features and logits (any image size)."""
+    """A :class:`FeatureExtractor` on Keras' InceptionV3 pool3 features and logits (any
+    image size): the ``_keras`` metrics, not FID."""
     network = inception_network(weights)
     if weights is None:
         weights_id = None  # random weights: features mean nothing, never cached
@@ -393,4 +445,6 @@ def inception_extractor(weights: str | None = "imagenet") -> FeatureExtractor:
         weights_id = (
             file_digest(cached) if os.path.exists(cached) else f"imagenet-{keras.__version__}"
         )
-    return FeatureExtractor("inception_v3", network, inception_preprocess, weights_id=weights_id)
+    return FeatureExtractor(
+        "keras_inception_v3", network, inception_preprocess, weights_id=weights_id
+    )

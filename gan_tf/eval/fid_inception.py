@@ -9,8 +9,8 @@ network in Keras and reads that file (:mod:`gan_tf.eval.torch_file`, no PyTorch 
 * torchvision's Inception v3 stem and Mixed blocks, with pytorch-fid's patches that make it
   the 2015 graph: average pooling in the A, C and first E blocks excludes the padding
   (TensorFlow's ``SAME`` average pool), the last E block max-pools (``Mixed_7c``);
-* every convolution followed by batch norm (eps 0.001) and ReLU; batch norm is folded into
-  the convolution when the weights are loaded (inference only, exact up to float rounding);
+* every convolution (no bias) followed by batch norm (eps 0.001, inference statistics) and
+  ReLU, one Keras layer per PyTorch module, so each weight is loaded as it is;
 * outputs: the 2048-d ``pool_3`` features (global average pool of ``Mixed_7c``) and the
   1008-way logits of the graph's classifier (``fc``; for the Inception Score).
 
@@ -95,11 +95,11 @@ class _Builder:
         self.convs: dict[str, keras.layers.Conv2D] = {}
 
     def conv(self, x, prefix: str, filters: int, kernel, strides=1, padding="valid"):
-        layer = keras.layers.Conv2D(
-            filters, kernel, strides, padding, activation="relu", name=prefix.replace(".", "_")
-        )
-        self.convs[prefix] = layer
-        return layer(x)
+        name = prefix.replace(".", "_")
+        layer = keras.layers.Conv2D(filters, kernel, strides, padding, use_bias=False, name=name)
+        norm = keras.layers.BatchNormalization(epsilon=BATCH_NORM_EPSILON, name=name + "_bn")
+        self.convs[prefix] = (layer, norm)
+        return keras.layers.ReLU()(norm(layer(x), training=False))
 
     def block_a(self, x, name: str, pool_features: int):
         conv = self.conv
@@ -172,7 +172,7 @@ def build_fid_inception() -> tuple[keras.Model, dict[str, keras.layers.Conv2D]]:
     Returns:
       ``(model, convs)``: ``model`` maps ``[N, 299, 299, 3]`` in ``[-1, 1]`` to
       ``[pool_3 [N, 2048], logits [N, 1008]]``; ``convs`` maps e.g.
-      ``"Mixed_5b.branch1x1"`` to its Conv2D (batch norm folded in, see :func:`load_state`).
+      ``"Mixed_5b.branch1x1"`` to its ``(Conv2D, BatchNormalization)`` pair.
     """
     build = _Builder()
     inputs = keras.Input((FID_SIZE, FID_SIZE, 3), name="image")
@@ -201,10 +201,9 @@ def build_fid_inception() -> tuple[keras.Model, dict[str, keras.layers.Conv2D]]:
 def load_state(model: keras.Model, convs: dict, state: dict[str, np.ndarray]) -> None:
     """Sets the network's weights from pytorch-fid's state dict (NumPy arrays by name).
 
-    Each ``BasicConv2d`` (conv without bias, batch norm with eps 0.001) becomes one
-    Conv2D with bias: ``kernel = W * g / sqrt(v + eps)`` (transposed from
-    ``[out, in, kh, kw]`` to ``[kh, kw, in, out]``), ``bias = b - m * g / sqrt(v + eps)``,
-    computed in float64.
+    Each ``BasicConv2d`` gives its conv weight (transposed from ``[out, in, kh, kw]`` to
+    ``[kh, kw, in, out]``) to the Conv2D and its batch-norm weight, bias, running mean
+    and variance to the BatchNormalization; ``fc`` is transposed into the Dense layer.
 
     Raises:
       WeightsFileError: a missing or misshapen tensor (not this network's file).
@@ -218,9 +217,9 @@ def load_state(model: keras.Model, convs: dict, state: dict[str, np.ndarray]) ->
             f"the weights lack {len(missing)} tensors of the FID Inception (first: "
             f"{missing[0]}); give pytorch-fid's {WEIGHTS_FILE}"
         )
-    for prefix, layer in convs.items():
+    for prefix, (layer, norm) in convs.items():
         weight, gamma, beta, mean, variance = (
-            np.asarray(state[f"{prefix}.{part}"], np.float64) for part in _CONV_PARTS
+            np.asarray(state[f"{prefix}.{part}"], np.float32) for part in _CONV_PARTS
         )
         kernel_shape = tuple(layer.kernel.shape)
         if weight.ndim != 4 or weight.transpose(2, 3, 1, 0).shape != kernel_shape:
@@ -228,9 +227,8 @@ def load_state(model: keras.Model, convs: dict, state: dict[str, np.ndarray]) ->
                 f"{prefix}.conv.weight has shape {weight.shape}, expected the transpose of "
                 f"{kernel_shape}; give pytorch-fid's {WEIGHTS_FILE}"
             )
-        scale = gamma / np.sqrt(variance + BATCH_NORM_EPSILON)
-        kernel = weight.transpose(2, 3, 1, 0) * scale
-        layer.set_weights([kernel.astype(np.float32), (beta - mean * scale).astype(np.float32)])
+        layer.set_weights([weight.transpose(2, 3, 1, 0)])
+        norm.set_weights([gamma, beta, mean, variance])
     fc = model.get_layer("fc")
     weight, bias = np.asarray(state["fc.weight"]), np.asarray(state["fc.bias"])
     if weight.shape != (1008, 2048) or bias.shape != (1008,):

@@ -7,10 +7,18 @@
 ``is_classifier``  Inception-style score on the classifier's 10-way logits
 ``coverage``       predicted-class histogram: classes covered, KL to uniform
 ``cas``            Classification Accuracy Score (conditional runs only)
-``fid``            FID: Fréchet distance in InceptionV3 pool3 features
-``kid``            KID in InceptionV3 pool3 features
-``pr``             improved precision/recall in InceptionV3 pool3 features
-``is``             Inception Score on InceptionV3 logits
+``augmentation``   test accuracy of a classifier trained on real data alone and on
+                   real + class-conditional samples, same budget (conditional runs)
+``fid``            FID as papers report it: Fréchet distance in the 2015-12-05
+                   Inception's pool_3 features (TTUR / pytorch-fid network)
+``kid``            KID in the same features
+``pr``             improved precision/recall in the same features
+``is``             Inception Score on the same network's 1008-way logits
+``fd_keras``       Fréchet distance in ``keras.applications.InceptionV3`` features
+                   (other weights and pooling: *not* FID, not comparable with papers)
+``kid_keras``,     KID, precision/recall and Inception Score in those Keras
+``pr_keras``,      InceptionV3 features
+``is_keras``
 =================  ===========================================================
 """
 
@@ -22,6 +30,7 @@ __all__ = [
     "CLASSIFIER_METRICS",
     "DEFAULT_METRICS",
     "INCEPTION_METRICS",
+    "KERAS_METRICS",
     "METRICS",
     "OUTPUT_NAMES",
     "parse_metrics",
@@ -29,8 +38,10 @@ __all__ = [
 ]
 
 CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "is_classifier")
-INCEPTION_METRICS = ("fid", "kid", "pr", "is")
-METRICS = (*CLASSIFIER_METRICS, "coverage", "cas", *INCEPTION_METRICS)
+INCEPTION_METRICS = ("fid", "kid", "pr", "is")  # the reference (2015-12-05) Inception
+KERAS_METRICS = ("fd_keras", "kid_keras", "pr_keras", "is_keras")  # keras.applications'
+METRICS = (*CLASSIFIER_METRICS, "coverage", "cas", "augmentation", *INCEPTION_METRICS)
+METRICS = (*METRICS, *KERAS_METRICS)
 DEFAULT_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "coverage")
 # the scalar values the metrics produce (keys of Evaluator results, metrics.csv columns)
 OUTPUT_NAMES = (
@@ -42,11 +53,19 @@ OUTPUT_NAMES = (
     "classes_covered",
     "class_kl",
     "cas",
+    "augmentation_real",
+    "augmentation_mixed",
+    "augmentation_gain",
     "fid",
     "kid",
     "precision",
     "recall",
     "is",
+    "fd_keras",
+    "kid_keras",
+    "precision_keras",
+    "recall_keras",
+    "is_keras",
 )
 
 
@@ -76,10 +95,13 @@ def parse_metrics(metrics, param: str = "metrics") -> tuple[str, ...]:
 PRIMARY_METRICS = (
     ("fd_classifier", False),
     ("fid", False),
+    ("fd_keras", False),
     ("kid_classifier", False),
     ("kid", False),
+    ("kid_keras", False),
     ("is_classifier", True),
     ("is", True),
+    ("is_keras", True),
     ("cas", True),
     ("classes_covered", True),
 )

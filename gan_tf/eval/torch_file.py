@@ -90,7 +90,7 @@ class _Tensor:
             strides=[s * flat.itemsize for s in self.stride],
             writeable=False,
         )
-        return np.array(view)
+        return np.array(view, order="C")
 
 
 def _rebuild_tensor(storage, offset, size, stride, *_):

@@ -79,7 +79,14 @@ def test_evaluate_writes_every_metric_and_the_protocol(tmp_path):
     assert sum(record["metrics"]["class_histogram"]) == pytest.approx(1.0, abs=1e-6)
     assert record["metrics"]["fd_classifier"] > 0
     assert 1 <= record["metrics"]["classes_covered"] <= 10
-    assert "dcgan epoch 1 (ema generator):" in stdout and "fd_classifier" in stdout
+    assert "dcgan epoch 1 (latest checkpoint, ema generator):" in stdout
+    assert "fd_classifier" in stdout and "card: fashion_mnist_classifier" in stdout
+    card = record["cards"]["fd_classifier"]
+    assert card["checkpoint"]["which"] == "latest" and card["checkpoint"]["epoch"] == 1
+    assert card["features"]["weights_sha256"] == gan_tf.eval.cache.file_digest(
+        gan_tf.eval.features.shipped_classifier_path("fashion_mnist")
+    )
+    assert card["image_shape"] == [28, 28, 1] and card["num_real"] == 300
     assert f"wrote {run_dir}/eval.json" in stdout
 
 
