@@ -33,6 +33,7 @@ setup(
         "absl-py>=1.4",
         "numpy>=1.24",
         "scipy>=1.10",
+        "threadpoolctl>=3.1",  # FID's eigendecompositions on one BLAS thread
     ],
     extras_require={
         "dev": [

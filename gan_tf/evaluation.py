@@ -565,12 +565,9 @@ def evaluate_run(
         scored = rundir.find_checkpoint(run_dir, checkpoint)
         if generator is None:
             generator, config = rundir.restore_generator(run_dir, checkpoint=scored)
-    for key in ("data_dir", "image_size", "background"):
-        evaluator_args.setdefault(key, getattr(config, key))
-    for key in ("classifier_weights", "fid_weights"):  # the run's own unless given
-        evaluator_args[key] = evaluator_args.get(key) or getattr(config, key)
-    evaluator_args.setdefault("fid_resize", config.fid_resize)
-    evaluator = Evaluator(config.dataset, metrics, seed=seed, **evaluator_args)
+    evaluator = Evaluator(
+        config.dataset, metrics, seed=seed, **_run_defaults(config, evaluator_args)
+    )
     if samples is not None:
         images, labels, source = _read_samples(samples)
         card = {"samples": source}
@@ -597,6 +594,16 @@ def evaluate_run(
     if "augmentation" in evaluator.metrics:
         evaluator.save_confusion(_beside(output or os.path.join(run_dir, "eval.json")))
     return record
+
+
+def _run_defaults(config, evaluator_args: dict) -> dict:
+    """The Evaluator's data and weights settings: the run's unless given."""
+    arguments = dict(evaluator_args)
+    for key in ("data_dir", "image_size", "background", "fid_resize"):
+        arguments.setdefault(key, getattr(config, key))
+    for key in ("classifier_weights", "fid_weights"):
+        arguments[key] = arguments.get(key) or getattr(config, key)
+    return arguments
 
 
 def _beside(json_path: str) -> str:
@@ -780,6 +787,7 @@ def train_dataset_classifier(
         verbose=verbose,
     )
     test_images, test_labels, test_source = splits["test"]
+    _save_classifier(model, shape, num_classes, output)
     record = {
         "dataset": dataset,
         "image_shape": list(shape),
@@ -795,11 +803,15 @@ def train_dataset_classifier(
         "test_accuracy": features.accuracy(model, test_images, test_labels),
         "seconds": round(time.time() - started, 1),
     }
+    write_json(output[: -len(".weights.h5")] + ".json", record)
+    return record
+
+
+def _save_classifier(model, shape, num_classes: int, output: str) -> None:
+    """Writes the trained weights without optimizer state, atomically."""
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     tmp = output[: -len(".weights.h5")] + ".tmp.weights.h5"
-    weights_only = features.build_classifier(shape, num_classes)  # no optimizer state
+    weights_only = features.build_classifier(shape, num_classes)
     weights_only.set_weights(model.get_weights())
     weights_only.save_weights(tmp)
     os.replace(tmp, output)
-    write_json(output[: -len(".weights.h5")] + ".json", record)
-    return record

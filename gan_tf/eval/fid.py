@@ -9,12 +9,15 @@ feature space* and must be reported under a different name (the README uses
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import scipy.linalg
+from threadpoolctl import threadpool_limits
 
-__all__ = ["feature_statistics", "frechet_distance", "frechet_distance_from_features"]
+__all__ = [
+    "feature_statistics",
+    "frechet_distance",
+    "frechet_distance_from_features",
+    "trace_sqrt_product",
+]
 
 
 def _features(features, name: str) -> np.ndarray:
@@ -30,26 +33,44 @@ def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
     return array.mean(axis=0), np.cov(array, rowvar=False)
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, *, eps: float = 1e-6) -> float:
+def trace_sqrt_product(sigma1, sigma2) -> float:
+    """``Tr((sigma1 sigma2)^(1/2))`` for symmetric positive semi-definite ``sigma1, sigma2``.
+
+    The eigenvalues of ``sigma1 sigma2`` are those of the symmetric matrix
+    ``A = sigma1^(1/2) sigma2 sigma1^(1/2)``, so the trace is ``sum(sqrt(eig(A)))``: two
+    symmetric eigendecompositions (:func:`numpy.linalg.eigh`) instead of the general
+    matrix square root (:func:`scipy.linalg.sqrtm`) that pytorch-fid and TTUR take. Equal in
+    exact arithmetic; on 2048-d Inception covariances it agrees with ``sqrtm`` to a few
+    1e-6 relative in FID and is about 20x faster on a CPU (``benchmarks/fid_sqrt.py``).
+    Round-off makes some eigenvalues of singular covariances slightly negative; they are
+    taken as 0. The decompositions run on one BLAS thread: OpenBLAS' threaded symmetric
+    eigensolver slows down 10-20x when the cores are busy (e.g. TensorFlow beside it),
+    while one thread takes about 2.6 s for 2048 dimensions.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        values, vectors = np.linalg.eigh(sigma1)
+        root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+        product = root @ sigma2 @ root
+        eigenvalues = np.linalg.eigvalsh((product + product.T) / 2.0)
+    return float(np.sum(np.sqrt(np.clip(eigenvalues, 0.0, None))))
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """Squared Fréchet (2-Wasserstein) distance between two Gaussians.
 
-    ``d^2 = |mu1 - mu2|^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))``, with
-    the matrix square root from :func:`scipy.linalg.sqrtm`. When the product is
-    near-singular (fewer samples than dimensions) ``eps`` is added to both
-    diagonals; a numerically complex square root with a negligible imaginary
-    part is replaced by its real part.
+    ``d^2 = |mu1 - mu2|^2 + Tr(sigma1) + Tr(sigma2) - 2 Tr((sigma1 sigma2)^(1/2))``, the
+    last term from :func:`trace_sqrt_product`. Singular covariances (fewer samples than
+    dimensions) need no offset.
 
     Args:
       mu1, mu2: means, ``[D]``.
-      sigma1, sigma2: covariances, ``[D, D]``.
-      eps: diagonal offset used only when the product is singular (SciPy warns)
-        or its square root is not finite.
+      sigma1, sigma2: covariances, ``[D, D]`` (symmetric positive semi-definite).
 
     Returns:
       The distance, a float >= 0 (up to round-off).
 
     Raises:
-      ValueError: mismatched shapes, or a square root with a large imaginary part.
+      ValueError: mismatched shapes.
     """
     mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
     sigma1 = np.atleast_2d(sigma1).astype(np.float64)
@@ -59,19 +80,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, *, eps: float = 1e-6) -> float:
             f"mismatched statistics: means {mu1.shape}, {mu2.shape}; "
             f"covariances {sigma1.shape}, {sigma2.shape}"
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
-        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if caught or not np.isfinite(covmean).all():  # singular product: offset the diagonals
-        offset = np.eye(len(mu1)) * eps
-        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            largest = np.max(np.abs(covmean.imag))
-            raise ValueError(f"matrix square root has a large imaginary part ({largest:.3g})")
-        covmean = covmean.real
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+    trace = np.trace(sigma1) + np.trace(sigma2)
+    return float(diff @ diff + trace - 2.0 * trace_sqrt_product(sigma1, sigma2))
 
 
 def frechet_distance_from_features(real_features, fake_features) -> float:

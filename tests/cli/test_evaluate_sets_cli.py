@@ -68,24 +68,25 @@ def test_png_dir_then_two_set_scoring_with_a_card(run_dir, tmp_path):
     np.testing.assert_array_equal(written, expected)  # lossless
     np.savez(tmp_path / "other.npz", images=gan_tf.load_run(run_dir).sample(12, seed=1))
     score = [f"--fid_weights={WEIGHTS}", "--kid_subset_size=6", "--kid_subsets=5", "--pr_k=2"]
-    itself = start("evaluate.py", f"--real={pngs}", f"--fake={pngs}", *score)
-    versus = start(
-        "evaluate.py",
-        f"--real={pngs}",
-        f"--fake={tmp_path / 'other.npz'}",
-        f"--out={other}.json",
-        *score,
+    code, stdout, stderr = finish(
+        start(
+            "evaluate.py",
+            f"--real={pngs}",
+            f"--fake={tmp_path / 'other.npz'}",
+            f"--out={other}.json",
+            *score,
+        )
     )
-    code, stdout, stderr = finish(itself)
     assert code == 0, stderr
     values = dict(line.split() for line in stdout.splitlines() if len(line.split()) == 2)
-    assert abs(float(values["fid"])) < 1e-2 and float(values["precision"]) == 1.0
     assert "card: Inception 2015-12-05" in stdout and "resize pytorch_fid" in stdout
     assert "12 real (all) vs 12 generated" in stdout
-    code, stdout, stderr = finish(versus)
-    assert code == 0, stderr
+    itself = gan_tf.evaluation.evaluate_sets(
+        str(pngs), str(pngs), "fid,pr", fid_weights=WEIGHTS, pr_k=2, feature_cache=False
+    )["metrics"]
+    assert abs(itself["fid"]) < 1e-3 * float(values["fid"]) and itself["precision"] == 1.0
     record = json.loads(open(f"{other}.json").read())
-    assert record["metrics"]["fid"] > 100 * abs(float(values["fid"]))
+    assert record["metrics"]["fid"] == pytest.approx(float(values["fid"]), rel=1e-4)
     card = record["cards"]["fid"]
     assert card["features"]["weights_sha256"] == gan_tf.eval.cache.file_digest(WEIGHTS)
     assert (card["num_real"], card["num_generated"], card["image_shape"]) == (12, 12, [28, 28, 1])
@@ -131,3 +132,21 @@ def test_bad_input_is_one_line_and_nothing_written(run_dir, tmp_path):
         assert re.search(message, lines[0]), (name, lines[0])
     assert os.listdir(tmp_path / "full") == ["x.png"]
     assert not os.path.exists(os.path.join(run_dir, "eval.json"))
+
+
+def test_a_run_scored_with_fid_names_the_weights_and_the_resize(run_dir, tmp_path):
+    record = gan_tf.load_run(run_dir).evaluate(
+        "fid,is",
+        fid_weights=WEIGHTS,
+        fid_resize="ttur",
+        num_samples=12,
+        num_real=12,
+        download=False,
+        output=str(tmp_path / "eval.json"),
+    )
+    assert record["metrics"]["fid"] > 0 and record["metrics"]["is"] >= 1.0
+    card = json.loads((tmp_path / "eval.json").read_text())["cards"]["fid"]
+    assert card["features"]["weights"] == WEIGHTS and card["features"]["resize"] == "ttur"
+    assert "no half-pixel centres" in card["features"]["resize_protocol"]
+    assert card["checkpoint"]["which"] == "latest" and card["checkpoint"]["epoch"] == 1
+    assert card["real_split"] == "test" and card["num_generated"] == 12
