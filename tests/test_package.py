@@ -16,6 +16,7 @@ LAYERS = [
     {"data", "distribute"},
     {"models"},  # a variant's training plug may read data
     {"eval.features"},  # the networks behind the metrics (the math stays in layer 2)
+    {"eval.augmentation"},  # a metric that trains classifiers on those networks
     {"config"},
     {"parts"},  # the step's tricks
     {"gan"},  # the keras.Model and its step
@@ -30,6 +31,9 @@ LAYERS = [
 ]
 
 
+NETWORK_MODULES = ("features", "augmentation")  # eval modules that run networks
+
+
 def _imports_of(path):
     """The top-level gan_tf modules a file imports (``gan_tf.eval.fid`` -> ``eval``)."""
     tree = ast.parse(open(path, encoding="utf-8").read())
@@ -37,11 +41,14 @@ def _imports_of(path):
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gan_tf"):
             parts = node.module.split(".")
-            if parts[1:] == ["eval", "features"] or (
-                parts[1:] == ["eval"] and any(a.name == "features" for a in node.names)
-            ):
-                found.add("eval.features")
-            if len(parts) > 1 and parts[1:] != ["eval", "features"]:
+            if parts[1:2] == ["eval"] and parts[2:3] and parts[2] in NETWORK_MODULES:
+                found.add(f"eval.{parts[2]}")
+            elif parts[1:] == ["eval"]:
+                names = {a.name for a in node.names}
+                found.update(f"eval.{name}" for name in names & set(NETWORK_MODULES))
+                if names - set(NETWORK_MODULES):
+                    found.add("eval")
+            elif len(parts) > 1:
                 found.add(parts[1])
             elif len(parts) == 1:
                 found.update(alias.name for alias in node.names)
@@ -59,8 +66,8 @@ def _modules():
                 path = os.path.join(root, name)
                 relative = os.path.relpath(path, PACKAGE).split(os.sep)
                 top = relative[0][:-3] if len(relative) == 1 else relative[0]
-                if relative == ["eval", "features.py"]:
-                    top = "eval.features"
+                if relative[0] == "eval" and relative[-1][:-3] in NETWORK_MODULES:
+                    top = f"eval.{relative[-1][:-3]}"
                 if top != "__init__":
                     yield top, path
 
