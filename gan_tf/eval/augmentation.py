@@ -215,16 +215,14 @@ def _accuracy(confusion: np.ndarray) -> float:
 
 
 def _test_confusion(model, images, labels, num_classes: int, batch_size: int = 500):
-    @tf.function
-    def predict(batch):
-        return tf.argmax(model(to_float_images(batch), training=False), axis=1)
-
-    predictions = np.concatenate(
-        [
-            predict(tf.constant(images[start : start + batch_size])).numpy()
-            for start in range(0, len(images), batch_size)
-        ]
-    )
+    starts = range(0, len(images), batch_size)
+    predictions = [
+        np.argmax(
+            model(to_float_images(tf.constant(images[i : i + batch_size])), training=False), 1
+        )
+        for i in starts
+    ]
+    predictions = np.concatenate(predictions)
     return confusion_matrix(labels, predictions, num_classes)
 
 
