@@ -435,8 +435,8 @@ class Evaluator:
             seed=self.seed,
         )
         self.confusion = {
-            f"real only ({result['real_accuracy']:.1%})": result["real_confusion"],
-            f"real + generated ({result['augmented_accuracy']:.1%})": result["augmented_confusion"],
+            "real only": result["real_confusion"],
+            "real + generated": result["augmented_confusion"],
         }
         self.augmentation_record = {
             "classifier": "gan_tf.eval.features.build_classifier, same steps, schedule, seed",
@@ -519,37 +519,30 @@ def evaluate_run(
     checkpoint: int | str | None = None,
     **evaluator_args,
 ) -> dict:
-    """Evaluates a training run's checkpoint (or a samples file) and writes ``eval.json``.
-
-    The one implementation behind ``gan-tf evaluate --output_dir``,
-    :meth:`gan_tf.run.Run.evaluate` and training's ``eval_every``-free scoring.
+    """Evaluates a training run's checkpoint (or a samples file) and writes ``eval.json``:
+    the one implementation behind ``gan-tf evaluate`` and :meth:`gan_tf.run.Run.evaluate`.
 
     Args:
       run_dir: a training run's ``--output_dir``.
       metrics: names from :data:`METRICS`, or ``"auto"`` for :func:`default_metrics`.
       num_samples: generated images to score (conditional runs: in the reference's class
         proportions, equal shares on balanced data).
-      samples: an ``.npz`` from ``gan-tf sample`` (``images``, optional ``labels``) to
-        score instead of sampling the checkpoint.
+      samples: an ``.npz`` from ``gan-tf sample`` to score instead of sampling.
       output: where to write the JSON (default ``run_dir/eval.json``).
-      seed: seeds the generator's noise, KID subsets and CAS.
-      generator: the network already restored from ``checkpoint`` (what
-        :class:`~gan_tf.run.Run` holds), or one for a run trained with your own networks;
-        default: restored here.
-      checkpoint: which checkpoint: ``None`` (the newest), ``"best"``, an epoch or a
-        path (see :func:`gan_tf.rundir.find_checkpoint`). It is the one scored and
-        the one named in ``eval.json``.
+      seed: seeds the noise, KID subsets and CAS.
+      generator: the network already restored from ``checkpoint`` (what a
+        :class:`~gan_tf.run.Run` holds); default: restored here.
+      checkpoint: ``None`` (the newest), ``"best"``, an epoch or a path
+        (:func:`gan_tf.rundir.find_checkpoint`): the one scored and named in the cards.
       **evaluator_args: passed to :class:`Evaluator` (``num_real``, ``real_split``,
         ``fid_weights``, ``resize``, ``classifier_weights``, ``data_dir``...).
 
     Returns:
-      The record written: ``metrics``, ``cards`` (one protocol card per metric),
-      ``protocol``, ``checkpoint``, ``run_dir``, ``epoch``, ``samples``, ``seconds``.
+      The record written: ``metrics``, ``cards`` (per metric), ``protocol``,
+      ``checkpoint``, ``run_dir``, ``epoch``, ``samples``, ``seconds``.
     """
-    started = time.time()
-    run_dir = os.path.expanduser(run_dir)
-    samples = os.path.expanduser(samples) if samples else samples
-    output = os.path.expanduser(output) if output else output
+    started, run_dir = time.time(), os.path.expanduser(run_dir)
+    samples, output = (os.path.expanduser(p) if p else p for p in (samples, output))
     if metrics != "auto":
         metrics = parse_metrics(metrics)  # fail on a typo before loading anything
     rundir.require_run(run_dir)
@@ -579,20 +572,13 @@ def evaluate_run(
         source = "ema generator" if config.ema else "generator"
         card = dict(rundir.checkpoint_record(run_dir, scored), generator=source)
     values = evaluator(images, labels)
-    record = {
-        "run_dir": run_dir,
-        "model": config.model,
-        "epoch": card.get("epoch"),
-        "samples": source,
-        "checkpoint": card,
-        "metrics": values,
-        "cards": evaluator.cards(len(images), card),
-        "protocol": evaluator.protocol(len(images)),
-        "seconds": round(time.time() - started, 1),
-    }
-    write_json(output or os.path.join(run_dir, "eval.json"), record)
+    record = dict(run_dir=run_dir, model=config.model, epoch=card.get("epoch"), samples=source)
+    record.update(checkpoint=card, metrics=values, cards=evaluator.cards(len(images), card))
+    record.update(protocol=evaluator.protocol(len(images)), seconds=round(time.time() - started, 1))
+    output = output or os.path.join(run_dir, "eval.json")
+    write_json(output, record)
     if "augmentation" in evaluator.metrics:
-        evaluator.save_confusion(_beside(output or os.path.join(run_dir, "eval.json")))
+        evaluator.save_confusion(_beside(output))
     return record
 
 
@@ -744,18 +730,7 @@ def train_dataset_classifier(
     Returns:
       The record: dataset, sources, example counts, epochs, test accuracy, seconds.
     """
-    known = (*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES)
-    if dataset not in known and not features.is_folder(dataset):
-        raise ConfigError(
-            f"dataset={dataset} has no classifier; choose one of {', '.join(known)} or "
-            "folder:PATH (a folder with one sub-folder per class)",
-            "dataset",
-        )
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value}", name)
-    if not output.endswith(".weights.h5"):
-        raise ConfigError(f"output must end in .weights.h5, got {output}", "output")
+    _check_classifier_request(dataset, output, epochs=epochs, batch_size=batch_size)
     started = time.time()
     if features.is_folder(dataset):  # its sub-folders are the classes
         side = features.FOLDER_CLASSIFIER_SIDE
@@ -805,6 +780,21 @@ def train_dataset_classifier(
     }
     write_json(output[: -len(".weights.h5")] + ".json", record)
     return record
+
+
+def _check_classifier_request(dataset: str, output: str, **counts) -> None:
+    known = (*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES)
+    if dataset not in known and not features.is_folder(dataset):
+        raise ConfigError(
+            f"dataset={dataset} has no classifier; choose one of {', '.join(known)} or "
+            "folder:PATH (a folder with one sub-folder per class)",
+            "dataset",
+        )
+    for name, value in counts.items():
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value}", name)
+    if not output.endswith(".weights.h5"):
+        raise ConfigError(f"output must end in .weights.h5, got {output}", "output")
 
 
 def _save_classifier(model, shape, num_classes: int, output: str) -> None:

@@ -314,15 +314,7 @@ def _train_locked(
         "stopped_early": False,
     }
     if summary["already_finished"]:
-        if chief:
-            with rundir.writing("the progress GIF and plots", run_dir):
-                _finish(run_dir)
-        _print(
-            verbose,
-            f"{run_dir} is already trained to epoch {start_epoch} "
-            f"(epochs={config.epochs}); raise epochs to train further.",
-        )
-        return {**summary, "epoch": start_epoch, "step": int(gan.step.numpy())}
+        return _already_finished(config, run_dir, summary, int(gan.step.numpy()), chief, verbose)
     trainer = _Trainer(
         config, run_dir, gan, dataset, steps_per_epoch, checkpoints, progress, epoch_counter,
         chief=chief, verbose=verbose, callbacks=callbacks, spec=spec, plug_state=plug_state,
@@ -334,6 +326,20 @@ def _train_locked(
         ):  # fmt: skip
             print(line, flush=True)
     return trainer.train(summary)
+
+
+def _already_finished(config, run_dir: str, summary: dict, step: int, chief, verbose) -> dict:
+    """A finished run: refresh its GIF and plots, say so, and return its summary."""
+    if chief:
+        with rundir.writing("the progress GIF and plots", run_dir):
+            _finish(run_dir)
+    epoch = summary["start_epoch"]
+    _print(
+        verbose,
+        f"{run_dir} is already trained to epoch {epoch} (epochs={config.epochs}); raise "
+        "epochs to train further.",
+    )
+    return {**summary, "epoch": epoch, "step": step}
 
 
 def _named_by(config: TrainConfig, handed):

@@ -70,15 +70,10 @@ def augmentation_accuracy(
 ) -> dict:
     """Test accuracy of a classifier trained on real data with and without generated data.
 
-    Trains :func:`gan_tf.eval.features.build_classifier` (via
-    :func:`~gan_tf.eval.features.train_classifier`: Adam, cosine-decayed learning
-    rate, softmax cross-entropy) twice with the same budget: the same number of
-    optimisation steps of ``batch_size`` examples, the same learning-rate schedule
-    and the same seed (weights, dropout and shuffling). Model "real" sees
-    ``real_train`` alone; model "augmented" sees ``real_train`` and ``generated``
-    shuffled together. Because the step count is equal, the real-only model makes
-    more passes over its smaller set: both get the same compute, and the comparison
-    asks only whether the extra (generated) examples are worth having.
+    Trains :func:`gan_tf.eval.features.build_classifier` twice with the same budget
+    (steps of ``batch_size``, cosine schedule, seed): on ``real_train`` alone and on
+    ``real_train`` and ``generated`` shuffled together. The real-only model makes more
+    passes over its smaller set; the comparison asks only whether the extra examples help.
 
     Args:
       real_train: ``(images, labels)``: uint8 ``[N, H, W, C]`` and int ``[N]``.
@@ -94,44 +89,33 @@ def augmentation_accuracy(
       seed: seeds both models identically, so the real-only result is reproducible.
 
     Returns:
-      A dict: ``real_accuracy`` and ``augmented_accuracy`` (floats in ``[0, 1]`` on
-      ``test``), ``accuracy_gain`` (augmented minus real), ``real_confusion`` and
-      ``augmented_confusion`` (int ``[K, K]`` NumPy arrays, rows = true class,
-      columns = predicted; see :func:`confusion_matrix`), and the budget: ``steps``,
-      ``batch_size``, ``learning_rate``, ``seed``, ``real_count``,
-      ``generated_count``, ``test_count``, ``num_classes``.
+      ``real_accuracy``, ``augmented_accuracy`` (on ``test``), ``accuracy_gain``, the
+      int ``[K, K]`` ``real_confusion`` and ``augmented_confusion`` (rows = true class),
+      the budget and the three set sizes.
 
     Raises:
-      ConfigError: for unequal numbers of images and labels, an empty set, labels
-        outside ``[0, num_classes)``, images that are not uint8 ``[N, H, W, C]``,
-        unequal image shapes across the three sets, or ``steps`` < 1.
+      ConfigError: mismatched lengths, empty sets, labels outside ``[0, num_classes)``,
+        images that are not uint8 ``[N, H, W, C]`` of one shape, or ``steps`` < 1.
     """
     if num_classes < 2:
         raise ConfigError(f"num_classes must be at least 2, got {num_classes}", "num_classes")
-    real_images, real_labels = _labelled_set(real_train, num_classes, "real_train")
-    generated_images, generated_labels = _labelled_set(generated, num_classes, "generated")
-    test_images, test_labels = _labelled_set(test, num_classes, "test")
-    shapes = {
-        "real_train": real_images.shape[1:],
-        "generated": generated_images.shape[1:],
-        "test": test_images.shape[1:],
-    }
-    if len(set(shapes.values())) != 1:
-        described = ", ".join(f"{name} {tuple(shape)}" for name, shape in shapes.items())
-        raise ConfigError(f"all images must have the same [H, W, C]; got {described}")
+    sets = _checked_sets(
+        {"real_train": real_train, "generated": generated, "test": test}, num_classes
+    )
+    (real_images, real_labels), (generated_images, generated_labels), test = sets
+    test_images = test[0]
     if steps is None:
         steps = epochs * int(np.ceil((len(real_images) + len(generated_images)) / batch_size))
     if steps < 1:
         raise ConfigError(f"steps must be at least 1, got {steps}", "steps")
 
     budget = dict(
-        num_classes=num_classes,
-        steps=steps,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
+        num_classes=int(num_classes),
+        steps=int(steps),
+        batch_size=int(batch_size),
+        learning_rate=float(learning_rate),
+        seed=int(seed),
     )
-    test = (test_images, test_labels)
     real_confusion = classifier_confusion((real_images, real_labels), test, **budget)
     augmented = (
         np.concatenate([real_images, generated_images]),
@@ -146,15 +130,21 @@ def augmentation_accuracy(
         "accuracy_gain": augmented_accuracy - real_accuracy,
         "real_confusion": real_confusion,
         "augmented_confusion": augmented_confusion,
-        "steps": int(steps),
-        "batch_size": int(batch_size),
-        "learning_rate": float(learning_rate),
-        "seed": int(seed),
+        **budget,
         "real_count": len(real_images),
         "generated_count": len(generated_images),
         "test_count": len(test_images),
-        "num_classes": int(num_classes),
     }
+
+
+def _checked_sets(sets: dict, num_classes: int) -> list:
+    """Each ``(images, labels)`` pair checked; all images must share one ``[H, W, C]``."""
+    checked = [_labelled_set(pair, num_classes, name) for name, pair in sets.items()]
+    shapes = {name: pair[0].shape[1:] for name, pair in zip(sets, checked, strict=True)}
+    if len(set(shapes.values())) != 1:
+        described = ", ".join(f"{name} {tuple(shape)}" for name, shape in shapes.items())
+        raise ConfigError(f"all images must have the same [H, W, C]; got {described}")
+    return checked
 
 
 def classifier_confusion(
