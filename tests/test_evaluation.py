@@ -219,22 +219,22 @@ def test_default_metrics_use_a_shipped_classifier_else_inception():
 
 
 def test_the_augmentation_metric_scores_labelled_samples_and_draws_both_matrices(tmp_path):
-    """Real test images with their true labels stand in for a perfect conditional
-    generator: both classifiers are scored on the reference, the picture decodes."""
+    """The wiring (the metric's numbers: tests/eval/test_augmentation.py): real test
+    images with their labels stand in for a conditional generator's samples."""
     evaluator = evaluation.Evaluator(
-        "fashion_mnist", "augmentation", num_real=200, augmentation_real=600, download=False
+        "fashion_mnist", "augmentation", num_real=64, augmentation_real=64, download=False
     )
     test = data.load_dataset("fashion_mnist", split="test", with_labels=True, download=False)
-    images, labels = data.as_arrays(data.user.select(test, with_labels=True, max_examples=800))
-    values = evaluator(images[200:], labels[200:])
+    images, labels = data.as_arrays(data.user.select(test, with_labels=True, max_examples=128))
+    values = evaluator(images[64:], labels[64:])
     assert set(values) == {"augmentation_real", "augmentation_mixed", "augmentation_gain"}
-    assert 0.5 < values["augmentation_real"] <= 1 and 0.5 < values["augmentation_mixed"] <= 1
+    assert 0 <= values["augmentation_real"] <= 1 and 0 <= values["augmentation_mixed"] <= 1
     gain = values["augmentation_mixed"] - values["augmentation_real"]
     assert values["augmentation_gain"] == pytest.approx(gain, abs=1e-9)
-    card = evaluator.cards(200)["augmentation"]
-    assert card["augmentation"]["real_train"].startswith("first 600 of")
-    assert card["augmentation"]["tested_on"] == "200 real images (test split)"
+    card = evaluator.cards(64)["augmentation"]["augmentation"]
+    assert card["real_train"].startswith("first 64 of") and card["steps"] == 5
+    assert card["tested_on"] == "64 real images (test split)"
     picture = iio.imread(evaluator.save_confusion(str(tmp_path / "confusion.png")))
     assert picture.ndim == 3 and picture.shape[1] > picture.shape[0]  # two side by side
     with pytest.raises(ConfigError, match="augmentation needs labelled samples"):
-        evaluator(images[200:])
+        evaluator(images[64:])

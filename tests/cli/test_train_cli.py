@@ -245,7 +245,8 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
                 "arch": {"base_width": 16, "max_width": 32},
             },
         ),
-        (  # every Improved Techniques flag at once (issue 16)
+        pytest.param(  # every Improved Techniques flag at once (issue 16); in-process
+            # coverage in tests/test_gan.py, so through a subprocess with `make test-slow`
             [
                 "--loss=feature_matching",
                 "--historical_averaging=0.001",
@@ -262,6 +263,7 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
                     "attention": 14,
                 },
             },
+            marks=pytest.mark.slow,
         ),
     ],
     ids=["relativistic_r1_arch", "improved_techniques"],
