@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from gan_tf import data, rundir, sampling, visualize
+from gan_tf.data import image_sets
 from gan_tf.errors import ConfigError, ResourceNotFoundError, WeightsNotFoundError
 from gan_tf.eval import (
     class_coverage,
@@ -684,26 +685,12 @@ def _data_args(evaluator_args: dict) -> dict:
 
 
 def _read_samples(path: str):
+    """``(images, labels or None, path)`` of a samples file written by ``gan-tf sample``."""
     if not os.path.exists(path):
         raise ResourceNotFoundError(
             f"samples={path} does not exist; write one with experiments/sample.py", "samples"
         )
-    try:
-        with np.load(path) as arrays:
-            if "images" not in arrays:
-                raise ConfigError(
-                    f"samples={path} has no 'images' array (keys: {list(arrays)})", "samples"
-                )
-            labels = arrays["labels"] if "labels" in arrays else None
-            return arrays["images"], labels, path
-    except (OSError, ValueError, EOFError) as error:
-        if isinstance(error, ConfigError):
-            raise
-        raise ConfigError(
-            f"samples={path} is not a readable .npz ({type(error).__name__}); write one with "
-            "experiments/sample.py",
-            "samples",
-        ) from None
+    return (*image_sets.read_npz(path), path)
 
 
 def train_dataset_classifier(

@@ -59,6 +59,21 @@ def config_for(mnist_dir, **overrides):
     return gan_tf.make_config(**values)
 
 
+def script_scores(monkeypatch, scores):
+    """--eval_every's evaluations return these fd_classifier values in turn."""
+    from gan_tf import training
+
+    values = iter(scores)
+
+    class Scripted:
+        metrics = ("fd_classifier",)
+
+    monkeypatch.setattr(training, "_make_evaluator", lambda config, dataset: Scripted())
+    monkeypatch.setattr(
+        training, "evaluate_generator", lambda *args: {"fd_classifier": next(values)}
+    )
+
+
 def train(config, run_dir, verbose=0, **kwargs):
     return gan_tf.train(config, str(run_dir), verbose=verbose, **kwargs)
 
@@ -555,17 +570,7 @@ def test_rollback_restores_the_last_good_checkpoint_and_halves_the_learning_rate
 def test_a_worsening_metric_rolls_back_to_the_best_checkpoint(mnist_dir, tmp_path, monkeypatch):
     """Scripted scores 5, 4, 6, 7 (worse twice in a row), then 3, 3, 3: the run goes back
     to the best checkpoint (epoch 2), halves the learning rates and finishes."""
-    from gan_tf import training
-
-    scores = iter([5.0, 4.0, 6.0, 7.0, 3.0, 3.0, 3.0])
-
-    class Scripted:
-        metrics = ("fd_classifier",)
-
-    monkeypatch.setattr(training, "_make_evaluator", lambda config, dataset: Scripted())
-    monkeypatch.setattr(
-        training, "evaluate_generator", lambda *args: {"fd_classifier": next(scores)}
-    )
+    script_scores(monkeypatch, [5.0, 4.0, 6.0, 7.0, 3.0, 3.0, 3.0])
     run_dir = tmp_path / "run"
     config = config_for(mnist_dir, epochs=5, eval_every=1, worse_evals=2, on_divergence="rollback")
     summary = train(config, run_dir)
@@ -635,17 +640,7 @@ def test_the_best_evaluation_keeps_its_checkpoint_through_rotation(mnist_dir, tm
 def test_the_best_checkpoints_eval_json_names_the_best_epoch(mnist_dir, tmp_path, monkeypatch):
     """Scripted scores 3 then 5: the best checkpoint is epoch 1 of 2. Run.evaluate and
     evaluate_run (one implementation) score it and name it, not the newest (epoch 2)."""
-    from gan_tf import training
-
-    scores = iter([3.0, 5.0])
-
-    class Scripted:
-        metrics = ("fd_classifier",)
-
-    monkeypatch.setattr(training, "_make_evaluator", lambda config, dataset: Scripted())
-    monkeypatch.setattr(
-        training, "evaluate_generator", lambda *args: {"fd_classifier": next(scores)}
-    )
+    script_scores(monkeypatch, [3.0, 5.0])
     run_dir = tmp_path / "run"
     train(config_for(mnist_dir, epochs=2, eval_every=1, worse_evals=0), run_dir)
     best = gan_tf.load_run(str(run_dir), checkpoint="best")

@@ -19,7 +19,7 @@ from gan_tf.data.pipeline import as_arrays
 from gan_tf.data.registry import is_toy, load_dataset, resolve
 from gan_tf.errors import ConfigError, DataCorruptError, GanTfError, ResourceNotFoundError
 
-__all__ = ["is_dataset_name", "read_image_set"]
+__all__ = ["is_dataset_name", "read_image_set", "read_npz"]
 
 
 def is_dataset_name(text: str) -> bool:
@@ -67,7 +67,7 @@ def read_image_set(
         images, description = _read_folder(path, limit, background), f"folder {path}"
         return images, None, description
     if path.endswith(".npz"):
-        images, labels = _read_npz(path, limit)
+        images, labels = read_npz(path, limit)
         return images, labels, f"arrays {path}"
     if is_dataset_name(source) and not is_toy(source):
         loaded = load_dataset(
@@ -115,7 +115,14 @@ def _decode(file: str, background: str) -> np.ndarray:
     return composite(rgba, background)
 
 
-def _read_npz(path: str, limit: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+def read_npz(path: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """An ``.npz``'s uint8 ``images`` (or its only array; ``[N, H, W]`` gains a channel
+    axis) and its ``labels`` if it has them, the first ``limit`` of each.
+
+    Raises:
+      ResourceNotFoundError, DataCorruptError, ConfigError: missing, unreadable, or
+        without uint8 images of 1 or 3 channels.
+    """
     if not os.path.isfile(path):
         raise ResourceNotFoundError(f"{path} does not exist")
     try:
