@@ -20,7 +20,6 @@ images with one of the two resize protocols in :data:`RESIZES`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import keras
@@ -306,11 +305,3 @@ def fid_inception(weights: str | None = None, *, download: bool = True):
     model, convs = build_fid_inception()
     load_state(model, convs, read_state_dict(path))
     return model, file_digest(path)
-
-
-def digest_of(state: dict[str, np.ndarray]) -> str:
-    """SHA-256 over a state dict's names and bytes (identifies in-memory weights)."""
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        digest.update(name.encode() + b"\0" + np.ascontiguousarray(state[name]).tobytes())
-    return digest.hexdigest()
