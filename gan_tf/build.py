@@ -14,6 +14,7 @@ from gan_tf import data, distribute, models, parts
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
 from gan_tf.gan import GAN
+from gan_tf.packing import packed_shape
 
 __all__ = [
     "architecture",
@@ -76,6 +77,7 @@ def build_networks(config: TrainConfig, shape, num_classes=None, spec=None):
             latent_dim=config.latent_dim,
             arch=architecture(config),
             num_classes=num_classes if spec.needs_labels else None,
+            pack=config.pack,
         )
     if config.precision != "float32":
         generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
@@ -163,7 +165,7 @@ def _check_networks(generator, discriminator, config: TrainConfig, shape, strate
             f"generator makes {tuple(samples.shape[1:])} samples but the data is {tuple(shape)}",
             "generator",
         )
-    real = tf.zeros([2, *shape])
+    real = tf.zeros([2, *packed_shape(shape, config.pack)])
     logits = _call_or_refuse(
         discriminator, [real, labels] if conditional else real, "discriminator", "samples"
     )
@@ -224,6 +226,14 @@ def build_gan(
             "model",
             "dataset",
         )
+    replicas = strategy.num_replicas_in_sync
+    if config.pack > 1 and (config.batch_size // replicas) % config.pack:
+        raise ConfigError(
+            f"pack={config.pack} needs each replica's batch ({config.batch_size} / {replicas} "
+            f"replicas) to be a multiple of it: pick batch_size accordingly",
+            "pack",
+            "batch_size",
+        )
     with strategy.scope():
         if generator is None and discriminator is None:
             generator, discriminator = build_networks(config, shape, num_classes, spec)
@@ -236,6 +246,7 @@ def build_gan(
             num_classes=num_classes if spec.conditional else None,
             seed=config.seed,
             feature_layer=config.feature_layer,
+            pack=config.pack,
         )
         d_learning_rate = config.d_learning_rate or config.learning_rate
         gan.compile(
@@ -248,6 +259,7 @@ def build_gan(
             n_critic=config.n_critic,
             simultaneous=config.update == "simultaneous",
             label_smoothing=config.label_smoothing,
+            unroll=config.unroll,
             jit_compile=config.jit_compile,
         )
         return gan

@@ -106,6 +106,16 @@ class TrainConfig:
         "Semi-supervised models: labelled training examples per class, drawn by "
         "--seed; every training example is also used unlabelled.",
     )
+    pack: int = _field(
+        1,
+        "PacGAN (Lin 2018): the discriminator judges packs of N samples, all real or all "
+        "fake, concatenated along channels (1 = off; batch_size must be a multiple).",
+    )
+    unroll: int = _field(
+        0,
+        "Unrolled GAN (Metz 2017): the generator's loss is taken against D unrolled N "
+        "updates ahead of its optimizer, differentiating through them (0 = off).",
+    )
     label_smoothing: float = _field(0.0, "One-sided label smoothing: real targets become 1-x.")
     label_flip: float = _field(0.0, "Probability of swapping real/fake roles per example in D.")
     instance_noise: float = _field(0.0, "Std of noise on D inputs, annealed linearly to 0.")
@@ -258,6 +268,7 @@ def _validate(config: TrainConfig) -> None:
     _validate_watchdog(config)
     _validate_strategy_and_update(config)
     _validate_tricks(config)
+    _validate_pack_and_unroll(config, spec, pair)
     _validate_evaluation(config)
 
 
@@ -285,6 +296,7 @@ def _validate_counts(config: TrainConfig) -> None:
         "grid_size",
         "steps_per_call",
         "ada_kimg",
+        "pack",
     )
     for name in positive:
         value = getattr(config, name)
@@ -317,7 +329,13 @@ def _validate_optimization(config: TrainConfig) -> None:
 
 
 def _validate_watchdog(config: TrainConfig) -> None:
-    for name in ("checkpoint_every_steps", "saturation_steps", "worse_evals", "labels_per_class"):
+    for name in (
+        "checkpoint_every_steps",
+        "saturation_steps",
+        "worse_evals",
+        "labels_per_class",
+        "unroll",
+    ):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be an integer >= 0 (0 = off), got {value}", name)
@@ -340,6 +358,42 @@ def _validate_strategy_and_update(config: TrainConfig) -> None:
             "use update=alternating for critic-heavy models",
             "update",
             "n_critic",
+        )
+
+
+def _validate_pack_and_unroll(config: TrainConfig, spec, pair) -> None:
+    """PacGAN needs unconditional models and batches of whole packs; Unrolled GAN
+    restates the discriminator's plain loss and optimizer rule, so it refuses what
+    it would leave out (penalties, loss terms on D, simultaneous updates)."""
+    if config.pack > 1 and spec.needs_labels:
+        raise ConfigError(
+            f"pack applies to unconditional models; model={config.model}'s discriminator "
+            "judges each sample with its label: use pack=1",
+            "pack",
+            "model",
+        )
+    if config.batch_size % config.pack:
+        raise ConfigError(
+            f"batch_size={config.batch_size} must be a multiple of pack={config.pack}",
+            "batch_size",
+            "pack",
+        )
+    if not config.unroll:
+        return
+    leftovers = [
+        name
+        for name in ("gp_weight", "r1_weight", "historical_averaging", "clip_value")
+        if getattr(config, name)
+    ]
+    if pair.taps:
+        leftovers.append(f"loss={config.loss}")
+    if config.update == "simultaneous":
+        leftovers.append("update=simultaneous")
+    if leftovers:
+        raise ConfigError(
+            f"unroll cannot be combined with {', '.join(leftovers)}: the unrolled "
+            "discriminator steps take the plain loss pair; turn those off or use unroll=0",
+            "unroll",
         )
 
 
@@ -433,6 +487,7 @@ FIXED_FIELDS = (
     "ema",
     "historical_averaging",
     "labels_per_class",
+    "pack",
     "augment",
     "ada_target",
     "optimizer",

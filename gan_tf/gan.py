@@ -22,11 +22,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from gan_tf import distribute, losses
+from gan_tf import distribute, losses, unroll
 from gan_tf.data import user
 from gan_tf.errors import CheckpointError, ConfigError
 from gan_tf.losses import TAPPED_INPUTS, LossPair
-from gan_tf.parts import Update
+from gan_tf.packing import pack_samples
+from gan_tf.parts import Part, Update
 
 __all__ = ["GAN", "tapped_discriminator"]
 
@@ -46,6 +47,10 @@ class GAN(keras.Model):
         so a restored step counter continues the exact random stream.
       feature_layer: the discriminator layer losses that read ``features`` get
         (empty: a layer named ``features``, else the input of the last layer).
+      pack: PacGAN (Lin et al., 2018): the discriminator judges packs of ``pack``
+        samples, all real or all generated, concatenated along the last axis
+        (:mod:`gan_tf.packing`); build it for that wider input. Each update's
+        batch must be a multiple of ``pack``. Unconditional GANs only.
 
     Attributes:
       generator_ema: the EMA generator (:class:`gan_tf.parts.EMA`), else ``None``.
@@ -61,12 +66,20 @@ class GAN(keras.Model):
         num_classes: int | None = None,
         seed: int = 0,
         feature_layer: str = "",
+        pack: int = 1,
         name: str = "gan",
     ):
         super().__init__(name=name)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = int(latent_dim or _input_width(generator))
         self.num_classes, self.seed, self.feature_layer = num_classes, int(seed), feature_layer
+        self.pack = int(pack)
+        if self.pack < 1 or (self.pack > 1 and num_classes is not None):
+            raise ConfigError(
+                f"pack must be >= 1 and 1 for a conditional GAN (its discriminator judges "
+                f"one sample with its label), got pack={pack}",
+                "pack",
+            )
         self.generator_ema = None
         self.step = self.add_weight(
             shape=(), initializer="zeros", dtype="int64", trainable=False, name="step"
@@ -80,7 +93,7 @@ class GAN(keras.Model):
             for variable in network.non_trainable_variables
             if variable.path.endswith("seed_generator_state")
         ]
-        self.parts, self.n_critic, self.simultaneous = (), 1, False
+        self.parts, self.n_critic, self.simultaneous, self.unroll = (), 1, False, 0
         self.built = True
 
     def compile(
@@ -93,6 +106,7 @@ class GAN(keras.Model):
         n_critic: int = 1,
         simultaneous: bool = False,
         label_smoothing: float = 0.0,
+        unroll: int = 0,
         jit_compile: bool = False,
         steps_per_execution: int = 1,
         run_eagerly: bool = False,
@@ -111,13 +125,17 @@ class GAN(keras.Model):
             gradient from the pre-update discriminator, as the TF DCGAN tutorial)
             instead of alternating updates. Needs ``n_critic == 1``.
           label_smoothing: one-sided smoothing of the real targets (cross-entropy losses).
+          unroll: Unrolled GAN (Metz et al., 2017): the generator's loss is taken
+            against the discriminator ``unroll`` updates ahead, differentiating
+            through those updates (:mod:`gan_tf.unroll`; 0 = off).
           jit_compile: compile each replica's update with XLA (the data and the
             cross-replica work stay outside, as in Keras' own ``fit``).
           steps_per_execution, run_eagerly: as in ``keras.Model.compile``.
 
         Raises:
-          ConfigError: ``simultaneous`` with ``n_critic > 1``, or a loss reading
-            discriminator layers of a conditional or subclassed discriminator.
+          ConfigError: ``simultaneous`` with ``n_critic > 1``, a loss reading
+            discriminator layers of a conditional or subclassed discriminator, or
+            ``unroll`` with what it cannot unroll (see :meth:`_check_unroll`).
         """
         super().compile(
             optimizer=None, steps_per_execution=steps_per_execution, run_eagerly=run_eagerly,
@@ -132,6 +150,8 @@ class GAN(keras.Model):
         self.n_critic, self.simultaneous = int(n_critic), bool(simultaneous)
         self._set_taps()
         self.parts = tuple(parts)
+        self.unroll = int(unroll)
+        self._check_unroll()
         for part in self.parts:
             part.build(self)
         # optimizer slots exist before a checkpoint is restored into them
@@ -154,6 +174,32 @@ class GAN(keras.Model):
         self._taps = taps
         model = tapped_discriminator(self.discriminator, taps, self.feature_layer) if taps else None
         self._tapped = _Untracked(model)  # shares the discriminator's weights: saved once
+
+    def _check_unroll(self) -> None:
+        """Unrolling restates the discriminator's loss and optimizer rule; it refuses
+        what it would leave out rather than unroll a different objective."""
+        if not self.unroll:
+            return
+        termed = [
+            type(part).__name__
+            for part in self.parts
+            if type(part).discriminator_term is not Part.discriminator_term
+            or type(part).after_discriminator_update is not Part.after_discriminator_update
+        ]
+        problem = (
+            "a negative count" if self.unroll < 0
+            else "simultaneous updates" if self.simultaneous
+            else "losses that read discriminator layers" if self._taps
+            else f"discriminator terms or hooks ({', '.join(termed)})" if termed
+            else None
+        )  # fmt: skip
+        if problem:
+            raise ConfigError(
+                f"unroll={self.unroll} cannot be combined with {problem}; use unroll >= 0 "
+                "with alternating updates and a plain loss pair",
+                "unroll",
+            )
+        unroll.check_optimizer(self.discriminator_optimizer)
 
     @property
     def conditional(self) -> bool:
@@ -328,28 +374,70 @@ class GAN(keras.Model):
 
     def _forward(self, real, labels, draws, score_real: bool, real_first: bool) -> Update:
         """Generates a fake batch like ``real`` and scores it (and ``real``); the order
-        of the two passes sets which draws of Keras' noise layers each one gets."""
+        of the two passes sets which draws of Keras' noise layers each one gets. In a
+        generator update (``real_first=False``) with ``unroll``, the scoring
+        discriminator is the one ``unroll`` updates ahead."""
         noise = draws.normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
         fake = self._call(self.generator, noise, labels, True)
-        score_fake = lambda: self._score(fake, labels, draws)  # noqa: E731
+        weights = None
+        if self.unroll and not real_first:
+            weights = self._unrolled_weights(real, fake, labels, draws)
+        score_fake = lambda: self._score(fake, labels, draws, weights)  # noqa: E731
         if not real_first:
             fake_logits, fake_taps = score_fake()
-        real_logits, real_taps = self._score(real, labels, draws) if score_real else (None, {})
+        real_logits, real_taps = (
+            self._score(real, labels, draws, weights) if score_real else (None, {})
+        )
         if real_first:
             fake_logits, fake_taps = score_fake()
         critic = lambda x: self._call(self.discriminator, x, labels, True)  # noqa: E731
         taps = {"real": real_taps, "fake": fake_taps}
+        real, fake = pack_samples(real, self.pack), pack_samples(fake, self.pack)
         return Update(self, critic, real, fake, real_logits, fake_logits, labels, draws, taps)
 
-    def _score(self, samples, labels, draws):
-        """The discriminator's logits of ``samples`` as the parts transform them, and
-        the layers the losses read."""
+    def _score(self, samples, labels, draws, weights=None):
+        """The discriminator's logits of ``samples`` as the parts transform them (then
+        packed), and the layers the losses read. ``weights``: ``(trainable,
+        non_trainable)`` tensors to score with instead of the discriminator's own."""
         for part in self.parts:
             samples = part.transform(samples, draws)
+        samples = pack_samples(samples, self.pack)
+        if weights is not None:
+            inputs = [samples, labels] if self.conditional else samples
+            logits, _ = self.discriminator.stateless_call(*weights, inputs, training=True)
+            return logits, {}
         if self._tapped.model is None:
             return self._call(self.discriminator, samples, labels, True), {}
         logits, *tapped = self._tapped.model(samples, training=True)
         return logits, dict(zip(self._taps, tapped, strict=True))
+
+    def _unrolled_weights(self, real, fake, labels, draws) -> tuple[list, list]:
+        """The discriminator's weights after :attr:`unroll` updates of its optimizer's
+        rule on this ``real`` batch and these ``fake`` samples (differentiable in
+        ``fake``, so the generator's gradient flows through the updates), as in
+        the authors' code. The real updates are not changed."""
+        discriminator = self.discriminator
+        trainable = [tf.convert_to_tensor(v) for v in discriminator.trainable_variables]
+        non_trainable = [tf.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
+        state = unroll.optimizer_state(
+            self.discriminator_optimizer, discriminator.trainable_variables
+        )
+        for _ in range(self.unroll):
+            with tf.GradientTape() as tape:
+                tape.watch(trainable)
+                weights = (trainable, non_trainable)
+                real_logits, _ = self._score(real, labels, draws, weights)
+                fake_logits, _ = self._score(fake, labels, draws, weights)
+                loss = self.loss_pair.discriminator_loss(
+                    real_logits=real_logits,
+                    fake_logits=fake_logits,
+                    **(self._smoothing if self.loss_pair.sigmoid_outputs else {}),
+                )
+            gradients = tape.gradient(loss, trainable)
+            trainable, state = unroll.optimizer_update(
+                self.discriminator_optimizer, gradients, trainable, state
+            )
+        return trainable, non_trainable
 
     def _discriminator_loss(self, update: Update):
         real_logits, fake_logits = update.real_logits, update.fake_logits

@@ -21,6 +21,7 @@ import keras
 from gan_tf.errors import ConfigError
 from gan_tf.models import conditioning, toy
 from gan_tf.models.spec import ModelSpec, TrainingPlug, is_vector
+from gan_tf.packing import packed_shape
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -91,6 +92,7 @@ def build_networks(
     latent_dim: int,
     arch: dict,
     num_classes: int | None = None,
+    pack: int = 1,
 ) -> tuple[keras.Model, keras.Model]:
     """The generator and discriminator of ``spec`` for examples of ``shape``.
 
@@ -101,10 +103,13 @@ def build_networks(
       latent_dim: noise size.
       arch: the variant's resolved knobs plus ``spectral_norm`` and ``dropout``.
       num_classes: classes of the data; required by conditional variants.
+      pack: PacGAN's packing (:mod:`gan_tf.packing`): the discriminator takes
+        ``pack`` examples concatenated along the last axis.
 
     Raises:
       ConfigError: a variant that needs labels without ``num_classes`` (or one
-        whose training plug refuses ``shape``).
+        whose training plug refuses ``shape``), or ``pack > 1`` for a variant that
+        trains on labels.
     """
     build_generator, build_discriminator = spec.build_generator, spec.build_discriminator
     if spec.needs_labels and not num_classes:
@@ -118,8 +123,16 @@ def build_networks(
     if is_vector(shape):
         build_generator, build_discriminator = toy.build_generator, toy.build_discriminator
     shape = tuple(shape)
+    if pack > 1 and spec.needs_labels:
+        raise ConfigError(
+            f"pack applies to unconditional models; model={spec.name}'s discriminator judges "
+            "each sample with its label: use pack=1",
+            "pack",
+            "model",
+        )
     if not spec.conditional:
-        return build_generator(latent_dim, shape, arch), build_discriminator(shape, arch)
+        discriminator = build_discriminator(packed_shape(shape, pack), arch)
+        return build_generator(latent_dim, shape, arch), discriminator
     body_shape = conditioning.body_shape(shape, num_classes)
     generator = conditioning.conditional_generator(
         build_generator(latent_dim + num_classes, shape, arch), latent_dim, num_classes
