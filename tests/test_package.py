@@ -13,6 +13,7 @@ PACKAGE = os.path.dirname(gan_tf.__file__)
 LAYERS = [
     {"errors", "files"},
     {"losses", "regularizers", "eval", "visualize", "augment", "watchdog", "runlock"},
+    {"packing", "unroll"},  # PacGAN and Unrolled GAN as functions of tensors
     {"data", "distribute"},
     {"models"},  # a variant's training plug may read data
     {"eval.features"},  # the networks behind the metrics (the math stays in layer 2)
