@@ -46,7 +46,7 @@ TOY_SAMPLES = 2500  # points per epoch scatter and mode metrics
 EVAL_NOISE_SEED = 0xE7A1  # stateless seed of the --eval_every samples
 # metrics.csv columns drawn in metrics.png (those present in the run)
 PLOTTED_METRICS = (*OUTPUT_NAMES, "modes_covered", "high_quality")
-TOY_LIMITS = {"ring8": 3.0, "grid25": 6.0}
+TOY_LIMITS = {"ring8": 1.5, "grid25": 6.0}
 
 
 TENSORBOARD_LOGS = "the TensorBoard logs"  # what a failed summary write names

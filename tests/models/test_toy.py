@@ -59,33 +59,49 @@ def test_discriminator_options(arch, norms, dropouts, spectral):
 # --- the mixtures and their metrics ----------------------------------------------------
 
 
-def test_toy_mixtures():
+def test_toy_mixtures_are_placed_as_the_pacgan_code_places_them():
     centers, std = data.toy_modes("ring8")
-    assert centers.shape == (8, 2) and std == 0.02
-    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 2.0, atol=1e-6)
+    assert centers.shape == (8, 2) and std == 0.01
+    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(centers[2], [0.0, 1.0], atol=1e-6)  # (cos, sin) of 2 pi i / 8
     centers, std = data.toy_modes("grid25")
     assert centers.shape == (25, 2) and std == 0.05
     assert sorted(set(centers[:, 0].tolist())) == [-4, -2, 0, 2, 4]
     dataset = data.load_dataset("ring8", with_labels=True)
-    assert dataset.num_examples == 50_000 and dataset.image_shape == (2,)
+    assert dataset.num_examples == 100_000 and dataset.image_shape == (2,)
     points, labels = next(iter(data.batches(dataset, 1000, seed=0)))
     ring, _ = data.toy_modes("ring8")
     offsets = points.numpy() - ring[labels.numpy()]
-    assert 0.015 < offsets.std() < 0.025  # each point sits on its own mode
+    assert 0.0085 < offsets.std() < 0.0115  # each point sits on its own mode
     assert data.image_shape_of("grid25") == (2,)
 
 
 def test_mode_metrics():
     centers, std = data.toy_modes("ring8")
     on_modes = np.repeat(centers, 100, axis=0)
-    assert toy_mode_metrics(on_modes, centers, std) == {"modes_covered": 8, "high_quality": 1.0}
-    one_mode = np.repeat(centers[:1], 800, axis=0) + 0.01
-    assert toy_mode_metrics(one_mode, centers, std) == {"modes_covered": 1, "high_quality": 1.0}
-    far = np.zeros((800, 2))  # the ring's centre is 2 away from every mode
-    assert toy_mode_metrics(far, centers, std) == {"modes_covered": 0, "high_quality": 0.0}
-    # 3 std: 0.059 from a mode is high quality, 0.061 is not; 19 samples do not cover a mode
-    edge = np.concatenate([centers[:1] + [0.059, 0], centers[1:2] + [0.061, 0]])
-    assert toy_mode_metrics(edge, centers, std) == {"modes_covered": 0, "high_quality": 0.5}
+    assert toy_mode_metrics(on_modes, centers, std) == {
+        "modes_covered": 8,
+        "high_quality": 1.0,
+        "reverse_kl": 0.0,
+    }
+    one_mode = np.repeat(centers[:1], 800, axis=0) + 0.005
+    metrics = toy_mode_metrics(one_mode, centers, std)
+    assert (metrics["modes_covered"], metrics["high_quality"]) == (1, 1.0)
+    assert metrics["reverse_kl"] == pytest.approx(np.log(8), rel=1e-12)
+    far = np.zeros((800, 2))  # the ring's centre is 1 away from every mode
+    metrics = toy_mode_metrics(far, centers, std)
+    assert (metrics["modes_covered"], metrics["high_quality"]) == (0, 0.0)
+    assert np.isnan(metrics["reverse_kl"])
+    # 3 std: 0.0299 from a mode is high quality, 0.0301 is not; one sample covers a mode
+    edge = np.concatenate([centers[:1] + [0.0299, 0], centers[1:2] + [0.0301, 0]])
+    assert toy_mode_metrics(edge, centers, std)["modes_covered"] == 1
+    assert toy_mode_metrics(edge, centers, std)["high_quality"] == 0.5
+    assert toy_mode_metrics(edge, centers, std, min_count=2)["modes_covered"] == 0
+    # 3 samples on mode 0, 1 on mode 1: KL = 3/4 log(8 * 3/4) + 1/4 log(8 / 4)
+    uneven = np.concatenate([np.repeat(centers[:1], 3, axis=0), centers[1:2]])
+    assert toy_mode_metrics(uneven, centers, std)["reverse_kl"] == pytest.approx(
+        0.75 * np.log(6.0) + 0.25 * np.log(2.0), rel=1e-12
+    )
     with pytest.raises(ValueError):
         toy_mode_metrics(np.zeros((0, 2)), centers, std)
 
@@ -115,6 +131,7 @@ def test_toy_run_writes_scatter_frames_and_mode_columns(tmp_path):
         rows = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert 0 <= int(rows[-1]["modes_covered"]) <= 8 and 0 <= float(rows[-1]["high_quality"]) <= 1
+    assert "reverse_kl" in rows[-1]
     first = iio.imread(out / "samples" / "epoch_0001.png")
     assert first.shape[0] > 200 and first.shape[2] in (3, 4)
     gif = iio.imread(out / "progress.gif", index=None)

@@ -8,7 +8,7 @@ import tensorflow as tf
 from gan_tf.data.base import ImageDataset, Request, Source, pack
 from gan_tf.errors import ConfigError
 
-TOY_EXAMPLES = {"train": 50_000, "test": 10_000}
+TOY_EXAMPLES = {"train": 100_000, "test": 10_000}  # PacGAN's fixed 100,000 training points
 # Toy runs override the variants' image defaults: 2-D noise for 2-D data (as in the
 # WGAN-GP authors' toy script) and larger batches of cheap points.
 TOY_DEFAULTS = {"latent_dim": 2, "batch_size": 256}
@@ -17,13 +17,15 @@ TOY_DEFAULTS = {"latent_dim": 2, "batch_size": 256}
 def toy_modes(name: str) -> tuple[np.ndarray, float]:
     """The mode centres ``[K, 2]`` and the per-mode std of a toy mixture.
 
-    ``ring8``: 8 Gaussians of std 0.02 on a circle of radius 2 (Metz et al.,
-    2016). ``grid25``: 25 Gaussians of std 0.05 on the grid {-4, -2, 0, 2, 4}^2
-    (Dumoulin et al., 2016; Lin et al., 2018).
+    As the PacGAN authors' code places them (Lin et al., 2018,
+    ``synthetic_data_experiments/*/config.py``), equally likely: ``ring8``, 8
+    Gaussians of std 0.01 at ``(cos 2 pi i / 8, sin 2 pi i / 8)`` (radius 1, as
+    the Unrolled GAN authors' demo); ``grid25``, 25 Gaussians of std 0.05 on the
+    grid {-4, -2, 0, 2, 4}^2 (also VEEGAN's).
     """
     if name == "ring8":
         angles = np.arange(8) * 2 * np.pi / 8
-        return np.stack([2 * np.cos(angles), 2 * np.sin(angles)], 1).astype(np.float32), 0.02
+        return np.stack([np.cos(angles), np.sin(angles)], 1).astype(np.float32), 0.01
     if name == "grid25":
         axis = np.arange(-4, 5, 2, dtype=np.float32)
         return np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2), 0.05
