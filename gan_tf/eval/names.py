@@ -6,6 +6,8 @@
 ``pr_classifier``  improved precision/recall (k=3) in the classifier's features
 ``is_classifier``  Inception-style score on the classifier's 10-way logits
 ``coverage``       predicted-class histogram: classes covered, KL to uniform
+``modes``          Stacked MNIST: the 1,000 modes (digit triples, each channel
+                   read by the MNIST classifier) covered and their KL to uniform
 ``cas``            Classification Accuracy Score (conditional runs only)
 ``augmentation``   test accuracy of a classifier trained on real data alone and on
                    real + class-conditional samples, same budget (conditional runs)
@@ -40,7 +42,7 @@ __all__ = [
 CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "is_classifier")
 INCEPTION_METRICS = ("fid", "kid", "pr", "is")  # the reference (2015-12-05) Inception
 KERAS_METRICS = ("fd_keras", "kid_keras", "pr_keras", "is_keras")  # keras.applications'
-METRICS = (*CLASSIFIER_METRICS, "coverage", "cas", "augmentation", *INCEPTION_METRICS)
+METRICS = (*CLASSIFIER_METRICS, "coverage", "modes", "cas", "augmentation", *INCEPTION_METRICS)
 METRICS = (*METRICS, *KERAS_METRICS)
 DEFAULT_METRICS = ("fd_classifier", "kid_classifier", "pr_classifier", "coverage")
 # the scalar values the metrics produce (keys of Evaluator results, metrics.csv columns)
@@ -52,6 +54,8 @@ OUTPUT_NAMES = (
     "is_classifier",
     "classes_covered",
     "class_kl",
+    "modes_covered",
+    "mode_kl",
     "cas",
     "augmentation_real",
     "augmentation_mixed",
@@ -104,6 +108,7 @@ PRIMARY_METRICS = (
     ("is_keras", True),
     ("cas", True),
     ("classes_covered", True),
+    ("modes_covered", True),
 )
 
 
