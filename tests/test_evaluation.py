@@ -238,3 +238,27 @@ def test_the_augmentation_metric_scores_labelled_samples_and_draws_both_matrices
     assert picture.ndim == 3 and picture.shape[1] > picture.shape[0]  # two side by side
     with pytest.raises(ConfigError, match="augmentation needs labelled samples"):
         evaluator(images[64:])
+
+
+def test_the_modes_metric_reads_each_channel_of_stacked_mnist():
+    """Real stacks: the classifier's modes match the true digits' (the shipped MNIST
+    classifier errs on ~1% of digits); one repeated stack is one mode."""
+    evaluator = evaluation.Evaluator("stacked_mnist_5k", "modes", num_real=100, feature_cache=False)
+    real = data.load_dataset("stacked_mnist_5k", with_labels=True, max_examples=3000)
+    images, modes = data.as_arrays(real)
+    results = evaluator(images)
+    true = len(np.unique(modes))
+    assert abs(results["modes_covered"] - true) <= 0.03 * true
+    counts = np.bincount(modes, minlength=1000)
+    from gan_tf.eval import mode_histogram_kl
+
+    assert results["mode_kl"] == pytest.approx(mode_histogram_kl(counts), abs=0.03)
+    collapsed = evaluator(np.repeat(images[:1], 200, axis=0))
+    assert collapsed["modes_covered"] == 1
+    assert collapsed["mode_kl"] == pytest.approx(np.log(1000), rel=1e-9)
+    card = evaluator.cards(3000)["modes"]
+    assert card["features"]["network"].startswith("mnist_classifier")
+    assert card["modes"]["papers_num_generated"] == 26_000
+    assert evaluation.default_metrics("stacked_mnist_5k") == ("modes",)
+    with pytest.raises(ConfigError, match="needs 28x28x3 images"):
+        evaluator(np.zeros((10, 32, 32, 3), np.uint8))

@@ -3,7 +3,9 @@
 Generator: 3 x Dense(128) + ReLU, then a linear Dense to the point (no tanh: the
 toy mixtures live in [-4, 4]). Discriminator: 3 x Dense(128) + LeakyReLU(0.2)
 (layer-normalised when the variant's ``norm`` knob is ``layer``, spectrally
-normalised or with dropout when asked) -> Dense(1). These follow the 2-D
+normalised or with dropout when asked), then, with the variant's
+``minibatch_discrimination`` knob (DCGAN's), a minibatch discrimination layer
+(Salimans et al., 2016) -> Dense(1). These follow the 2-D
 experiments of Metz et al., 2016 (Unrolled GANs) and Gulrajani et al., 2017 (WGAN-GP).
 """
 
@@ -12,11 +14,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from gan_tf.models.layers import MinibatchDiscrimination
 from gan_tf.models.spec import spectral
 
 __all__ = ["build_discriminator", "build_generator"]
 
 _WIDTH = 128
+_MINIBATCH_KERNEL_DIM = 5  # the authors' dim_per_kernel, as in DCGAN's discriminator
 
 
 def build_generator(latent_dim: int, shape: tuple[int], arch: dict) -> keras.Sequential:
@@ -33,8 +37,9 @@ def build_generator(latent_dim: int, shape: tuple[int], arch: dict) -> keras.Seq
 def build_discriminator(shape: tuple[int], arch: dict) -> keras.Sequential:
     """``[B, *shape]`` points -> ``[B, 1]`` float32 logits.
 
-    ``arch``: ``spectral_norm``, ``dropout`` and the variant's ``norm`` (``layer``
-    keeps layer norm, as WGAN-GP critics need; anything else means none).
+    ``arch``: ``spectral_norm``, ``dropout``, the variant's ``norm`` (``layer``
+    keeps layer norm, as WGAN-GP critics need; anything else means none) and
+    ``minibatch_discrimination`` (kernels; 0 = none).
     """
     spectral_norm, dropout = arch.get("spectral_norm", False), arch.get("dropout", 0.0)
     model = keras.Sequential([keras.Input(shape)], name="discriminator")
@@ -45,5 +50,13 @@ def build_discriminator(shape: tuple[int], arch: dict) -> keras.Sequential:
         model.add(layers.LeakyReLU(0.2))
         if dropout:
             model.add(layers.Dropout(dropout))
+    if arch.get("minibatch_discrimination", 0):
+        model.add(
+            MinibatchDiscrimination(
+                arch["minibatch_discrimination"],
+                _MINIBATCH_KERNEL_DIM,
+                name="minibatch_discrimination",
+            )
+        )
     model.add(spectral(layers.Dense(1, dtype="float32"), spectral_norm))
     return model

@@ -193,3 +193,28 @@ def test_nearest_neighbours_match_brute_force():
     assert list(indices[:2, 0]) == [7, 31] and distances[0, 0] == pytest.approx(3**0.5 * 1e-3)
     with pytest.raises(ValueError, match="k must be in"):
         nearest_neighbours(queries, references, k=51)
+
+
+def test_stacked_modes_and_kl_by_hand():
+    from gan_tf.eval import mode_histogram_kl, stacked_mode_metrics
+
+    # every one of the 1,000 modes once: all covered, KL 0
+    every = np.array([[m // 100, m // 10 % 10, m % 10] for m in range(1000)])
+    assert stacked_mode_metrics(every) == {"modes_covered": 1000, "mode_kl": 0.0}
+    # one mode only: KL log 1000
+    one = np.tile([3, 1, 4], (50, 1))
+    metrics = stacked_mode_metrics(one)
+    assert metrics["modes_covered"] == 1
+    assert metrics["mode_kl"] == pytest.approx(np.log(1000), rel=1e-12)
+    # channel order matters: (1, 2, 3) and (3, 2, 1) are two modes; 3 samples of one,
+    # 1 of the other: KL = 3/4 log(1000 * 3/4) + 1/4 log(1000 / 4)
+    uneven = np.array([[1, 2, 3]] * 3 + [[3, 2, 1]])
+    metrics = stacked_mode_metrics(uneven)
+    assert metrics["modes_covered"] == 2
+    expected = 0.75 * np.log(750.0) + 0.25 * np.log(250.0)
+    assert metrics["mode_kl"] == pytest.approx(expected, rel=1e-12)
+    assert mode_histogram_kl([0, 0]) != mode_histogram_kl([0, 0])  # NaN: nothing counted
+    with pytest.raises(ValueError, match="digits must lie"):
+        stacked_mode_metrics(np.array([[1, 2, 10]]))
+    with pytest.raises(ValueError, match=r"\[N, 3\]"):
+        stacked_mode_metrics(np.zeros((4, 2), int))

@@ -165,3 +165,11 @@ def test_wgan_gp_covers_ring8_modes_in_a_few_hundred_steps():
     # stream before gan_tf 0.3); a collapsed GAN covers 1-2.
     best = max(m["modes_covered"] for m in covered)
     assert best >= 5, covered
+
+
+def test_the_toy_discriminator_takes_minibatch_discrimination_from_the_variants_knob():
+    config = make_config(model="dcgan", dataset="ring8", arch={"minibatch_discrimination": 7})
+    gan = build_gan(config, (2,))
+    layer = gan.discriminator.get_layer("minibatch_discrimination")
+    assert layer.output.shape == (None, 128 + 7)  # the 128 features and 7 kernels' sums
+    assert gan.discriminator(tf.zeros([4, 2])).shape == (4, 1)
