@@ -139,8 +139,8 @@ class Evaluator:
         self.metrics = parse_metrics(metrics)
         if dataset is not None and data.is_toy(dataset):
             raise ConfigError(
-                f"'{dataset}' is a 2-D toy: its metrics (modes_covered, high_quality) are "
-                "logged by training every epoch; image metrics do not apply"
+                f"'{dataset}' is a 2-D toy: its metrics (modes_covered, high_quality, "
+                "reverse_kl) are logged by training every epoch; image metrics do not apply"
             )
         _check_counts(
             num_real=num_real,

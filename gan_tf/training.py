@@ -45,7 +45,9 @@ __all__ = ["Callback", "train"]
 TOY_SAMPLES = 2500  # points per epoch scatter and mode metrics
 EVAL_NOISE_SEED = 0xE7A1  # stateless seed of the --eval_every samples
 # metrics.csv columns drawn in metrics.png (those present in the run)
-PLOTTED_METRICS = (*OUTPUT_NAMES, "modes_covered", "high_quality")
+PLOTTED_METRICS = tuple(
+    dict.fromkeys((*OUTPUT_NAMES, "modes_covered", "high_quality", "reverse_kl"))
+)
 TOY_LIMITS = {"ring8": 1.5, "grid25": 6.0}
 
 
