@@ -248,6 +248,7 @@ def build_gan(
             n_critic=config.n_critic,
             simultaneous=config.update == "simultaneous",
             label_smoothing=config.label_smoothing,
+            fake_label_smoothing=config.fake_label_smoothing,
             jit_compile=config.jit_compile,
         )
         return gan

@@ -107,6 +107,9 @@ class TrainConfig:
         "--seed; every training example is also used unlabelled.",
     )
     label_smoothing: float = _field(0.0, "One-sided label smoothing: real targets become 1-x.")
+    fake_label_smoothing: float = _field(
+        0.0, "Two-sided label smoothing: fake targets become x instead of 0 (0 = one-sided)."
+    )
     label_flip: float = _field(0.0, "Probability of swapping real/fake roles per example in D.")
     instance_noise: float = _field(0.0, "Std of noise on D inputs, annealed linearly to 0.")
     d_dropout: float = _field(0.0, "Dropout rate after every discriminator activation.")
@@ -271,6 +274,15 @@ def _validate_loss_options(config: TrainConfig, pair) -> None:
             "label_smoothing",
             "loss",
         )
+    if (
+        config.fake_label_smoothing
+        and "fake_label_smoothing" not in inspect.signature(pair.discriminator_loss).parameters
+    ):
+        raise ConfigError(
+            f"fake_label_smoothing applies to cross-entropy losses only, not loss={config.loss}",
+            "fake_label_smoothing",
+            "loss",
+        )
 
 
 def _validate_counts(config: TrainConfig) -> None:
@@ -356,6 +368,7 @@ def _validate_tricks(config: TrainConfig) -> None:
             )
     _in_unit_interval(config, "label_flip", "d_dropout", "ema", "beta_1", "beta_2")
     _in_unit_interval(config, "label_smoothing")
+    _in_unit_interval(config, "fake_label_smoothing")
     if config.instance_noise < 0:
         raise ConfigError(
             f"instance_noise must be >= 0, got {config.instance_noise}", "instance_noise"

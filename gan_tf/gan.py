@@ -93,6 +93,7 @@ class GAN(keras.Model):
         n_critic: int = 1,
         simultaneous: bool = False,
         label_smoothing: float = 0.0,
+        fake_label_smoothing: float = 0.0,
         jit_compile: bool = False,
         steps_per_execution: int = 1,
         run_eagerly: bool = False,
@@ -111,6 +112,8 @@ class GAN(keras.Model):
             gradient from the pre-update discriminator, as the TF DCGAN tutorial)
             instead of alternating updates. Needs ``n_critic == 1``.
           label_smoothing: one-sided smoothing of the real targets (cross-entropy losses).
+          fake_label_smoothing: the fake targets become this instead of 0 (two-sided
+            smoothing, together with ``label_smoothing``; cross-entropy losses).
           jit_compile: compile each replica's update with XLA (the data and the
             cross-replica work stay outside, as in Keras' own ``fit``).
           steps_per_execution, run_eagerly: as in ``keras.Model.compile``.
@@ -128,7 +131,11 @@ class GAN(keras.Model):
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.loss_pair = losses.get_loss(loss) if isinstance(loss, str) else loss
-        self._smoothing = {"label_smoothing": label_smoothing} if label_smoothing else {}
+        smoothing = {
+            "label_smoothing": label_smoothing,
+            "fake_label_smoothing": fake_label_smoothing,
+        }
+        self._smoothing = {key: value for key, value in smoothing.items() if value}
         self.n_critic, self.simultaneous = int(n_critic), bool(simultaneous)
         self._set_taps()
         self.parts = tuple(parts)

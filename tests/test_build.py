@@ -266,18 +266,24 @@ def test_step_options_and_losses_follow_the_config():
 
     plain = build_gan(
         gan_tf.make_config(
-            latent_dim=2, update="simultaneous", label_smoothing=0.1, recipe="paper"
+            latent_dim=2,
+            update="simultaneous",
+            label_smoothing=0.1,
+            fake_label_smoothing=0.05,
+            recipe="paper",
         ),
         (2,),
         **_pair(*tiny_networks()),
     )
     assert plain.simultaneous and plain.parts == ()  # no clipping, no EMA
     assert plain.loss_pair.sigmoid_outputs and plain.generator_ema is None
-    # label smoothing: the step's discriminator loss is the smoothed BCE of its own batch
+    # two-sided label smoothing: the step's D loss is the smoothed BCE of its own batch
     real = tf.random.stateless_normal([4, 2], seed=[6, 6])
     fake = plain.generator(Draws(tf.constant([plain.seed, 0], tf.int64)).normal([4, 2]))
     logits = dict(real_logits=plain.discriminator(real), fake_logits=plain.discriminator(fake))
-    smoothed = float(losses.bce_discriminator_loss(**logits, label_smoothing=0.1))
+    smoothed = float(
+        losses.bce_discriminator_loss(**logits, label_smoothing=0.1, fake_label_smoothing=0.05)
+    )
     assert smoothed != pytest.approx(float(losses.bce_discriminator_loss(**logits)), rel=1e-3)
     out = plain.run_step(real)
     assert float(out["discriminator_loss"]) == pytest.approx(smoothed, rel=1e-5)

@@ -50,6 +50,12 @@ def test_field_types_read_optional_and_dict_annotations():
         ({"n_critic": 2, "update": "simultaneous"}, ("update", "n_critic"), "n_critic=1"),
         ({"loss": "hinge", "label_smoothing": 0.1}, ("label_smoothing", "loss"), "cross-entropy"),
         (
+            {"loss": "wasserstein", "fake_label_smoothing": 0.1},
+            ("fake_label_smoothing", "loss"),
+            "fake_label_smoothing applies to cross-entropy losses only",
+        ),
+        ({"fake_label_smoothing": 1.0}, ("fake_label_smoothing",), "must be in [0, 1), got 1.0"),
+        (
             {"eval_every": 1, "eval_metrics": "fid,nope"},
             ("eval_metrics",),
             "unknown metric(s) nope",

@@ -220,9 +220,15 @@ def test_label_smoothing_reaches_only_sigmoid_losses(sigmoid_outputs):
             real_logits=real_logits, fake_logits=fake_logits
         )
 
-    gan = tiny_gan(discriminator_loss=d_loss, label_smoothing=0.1, sigmoid_outputs=sigmoid_outputs)
+    gan = tiny_gan(
+        discriminator_loss=d_loss,
+        label_smoothing=0.1,
+        fake_label_smoothing=0.2,
+        sigmoid_outputs=sigmoid_outputs,
+    )
     out = gan.run_step(points(4))
-    assert received == ([{"label_smoothing": 0.1}] if sigmoid_outputs else [{}])
+    smoothing = {"label_smoothing": 0.1, "fake_label_smoothing": 0.2}
+    assert received == ([smoothing] if sigmoid_outputs else [{}])
     assert np.isfinite(float(out["discriminator_loss"]))
 
 
