@@ -116,6 +116,8 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
         "minibatch_stddev": 0,
         "minibatch_discrimination": 0,
         "generator_norm": "batch",
+        "hidden_noise": 0.0,
+        "upsample": "transpose",
     }
     assert mine.learning_rate == 1e-3 and mine.ema == 0.999
     assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
@@ -136,6 +138,8 @@ def test_arch_resolves_against_the_variants_knobs():
         "minibatch_stddev": 0,
         "minibatch_discrimination": 0,
         "generator_norm": "batch",
+        "hidden_noise": 0.0,
+        "upsample": "transpose",
     }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
@@ -147,13 +151,18 @@ def test_arch_resolves_against_the_variants_knobs():
         "minibatch_stddev": 0,
         "minibatch_discrimination": 0,
         "generator_norm": "batch",
+        "hidden_noise": 0.0,
+        "upsample": "transpose",
     }
-    assert make_config(model="gan").arch == {}
+    assert make_config(model="gan").arch == {"hidden_noise": 0.0}
+    assert make_config(model="gan", arch={"hidden_noise": "0.1"}).arch == {"hidden_noise": 0.1}
     with pytest.raises(ConfigError, match="dcgan has no knob width; its knobs are: base_width=64"):
         make_config(arch={"width": 3})
     with pytest.raises(ConfigError, match="base_width takes a int, got 'wide'"):
         make_config(arch={"base_width": "wide"})
-    with pytest.raises(ConfigError, match="gan has no knob base_width; its knobs are: none"):
+    with pytest.raises(
+        ConfigError, match="gan has no knob base_width; its knobs are: hidden_noise=0.0"
+    ):
         make_config(model="gan", arch={"base_width": 32})
 
 
@@ -176,6 +185,8 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
             "minibatch_stddev": 0,
             "minibatch_discrimination": 0,
             "generator_norm": "batch",
+            "hidden_noise": 0.0,
+            "upsample": "transpose",
         }
         and old.r1_weight == 0
     )
