@@ -236,6 +236,7 @@ def build_gan(
             num_classes=num_classes if spec.conditional else None,
             seed=config.seed,
             feature_layer=config.feature_layer,
+            latent_distribution=config.latent_distribution,
         )
         d_learning_rate = config.d_learning_rate or config.learning_rate
         gan.compile(

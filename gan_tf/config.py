@@ -43,6 +43,7 @@ __all__ = [
 
 OPTIMIZERS = ("adam", "rmsprop")
 IMAGE_SIZES = (8, 1024)  # the image_size range accepted (a side in pixels)
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = distribute.PRECISIONS
 RECIPES = ("fast", "paper")
@@ -71,6 +72,9 @@ class TrainConfig:
     epochs: int = _field(5, "Total epochs; a larger value extends a finished run.")
     batch_size: int = _field(64, "Batch size (the global batch under --strategy).")
     latent_dim: int = _field(100, "Noise dimension.")
+    latent_distribution: str = _field(
+        "normal", "{latent_distributions}: noise N(0, 1), or uniform in [-1, 1]."
+    )
     learning_rate: float = _field(2e-4, "Learning rate of the generator (and of D by default).")
     beta_1: float = _field(0.5, "Adam beta_1.")
     beta_2: float = _field(0.999, "Adam beta_2.")
@@ -318,6 +322,7 @@ def _validate_optimization(config: TrainConfig) -> None:
     _choose("recipe", config.recipe, RECIPES)
     _choose("fid_resize", config.fid_resize, tuple(RESIZES))
     _choose("update", config.update, UPDATES)
+    _choose("latent_distribution", config.latent_distribution, LATENT_DISTRIBUTIONS)
     _choose("on_divergence", config.on_divergence, ACTIONS)
     if config.on_divergence == "rollback" and config.lr_decay != "none":
         raise ConfigError(
@@ -439,6 +444,7 @@ FIXED_FIELDS = (
     "model",
     "dataset",
     "latent_dim",
+    "latent_distribution",
     "image_size",
     "spectral_norm",
     "d_dropout",
@@ -495,6 +501,7 @@ def field_help(name: str) -> str:
         datasets=" | ".join(DATASET_NAMES),
         optimizers=" | ".join(OPTIMIZERS),
         lr_decays=" | ".join(LR_DECAYS),
+        latent_distributions=" | ".join(LATENT_DISTRIBUTIONS),
         precisions=" | ".join(PRECISIONS),
         recipes=" | ".join(RECIPES),
         updates=" | ".join(UPDATES),

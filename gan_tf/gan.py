@@ -23,12 +23,13 @@ import keras
 import tensorflow as tf
 
 from gan_tf import distribute, losses
+from gan_tf.config import LATENT_DISTRIBUTIONS
 from gan_tf.data import user
 from gan_tf.errors import CheckpointError, ConfigError
 from gan_tf.losses import TAPPED_INPUTS, LossPair
 from gan_tf.parts import Update
 
-__all__ = ["GAN", "tapped_discriminator"]
+__all__ = ["GAN", "latent_noise", "tapped_discriminator"]
 
 BASE_METRICS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
 
@@ -46,6 +47,8 @@ class GAN(keras.Model):
         so a restored step counter continues the exact random stream.
       feature_layer: the discriminator layer losses that read ``features`` get
         (empty: a layer named ``features``, else the input of the last layer).
+      latent_distribution: ``"normal"`` (N(0, 1) noise) or ``"uniform"`` (uniform
+        in [-1, 1]), for training and :meth:`generate` (see :meth:`noise`).
 
     Attributes:
       generator_ema: the EMA generator (:class:`gan_tf.parts.EMA`), else ``None``.
@@ -61,9 +64,11 @@ class GAN(keras.Model):
         num_classes: int | None = None,
         seed: int = 0,
         feature_layer: str = "",
+        latent_distribution: str = "normal",
         name: str = "gan",
     ):
         super().__init__(name=name)
+        self.latent_distribution = _checked_distribution(latent_distribution)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = int(latent_dim or _input_width(generator))
         self.num_classes, self.seed, self.feature_layer = num_classes, int(seed), feature_layer
@@ -192,18 +197,25 @@ class GAN(keras.Model):
         """The EMA generator when there is one, else the generator."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
+    def noise(self, shape, draws=None, seed: int | None = None) -> tf.Tensor:
+        """Latent noise of ``shape`` from :attr:`latent_distribution`: a standard normal
+        draw (of the step's ``draws``, else ``keras.random.normal`` with ``seed``)
+        mapped by :func:`latent_noise`."""
+        normal = draws.normal(shape) if draws is not None else keras.random.normal(shape, seed=seed)
+        return latent_noise(normal, self.latent_distribution)
+
     def generate(self, noise, labels=None, seed: int | None = None) -> tf.Tensor:
         """Samples from :attr:`sampling_generator` in inference mode.
 
         Args:
           noise: ``[n, latent_dim]`` noise, or a number ``n`` of samples to draw
-            noise for (from ``seed``; ``None``: a fresh draw).
+            noise for (from ``seed``, by :meth:`noise`; ``None``: a fresh draw).
           labels: int ``[n]`` classes of a conditional GAN (default: cycling 0..K-1).
           seed: the noise seed when ``noise`` is a number.
         """
         if isinstance(noise, int):
             count = noise
-            noise = keras.random.normal([count, self.latent_dim], seed=seed)
+            noise = self.noise([count, self.latent_dim], seed=seed)
             if labels is None and self.conditional:
                 labels = tf.range(count) % self.num_classes
         return self._call(self.sampling_generator, noise, labels, False)
@@ -336,7 +348,7 @@ class GAN(keras.Model):
     def _forward(self, real, labels, draws, score_real: bool, real_first: bool) -> Update:
         """Generates a fake batch like ``real`` and scores it (and ``real``); the order
         of the two passes sets which draws of Keras' noise layers each one gets."""
-        noise = draws.normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
+        noise = self.noise(tf.stack([tf.shape(real)[0], self.latent_dim]), draws)
         fake = self._call(self.generator, noise, labels, True)
         score_fake = lambda: self._score(fake, labels, draws)  # noqa: E731
         if not real_first:
@@ -469,6 +481,32 @@ class _Untracked:
 
     def __init__(self, model):
         self.model = model
+
+
+def latent_noise(normal: tf.Tensor, distribution: str = "normal") -> tf.Tensor:
+    """Maps standard normal noise to the latent distribution ``distribution``.
+
+    ``"normal"`` returns ``normal``; ``"uniform"`` returns ``erf(normal / sqrt(2)) =
+    2 Phi(normal) - 1``, exactly uniform in [-1, 1] (the probability integral
+    transform), so every seeded normal draw (the step's, the epoch grids', the
+    evaluation's) has a uniform counterpart from the same seed.
+
+    Raises:
+      ConfigError: an unknown ``distribution``.
+    """
+    if _checked_distribution(distribution) == "uniform":
+        return tf.math.erf(tf.convert_to_tensor(normal, tf.float32) / tf.sqrt(2.0))
+    return normal
+
+
+def _checked_distribution(distribution: str) -> str:
+    if distribution not in LATENT_DISTRIBUTIONS:
+        raise ConfigError(
+            f"unknown latent_distribution '{distribution}'; choose one of: "
+            f"{', '.join(LATENT_DISTRIBUTIONS)}",
+            "latent_distribution",
+        )
+    return distribution
 
 
 def _unpack(data):
