@@ -117,6 +117,12 @@ class TrainConfig:
     label_flip: float = _field(0.0, "Probability of swapping real/fake roles per example in D.")
     instance_noise: float = _field(0.0, "Std of noise on D inputs, annealed linearly to 0.")
     d_dropout: float = _field(0.0, "Dropout rate after every discriminator activation.")
+    replay: float = _field(
+        0.0,
+        "Experience replay: share of each D update's fake batch replaced by earlier "
+        "generated samples from a buffer (Shrivastava 2017; 0 = off).",
+    )
+    replay_size: int = _field(1024, "Experience replay: generated samples the buffer holds.")
     spectral_norm: bool = _field(False, "Spectrally normalise the discriminator's layers.")
     ema: float = _field(0.0, "Decay of an EMA of generator weights used for samples (0 = off).")
     augment: str = _field(
@@ -301,6 +307,7 @@ def _validate_counts(config: TrainConfig) -> None:
         "grid_size",
         "steps_per_call",
         "ada_kimg",
+        "replay_size",
     )
     for name in positive:
         value = getattr(config, name)
@@ -374,6 +381,14 @@ def _validate_tricks(config: TrainConfig) -> None:
     _in_unit_interval(config, "label_flip", "d_dropout", "ema", "beta_1", "beta_2")
     _in_unit_interval(config, "label_smoothing")
     _in_unit_interval(config, "fake_label_smoothing")
+    _in_unit_interval(config, "replay")
+    if config.replay and config.update == "simultaneous":
+        raise ConfigError(
+            "replay needs update=alternating: with simultaneous updates the generator "
+            "would be scored on replayed samples",
+            "replay",
+            "update",
+        )
     if config.instance_noise < 0:
         raise ConfigError(
             f"instance_noise must be >= 0, got {config.instance_noise}", "instance_noise"
@@ -451,6 +466,8 @@ FIXED_FIELDS = (
     "arch",
     "ema",
     "historical_averaging",
+    "replay",
+    "replay_size",
     "labels_per_class",
     "augment",
     "ada_target",

@@ -350,6 +350,7 @@ class GAN(keras.Model):
         of the two passes sets which draws of Keras' noise layers each one gets."""
         noise = self.noise(tf.stack([tf.shape(real)[0], self.latent_dim]), draws)
         fake = self._call(self.generator, noise, labels, True)
+        fake = self._discriminator_fakes(fake, draws) if real_first else fake
         score_fake = lambda: self._score(fake, labels, draws)  # noqa: E731
         if not real_first:
             fake_logits, fake_taps = score_fake()
@@ -359,6 +360,13 @@ class GAN(keras.Model):
         critic = lambda x: self._call(self.discriminator, x, labels, True)  # noqa: E731
         taps = {"real": real_taps, "fake": fake_taps}
         return Update(self, critic, real, fake, real_logits, fake_logits, labels, draws, taps)
+
+    def _discriminator_fakes(self, fake, draws):
+        """The generated batch a discriminator update scores, as the parts make it
+        (:meth:`gan_tf.parts.Part.fakes_for_discriminator`: experience replay)."""
+        for part in self.parts:
+            fake = part.fakes_for_discriminator(fake, draws)
+        return fake
 
     def _score(self, samples, labels, draws):
         """The discriminator's logits of ``samples`` as the parts transform them, and

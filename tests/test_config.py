@@ -55,6 +55,13 @@ def test_field_types_read_optional_and_dict_annotations():
             "fake_label_smoothing applies to cross-entropy losses only",
         ),
         ({"fake_label_smoothing": 1.0}, ("fake_label_smoothing",), "must be in [0, 1), got 1.0"),
+        ({"replay": 1.0}, ("replay",), "replay must be in [0, 1), got 1.0"),
+        ({"replay_size": 0}, ("replay_size",), "replay_size must be a positive integer, got 0"),
+        (
+            {"replay": 0.5, "update": "simultaneous"},
+            ("replay", "update"),
+            "replay needs update=alternating",
+        ),
         (
             {"eval_every": 1, "eval_metrics": "fid,nope"},
             ("eval_metrics",),

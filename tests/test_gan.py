@@ -126,6 +126,23 @@ def test_a_uniform_latent_gan_trains_one_step():
     )
 
 
+@pytest.mark.parametrize("n_critic", [1, 2])
+def test_fakes_for_discriminator_feeds_each_discriminator_update_only(n_critic):
+    calls = []
+
+    class Sevens(parts.Part):
+        def fakes_for_discriminator(self, fake, draws):
+            calls.append(fake.shape)
+            return tf.fill(tf.shape(fake), 7.0)
+
+    gan = tiny_gan(parts=[Sevens()], n_critic=n_critic)
+    before = float(gan.discriminator(tf.fill([1, 2], 7.0))[0, 0])  # D's score of (7, 7)
+    out = gan.run_step(points(4 * n_critic))
+    assert len(calls) == n_critic  # traced once; the generator update never calls it
+    if n_critic == 1:  # d_fake: the mean raw score of the (replaced) fakes D was updated on
+        assert float(out["d_fake"]) == pytest.approx(before, rel=1e-5)
+
+
 # --- one step of a registered variant --------------------------------------------------
 
 
