@@ -41,7 +41,7 @@ __all__ = [
     "make_config",
 ]
 
-OPTIMIZERS = ("adam", "rmsprop")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 IMAGE_SIZES = (8, 1024)  # the image_size range accepted (a side in pixels)
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 LR_DECAYS = ("none", "linear")
@@ -80,6 +80,9 @@ class TrainConfig:
     beta_2: float = _field(0.999, "Adam beta_2.")
     loss: str = _field("non_saturating", "Loss pair: {losses}.")
     optimizer: str = _field("adam", "{optimizers}.")
+    momentum: float = _field(
+        0.0, "Momentum of --optimizer=sgd or rmsprop (Goodfellow 2014: SGD with momentum)."
+    )
     d_learning_rate: float | None = _field(
         None, "Discriminator learning rate (TTUR); unset = --learning_rate."
     )
@@ -324,6 +327,11 @@ def _validate_optimization(config: TrainConfig) -> None:
             "d_learning_rate",
         )
     _choose("optimizer", config.optimizer, OPTIMIZERS)
+    _in_unit_interval(config, "momentum")
+    if config.momentum and config.optimizer == "adam":
+        raise ConfigError(
+            "momentum applies to optimizer=sgd or rmsprop; Adam's is beta_1", "momentum"
+        )
     _choose("lr_decay", config.lr_decay, LR_DECAYS)
     _choose("precision", config.precision, PRECISIONS)
     _choose("recipe", config.recipe, RECIPES)

@@ -310,6 +310,22 @@ def test_ttur_learning_rates_and_adam_betas():
     assert gan.discriminator_optimizer.beta_2 == pytest.approx(0.95)
 
 
+def test_sgd_with_momentum_hand_computed():
+    """Keras' SGD: v <- m v - lr g, w <- w + v. With lr 0.1, m 0.5 and g = 2 twice,
+    w = 1 -> 0.8 -> 0.5."""
+    config = gan_tf.make_config(optimizer="sgd", momentum=0.5, learning_rate=0.1, batch_size=128)
+    optimizer = make_optimizer(config, config.learning_rate, decay_steps=10)
+    assert isinstance(optimizer, keras.optimizers.SGD) and config.batch_size == 128
+    weight = keras.Variable(1.0)
+    values = []
+    for _ in range(2):
+        optimizer.apply_gradients([(tf.constant(2.0), weight)])
+        values.append(float(weight.numpy()))
+    assert values == pytest.approx([0.8, 0.5], rel=1e-6)
+    rmsprop = make_optimizer(gan_tf.make_config(optimizer="rmsprop", momentum=0.3), 1e-3, 10)
+    assert rmsprop.momentum == pytest.approx(0.3)
+
+
 def test_linear_decay_reaches_zero_at_the_last_step_for_both_optimizers():
     """T = 10 generator steps with n_critic = 2: after k steps the generator's rate is
     lr * (1 - k/T) and the discriminator's, after its 2k updates, lr_d * (1 - 2k/(2T))."""

@@ -11,6 +11,12 @@ Sized from the image shape: the image side is ``s * 2**k`` with the start side
 channels, so 28x28 starts at 7x7x256, 32x32 at 4x4x512 -> 8x8x256 ->
 16x16x128 -> 32x32x3, and 64x64 at 4x4x1024 (the paper's network).
 
+Training defaults (:data:`SPEC`): the paper's Adam(2e-4, beta_1=0.5), at batch 64;
+the paper trained with mini-batches of 128 (its "mini-batch SGD" is minibatches
+fed to Adam): ``--recipe=paper --batch_size=128`` is the paper's setting;
+``--optimizer=sgd --momentum=M --batch_size=128`` trains with plain SGD at that
+batch instead (not measured here).
+
 Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 (channels of the generator's last hidden layer and the discriminator's first,
 64), ``max_width`` (cap on any layer's channels: 1024, the paper's widest, so

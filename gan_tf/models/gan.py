@@ -5,6 +5,11 @@ generator is Dense 256 -> 512 -> 1024 with LeakyReLU(0.2) (batch norm after the
 2nd and 3rd) and a tanh output reshaped to the image; the discriminator is
 Flatten -> 1024 -> 512 -> 256 with LeakyReLU(0.2) -> Dense(1) logits.
 
+Training defaults: Adam(2e-4, beta_1=0.5) at batch 64, the DCGAN paper's optimizer
+(Radford et al., 2015) at gan_tf's batch size, not this paper's: Goodfellow et al.
+trained with mini-batch SGD with momentum; ``--optimizer=sgd --momentum=M`` trains
+that way (a constant momentum; no SGD setting is measured here).
+
 Architecture knob (``--arch=key=value``, :data:`ARCHITECTURE`): ``hidden_noise``,
 the std of Gaussian noise added after every discriminator activation in training
 mode (0 = none).
