@@ -71,7 +71,8 @@ def models_markdown() -> str:
         "defaults `--latent_dim=2 --batch_size=256`. Architecture knobs are set with",
         "`--arch=key=value,...`; every discriminator also takes `--spectral_norm` and",
         "`--d_dropout`.\n",
-        "| model | paper | paper defaults (differing from the generic ones) "
+        "| model | paper | defaults (differing from the generic ones; the paper's unless the "
+        "model's notes below say otherwise) "
         "| `--recipe=fast` (default) adds | `--arch` knobs |",
         "|---|---|---|---|---|",
     ]

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from gan_tf import visualize
 from gan_tf.errors import ConfigError
+from gan_tf.gan import latent_noise
 
 __all__ = ["class_morph", "latent_walk", "slerp"]
 
@@ -50,7 +51,9 @@ def latent_walk(
 
     Each grid cell visits ``points`` random noise vectors in turn along great
     circles (:func:`slerp`), ``steps`` frames per leg, and returns to its first
-    point, so the GIF loops seamlessly.
+    point, so the GIF loops seamlessly. The walk runs in the standard normal space;
+    a run with ``latent_distribution=uniform`` sees each frame's noise mapped to
+    [-1, 1] (:func:`gan_tf.gan.latent_noise`).
 
     Args:
       run: a :class:`gan_tf.run.Run`.
@@ -78,7 +81,8 @@ def latent_walk(
     for leg in range(points):
         start, end = keys[leg], keys[(leg + 1) % points]
         for t in np.arange(steps) / steps:
-            images = visualize.to_uint8(run.generate(slerp(start, end, t), labels))
+            noise = latent_noise(slerp(start, end, t), run.config.latent_distribution)
+            images = visualize.to_uint8(run.generate(noise, labels))
             frames.append(visualize.image_grid(images, rows=rows))
     return np.stack(frames)
 
@@ -112,7 +116,10 @@ def class_morph(run, *, steps: int = 12, count: int = 8, seed: int = 0, classes=
             f"classes needs >= 2 class ids in [0, {run.num_classes - 1}], got {classes}", "classes"
         )
     body = _class_weights_generator(run.generator)
-    noise = tf.random.Generator.from_seed(seed).normal([count, run.latent_dim])
+    noise = latent_noise(
+        tf.random.Generator.from_seed(seed).normal([count, run.latent_dim]),
+        run.config.latent_distribution,
+    )
     one_hot = np.eye(run.num_classes, dtype=np.float32)
     rows = _rows(count)
     frames = []

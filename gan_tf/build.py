@@ -101,7 +101,8 @@ def initialize_from_data(discriminator: keras.Model, dataset: data.ImageDataset)
 
 
 def make_optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
-    """The optimizer ``config`` names at ``learning_rate`` (linearly decayed to 0 over
+    """The optimizer ``config`` names (Adam, RMSprop or SGD, the last two with
+    ``config.momentum``) at ``learning_rate`` (linearly decayed to 0 over
     ``decay_steps`` with ``lr_decay=linear``; loss-scaled for ``mixed_float16``)."""
     config = with_precision(config)
     if config.lr_decay == "linear":
@@ -109,7 +110,9 @@ def make_optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
             learning_rate, decay_steps=max(decay_steps, 1), end_learning_rate=0.0
         )
     if config.optimizer == "rmsprop":
-        optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate)
+        optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate, momentum=config.momentum)
+    elif config.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=config.momentum)
     else:
         optimizer = keras.optimizers.Adam(
             learning_rate=learning_rate, beta_1=config.beta_1, beta_2=config.beta_2
@@ -247,6 +250,7 @@ def build_gan(
             seed=config.seed,
             feature_layer=config.feature_layer,
             pack=config.pack,
+            latent_distribution=config.latent_distribution,
         )
         d_learning_rate = config.d_learning_rate or config.learning_rate
         gan.compile(
@@ -260,6 +264,7 @@ def build_gan(
             simultaneous=config.update == "simultaneous",
             label_smoothing=config.label_smoothing,
             unroll=config.unroll,
+            fake_label_smoothing=config.fake_label_smoothing,
             jit_compile=config.jit_compile,
         )
         return gan

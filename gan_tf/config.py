@@ -41,8 +41,9 @@ __all__ = [
     "make_config",
 ]
 
-OPTIMIZERS = ("adam", "rmsprop")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 IMAGE_SIZES = (8, 1024)  # the image_size range accepted (a side in pixels)
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = distribute.PRECISIONS
 RECIPES = ("fast", "paper")
@@ -71,11 +72,17 @@ class TrainConfig:
     epochs: int = _field(5, "Total epochs; a larger value extends a finished run.")
     batch_size: int = _field(64, "Batch size (the global batch under --strategy).")
     latent_dim: int = _field(100, "Noise dimension.")
+    latent_distribution: str = _field(
+        "normal", "{latent_distributions}: noise N(0, 1), or uniform in [-1, 1]."
+    )
     learning_rate: float = _field(2e-4, "Learning rate of the generator (and of D by default).")
     beta_1: float = _field(0.5, "Adam beta_1.")
     beta_2: float = _field(0.999, "Adam beta_2.")
     loss: str = _field("non_saturating", "Loss pair: {losses}.")
     optimizer: str = _field("adam", "{optimizers}.")
+    momentum: float = _field(
+        0.0, "Momentum of --optimizer=sgd or rmsprop (Goodfellow 2014: SGD with momentum)."
+    )
     d_learning_rate: float | None = _field(
         None, "Discriminator learning rate (TTUR); unset = --learning_rate."
     )
@@ -117,9 +124,18 @@ class TrainConfig:
         "updates ahead of its optimizer, differentiating through them (0 = off).",
     )
     label_smoothing: float = _field(0.0, "One-sided label smoothing: real targets become 1-x.")
+    fake_label_smoothing: float = _field(
+        0.0, "Two-sided label smoothing: fake targets become x instead of 0 (0 = one-sided)."
+    )
     label_flip: float = _field(0.0, "Probability of swapping real/fake roles per example in D.")
     instance_noise: float = _field(0.0, "Std of noise on D inputs, annealed linearly to 0.")
     d_dropout: float = _field(0.0, "Dropout rate after every discriminator activation.")
+    replay: float = _field(
+        0.0,
+        "Experience replay: share of each D update's fake batch replaced by earlier "
+        "generated samples from a buffer (Shrivastava 2017; 0 = off).",
+    )
+    replay_size: int = _field(1024, "Experience replay: generated samples the buffer holds.")
     spectral_norm: bool = _field(False, "Spectrally normalise the discriminator's layers.")
     ema: float = _field(0.0, "Decay of an EMA of generator weights used for samples (0 = off).")
     augment: str = _field(
@@ -282,6 +298,15 @@ def _validate_loss_options(config: TrainConfig, pair) -> None:
             "label_smoothing",
             "loss",
         )
+    if (
+        config.fake_label_smoothing
+        and "fake_label_smoothing" not in inspect.signature(pair.discriminator_loss).parameters
+    ):
+        raise ConfigError(
+            f"fake_label_smoothing applies to cross-entropy losses only, not loss={config.loss}",
+            "fake_label_smoothing",
+            "loss",
+        )
 
 
 def _validate_counts(config: TrainConfig) -> None:
@@ -297,6 +322,7 @@ def _validate_counts(config: TrainConfig) -> None:
         "steps_per_call",
         "ada_kimg",
         "pack",
+        "replay_size",
     )
     for name in positive:
         value = getattr(config, name)
@@ -313,11 +339,17 @@ def _validate_optimization(config: TrainConfig) -> None:
             "d_learning_rate",
         )
     _choose("optimizer", config.optimizer, OPTIMIZERS)
+    _in_unit_interval(config, "momentum")
+    if config.momentum and config.optimizer == "adam":
+        raise ConfigError(
+            "momentum applies to optimizer=sgd or rmsprop; Adam's is beta_1", "momentum"
+        )
     _choose("lr_decay", config.lr_decay, LR_DECAYS)
     _choose("precision", config.precision, PRECISIONS)
     _choose("recipe", config.recipe, RECIPES)
     _choose("fid_resize", config.fid_resize, tuple(RESIZES))
     _choose("update", config.update, UPDATES)
+    _choose("latent_distribution", config.latent_distribution, LATENT_DISTRIBUTIONS)
     _choose("on_divergence", config.on_divergence, ACTIONS)
     if config.on_divergence == "rollback" and config.lr_decay != "none":
         raise ConfigError(
@@ -410,6 +442,15 @@ def _validate_tricks(config: TrainConfig) -> None:
             )
     _in_unit_interval(config, "label_flip", "d_dropout", "ema", "beta_1", "beta_2")
     _in_unit_interval(config, "label_smoothing")
+    _in_unit_interval(config, "fake_label_smoothing")
+    _in_unit_interval(config, "replay")
+    if config.replay and config.update == "simultaneous":
+        raise ConfigError(
+            "replay needs update=alternating: with simultaneous updates the generator "
+            "would be scored on replayed samples",
+            "replay",
+            "update",
+        )
     if config.instance_noise < 0:
         raise ConfigError(
             f"instance_noise must be >= 0, got {config.instance_noise}", "instance_noise"
@@ -480,12 +521,15 @@ FIXED_FIELDS = (
     "model",
     "dataset",
     "latent_dim",
+    "latent_distribution",
     "image_size",
     "spectral_norm",
     "d_dropout",
     "arch",
     "ema",
     "historical_averaging",
+    "replay",
+    "replay_size",
     "labels_per_class",
     "pack",
     "augment",
@@ -537,6 +581,7 @@ def field_help(name: str) -> str:
         datasets=" | ".join(DATASET_NAMES),
         optimizers=" | ".join(OPTIMIZERS),
         lr_decays=" | ".join(LR_DECAYS),
+        latent_distributions=" | ".join(LATENT_DISTRIBUTIONS),
         precisions=" | ".join(PRECISIONS),
         recipes=" | ".join(RECIPES),
         updates=" | ".join(UPDATES),

@@ -605,7 +605,12 @@ def evaluate_run(
     else:
         labels = _sample_labels(evaluator, run_dir, num_samples)
         images = sampling.generate_images(
-            generator, num_samples, config.latent_dim, seed=seed, labels=labels
+            generator,
+            num_samples,
+            config.latent_dim,
+            seed=seed,
+            labels=labels,
+            distribution=config.latent_distribution,
         )
         source = "ema generator" if config.ema else "generator"
         card = dict(rundir.checkpoint_record(run_dir, scored), generator=source)

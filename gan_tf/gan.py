@@ -23,13 +23,14 @@ import keras
 import tensorflow as tf
 
 from gan_tf import distribute, losses, unroll
+from gan_tf.config import LATENT_DISTRIBUTIONS
 from gan_tf.data import user
 from gan_tf.errors import CheckpointError, ConfigError
 from gan_tf.losses import TAPPED_INPUTS, LossPair
 from gan_tf.packing import pack_samples
 from gan_tf.parts import Part, Update
 
-__all__ = ["GAN", "tapped_discriminator"]
+__all__ = ["GAN", "latent_noise", "tapped_discriminator"]
 
 BASE_METRICS = ("discriminator_loss", "generator_loss", "d_real", "d_fake")
 
@@ -51,6 +52,8 @@ class GAN(keras.Model):
         samples, all real or all generated, concatenated along the last axis
         (:mod:`gan_tf.packing`); build it for that wider input. Each update's
         batch must be a multiple of ``pack``. Unconditional GANs only.
+      latent_distribution: ``"normal"`` (N(0, 1) noise) or ``"uniform"`` (uniform
+        in [-1, 1]), for training and :meth:`generate` (see :meth:`noise`).
 
     Attributes:
       generator_ema: the EMA generator (:class:`gan_tf.parts.EMA`), else ``None``.
@@ -67,9 +70,11 @@ class GAN(keras.Model):
         seed: int = 0,
         feature_layer: str = "",
         pack: int = 1,
+        latent_distribution: str = "normal",
         name: str = "gan",
     ):
         super().__init__(name=name)
+        self.latent_distribution = _checked_distribution(latent_distribution)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = int(latent_dim or _input_width(generator))
         self.num_classes, self.seed, self.feature_layer = num_classes, int(seed), feature_layer
@@ -106,6 +111,7 @@ class GAN(keras.Model):
         n_critic: int = 1,
         simultaneous: bool = False,
         label_smoothing: float = 0.0,
+        fake_label_smoothing: float = 0.0,
         unroll: int = 0,
         jit_compile: bool = False,
         steps_per_execution: int = 1,
@@ -125,6 +131,8 @@ class GAN(keras.Model):
             gradient from the pre-update discriminator, as the TF DCGAN tutorial)
             instead of alternating updates. Needs ``n_critic == 1``.
           label_smoothing: one-sided smoothing of the real targets (cross-entropy losses).
+          fake_label_smoothing: the fake targets become this instead of 0 (two-sided
+            smoothing, together with ``label_smoothing``; cross-entropy losses).
           unroll: Unrolled GAN (Metz et al., 2017): the generator's loss is taken
             against the discriminator ``unroll`` updates ahead, differentiating
             through those updates (:mod:`gan_tf.unroll`; 0 = off).
@@ -146,7 +154,11 @@ class GAN(keras.Model):
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.loss_pair = losses.get_loss(loss) if isinstance(loss, str) else loss
-        self._smoothing = {"label_smoothing": label_smoothing} if label_smoothing else {}
+        smoothing = {
+            "label_smoothing": label_smoothing,
+            "fake_label_smoothing": fake_label_smoothing,
+        }
+        self._smoothing = {key: value for key, value in smoothing.items() if value}
         self.n_critic, self.simultaneous = int(n_critic), bool(simultaneous)
         self._set_taps()
         self.parts = tuple(parts)
@@ -231,18 +243,25 @@ class GAN(keras.Model):
         """The EMA generator when there is one, else the generator."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
+    def noise(self, shape, draws=None, seed: int | None = None) -> tf.Tensor:
+        """Latent noise of ``shape`` from :attr:`latent_distribution`: a standard normal
+        draw (of the step's ``draws``, else ``keras.random.normal`` with ``seed``)
+        mapped by :func:`latent_noise`."""
+        normal = draws.normal(shape) if draws is not None else keras.random.normal(shape, seed=seed)
+        return latent_noise(normal, self.latent_distribution)
+
     def generate(self, noise, labels=None, seed: int | None = None) -> tf.Tensor:
         """Samples from :attr:`sampling_generator` in inference mode.
 
         Args:
           noise: ``[n, latent_dim]`` noise, or a number ``n`` of samples to draw
-            noise for (from ``seed``; ``None``: a fresh draw).
+            noise for (from ``seed``, by :meth:`noise`; ``None``: a fresh draw).
           labels: int ``[n]`` classes of a conditional GAN (default: cycling 0..K-1).
           seed: the noise seed when ``noise`` is a number.
         """
         if isinstance(noise, int):
             count = noise
-            noise = keras.random.normal([count, self.latent_dim], seed=seed)
+            noise = self.noise([count, self.latent_dim], seed=seed)
             if labels is None and self.conditional:
                 labels = tf.range(count) % self.num_classes
         return self._call(self.sampling_generator, noise, labels, False)
@@ -377,8 +396,9 @@ class GAN(keras.Model):
         of the two passes sets which draws of Keras' noise layers each one gets. In a
         generator update (``real_first=False``) with ``unroll``, the scoring
         discriminator is the one ``unroll`` updates ahead."""
-        noise = draws.normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
+        noise = self.noise(tf.stack([tf.shape(real)[0], self.latent_dim]), draws)
         fake = self._call(self.generator, noise, labels, True)
+        fake = self._discriminator_fakes(fake, draws) if real_first else fake
         weights = None
         if self.unroll and not real_first:
             weights = self._unrolled_weights(real, fake, labels, draws)
@@ -394,6 +414,13 @@ class GAN(keras.Model):
         taps = {"real": real_taps, "fake": fake_taps}
         real, fake = pack_samples(real, self.pack), pack_samples(fake, self.pack)
         return Update(self, critic, real, fake, real_logits, fake_logits, labels, draws, taps)
+
+    def _discriminator_fakes(self, fake, draws):
+        """The generated batch a discriminator update scores, as the parts make it
+        (:meth:`gan_tf.parts.Part.fakes_for_discriminator`: experience replay)."""
+        for part in self.parts:
+            fake = part.fakes_for_discriminator(fake, draws)
+        return fake
 
     def _score(self, samples, labels, draws, weights=None):
         """The discriminator's logits of ``samples`` as the parts transform them (then
@@ -550,6 +577,32 @@ class _Untracked:
 
     def __init__(self, model):
         self.model = model
+
+
+def latent_noise(normal: tf.Tensor, distribution: str = "normal") -> tf.Tensor:
+    """Maps standard normal noise to the latent distribution ``distribution``.
+
+    ``"normal"`` returns ``normal``; ``"uniform"`` returns ``erf(normal / sqrt(2)) =
+    2 Phi(normal) - 1``, exactly uniform in [-1, 1] (the probability integral
+    transform), so every seeded normal draw (the step's, the epoch grids', the
+    evaluation's) has a uniform counterpart from the same seed.
+
+    Raises:
+      ConfigError: an unknown ``distribution``.
+    """
+    if _checked_distribution(distribution) == "uniform":
+        return tf.math.erf(tf.convert_to_tensor(normal, tf.float32) / tf.sqrt(2.0))
+    return normal
+
+
+def _checked_distribution(distribution: str) -> str:
+    if distribution not in LATENT_DISTRIBUTIONS:
+        raise ConfigError(
+            f"unknown latent_distribution '{distribution}'; choose one of: "
+            f"{', '.join(LATENT_DISTRIBUTIONS)}",
+            "latent_distribution",
+        )
+    return distribution
 
 
 def _unpack(data):

@@ -127,36 +127,44 @@ def non_saturating_generator_loss(
 
 
 def bce_discriminator_loss(
-    *, real_logits: tf.Tensor, fake_logits: tf.Tensor, label_smoothing: float = 0.0
+    *,
+    real_logits: tf.Tensor,
+    fake_logits: tf.Tensor,
+    label_smoothing: float = 0.0,
+    fake_label_smoothing: float = 0.0,
 ) -> tf.Tensor:
     """Binary cross-entropy discriminator loss, with one-sided label smoothing.
 
-    ``mean BCE(real_logits, 1 - label_smoothing) + mean BCE(fake_logits, 0)``.
+    ``mean BCE(real_logits, 1 - label_smoothing) + mean BCE(fake_logits, fake_label_smoothing)``.
     Label smoothing changes the **real** targets only (Salimans et al., 2016,
-    "Improved Techniques for Training GANs"); fake targets stay exactly 0.
+    "Improved Techniques for Training GANs"); fake targets stay exactly 0 unless
+    ``fake_label_smoothing`` explicitly asks for two-sided smoothing.
 
     Args:
       real_logits: discriminator logits on real images, any shape.
       fake_logits: discriminator logits on generated images, any shape.
       label_smoothing: in ``[0, 1)``; real targets become ``1 - label_smoothing``.
+      fake_label_smoothing: in ``[0, 1)``; fake targets become ``fake_label_smoothing``
+        (two-sided smoothing; 0 keeps the guide's one-sided default).
 
     Returns:
       Scalar float32 loss (sum of the real and the fake mean cross-entropies).
 
     Raises:
-      ConfigError: if ``label_smoothing`` is outside ``[0, 1)``.
+      ConfigError: if either smoothing is outside ``[0, 1)``.
     """
-    if not 0.0 <= float(label_smoothing) < 1.0:
-        raise ConfigError(
-            f"label_smoothing must be in [0, 1), got {label_smoothing}", "label_smoothing"
-        )
+    for name, value in (
+        ("label_smoothing", label_smoothing),
+        ("fake_label_smoothing", fake_label_smoothing),
+    ):
+        if not 0.0 <= float(value) < 1.0:
+            raise ConfigError(f"{name} must be in [0, 1), got {value}", name)
     real_logits = _float32(real_logits)
     fake_logits = _float32(fake_logits)
     real_targets = tf.fill(tf.shape(real_logits), 1.0 - float(label_smoothing))
+    fake_targets = tf.fill(tf.shape(fake_logits), float(fake_label_smoothing))
     real_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
-    fake_loss = tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=tf.zeros_like(fake_logits), logits=fake_logits
-    )
+    fake_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=fake_targets, logits=fake_logits)
     return tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss)
 
 

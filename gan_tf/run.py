@@ -23,6 +23,7 @@ import tensorflow as tf
 from gan_tf import evaluation, rundir, visualize
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
+from gan_tf.gan import latent_noise
 from gan_tf.sampling import class_cycle, class_rows, generate_images
 
 __all__ = ["EXPORT_FORMATS", "Run", "load_run"]
@@ -133,7 +134,8 @@ class Run:
         return ids.astype(np.int32)
 
     def sample(self, num: int, labels=None, seed: int | None = None, batch_size: int = 500):
-        """``num`` samples from standard normal noise.
+        """``num`` samples from the run's noise (``latent_distribution``: standard
+        normal, or uniform in [-1, 1]).
 
         Args:
           num: how many.
@@ -154,6 +156,7 @@ class Run:
             seed=seed,
             batch_size=batch_size,
             labels=self.labels_for(num, labels),
+            distribution=self.config.latent_distribution,
         )
 
     def generate(self, noise, labels=None) -> np.ndarray:
@@ -176,7 +179,10 @@ class Run:
             raise ConfigError("2-D toy runs have no image grid; use sample() for their points")
         if self.conditional and labels is None:
             rows = self.num_classes
-            noise = tf.random.Generator.from_seed(seed).normal([columns, self.latent_dim])
+            noise = latent_noise(
+                tf.random.Generator.from_seed(seed).normal([columns, self.latent_dim]),
+                self.config.latent_distribution,
+            )
             images = visualize.to_uint8(self.generate(*class_rows(noise, rows)))
         else:
             images = self.sample(rows * columns, labels=labels, seed=seed)

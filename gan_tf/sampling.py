@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from gan_tf import visualize
 from gan_tf.errors import ConfigError
+from gan_tf.gan import latent_noise
 
 __all__ = [
     "class_cycle",
@@ -21,10 +22,11 @@ __all__ = [
 GRID_NOISE_SEED = 0x5EED  # stateless seed (with the run's seed) of the epoch grids
 
 
-def fixed_noise(seed: int, latent_dim: int, count: int) -> tf.Tensor:
+def fixed_noise(seed: int, latent_dim: int, count: int, distribution: str = "normal") -> tf.Tensor:
     """The noise behind every epoch picture of a run with ``seed``: the same for the
-    whole run and after resume."""
-    return tf.random.stateless_normal([count, latent_dim], seed=[seed, GRID_NOISE_SEED])
+    whole run and after resume (``distribution``: the run's ``latent_distribution``)."""
+    normal = tf.random.stateless_normal([count, latent_dim], seed=[seed, GRID_NOISE_SEED])
+    return latent_noise(normal, distribution)
 
 
 def class_rows(noise, num_classes: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -34,14 +36,18 @@ def class_rows(noise, num_classes: int) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 def epoch_grid_inputs(
-    seed: int, latent_dim: int, grid_size: int, num_classes: int | None = None
+    seed: int,
+    latent_dim: int,
+    grid_size: int,
+    num_classes: int | None = None,
+    distribution: str = "normal",
 ) -> tuple[tf.Tensor, tf.Tensor | None]:
     """The noise (and labels) of a run's epoch grids: ``grid_size**2`` fixed noise
     vectors, or for conditional runs one row per class with the same ``grid_size``
     noise vectors down each column."""
     if num_classes:
-        return class_rows(fixed_noise(seed, latent_dim, grid_size), num_classes)
-    return fixed_noise(seed, latent_dim, grid_size**2), None
+        return class_rows(fixed_noise(seed, latent_dim, grid_size, distribution), num_classes)
+    return fixed_noise(seed, latent_dim, grid_size**2, distribution), None
 
 
 def class_cycle(num: int, num_classes: int) -> np.ndarray:
@@ -77,8 +83,10 @@ def generate_images(
     seed: int = 0,
     batch_size: int = 500,
     labels=None,
+    distribution: str = "normal",
 ) -> np.ndarray:
-    """Generates ``num`` samples from seeded standard normal noise.
+    """Generates ``num`` samples from seeded noise (standard normal, or uniform in
+    [-1, 1] with ``distribution="uniform"``, the run's ``latent_distribution``).
 
     Args:
       generator: a run's generator (see :func:`gan_tf.rundir.restore_generator`).
@@ -87,6 +95,7 @@ def generate_images(
       seed: seed of the noise; the same seed gives the same samples.
       batch_size: samples per forward pass.
       labels: int ``[num]`` class ids, required by conditional generators.
+      distribution: ``"normal"`` or ``"uniform"`` (:func:`gan_tf.gan.latent_noise`).
 
     Returns:
       uint8 NHWC images for image generators; float32 points for 2-D toys.
@@ -98,7 +107,9 @@ def generate_images(
         raise ConfigError(f"num must be a positive integer, got {num}", "num")
     if batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size}", "batch_size")
-    all_noise = tf.random.Generator.from_seed(seed).normal([num, latent_dim])  # one draw:
+    all_noise = latent_noise(  # one draw:
+        tf.random.Generator.from_seed(seed).normal([num, latent_dim]), distribution
+    )
     parts = []  # the samples do not depend on batch_size
     for start in range(0, num, batch_size):
         noise = all_noise[start : start + batch_size]

@@ -36,7 +36,7 @@ from gan_tf.data import user
 from gan_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from gan_tf.eval import toy_mode_metrics
 from gan_tf.eval.names import OUTPUT_NAMES, primary_metric
-from gan_tf.gan import GAN
+from gan_tf.gan import GAN, latent_noise
 from gan_tf.run import Run
 from gan_tf.watchdog import Event, Watchdog, diversity
 
@@ -87,11 +87,17 @@ class _EpochPicture:
         self.config, self.gan, self.dataset = config, gan, dataset
         self.toy = data.is_toy(config.dataset)
         if self.toy:
-            self.noise = sampling.fixed_noise(config.seed, config.latent_dim, TOY_SAMPLES)
+            self.noise = sampling.fixed_noise(
+                config.seed, config.latent_dim, TOY_SAMPLES, config.latent_distribution
+            )
             self.labels = tf.range(TOY_SAMPLES) % gan.num_classes if gan.conditional else None
         else:
             self.noise, self.labels = sampling.epoch_grid_inputs(
-                config.seed, config.latent_dim, config.grid_size, gan.num_classes
+                config.seed,
+                config.latent_dim,
+                config.grid_size,
+                gan.num_classes,
+                config.latent_distribution,
             )
         # as many real examples as the picture's samples: the scatter's, and the diversity's
         self.real = data.first_examples(dataset, len(self.noise))
@@ -842,8 +848,11 @@ def evaluate_generator(evaluator, gan: GAN, config: TrainConfig) -> dict[str, fl
     evaluating neither changes training nor breaks exact resume.
     """
     started = time.time()
-    noise = tf.random.stateless_normal(
-        [config.eval_samples, config.latent_dim], seed=[config.seed, EVAL_NOISE_SEED]
+    noise = latent_noise(
+        tf.random.stateless_normal(
+            [config.eval_samples, config.latent_dim], seed=[config.seed, EVAL_NOISE_SEED]
+        ),
+        config.latent_distribution,
     )
     labels = None
     if gan.conditional:  # the reference's class mix (equal shares on balanced data)

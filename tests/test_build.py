@@ -266,18 +266,24 @@ def test_step_options_and_losses_follow_the_config():
 
     plain = build_gan(
         gan_tf.make_config(
-            latent_dim=2, update="simultaneous", label_smoothing=0.1, recipe="paper"
+            latent_dim=2,
+            update="simultaneous",
+            label_smoothing=0.1,
+            fake_label_smoothing=0.05,
+            recipe="paper",
         ),
         (2,),
         **_pair(*tiny_networks()),
     )
     assert plain.simultaneous and plain.parts == ()  # no clipping, no EMA
     assert plain.loss_pair.sigmoid_outputs and plain.generator_ema is None
-    # label smoothing: the step's discriminator loss is the smoothed BCE of its own batch
+    # two-sided label smoothing: the step's D loss is the smoothed BCE of its own batch
     real = tf.random.stateless_normal([4, 2], seed=[6, 6])
     fake = plain.generator(Draws(tf.constant([plain.seed, 0], tf.int64)).normal([4, 2]))
     logits = dict(real_logits=plain.discriminator(real), fake_logits=plain.discriminator(fake))
-    smoothed = float(losses.bce_discriminator_loss(**logits, label_smoothing=0.1))
+    smoothed = float(
+        losses.bce_discriminator_loss(**logits, label_smoothing=0.1, fake_label_smoothing=0.05)
+    )
     assert smoothed != pytest.approx(float(losses.bce_discriminator_loss(**logits)), rel=1e-3)
     out = plain.run_step(real)
     assert float(out["discriminator_loss"]) == pytest.approx(smoothed, rel=1e-5)
@@ -302,6 +308,22 @@ def test_ttur_learning_rates_and_adam_betas():
     assert float(gan.discriminator_optimizer.learning_rate) == pytest.approx(4e-4, rel=1e-6)
     assert gan.generator_optimizer.beta_1 == pytest.approx(0.3)
     assert gan.discriminator_optimizer.beta_2 == pytest.approx(0.95)
+
+
+def test_sgd_with_momentum_hand_computed():
+    """Keras' SGD: v <- m v - lr g, w <- w + v. With lr 0.1, m 0.5 and g = 2 twice,
+    w = 1 -> 0.8 -> 0.5."""
+    config = gan_tf.make_config(optimizer="sgd", momentum=0.5, learning_rate=0.1, batch_size=128)
+    optimizer = make_optimizer(config, config.learning_rate, decay_steps=10)
+    assert isinstance(optimizer, keras.optimizers.SGD) and config.batch_size == 128
+    weight = keras.Variable(1.0)
+    values = []
+    for _ in range(2):
+        optimizer.apply_gradients([(tf.constant(2.0), weight)])
+        values.append(float(weight.numpy()))
+    assert values == pytest.approx([0.8, 0.5], rel=1e-6)
+    rmsprop = make_optimizer(gan_tf.make_config(optimizer="rmsprop", momentum=0.3), 1e-3, 10)
+    assert rmsprop.momentum == pytest.approx(0.3)
 
 
 def test_linear_decay_reaches_zero_at_the_last_step_for_both_optimizers():

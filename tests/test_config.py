@@ -45,10 +45,29 @@ def test_field_types_read_optional_and_dict_annotations():
         ({"learning_rate": 0.0}, ("learning_rate",), "learning_rate must be > 0"),
         ({"beta_2": 1.0}, ("beta_2",), "beta_2 must be in [0, 1)"),
         ({"r1_weight": -1.0}, ("r1_weight",), "r1_weight must be >= 0"),
-        ({"optimizer": "sgd"}, ("optimizer",), "unknown optimizer 'sgd'; choose one of: adam"),
+        (
+            {"optimizer": "adagrad"},
+            ("optimizer",),
+            "unknown optimizer 'adagrad'; choose one of: adam, rmsprop, sgd",
+        ),
+        ({"momentum": 0.9}, ("momentum",), "momentum applies to optimizer=sgd or rmsprop"),
+        ({"optimizer": "sgd", "momentum": 1.0}, ("momentum",), "momentum must be in [0, 1)"),
         ({"strategy": "gpu"}, ("strategy",), "unknown strategy 'gpu'"),
         ({"n_critic": 2, "update": "simultaneous"}, ("update", "n_critic"), "n_critic=1"),
         ({"loss": "hinge", "label_smoothing": 0.1}, ("label_smoothing", "loss"), "cross-entropy"),
+        (
+            {"loss": "wasserstein", "fake_label_smoothing": 0.1},
+            ("fake_label_smoothing", "loss"),
+            "fake_label_smoothing applies to cross-entropy losses only",
+        ),
+        ({"fake_label_smoothing": 1.0}, ("fake_label_smoothing",), "must be in [0, 1), got 1.0"),
+        ({"replay": 1.0}, ("replay",), "replay must be in [0, 1), got 1.0"),
+        ({"replay_size": 0}, ("replay_size",), "replay_size must be a positive integer, got 0"),
+        (
+            {"replay": 0.5, "update": "simultaneous"},
+            ("replay", "update"),
+            "replay needs update=alternating",
+        ),
         (
             {"eval_every": 1, "eval_metrics": "fid,nope"},
             ("eval_metrics",),
@@ -110,6 +129,8 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
         "minibatch_stddev": 0,
         "minibatch_discrimination": 0,
         "generator_norm": "batch",
+        "hidden_noise": 0.0,
+        "upsample": "transpose",
     }
     assert mine.learning_rate == 1e-3 and mine.ema == 0.999
     assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
@@ -130,6 +151,8 @@ def test_arch_resolves_against_the_variants_knobs():
         "minibatch_stddev": 0,
         "minibatch_discrimination": 0,
         "generator_norm": "batch",
+        "hidden_noise": 0.0,
+        "upsample": "transpose",
     }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
@@ -141,13 +164,18 @@ def test_arch_resolves_against_the_variants_knobs():
         "minibatch_stddev": 0,
         "minibatch_discrimination": 0,
         "generator_norm": "batch",
+        "hidden_noise": 0.0,
+        "upsample": "transpose",
     }
-    assert make_config(model="gan").arch == {}
+    assert make_config(model="gan").arch == {"hidden_noise": 0.0}
+    assert make_config(model="gan", arch={"hidden_noise": "0.1"}).arch == {"hidden_noise": 0.1}
     with pytest.raises(ConfigError, match="dcgan has no knob width; its knobs are: base_width=64"):
         make_config(arch={"width": 3})
     with pytest.raises(ConfigError, match="base_width takes a int, got 'wide'"):
         make_config(arch={"base_width": "wide"})
-    with pytest.raises(ConfigError, match="gan has no knob base_width; its knobs are: none"):
+    with pytest.raises(
+        ConfigError, match="gan has no knob base_width; its knobs are: hidden_noise=0.0"
+    ):
         make_config(model="gan", arch={"base_width": 32})
 
 
@@ -170,6 +198,8 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
             "minibatch_stddev": 0,
             "minibatch_discrimination": 0,
             "generator_norm": "batch",
+            "hidden_noise": 0.0,
+            "upsample": "transpose",
         }
         and old.r1_weight == 0
     )

@@ -19,7 +19,7 @@ import gan_tf
 from gan_tf import losses, parts, regularizers
 from gan_tf.build import build_gan
 from gan_tf.distribute import Draws
-from gan_tf.gan import GAN
+from gan_tf.gan import GAN, latent_noise
 
 # --- helpers ---------------------------------------------------------------------------
 
@@ -43,6 +43,7 @@ def tiny_gan(
     learning_rate=0.1,
     seed=0,
     feature_layer="",
+    latent_distribution="normal",
     **compile_args,
 ):
     """A GAN on 2-D points with SGD (so an update is exactly ``-lr * gradient``);
@@ -53,7 +54,12 @@ def tiny_gan(
     if discriminator is None:
         discriminator = keras.Sequential([keras.Input((2,)), dense(4, activation="tanh"), dense(1)])
     gan = GAN(
-        generator, discriminator, latent_dim=latent_dim, seed=seed, feature_layer=feature_layer
+        generator,
+        discriminator,
+        latent_dim=latent_dim,
+        seed=seed,
+        feature_layer=feature_layer,
+        latent_distribution=latent_distribution,
     )
     gan.compile(
         generator_optimizer=keras.optimizers.SGD(learning_rate),
@@ -79,6 +85,62 @@ def points(count, seed=0):
 
 def small_gan(model="gan", shape=(28, 28, 1), **overrides):
     return build_gan(gan_tf.make_config(model=model, latent_dim=8, **overrides), shape)
+
+
+# --- latent noise: normal or uniform in [-1, 1] ---------------------------------------
+
+
+def test_uniform_latent_noise_hand_computed_and_roughly_uniform():
+    # erf(z / sqrt 2) = 2 Phi(z) - 1: 0 -> 0, 1 -> 0.682689, -1.959964 -> -0.95
+    mapped = latent_noise(tf.constant([0.0, 1.0, -1.959964]), "uniform").numpy()
+    np.testing.assert_allclose(mapped, [0.0, 0.682689, -0.95], rtol=1e-5, atol=1e-6)
+    normal = tf.constant([0.3, -2.0])
+    assert latent_noise(normal) is normal  # the default is the standard normal itself
+    gan = tiny_gan(latent_distribution="uniform")
+    values = gan.noise([20000, 4], seed=3).numpy()
+    assert -1.0 <= values.min() < -0.999 and 0.999 < values.max() <= 1.0
+    assert values.mean() == pytest.approx(0.0, abs=0.01)
+    assert values.var() == pytest.approx(1.0 / 3.0, rel=0.02)  # U[-1, 1]: var 1/3
+    shares = np.histogram(values, bins=10, range=(-1.0, 1.0))[0] / values.size
+    np.testing.assert_allclose(shares, np.full(10, 0.1), atol=0.006)
+    # the step's noise: its standard normal draws, mapped
+    step_noise = gan.noise([5, 2], replayed_draws(0)).numpy()
+    expected = tf.math.erf(replayed_draws(0).normal([5, 2]) / np.sqrt(2.0)).numpy()
+    np.testing.assert_allclose(step_noise, expected, rtol=1e-6)
+    images = gan.generate(3, seed=1)
+    assert images.shape == (3, 2)
+    with pytest.raises(
+        gan_tf.ConfigError, match="unknown latent_distribution 'cauchy'; choose one of"
+    ):
+        tiny_gan(latent_distribution="cauchy")
+
+
+def test_a_uniform_latent_gan_trains_one_step():
+    gan = small_gan("dcgan", latent_distribution="uniform", arch={"base_width": 8})
+    assert gan.latent_distribution == "uniform"
+    before = weights(gan.generator)
+    out = gan.run_step(tf.random.uniform([4, 28, 28, 1], -1.0, 1.0, seed=2))
+    assert all(np.isfinite(float(value)) for value in out.values())
+    assert all(
+        not np.array_equal(a, b) for a, b in zip(before, weights(gan.generator), strict=True)
+    )
+
+
+@pytest.mark.parametrize("n_critic", [1, 2])
+def test_fakes_for_discriminator_feeds_each_discriminator_update_only(n_critic):
+    calls = []
+
+    class Sevens(parts.Part):
+        def fakes_for_discriminator(self, fake, draws):
+            calls.append(fake.shape)
+            return tf.fill(tf.shape(fake), 7.0)
+
+    gan = tiny_gan(parts=[Sevens()], n_critic=n_critic)
+    before = float(gan.discriminator(tf.fill([1, 2], 7.0))[0, 0])  # D's score of (7, 7)
+    out = gan.run_step(points(4 * n_critic))
+    assert len(calls) == n_critic  # traced once; the generator update never calls it
+    if n_critic == 1:  # d_fake: the mean raw score of the (replaced) fakes D was updated on
+        assert float(out["d_fake"]) == pytest.approx(before, rel=1e-5)
 
 
 # --- one step of a registered variant --------------------------------------------------
@@ -220,9 +282,15 @@ def test_label_smoothing_reaches_only_sigmoid_losses(sigmoid_outputs):
             real_logits=real_logits, fake_logits=fake_logits
         )
 
-    gan = tiny_gan(discriminator_loss=d_loss, label_smoothing=0.1, sigmoid_outputs=sigmoid_outputs)
+    gan = tiny_gan(
+        discriminator_loss=d_loss,
+        label_smoothing=0.1,
+        fake_label_smoothing=0.2,
+        sigmoid_outputs=sigmoid_outputs,
+    )
     out = gan.run_step(points(4))
-    assert received == ([{"label_smoothing": 0.1}] if sigmoid_outputs else [{}])
+    smoothing = {"label_smoothing": 0.1, "fake_label_smoothing": 0.2}
+    assert received == ([smoothing] if sigmoid_outputs else [{}])
     assert np.isfinite(float(out["discriminator_loss"]))
 
 

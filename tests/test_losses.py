@@ -72,6 +72,38 @@ def test_label_smoothing_changes_only_real_targets():
     np.testing.assert_allclose(fake_plain, sig / 3, atol=1e-6)
 
 
+def test_two_sided_label_smoothing_hand_computed():
+    # real x=2 target 0.9: 0.326928 (above); fake x=-1 target 0.2:
+    # max(x,0) - x*z + ln(1 + e^-|x|) = 0 + 0.2 + 0.313262 = 0.513262
+    value = float(
+        losses.bce_discriminator_loss(
+            real_logits=tf.constant([[2.0]]),
+            fake_logits=tf.constant([[-1.0]]),
+            label_smoothing=0.1,
+            fake_label_smoothing=0.2,
+        )
+    )
+    assert value == pytest.approx(0.326928 + 0.513262, abs=1e-5)
+
+
+def test_fake_label_smoothing_changes_only_fake_targets():
+    real = tf.Variable([[1.5], [-0.5], [0.3]])
+    fake = tf.Variable([[-2.0], [0.7], [0.1]])
+
+    def grads(fake_smoothing):
+        with tf.GradientTape() as tape:
+            loss = losses.bce_discriminator_loss(
+                real_logits=real, fake_logits=fake, fake_label_smoothing=fake_smoothing
+            )
+        return [g.numpy() for g in tape.gradient(loss, [real, fake])]
+
+    real_plain, fake_plain = grads(0.0)
+    real_smooth, fake_smooth = grads(0.1)
+    # d/dx of mean BCE = (sigmoid(x) - target) / N: real targets stay 1, fake ones become 0.1.
+    np.testing.assert_allclose(real_smooth, real_plain, atol=1e-7)
+    np.testing.assert_allclose(fake_plain - fake_smooth, np.full((3, 1), 0.1 / 3), atol=1e-6)
+
+
 def test_losses_are_keyword_only():
     with pytest.raises(TypeError):
         losses.bce_discriminator_loss(LOGITS, LOGITS)
@@ -87,6 +119,10 @@ def test_losses_are_float32_even_for_bfloat16_logits():
 def test_label_smoothing_range_checked():
     with pytest.raises(ConfigError, match="label_smoothing must be in"):
         losses.bce_discriminator_loss(real_logits=LOGITS, fake_logits=LOGITS, label_smoothing=1.0)
+    with pytest.raises(ConfigError, match=r"fake_label_smoothing must be in \[0, 1\), got -0.1"):
+        losses.bce_discriminator_loss(
+            real_logits=LOGITS, fake_logits=LOGITS, fake_label_smoothing=-0.1
+        )
 
 
 def test_registry():

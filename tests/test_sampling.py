@@ -91,6 +91,32 @@ def test_fixed_noise_is_stable():
     assert abs(many.mean()) < 0.03 and many.std() == pytest.approx(1.0, abs=0.03)
 
 
+def test_uniform_fixed_noise_and_samples_map_the_same_normal_draws():
+    normal = fixed_noise(3, 8, 16).numpy()
+    uniform = fixed_noise(3, 8, 16, "uniform").numpy()
+    np.testing.assert_allclose(uniform, tf.math.erf(normal / np.sqrt(2.0)).numpy(), rtol=1e-6)
+    many = fixed_noise(0, 10, 5000, "uniform").numpy()
+    assert -1.0 <= many.min() and many.max() <= 1.0
+    assert abs(many.mean()) < 0.02 and many.std() == pytest.approx(1 / np.sqrt(3.0), rel=0.02)
+    images = generate_images(image_generator_for_uniform(), 5, LATENT_DIM, seed=1)
+    uniform_images = generate_images(
+        image_generator_for_uniform(), 5, LATENT_DIM, seed=1, distribution="uniform"
+    )
+    noise = tf.random.Generator.from_seed(1).normal([5, LATENT_DIM])
+    expected = visualize.to_uint8(
+        image_generator_for_uniform()(tf.math.erf(noise / np.sqrt(2.0)), training=False)
+    )
+    np.testing.assert_array_equal(uniform_images, expected)
+    assert not np.array_equal(images, uniform_images)
+
+
+def image_generator_for_uniform():
+    """A fixed generator: the sum of the noise, as a 1x1 image."""
+    noise = keras.Input((LATENT_DIM,))
+    total = keras.layers.Lambda(lambda t: keras.ops.tanh(keras.ops.sum(t, axis=1)))(noise)
+    return keras.Model(noise, keras.layers.Reshape((1, 1, 1))(total))
+
+
 def test_epoch_grids_are_drawn_from_the_fixed_noise(tmp_path):
     """The saved epoch picture is the checkpoint's generator on fixed_noise(seed, ...)."""
     write_mnist_idx(str(tmp_path / "mnist"), train=32)

@@ -11,20 +11,31 @@ Sized from the image shape: the image side is ``s * 2**k`` with the start side
 channels, so 28x28 starts at 7x7x256, 32x32 at 4x4x512 -> 8x8x256 ->
 16x16x128 -> 32x32x3, and 64x64 at 4x4x1024 (the paper's network).
 
+Training defaults (:data:`SPEC`): the paper's Adam(2e-4, beta_1=0.5), at batch 64;
+the paper trained with mini-batches of 128 (its "mini-batch SGD" is minibatches
+fed to Adam): ``--recipe=paper --batch_size=128`` is the paper's setting;
+``--optimizer=sgd --momentum=M --batch_size=128`` trains with plain SGD at that
+batch instead (not measured here).
+
 Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 (channels of the generator's last hidden layer and the discriminator's first,
 64), ``max_width`` (cap on any layer's channels: 1024, the paper's widest, so
 128 and 256 px images keep the 64 px network's widths instead of growing to
 2048/4096 channels; 0 = no cap), ``norm`` (the discriminator's
-normalisation: batch, layer or none) and ``attention`` (a SAGAN self-attention
-block on the feature maps of this side in both networks, e.g. 16 or 32; 0 = none;
-Zhang et al., 2019), ``minibatch_stddev`` (the group size of a minibatch
+normalisation: batch, layer, instance or none; instance norm, Ulyanov et al.,
+2016, normalises each example's each channel over its feature map), ``attention``
+(a SAGAN self-attention block on the feature maps of this side in both networks,
+e.g. 16 or 32; 0 = none; Zhang et al., 2019), ``minibatch_stddev`` (the group size of a minibatch
 standard deviation feature map before the discriminator's logit, e.g. 4; 0 = none;
 Karras et al., 2018), ``minibatch_discrimination`` (the number of kernels of a
 minibatch discrimination layer between the discriminator's Flatten and its
 logit, each with rows of 5, e.g. 100 as in the authors' CIFAR-10 model; 0 = none;
-Salimans et al., 2016) and ``generator_norm`` (the generator's normalisation:
-``batch``, or ``virtual`` for virtual batch normalisation, Salimans et al., 2016:
+Salimans et al., 2016), ``upsample`` (how the generator doubles its side:
+``transpose``, the paper's stride-2 5x5 ``Conv2DTranspose``, or ``nearest`` /
+``bilinear``: ``UpSampling2D`` then a 5x5 ``Conv2D``, the resize-convolution of
+Odena et al., 2016, which avoids checkerboard artefacts) and ``generator_norm``
+(the generator's normalisation: ``batch``, ``instance`` for instance norm, or
+``virtual`` for virtual batch normalisation, Salimans et al., 2016:
 a fixed batch of :data:`VBN_REFERENCE_SIZE` = 64 reference noise vectors is
 prepended to every noise batch, each batch norm becomes a
 :class:`~gan_tf.models.layers.VirtualBatchNormalization` that normalises with the
@@ -32,9 +43,12 @@ reference batch's statistics plus the example's own, and the reference rows are
 dropped before the output, so every sample depends only on its own noise; it
 costs a forward pass over 64 more rows per call; in a conditional generator
 the reference rows' label part is N(0, 1) noise too, as the builder sees one
-input vector). Minibatch discrimination and minibatch stddev compare the
-examples of one discriminator call: real and fake batches go through it
-separately, and under ``tf.distribute`` each replica's batch is compared alone.
+input vector), ``hidden_noise`` (the std of Gaussian noise added after every
+discriminator activation in training mode, as instance noise on the hidden layers;
+0 = none; Sønderby et al., 2016, Arjovsky & Bottou, 2017). Minibatch
+discrimination and minibatch stddev compare the examples of one discriminator
+call: real and fake batches go through it separately, and under
+``tf.distribute`` each replica's batch is compared alone.
 """
 
 from __future__ import annotations
@@ -52,15 +66,18 @@ from gan_tf.models.layers import (
     VirtualBatchNormalization,
     attention_side,
 )
-from gan_tf.models.spec import ModelSpec, spectral, weight_init
+from gan_tf.models.spec import ModelSpec, hidden_noise, spectral, weight_init
 
 __all__ = [
     "ARCHITECTURE",
     "GENERATOR_NORMS",
+    "NORMS",
     "SPEC",
+    "UPSAMPLES",
     "VBN_REFERENCE_SIZE",
     "build_discriminator",
     "build_generator",
+    "instance_norm",
     "upsampling_plan",
 ]
 
@@ -72,9 +89,12 @@ ARCHITECTURE = {
     "minibatch_stddev": 0,
     "minibatch_discrimination": 0,
     "generator_norm": "batch",
+    "hidden_noise": 0.0,
+    "upsample": "transpose",
 }
-NORMS = ("batch", "layer", "none")
-GENERATOR_NORMS = ("batch", "virtual")
+NORMS = ("batch", "layer", "instance", "none")
+GENERATOR_NORMS = ("batch", "virtual", "instance")
+UPSAMPLES = ("transpose", "nearest", "bilinear")
 # Reference rows of virtual batch norm: the batch size of the authors' ImageNet model
 # (openai/improved-gan), whose reference batch is one generator batch of fixed noise.
 VBN_REFERENCE_SIZE = 64
@@ -112,6 +132,29 @@ def _width(arch: dict, channels: int) -> int:
     return min(channels, cap) if cap else channels
 
 
+def instance_norm() -> keras.layers.Layer:
+    """Instance normalisation (Ulyanov et al., 2016): each example's each channel
+    normalised over its own height and width, then scaled and shifted per channel
+    (``GroupNormalization`` with one group per channel)."""
+    return layers.GroupNormalization(groups=-1)
+
+
+def _upsample(arch: dict, filters: int, use_bias: bool) -> list[keras.layers.Layer]:
+    """One x2 upsampling to ``filters`` channels: a stride-2 5x5 ``Conv2DTranspose``
+    (``upsample=transpose``, the paper's), or a nearest-neighbour or bilinear
+    ``UpSampling2D`` followed by a 5x5 ``Conv2D`` (``nearest``/``bilinear``, the
+    resize-convolution of Odena et al., 2016, against checkerboard artefacts)."""
+    upsample = arch.get("upsample", "transpose")
+    if upsample not in UPSAMPLES:
+        raise ConfigError(
+            f"arch: unknown upsample '{upsample}'; choose one of: {', '.join(UPSAMPLES)}", "arch"
+        )
+    options = dict(padding="same", use_bias=use_bias, kernel_initializer=weight_init())
+    if upsample == "transpose":
+        return [layers.Conv2DTranspose(filters, 5, strides=2, **options)]
+    return [layers.UpSampling2D(2, interpolation=upsample), layers.Conv2D(filters, 5, **options)]
+
+
 def build_generator(
     latent_dim: int, image_shape: tuple[int, int, int], arch: dict = ARCHITECTURE
 ) -> keras.Sequential:
@@ -121,10 +164,14 @@ def build_generator(
       latent_dim: noise size.
       image_shape: ``(H, W, C)``.
       arch: :data:`ARCHITECTURE` knobs; ``generator_norm=virtual`` replaces batch
-        norm by virtual batch norm (see the module docstring).
+        norm by virtual batch norm (see the module docstring), ``instance`` by
+        instance norm (:func:`instance_norm`; the projection's norm then follows the
+        reshape, so it normalises each start channel over its ``s x s`` map);
+        ``upsample`` picks how each x2 step is made (:func:`_upsample`).
 
     Raises:
-      ConfigError: an unknown ``generator_norm`` or an image side DCGAN cannot build.
+      ConfigError: an unknown ``generator_norm`` or ``upsample``, or an image side
+        DCGAN cannot build.
     """
     generator_norm = arch.get("generator_norm", "batch")
     if generator_norm not in GENERATOR_NORMS:
@@ -133,28 +180,30 @@ def build_generator(
             f"{', '.join(GENERATOR_NORMS)}",
             "arch",
         )
-    virtual = generator_norm == "virtual"
+    virtual, instance = generator_norm == "virtual", generator_norm == "instance"
 
     def normalization():
         if virtual:
             return VirtualBatchNormalization(VBN_REFERENCE_SIZE)
-        return layers.BatchNormalization()
+        return instance_norm() if instance else layers.BatchNormalization()
 
     side, steps = upsampling_plan(image_shape)
     base = arch.get("base_width", ARCHITECTURE["base_width"])
     channels = base * 2**steps
+    start = (side, side, _width(arch, channels))
     model = keras.Sequential(name="generator")
     model.add(keras.Input((latent_dim,)))
     if virtual:
         model.add(ReferenceBatch(VBN_REFERENCE_SIZE, name="reference_batch"))
     model.add(
-        layers.Dense(
-            side * side * _width(arch, channels), use_bias=False, kernel_initializer=weight_init()
-        )
+        layers.Dense(side * side * start[-1], use_bias=False, kernel_initializer=weight_init())
     )
+    if instance:  # per-channel statistics need the feature maps
+        model.add(layers.Reshape(start))
     model.add(normalization())
     model.add(layers.ReLU())
-    model.add(layers.Reshape((side, side, _width(arch, channels))))
+    if not instance:
+        model.add(layers.Reshape(start))
     attention = attention_side(arch, [side * 2**i for i in range(steps)], "generator")
     for index in range(steps):
         if side * 2**index == attention:
@@ -162,23 +211,12 @@ def build_generator(
         if index == steps - 1:
             break
         channels //= 2
-        model.add(
-            layers.Conv2DTranspose(
-                _width(arch, channels),
-                5,
-                strides=2,
-                padding="same",
-                use_bias=False,
-                kernel_initializer=weight_init(),
-            )
-        )
+        for layer in _upsample(arch, _width(arch, channels), use_bias=False):
+            model.add(layer)
         model.add(normalization())
         model.add(layers.ReLU())
-    model.add(
-        layers.Conv2DTranspose(
-            image_shape[-1], 5, strides=2, padding="same", kernel_initializer=weight_init()
-        )
-    )
+    for layer in _upsample(arch, image_shape[-1], use_bias=True):
+        model.add(layer)
     model.add(layers.Activation("tanh", dtype="float32"))
     if virtual:
         model.add(DropReference(VBN_REFERENCE_SIZE, name="drop_reference", dtype="float32"))
@@ -194,16 +232,21 @@ def build_discriminator(
       image_shape: ``(H, W, C)``.
       arch: :data:`ARCHITECTURE` knobs (``norm`` after every conv but the first:
         ``batch`` for DCGAN, ``layer`` for WGAN-GP critics, where batch norm breaks
-        the penalty, or ``none``), plus ``spectral_norm`` (every Conv2D/Dense) and
-        ``dropout`` (after every LeakyReLU; 0 = none); ``minibatch_stddev`` and
-        ``minibatch_discrimination`` (see the module docstring).
+        the penalty, ``instance`` (:func:`instance_norm`, per example per channel,
+        also penalty-safe) or ``none``), plus ``spectral_norm`` (every Conv2D/Dense) and
+        ``dropout`` (after every LeakyReLU; 0 = none); ``hidden_noise`` (the std of
+        Gaussian noise after every LeakyReLU, before any dropout, in training mode
+        only; 0 = none); ``minibatch_stddev`` and ``minibatch_discrimination`` (see
+        the module docstring).
 
     Raises:
-      ConfigError: for an unknown ``norm``, a negative ``minibatch_stddev`` or
-        ``minibatch_discrimination``, or an image side DCGAN cannot build.
+      ConfigError: for an unknown ``norm``, a negative ``hidden_noise``,
+        ``minibatch_stddev`` or ``minibatch_discrimination``, or an image side DCGAN
+        cannot build.
     """
     norm = arch.get("norm", "batch")
     spectral_norm, dropout = arch.get("spectral_norm", False), arch.get("dropout", 0.0)
+    noise = hidden_noise(arch)
     if norm not in NORMS:
         raise ConfigError(f"arch: unknown norm '{norm}'; choose one of: {', '.join(NORMS)}", "arch")
     _, steps = upsampling_plan(image_shape)
@@ -225,7 +268,11 @@ def build_discriminator(
             model.add(layers.BatchNormalization())
         elif index > 0 and norm == "layer":
             model.add(layers.LayerNormalization(axis=[1, 2, 3]))
+        elif index > 0 and norm == "instance":
+            model.add(instance_norm())
         model.add(layers.LeakyReLU(0.2))
+        if noise:
+            model.add(layers.GaussianNoise(noise))
         if dropout:
             model.add(layers.Dropout(dropout))
         if sides[index] == attention:

@@ -10,7 +10,14 @@ import keras
 
 from gan_tf.errors import ConfigError
 
-__all__ = ["ModelSpec", "TrainingPlug", "is_vector", "spectral", "weight_init"]
+__all__ = [
+    "ModelSpec",
+    "TrainingPlug",
+    "hidden_noise",
+    "is_vector",
+    "spectral",
+    "weight_init",
+]
 
 
 def weight_init(seed: int | None = None) -> keras.initializers.Initializer:
@@ -21,6 +28,20 @@ def weight_init(seed: int | None = None) -> keras.initializers.Initializer:
 def spectral(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
     """Wraps ``layer`` in spectral normalisation (Miyato et al., 2018) when ``enabled``."""
     return keras.layers.SpectralNormalization(layer) if enabled else layer
+
+
+def hidden_noise(arch: dict) -> float:
+    """The std of the Gaussian noise a discriminator adds after every hidden activation
+    (the ``hidden_noise`` knob; 0 = none). Keras' ``GaussianNoise`` adds it only in
+    training mode; inference is deterministic.
+
+    Raises:
+      ConfigError: a negative std.
+    """
+    std = float(arch.get("hidden_noise", 0.0))
+    if std < 0:
+        raise ConfigError(f"arch hidden_noise must be a std >= 0 (0 = none), got {std}", "arch")
+    return std
 
 
 def is_vector(shape) -> bool:

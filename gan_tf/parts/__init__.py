@@ -18,6 +18,7 @@ from typing import NamedTuple
 from gan_tf.augment import parse_policy
 from gan_tf.parts.base import Part, Update
 from gan_tf.parts.hooks import EMA, WeightClipping, ema_decay
+from gan_tf.parts.replay import Replay
 from gan_tf.parts.terms import HistoricalAveraging, Penalty
 from gan_tf.parts.transforms import Augment, InstanceNoise, LabelFlip
 from gan_tf.regularizers import PENALTIES
@@ -32,6 +33,7 @@ __all__ = [
     "Part",
     "Penalty",
     "Registered",
+    "Replay",
     "Update",
     "WeightClipping",
     "ema_decay",
@@ -71,6 +73,7 @@ PARTS: dict[str, Registered] = {
         "instance_noise", lambda c, total: InstanceNoise(c.instance_noise, total)
     ),
     "label_flip": Registered("label_flip", lambda c, _: LabelFlip(c.label_flip)),
+    "replay": Registered("replay", lambda c, _: Replay(c.replay, c.replay_size)),
     "weight_clipping": Registered("clip_value", lambda c, _: WeightClipping(c.clip_value)),
     "ema": Registered("ema", lambda c, _: EMA(c.ema)),
 }

@@ -5,6 +5,9 @@ step calls at fixed points (like a Keras callback inside the step). Override
 only what the trick needs:
 
 ==========================  ==================================================
+``fakes_for_discriminator`` the generated batch of each discriminator update,
+                            before it is transformed and scored (experience
+                            replay); the generator update never sees it
 ``transform``               every discriminator input, real and fake, in both
                             updates (augmentation, instance noise)
 ``swap``                    the logits the discriminator loss sees (label noise)
@@ -87,6 +90,11 @@ class Part:
             or type(self).generator_term is not Part.generator_term
         )
         return (self.name,) if has_term else ()
+
+    def fakes_for_discriminator(self, fake: tf.Tensor, draws) -> tf.Tensor:
+        """Returns the generated batch a discriminator update scores, given the one
+        the generator just made (default: that one)."""
+        return fake
 
     def transform(self, samples: tf.Tensor, draws) -> tf.Tensor:
         """Returns a discriminator input (real or fake, either update) as the

@@ -1,6 +1,7 @@
 """DCGAN (gan_tf.models.dcgan): sizes from the image shape, the channel plan, the layout,
-the initialisation, and the architecture knobs base_width, max_width, norm,
-minibatch_discrimination and generator_norm (plus the generic spectral_norm and dropout)."""
+the initialisation, and the architecture knobs base_width, max_width, norm (instance
+too), minibatch_discrimination, generator_norm, hidden_noise and upsample (plus the
+generic spectral_norm and dropout)."""
 
 import keras
 import numpy as np
@@ -141,6 +142,7 @@ def test_max_width_caps_every_layer():
     [
         ("batch", ["BatchNormalization", "BatchNormalization"]),
         ("layer", ["LayerNormalization", "LayerNormalization"]),
+        ("instance", ["GroupNormalization", "GroupNormalization"]),
         ("none", []),
     ],
 )
@@ -164,7 +166,7 @@ def test_unknown_norm_and_knobs_are_config_errors():
     assert str(caught.value) == (
         "arch: dcgan has no knob depth, width; its knobs are: base_width=64, max_width=1024, "
         "norm=batch, attention=0, minibatch_stddev=0, minibatch_discrimination=0, "
-        "generator_norm=batch"
+        "generator_norm=batch, hidden_noise=0.0, upsample=transpose"
     )
     assert caught.value.params == ("arch",)
     with pytest.raises(ConfigError, match="its knobs are: base_width=64"):
@@ -318,10 +320,114 @@ def test_a_virtual_generator_trains_under_mixed_bfloat16_with_ema():
 
 def test_unknown_generator_norm_is_a_config_error():
     with pytest.raises(
-        ConfigError, match="unknown generator_norm 'bogus'; choose one of: batch, virtual"
+        ConfigError, match="unknown generator_norm 'bogus'; choose one of: batch, virtual, instance"
     ) as caught:
         dcgan.build_generator(8, (16, 16, 1), {**ARCH, "generator_norm": "bogus"})
     assert caught.value.params == ("arch",)
     config = gan_tf.make_config(arch={"base_width": 8, "generator_norm": "bogus"}, latent_dim=4)
     with pytest.raises(ConfigError, match="unknown generator_norm 'bogus'"):
         build.build_networks(config, (16, 16, 1))
+
+
+# --- hidden noise, instance norm and resize-convolution upsampling --------------------
+
+
+def test_hidden_noise_follows_every_activation_in_training_only():
+    arch = {**ARCH, "base_width": 8, "hidden_noise": 0.2, "dropout": 0.1}
+    discriminator = dcgan.build_discriminator((16, 16, 1), arch)
+    assert kinds(discriminator)[:4] == ["Conv2D", "LeakyReLU", "GaussianNoise", "Dropout"]
+    noises = [layer for layer in discriminator.layers if kinds_of(layer, "GaussianNoise")]
+    assert [layer.stddev for layer in noises] == pytest.approx([0.2, 0.2])  # 16 -> 8 -> 4
+    # the layer's draws have the std asked for (in training mode only)
+    zeros = tf.zeros([64, 8, 8, 8])
+    drawn = noises[0](zeros, training=True).numpy()
+    assert drawn.std() == pytest.approx(0.2, rel=0.03) and abs(drawn.mean()) < 0.005
+    np.testing.assert_array_equal(noises[0](zeros, training=False).numpy(), zeros.numpy())
+    images = tf.random.stateless_uniform([4, 16, 16, 1], seed=[2, 3], minval=-1.0)
+    inference = discriminator(images, training=False).numpy()
+    np.testing.assert_array_equal(discriminator(images, training=False).numpy(), inference)
+    plain = {**arch, "dropout": 0.0}
+    noisy = dcgan.build_discriminator((16, 16, 1), plain)
+    first, second = noisy(images, training=True).numpy(), noisy(images, training=True).numpy()
+    assert np.abs(first - second).max() > 1e-4  # fresh noise on every training call
+    quiet = dcgan.build_discriminator((16, 16, 1), {**plain, "hidden_noise": 0.0})
+    np.testing.assert_array_equal(quiet(images, training=True), quiet(images, training=True))
+    assert "GaussianNoise" not in kinds(dcgan.build_discriminator((16, 16, 1), ARCH))
+    with pytest.raises(ConfigError, match=r"arch hidden_noise must be a std >= 0 \(0 = none\)"):
+        dcgan.build_discriminator((16, 16, 1), {**ARCH, "hidden_noise": -0.1})
+
+
+def test_hidden_noise_trains_and_resumes_exactly(tmp_path):
+    config = gan_tf.make_config(latent_dim=8, arch={"base_width": 8, "hidden_noise": 0.3})
+    gan = build.build_gan(config, (16, 16, 1))
+    assert "GaussianNoise" in kinds(gan.discriminator)
+    assert gan.layer_noise_states.states  # the noise layers' seed state is checkpointed
+    real = tf.random.stateless_uniform([4, 16, 16, 1], seed=[1, 2], minval=-1.0)
+    gan.run_step(real)
+    path = gan.checkpoint().save(str(tmp_path / "ckpt"))
+    restored = build.build_gan(config, (16, 16, 1))
+    restored.checkpoint().restore(path).assert_existing_objects_matched()
+    expected, resumed = gan.run_step(real), restored.run_step(real)
+    for key in gan.metric_names:
+        assert float(resumed[key]) == pytest.approx(float(expected[key]), rel=1e-5, abs=1e-6)
+
+
+def test_instance_norm_normalises_each_example_and_channel():
+    arch = {**ARCH, "base_width": 4, "norm": "instance", "generator_norm": "instance"}
+    discriminator = dcgan.build_discriminator((16, 16, 1), arch)
+    norms = [layer for layer in discriminator.layers if kinds_of(layer, "GroupNormalization")]
+    assert len(norms) == 1 and norms[0].groups == 8  # one group per channel: instance norm
+    # per example per channel over H x W: (x - mean) / sqrt(var + eps), gamma 1, beta 0
+    maps = np.stack([np.arange(8.0).reshape(2, 2, 2), 10.0 * np.ones((2, 2, 2))])
+    maps[1, :, :, 1] = [[1.0, 3.0], [1.0, 3.0]]
+    out = dcgan.instance_norm()(tf.constant(maps, tf.float32)).numpy()
+    # example 0, channel 0: values 0, 2, 4, 6 (mean 3, var 5)
+    np.testing.assert_allclose(
+        out[0, :, :, 0].ravel(), (np.array([0, 2, 4, 6]) - 3) / np.sqrt(5 + 1e-3), rtol=1e-5
+    )
+    np.testing.assert_allclose(out[1, :, :, 0], 0.0, atol=1e-6)  # a constant channel
+    np.testing.assert_allclose(
+        out[1, :, :, 1].ravel(), np.array([-1, 1, -1, 1]) / np.sqrt(1 + 1e-3), rtol=1e-5
+    )
+    generator = dcgan.build_generator(8, (16, 16, 1), arch)
+    assert kinds(generator)[:4] == ["Dense", "Reshape", "GroupNormalization", "ReLU"]
+    assert kinds(generator).count("GroupNormalization") == 2
+    assert "BatchNormalization" not in kinds(generator)
+    # a sample depends only on its own noise (no batch statistics)
+    noise = tf.random.stateless_normal([4, 8], seed=[5, 6])
+    together = generator(noise, training=True).numpy()
+    np.testing.assert_allclose(
+        generator(noise[1:2], training=True).numpy()[0], together[1], atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+@pytest.mark.parametrize("shape", [(16, 16, 1), (28, 28, 1), (32, 32, 3), (48, 48, 3)])
+def test_resize_convolution_generator(upsample, shape):
+    arch = {**ARCH, "base_width": 4, "upsample": upsample}
+    generator = dcgan.build_generator(8, shape, arch)
+    side, steps = dcgan.upsampling_plan(shape)
+    assert transposed(generator) == []
+    ups = [layer for layer in generator.layers if kinds_of(layer, "UpSampling2D")]
+    assert len(ups) == steps and {layer.interpolation for layer in ups} == {upsample}
+    convs = [layer for layer in generator.layers if kinds_of(layer, "Conv2D")]
+    assert [(c.filters, c.kernel_size, c.strides) for c in convs] == [
+        (4 * 2 ** (steps - 1 - k), (5, 5), (1, 1)) for k in range(steps - 1)
+    ] + [(shape[-1], (5, 5), (1, 1))]
+    names = kinds(generator)
+    assert all(names[i + 1] == "Conv2D" for i, name in enumerate(names) if name == "UpSampling2D")
+    images = generator(tf.random.stateless_normal([2, 8], seed=[1, 1]))
+    assert images.shape == (2, *shape) and start_shape(generator) == (side, side, 4 * 2**steps)
+    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
+
+
+def test_upsample_default_and_bad_value():
+    default = dcgan.build_generator(8, (28, 28, 1), {**ARCH, "base_width": 4})
+    assert len(transposed(default)) == 2 and "UpSampling2D" not in kinds(default)
+    with pytest.raises(
+        ConfigError, match="unknown upsample 'cubic'; choose one of: transpose, nearest, bilinear"
+    ):
+        dcgan.build_generator(8, (28, 28, 1), {**ARCH, "upsample": "cubic"})
+    config = gan_tf.make_config(latent_dim=4, arch={"base_width": "4", "upsample": "nearest"})
+    generator, _ = build.build_networks(config, (16, 16, 1))
+    assert transposed(generator) == [] and "UpSampling2D" in kinds(generator)

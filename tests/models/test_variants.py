@@ -104,7 +104,19 @@ def test_mlp_gan_layout():
     discriminator = spec.build_discriminator((28, 28, 1), {})
     dense = [layer.units for layer in discriminator.layers if isinstance(layer, keras.layers.Dense)]
     assert dense == [1024, 512, 256, 1]
-    assert spec.architecture == {}  # no knobs
+    assert spec.architecture == {"hidden_noise": 0.0}
+    assert "GaussianNoise" not in [type(layer).__name__ for layer in discriminator.layers]
+    noisy = spec.build_discriminator((28, 28, 1), {"hidden_noise": 0.1, "dropout": 0.2})
+    kinds = [type(layer).__name__ for layer in noisy.layers]
+    assert kinds[2:5] == ["LeakyReLU", "GaussianNoise", "Dropout"]  # after every activation
+    assert [layer.stddev for layer in noisy.layers if type(layer).__name__ == "GaussianNoise"] == (
+        pytest.approx([0.1, 0.1, 0.1])
+    )
+    images = tf.random.stateless_uniform([3, 28, 28, 1], seed=[4, 4], minval=-1.0)
+    np.testing.assert_array_equal(noisy(images, training=False), noisy(images, training=False))
+    assert np.abs(noisy(images, training=True) - noisy(images, training=True)).max() > 1e-4
+    with pytest.raises(ConfigError, match="arch hidden_noise must be a std >= 0"):
+        spec.build_discriminator((28, 28, 1), {"hidden_noise": -1.0})
 
 
 def test_wgan_gp_defaults_and_critic_without_batch_norm():
