@@ -60,11 +60,11 @@ def test_the_discriminator_scores_packs_of_real_examples():
 
 
 def test_packed_networks_train_with_a_gradient_penalty():
-    config = make_config(model="wgan_gp", dataset="ring8", pack=4, batch_size=16)
+    config = make_config(model="wgan_gp", dataset="ring8", pack=4, batch_size=16, n_critic=1)
     gan = build_gan(config, (2,))
     assert gan.discriminator.input_shape == (None, 8)
     before = [w.copy() for w in gan.discriminator.get_weights()]
-    metrics = gan.run_step(tf.random.normal([16 * config.n_critic, 2], seed=1))
+    metrics = gan.run_step(tf.random.normal([16, 2], seed=1))
     assert np.isfinite(float(metrics["gradient_penalty"]))
     assert any(
         not np.allclose(a, b) for a, b in zip(before, gan.discriminator.get_weights(), strict=True)
@@ -89,3 +89,21 @@ def test_image_discriminators_take_the_packed_channels():
 def test_pack_refuses_what_it_cannot_pack(overrides, message):
     with pytest.raises(ConfigError, match=message):
         make_config(dataset="mnist", **overrides)
+
+
+def test_the_gradient_penalty_is_taken_on_whole_packs():
+    """A linear critic w . x on packs of 2 points has input gradient w (4 numbers) at
+    every interpolate: the penalty is (||w|| - 1)^2 = (sqrt(0.3) - 1)^2, not a mean
+    over each point's half of w."""
+    from gan_tf import parts
+
+    gan = _linear_gan(pack=2)
+    gan.compile(
+        keras.optimizers.SGD(0.1),
+        keras.optimizers.SGD(0.1),
+        loss="wasserstein",
+        parts=[parts.Penalty("gradient_penalty", 10.0)],
+    )
+    metrics = gan.run_step(tf.random.normal([8, 2], seed=2))
+    expected = (np.sqrt(0.01 + 0.04 + 0.09 + 0.16) - 1.0) ** 2
+    assert float(metrics["gradient_penalty"]) == pytest.approx(expected, rel=1e-5)
