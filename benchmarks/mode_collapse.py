@@ -156,9 +156,14 @@ def table(rows: list[dict]) -> str:
         "(toys); modes / KL (Stacked MNIST) | papers |",
         "|---|---|---|---|---|---|",
     ]
-    for dataset in ("ring8", "grid25", "stacked"):
+    budgets = sorted({(r["dataset"], r["steps"]) for r in rows}, key=lambda b: b[1])
+    for dataset, steps in sorted(budgets, key=lambda b: ("ring8", "grid25", "stacked").index(b[0])):
         for technique in TECHNIQUES:
-            chosen = [r for r in rows if r["dataset"] == dataset and r["technique"] == technique]
+            chosen = [
+                r
+                for r in rows
+                if (r["dataset"], r["technique"], r["steps"]) == (dataset, technique, steps)
+            ]
             if not chosen:
                 continue
             if dataset == "stacked":

@@ -188,6 +188,17 @@ def _check_networks(generator, discriminator, config: TrainConfig, shape, strate
         )
 
 
+def _check_replica_packs(config: TrainConfig, replicas: int) -> None:
+    """PacGAN packs each replica's share of the batch: it must hold whole packs."""
+    if config.pack > 1 and (config.batch_size // replicas) % config.pack:
+        raise ConfigError(
+            f"pack={config.pack} needs each replica's batch ({config.batch_size} / {replicas} "
+            f"replicas) to be a multiple of it: pick batch_size accordingly",
+            "pack",
+            "batch_size",
+        )
+
+
 def build_gan(
     config: TrainConfig,
     shape,
@@ -229,14 +240,7 @@ def build_gan(
             "model",
             "dataset",
         )
-    replicas = strategy.num_replicas_in_sync
-    if config.pack > 1 and (config.batch_size // replicas) % config.pack:
-        raise ConfigError(
-            f"pack={config.pack} needs each replica's batch ({config.batch_size} / {replicas} "
-            f"replicas) to be a multiple of it: pick batch_size accordingly",
-            "pack",
-            "batch_size",
-        )
+    _check_replica_packs(config, strategy.num_replicas_in_sync)
     with strategy.scope():
         if generator is None and discriminator is None:
             generator, discriminator = build_networks(config, shape, num_classes, spec)

@@ -264,12 +264,8 @@ def build_discriminator(
             kernel_initializer=weight_init(),
         )
         model.add(spectral(conv, spectral_norm))
-        if index > 0 and norm == "batch":
-            model.add(layers.BatchNormalization())
-        elif index > 0 and norm == "layer":
-            model.add(layers.LayerNormalization(axis=[1, 2, 3]))
-        elif index > 0 and norm == "instance":
-            model.add(instance_norm())
+        if index > 0 and norm != "none":
+            model.add(_discriminator_norm(norm))
         model.add(layers.LeakyReLU(0.2))
         if noise:
             model.add(layers.GaussianNoise(noise))
@@ -277,6 +273,24 @@ def build_discriminator(
             model.add(layers.Dropout(dropout))
         if sides[index] == attention:
             model.add(SelfAttention(spectral_norm, name="attention"))
+    _add_minibatch_head(model, arch)
+    dense = layers.Dense(1, kernel_initializer=weight_init(), dtype="float32")
+    model.add(spectral(dense, spectral_norm))
+    return model
+
+
+def _discriminator_norm(norm: str) -> keras.layers.Layer:
+    """The normalisation after a discriminator conv (all but the first)."""
+    if norm == "batch":
+        return layers.BatchNormalization()
+    if norm == "layer":
+        return layers.LayerNormalization(axis=[1, 2, 3])
+    return instance_norm()
+
+
+def _add_minibatch_head(model: keras.Sequential, arch: dict) -> None:
+    """Minibatch stddev (before the Flatten), the Flatten, and minibatch
+    discrimination (after it), as ``arch`` asks."""
     if arch.get("minibatch_stddev", 0) < 0:
         raise ConfigError(
             f"arch minibatch_stddev must be a group size >= 1 (0 = none), got "
@@ -300,9 +314,6 @@ def build_discriminator(
                 name="minibatch_discrimination",
             )
         )
-    dense = layers.Dense(1, kernel_initializer=weight_init(), dtype="float32")
-    model.add(spectral(dense, spectral_norm))
-    return model
 
 
 SPEC = ModelSpec(
