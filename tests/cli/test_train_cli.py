@@ -237,13 +237,41 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
 @pytest.mark.parametrize(
     "flags, expected",
     [
-        (  # one process for three flags (the suite's budget)
-            ["--loss=relativistic", "--r1_weight=10", "--arch=base_width=16,max_width=32"],
+        (  # one process for several flags (the suite's budget)
+            [
+                "--loss=relativistic",
+                "--r1_weight=10",
+                "--pack=2",
+                "--latent_distribution=uniform",
+                "--arch=base_width=16,max_width=32,upsample=nearest",
+            ],
             {
                 "loss": "relativistic",
                 "r1_weight": 10.0,
-                "arch": {"base_width": 16, "max_width": 32},
+                "pack": 2,
+                "latent_distribution": "uniform",
+                "arch": {"base_width": 16, "max_width": 32, "upsample": "nearest"},
             },
+        ),
+        pytest.param(  # issue 28's other options at once; in-process coverage in
+            # tests/test_unroll.py, test_parts.py, test_losses.py, models/test_dcgan.py
+            [
+                "--unroll=2",
+                "--label_smoothing=0.1",
+                "--fake_label_smoothing=0.1",
+                "--replay=0.5",
+                "--optimizer=sgd",
+                "--momentum=0.5",
+                "--arch=hidden_noise=0.1,norm=instance,generator_norm=instance",
+            ],
+            {
+                "unroll": 2,
+                "fake_label_smoothing": 0.1,
+                "replay": 0.5,
+                "optimizer": "sgd",
+                "arch": {"hidden_noise": 0.1, "norm": "instance", "generator_norm": "instance"},
+            },
+            marks=pytest.mark.slow,
         ),
         pytest.param(  # every Improved Techniques flag at once (issue 16); in-process
             # coverage in tests/test_gan.py, so through a subprocess with `make test-slow`
@@ -266,7 +294,7 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
             marks=pytest.mark.slow,
         ),
     ],
-    ids=["relativistic_r1_arch", "improved_techniques"],
+    ids=["relativistic_r1_pack_arch", "improved_techniques", "unroll_and_knobs"],
 )
 def test_new_options_train_from_the_command_line(flags, expected, mnist_dir, tmp_path):
     import json
