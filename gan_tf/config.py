@@ -46,7 +46,7 @@ IMAGE_SIZES = (8, 1024)  # the image_size range accepted (a side in pixels)
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = distribute.PRECISIONS
-RECIPES = ("fast", "paper")
+RECIPES = ("fast", "paper", "sgd")
 UPDATES = ("alternating", "simultaneous")
 
 
@@ -64,7 +64,8 @@ class TrainConfig:
     recipe: str = _field(
         "fast",
         "{recipes}: fast applies the variant's measured time-to-quality settings "
-        "(docs/models.md) over its paper defaults; paper uses the paper's alone.",
+        "(docs/models.md) over its paper defaults; paper uses the paper's alone; sgd is "
+        "the classic mini-batch SGD (momentum 0.5, lr 0.01, batch 128), for comparison.",
     )
     dataset: str = _field("fashion_mnist", "Dataset: {datasets}.")
     data_dir: str | None = _field(None, "Directory with the dataset's raw files (also tfds').")

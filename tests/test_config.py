@@ -215,3 +215,15 @@ def test_architecture_fields_are_fields():
 def test_a_loss_that_reads_labels_needs_a_model_that_trains_on_them():
     with pytest.raises(ConfigError, match="loss=semi_supervised reads class labels .* model=dcgan"):
         make_config(model="dcgan", loss="semi_supervised")
+
+
+def test_the_sgd_recipe_is_minibatch_sgd_at_batch_128_under_your_values():
+    config = make_config(recipe="sgd")
+    assert (config.optimizer, config.momentum, config.learning_rate, config.batch_size) == (
+        "sgd",
+        0.5,
+        0.01,
+        128,
+    )
+    assert make_config(recipe="sgd", batch_size=64, momentum=0.9).batch_size == 64
+    assert make_config(model="gan", recipe="sgd").optimizer == "sgd"
