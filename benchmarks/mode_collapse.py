@@ -33,6 +33,7 @@ flags.DEFINE_list("techniques", [], "Only these rows (default: all of the suite)
 flags.DEFINE_integer("toy_steps", 6000, "Generator updates per toy run.")
 flags.DEFINE_integer("stacked_steps", 1200, "Generator updates per Stacked MNIST run.")
 flags.DEFINE_string("stacked_dataset", "stacked_mnist_5k", "stacked_mnist or stacked_mnist_5k.")
+flags.DEFINE_string("recipe", "fast", "The dcgan recipe of the Stacked MNIST runs (fast or paper).")
 flags.DEFINE_string("output", "benchmarks/results/mode_collapse.jsonl", "JSON lines, one per run.")
 flags.DEFINE_string("work_dir", "/tmp/gan_tf_mode_collapse", "Run directories (deleted after).")
 flags.DEFINE_bool("table", False, "Print the markdown table of --output and exit.")
@@ -103,6 +104,7 @@ def _config(dataset: str, technique: str, seed: int):
     epochs = _epochs(FLAGS.stacked_steps, 128_000, STACKED_BATCH * pack)
     return gan_tf.make_config(
         dataset=dataset,
+        recipe=FLAGS.recipe,
         batch_size=STACKED_BATCH * pack,
         **epochs,
         eval_every=epochs["epochs"],  # once, at the end
@@ -130,6 +132,7 @@ def _run(dataset: str, technique: str, seed: int) -> dict:
         "technique": technique,
         "seed": seed,
         "steps": int(summary["step"]),
+        "recipe": config.recipe,
         "batch_size": config.batch_size,
         "seconds": round(seconds, 1),
         **row,
@@ -141,7 +144,11 @@ def _done() -> set:
         return set()
     with open(FLAGS.output, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
-    return {(r["dataset"], r["technique"], r["seed"], r["steps"]) for r in rows}
+    return {(r["dataset"], r["technique"], r["seed"], r["steps"], _recipe(r)) for r in rows}
+
+
+def _recipe(row: dict) -> str:
+    return row.get("recipe", "fast")
 
 
 def _mean_std(values) -> str:
@@ -156,13 +163,15 @@ def table(rows: list[dict]) -> str:
         "(toys); modes / KL (Stacked MNIST) | papers |",
         "|---|---|---|---|---|---|",
     ]
-    budgets = sorted({(r["dataset"], r["steps"]) for r in rows}, key=lambda b: b[1])
-    for dataset, steps in sorted(budgets, key=lambda b: ("ring8", "grid25", "stacked").index(b[0])):
+    order = ("ring8", "grid25", "stacked")
+    budgets = {(r["dataset"], r["steps"], _recipe(r)) for r in rows}
+    for dataset, steps, recipe in sorted(budgets, key=lambda b: (order.index(b[0]), b[1], b[2])):
         for technique in TECHNIQUES:
             chosen = [
                 r
                 for r in rows
-                if (r["dataset"], r["technique"], r["steps"]) == (dataset, technique, steps)
+                if (r["dataset"], r["technique"], r["steps"], _recipe(r))
+                == (dataset, technique, steps, recipe)
             ]
             if not chosen:
                 continue
@@ -176,7 +185,8 @@ def table(rows: list[dict]) -> str:
                     for k in ("modes_covered", "high_quality", "reverse_kl")
                 )
             lines.append(
-                f"| {dataset} | {technique} | {len(chosen)} | {chosen[0]['steps']} | {ours} | "
+                f"| {dataset} | {technique}{'' if recipe == 'fast' else f' (--recipe={recipe})'} | "
+                f"{len(chosen)} | {chosen[0]['steps']} | {ours} | "
                 f"{PAPERS.get((dataset, technique), '–')} |"
             )
     return "\n".join(lines)
@@ -197,7 +207,7 @@ def main(argv):
             for technique in names:
                 steps = FLAGS.toy_steps if FLAGS.suite == "toys" else FLAGS.stacked_steps
                 short = "stacked" if dataset.startswith("stacked") else dataset
-                if (short, technique, seed, steps) in done:
+                if (short, technique, seed, steps, FLAGS.recipe) in done:
                     continue
                 row = _run(dataset, technique, seed)
                 print(json.dumps(row), flush=True)
