@@ -117,7 +117,8 @@ def _config(dataset: str, technique: str, seed: int):
 
 def _run(dataset: str, technique: str, seed: int) -> dict:
     config = _config(dataset, technique, seed)
-    run_dir = os.path.join(FLAGS.work_dir, f"{dataset}_{technique.split()[0]}_{seed}")
+    name = f"{dataset}_{technique.split()[0]}_{seed}_{config.steps_per_epoch * config.epochs}"
+    run_dir = os.path.join(FLAGS.work_dir, f"{name}_{config.recipe}")
     shutil.rmtree(run_dir, ignore_errors=True)
     start = time.perf_counter()
     summary = gan_tf.train(config, run_dir, verbose=0)

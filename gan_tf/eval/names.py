@@ -108,7 +108,7 @@ PRIMARY_METRICS = (
     ("is_keras", True),
     ("cas", True),
     ("classes_covered", True),
-    ("modes_covered", True),
+    ("mode_kl", False),
 )
 
 
