@@ -130,9 +130,9 @@ def build_networks(
             "pack",
             "model",
         )
-    if not spec.conditional:
-        discriminator = build_discriminator(packed_shape(shape, pack), arch)
-        return build_generator(latent_dim, shape, arch), discriminator
+    if not spec.conditional:  # the generator first: the seed's draws keep their order
+        generator = build_generator(latent_dim, shape, arch)
+        return generator, build_discriminator(packed_shape(shape, pack), arch)
     body_shape = conditioning.body_shape(shape, num_classes)
     generator = conditioning.conditional_generator(
         build_generator(latent_dim + num_classes, shape, arch), latent_dim, num_classes
