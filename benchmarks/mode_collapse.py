@@ -55,6 +55,8 @@ TECHNIQUES = {
     "Unrolled GAN (5 steps)": {"unroll": 5, "d_learning_rate": 1e-4},
     "Unrolled GAN (5 steps; D at 1e-3)": {"unroll": 5},
     "Minibatch discrimination": {"arch": {"minibatch_discrimination": 50}},
+    # the WGAN-GP authors' 2-D toy settings: penalty 0.1, 5 critic updates, beta_1 0.5
+    "WGAN-GP": {"model": "wgan_gp", "gp_weight": 0.1, "beta_1": 0.5},
 }
 TOY_TECHNIQUES = tuple(name for name in TECHNIQUES if not name.endswith("D at 1e-3)"))
 STACKED_TECHNIQUES = ("GAN", "PacGAN2", "PacGAN3", "PacGAN4", "Minibatch discrimination")
@@ -92,30 +94,22 @@ def _epochs(steps: int, examples: int, batch_size: int) -> dict:
 def _config(dataset: str, technique: str, seed: int):
     overrides = dict(TECHNIQUES[technique])
     pack = overrides.get("pack", 1)
-    common = dict(model="dcgan", seed=seed, log_every=100, check_memory=False)
+    overrides.setdefault("model", "dcgan")
+    values = dict(seed=seed, log_every=100, check_memory=False, dataset=dataset, **overrides)
     if dataset in ("ring8", "grid25"):
         # the toy MLP every variant uses on points; Adam 1e-3 (beta_1 0.5) to learn
         # within the CPU budget (PacGAN: 1e-4, beta_1 0.8, 400k updates)
-        return gan_tf.make_config(
-            dataset=dataset,
-            batch_size=TOY_BATCH * pack,
-            learning_rate=1e-3,
-            **_epochs(FLAGS.toy_steps, 100_000, TOY_BATCH * pack),
-            **common,
-            **overrides,
-        )
-    epochs = _epochs(FLAGS.stacked_steps, 128_000, STACKED_BATCH * pack)
-    return gan_tf.make_config(
-        dataset=dataset,
-        recipe=FLAGS.recipe,
-        batch_size=STACKED_BATCH * pack,
-        **epochs,
-        eval_every=epochs["epochs"],  # once, at the end
-        eval_metrics="modes",
-        eval_samples=26_000,
-        **common,
-        **overrides,
-    )
+        values.update(batch_size=TOY_BATCH * pack, learning_rate=1e-3)
+        steps, examples = FLAGS.toy_steps, 100_000
+    else:
+        values.update(recipe=FLAGS.recipe, batch_size=STACKED_BATCH * pack)
+        values.update(eval_metrics="modes", eval_samples=26_000)
+        steps, examples = FLAGS.stacked_steps, 128_000
+    n_critic = gan_tf.make_config(**values).n_critic  # a step reads n_critic batches
+    epochs = _epochs(steps, examples, values["batch_size"] * n_critic)
+    if "eval_metrics" in values:
+        values["eval_every"] = epochs["epochs"]  # once, at the end
+    return gan_tf.make_config(**values, **epochs)
 
 
 def _run(dataset: str, technique: str, seed: int) -> dict:

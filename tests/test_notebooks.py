@@ -93,6 +93,7 @@ def test_each_notebook_opens_in_colab_keeps_runs_on_drive_and_shows_tensorboard(
         assert not any('"runs/' in c for c in code), name  # every run goes under RUNS
 
 
+@pytest.mark.slow  # ~31 s, a fresh virtualenv: `make test-slow` (the suite budget)
 def test_the_install_cell_installs_gan_tf_from_a_local_path(tmp_path):
     """The install cell, run by a fresh Python (a venv that sees this machine's packages
     but not gan_tf's editable install) with GAN_TF_SOURCE pointing at this checkout."""

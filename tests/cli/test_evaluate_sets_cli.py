@@ -54,6 +54,7 @@ def run_dir(tmp_path_factory):
     return str(run_dir)
 
 
+@pytest.mark.slow  # ~33 s: `make test-slow` (suite budget; errors stay in the default run)
 def test_png_dir_then_two_set_scoring_with_a_card(run_dir, tmp_path):
     pngs, other = tmp_path / "pngs", tmp_path / "other"
     code, stdout, stderr = finish(

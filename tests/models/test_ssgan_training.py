@@ -210,6 +210,7 @@ def test_cli_trains_ssgan(tmp_path):
     assert os.path.exists(os.path.join(out, "samples", "epoch_0001.png"))
 
 
+@pytest.mark.slow  # ~12 s of subprocesses: `make test-slow` (the suite budget)
 def test_cli_refuses_bad_labels_per_class(tmp_path):
     too_many = cli("--model=ssgan", "--dataset=mnist_5k", "--labels_per_class=900", "--epochs=1",
                    f"--output_dir={tmp_path / 'other'}")  # fmt: skip
