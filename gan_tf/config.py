@@ -290,24 +290,14 @@ def _validate(config: TrainConfig) -> None:
 
 
 def _validate_loss_options(config: TrainConfig, pair) -> None:
-    if (
-        config.label_smoothing
-        and "label_smoothing" not in inspect.signature(pair.discriminator_loss).parameters
-    ):
-        raise ConfigError(
-            f"label_smoothing applies to cross-entropy losses only, not loss={config.loss}",
-            "label_smoothing",
-            "loss",
-        )
-    if (
-        config.fake_label_smoothing
-        and "fake_label_smoothing" not in inspect.signature(pair.discriminator_loss).parameters
-    ):
-        raise ConfigError(
-            f"fake_label_smoothing applies to cross-entropy losses only, not loss={config.loss}",
-            "fake_label_smoothing",
-            "loss",
-        )
+    accepted = inspect.signature(pair.discriminator_loss).parameters
+    for name in ("label_smoothing", "fake_label_smoothing"):
+        if getattr(config, name) and name not in accepted:
+            raise ConfigError(
+                f"{name} applies to cross-entropy losses only, not loss={config.loss}",
+                name,
+                "loss",
+            )
 
 
 def _validate_counts(config: TrainConfig) -> None:

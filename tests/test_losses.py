@@ -52,23 +52,25 @@ def test_bce_discriminator_loss_with_label_smoothing_hand_computed():
     assert value == pytest.approx(0.326928 + 0.313262, abs=1e-5)
 
 
+SMOOTHING_REAL = [[1.5], [-0.5], [0.3]]
+SMOOTHING_FAKE = [[-2.0], [0.7], [0.1]]
+
+
+def _smoothing_gradients(**smoothing):
+    """Gradients of the BCE discriminator loss w.r.t. fixed real and fake logits."""
+    real, fake = tf.Variable(SMOOTHING_REAL), tf.Variable(SMOOTHING_FAKE)
+    with tf.GradientTape() as tape:
+        loss = losses.bce_discriminator_loss(real_logits=real, fake_logits=fake, **smoothing)
+    return [g.numpy() for g in tape.gradient(loss, [real, fake])]
+
+
 def test_label_smoothing_changes_only_real_targets():
-    real = tf.Variable([[1.5], [-0.5], [0.3]])
-    fake = tf.Variable([[-2.0], [0.7], [0.1]])
-
-    def grads(smoothing):
-        with tf.GradientTape() as tape:
-            loss = losses.bce_discriminator_loss(
-                real_logits=real, fake_logits=fake, label_smoothing=smoothing
-            )
-        return [g.numpy() for g in tape.gradient(loss, [real, fake])]
-
-    real_plain, fake_plain = grads(0.0)
-    real_smooth, fake_smooth = grads(0.2)
+    real_plain, fake_plain = _smoothing_gradients(label_smoothing=0.0)
+    real_smooth, fake_smooth = _smoothing_gradients(label_smoothing=0.2)
     # d/dx of mean BCE = (sigmoid(x) - target) / N: fake targets stay 0, real ones become 0.8.
     np.testing.assert_allclose(fake_smooth, fake_plain, atol=1e-7)
     np.testing.assert_allclose(real_smooth - real_plain, np.full((3, 1), 0.2 / 3), atol=1e-6)
-    sig = 1 / (1 + np.exp(-fake.numpy()))
+    sig = 1 / (1 + np.exp(-np.array(SMOOTHING_FAKE)))
     np.testing.assert_allclose(fake_plain, sig / 3, atol=1e-6)
 
 
@@ -87,18 +89,8 @@ def test_two_sided_label_smoothing_hand_computed():
 
 
 def test_fake_label_smoothing_changes_only_fake_targets():
-    real = tf.Variable([[1.5], [-0.5], [0.3]])
-    fake = tf.Variable([[-2.0], [0.7], [0.1]])
-
-    def grads(fake_smoothing):
-        with tf.GradientTape() as tape:
-            loss = losses.bce_discriminator_loss(
-                real_logits=real, fake_logits=fake, fake_label_smoothing=fake_smoothing
-            )
-        return [g.numpy() for g in tape.gradient(loss, [real, fake])]
-
-    real_plain, fake_plain = grads(0.0)
-    real_smooth, fake_smooth = grads(0.1)
+    real_plain, fake_plain = _smoothing_gradients(fake_label_smoothing=0.0)
+    real_smooth, fake_smooth = _smoothing_gradients(fake_label_smoothing=0.1)
     # d/dx of mean BCE = (sigmoid(x) - target) / N: real targets stay 1, fake ones become 0.1.
     np.testing.assert_allclose(real_smooth, real_plain, atol=1e-7)
     np.testing.assert_allclose(fake_plain - fake_smooth, np.full((3, 1), 0.1 / 3), atol=1e-6)

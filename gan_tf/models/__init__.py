@@ -103,13 +103,13 @@ def build_networks(
       latent_dim: noise size.
       arch: the variant's resolved knobs plus ``spectral_norm`` and ``dropout``.
       num_classes: classes of the data; required by conditional variants.
-      pack: PacGAN's packing (:mod:`gan_tf.packing`): the discriminator takes
-        ``pack`` examples concatenated along the last axis.
+      pack: PacGAN's packing (:mod:`gan_tf.packing`): the unconditional
+        discriminator takes ``pack`` examples concatenated along the last axis
+        (the config and :class:`gan_tf.gan.GAN` refuse it for labelled variants).
 
     Raises:
       ConfigError: a variant that needs labels without ``num_classes`` (or one
-        whose training plug refuses ``shape``), or ``pack > 1`` for a variant that
-        trains on labels.
+        whose training plug refuses ``shape``).
     """
     build_generator, build_discriminator = spec.build_generator, spec.build_discriminator
     if spec.needs_labels and not num_classes:
@@ -123,13 +123,6 @@ def build_networks(
     if is_vector(shape):
         build_generator, build_discriminator = toy.build_generator, toy.build_discriminator
     shape = tuple(shape)
-    if pack > 1 and spec.needs_labels:
-        raise ConfigError(
-            f"pack applies to unconditional models; model={spec.name}'s discriminator judges "
-            "each sample with its label: use pack=1",
-            "pack",
-            "model",
-        )
     if not spec.conditional:  # the generator first: the seed's draws keep their order
         generator = build_generator(latent_dim, shape, arch)
         return generator, build_discriminator(packed_shape(shape, pack), arch)

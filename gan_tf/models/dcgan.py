@@ -59,11 +59,11 @@ from keras import layers
 from gan_tf.errors import ConfigError
 from gan_tf.models.layers import (
     DropReference,
-    MinibatchDiscrimination,
     MinibatchStddev,
     ReferenceBatch,
     SelfAttention,
     VirtualBatchNormalization,
+    add_minibatch_discrimination,
     attention_side,
 )
 from gan_tf.models.spec import ModelSpec, hidden_noise, spectral, weight_init
@@ -98,8 +98,6 @@ UPSAMPLES = ("transpose", "nearest", "bilinear")
 # Reference rows of virtual batch norm: the batch size of the authors' ImageNet model
 # (openai/improved-gan), whose reference batch is one generator batch of fixed noise.
 VBN_REFERENCE_SIZE = 64
-# Row length of each minibatch discrimination kernel (the authors' dim_per_kernel).
-MINIBATCH_KERNEL_DIM = 5
 
 
 def upsampling_plan(image_shape: tuple[int, int, int]) -> tuple[int, int]:
@@ -297,23 +295,10 @@ def _add_minibatch_head(model: keras.Sequential, arch: dict) -> None:
             f"{arch['minibatch_stddev']}",
             "arch",
         )
-    if arch.get("minibatch_discrimination", 0) < 0:
-        raise ConfigError(
-            "arch minibatch_discrimination must be a number of kernels >= 1 (0 = none), got "
-            f"{arch['minibatch_discrimination']}",
-            "arch",
-        )
     if arch.get("minibatch_stddev", 0):
         model.add(MinibatchStddev(arch["minibatch_stddev"], name="minibatch_stddev"))
     model.add(layers.Flatten())
-    if arch.get("minibatch_discrimination", 0):
-        model.add(
-            MinibatchDiscrimination(
-                arch["minibatch_discrimination"],
-                MINIBATCH_KERNEL_DIM,
-                name="minibatch_discrimination",
-            )
-        )
+    add_minibatch_discrimination(model, arch)
 
 
 SPEC = ModelSpec(

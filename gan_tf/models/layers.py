@@ -46,6 +46,7 @@ __all__ = [
     "SelfAttention",
     "VirtualBatchNormalization",
     "WeightNormDense",
+    "add_minibatch_discrimination",
     "initialize_from_data",
     "initializes_from_data",
     "attention_side",
@@ -246,6 +247,30 @@ class MinibatchDiscrimination(layers.Layer):
             "num_kernels": self.num_kernels,
             "kernel_dim": self.kernel_dim,
         }
+
+
+# Row length of each minibatch discrimination kernel (the authors' dim_per_kernel).
+MINIBATCH_KERNEL_DIM = 5
+
+
+def add_minibatch_discrimination(model: keras.Sequential, arch: dict) -> None:
+    """Appends a :class:`MinibatchDiscrimination` layer of ``arch["minibatch_discrimination"]``
+    kernels to a discriminator's flat features (0 or absent: nothing).
+
+    Raises:
+      ConfigError: a negative number of kernels.
+    """
+    kernels = arch.get("minibatch_discrimination", 0)
+    if kernels < 0:
+        raise ConfigError(
+            f"arch minibatch_discrimination must be a number of kernels >= 1 (0 = none), got "
+            f"{kernels}",
+            "arch",
+        )
+    if kernels:
+        model.add(
+            MinibatchDiscrimination(kernels, MINIBATCH_KERNEL_DIM, name="minibatch_discrimination")
+        )
 
 
 @keras.saving.register_keras_serializable(package="gan_tf")

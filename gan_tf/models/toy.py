@@ -14,13 +14,12 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from gan_tf.models.layers import MinibatchDiscrimination
+from gan_tf.models.layers import add_minibatch_discrimination
 from gan_tf.models.spec import spectral
 
 __all__ = ["build_discriminator", "build_generator"]
 
 _WIDTH = 128
-_MINIBATCH_KERNEL_DIM = 5  # the authors' dim_per_kernel, as in DCGAN's discriminator
 
 
 def build_generator(latent_dim: int, shape: tuple[int], arch: dict) -> keras.Sequential:
@@ -50,13 +49,6 @@ def build_discriminator(shape: tuple[int], arch: dict) -> keras.Sequential:
         model.add(layers.LeakyReLU(0.2))
         if dropout:
             model.add(layers.Dropout(dropout))
-    if arch.get("minibatch_discrimination", 0):
-        model.add(
-            MinibatchDiscrimination(
-                arch["minibatch_discrimination"],
-                _MINIBATCH_KERNEL_DIM,
-                name="minibatch_discrimination",
-            )
-        )
+    add_minibatch_discrimination(model, arch)
     model.add(spectral(layers.Dense(1, dtype="float32"), spectral_norm))
     return model
