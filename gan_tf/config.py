@@ -97,6 +97,9 @@ class TrainConfig:
     r1_weight: float = _field(
         0.0, "R1 penalty weight gamma: gamma/2 E||grad D(x_real)||^2 (Mescheder 2018; 0 = off)."
     )
+    r2_weight: float = _field(
+        0.0, "R2 penalty weight gamma: gamma/2 E||grad D(G(z))||^2 (R3GAN uses R1 + R2; 0 = off)."
+    )
     clip_value: float = _field(0.0, "Clip D weights to [-c, c] after every D update (0 = off).")
     historical_averaging: float = _field(
         0.0,
@@ -405,7 +408,7 @@ def _validate_pack_and_unroll(config: TrainConfig, spec, pair) -> None:
         return
     leftovers = [
         name
-        for name in ("gp_weight", "r1_weight", "historical_averaging", "clip_value")
+        for name in ("gp_weight", "r1_weight", "r2_weight", "historical_averaging", "clip_value")
         if getattr(config, name)
     ]
     if pair.taps:
@@ -424,6 +427,7 @@ def _validate_tricks(config: TrainConfig) -> None:
     for name, meaning in (
         ("gp_weight", ">= 0"),
         ("r1_weight", ">= 0"),
+        ("r2_weight", ">= 0"),
         ("clip_value", ">= 0"),
         ("historical_averaging", ">= 0"),
     ):

@@ -48,6 +48,8 @@ __all__ = [
     "minimax_generator_loss",
     "relativistic_discriminator_loss",
     "relativistic_generator_loss",
+    "relativistic_pairing_discriminator_loss",
+    "relativistic_pairing_generator_loss",
     "non_saturating_generator_loss",
     "semi_supervised_discriminator_loss",
     "tapped_layers",
@@ -249,6 +251,38 @@ def relativistic_generator_loss(*, real_logits: tf.Tensor, fake_logits: tf.Tenso
     )
 
 
+def relativistic_pairing_discriminator_loss(
+    *, real_logits: tf.Tensor, fake_logits: tf.Tensor
+) -> tf.Tensor:
+    """Relativistic pairing discriminator loss (RpGAN; Jolicoeur-Martineau, 2018), the
+    loss of R3GAN (Huang et al., 2024, "The GAN is dead; long live the GAN!",
+    arXiv:2501.05441): ``E[softplus(-(C(x_i) - C(G(z_i))))]``, each real example
+    paired with the fake of the same batch position.
+
+    Unlike the relativistic *average* loss (``relativistic``) no batch mean enters a
+    term, so every pair's loss depends on that pair alone; with R1 and R2 it is the
+    loss R3GAN proves locally convergent.
+
+    Args:
+      real_logits, fake_logits: critic scores ``C(x)`` of the same shape ``[B, 1]``.
+
+    Returns:
+      Scalar float32 loss in ``[0, inf)``; ``log 2`` when every pair scores equal.
+    """
+    real, fake = _float32(real_logits), _float32(fake_logits)
+    return tf.reduce_mean(tf.math.softplus(fake - real))
+
+
+def relativistic_pairing_generator_loss(
+    *, real_logits: tf.Tensor, fake_logits: tf.Tensor
+) -> tf.Tensor:
+    """Relativistic pairing generator loss (RpGAN, R3GAN): the discriminator loss with
+    the roles swapped, ``E[softplus(-(C(G(z_i)) - C(x_i)))]``. It needs the real
+    scores: the generator makes its fakes look more real than *their paired* reals."""
+    real, fake = _float32(real_logits), _float32(fake_logits)
+    return tf.reduce_mean(tf.math.softplus(real - fake))
+
+
 def feature_matching_generator_loss(
     *,
     real_features: tf.Tensor,
@@ -390,6 +424,9 @@ LOSSES: dict[str, LossPair] = {
     ),
     "hinge": LossPair(hinge_generator_loss, hinge_discriminator_loss, False),
     "relativistic": LossPair(relativistic_generator_loss, relativistic_discriminator_loss, False),
+    "rpgan": LossPair(
+        relativistic_pairing_generator_loss, relativistic_pairing_discriminator_loss, False
+    ),
     "feature_matching": LossPair(feature_matching_generator_loss, bce_discriminator_loss, True),
     "semi_supervised": LossPair(
         feature_matching_generator_loss, semi_supervised_discriminator_loss, True

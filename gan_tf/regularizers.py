@@ -1,5 +1,5 @@
-"""Regularizers: the WGAN-GP gradient penalty, the R1 penalty, weight clipping and
-historical averaging.
+"""Regularizers: the WGAN-GP gradient penalty, the R1 and R2 penalties, weight
+clipping and historical averaging.
 
 The penalties are pure functions; :data:`PENALTIES` registers each one under
 the metric name it is logged as, with the config field that holds its weight.
@@ -23,6 +23,7 @@ __all__ = [
     "historical_averaging_penalty",
     "interpolate",
     "r1_penalty",
+    "r2_penalty",
     "update_running_average",
 ]
 
@@ -96,6 +97,17 @@ def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.
     return 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(gradients), axis=axes))
 
 
+def r2_penalty(critic: Callable[[tf.Tensor], tf.Tensor], fake: tf.Tensor) -> tf.Tensor:
+    """The R2 penalty ``0.5 E[||grad_x D(x)||_2^2]`` on **generated** data (Mescheder et
+    al., 2018; R3GAN, Huang et al., 2024, arXiv:2501.05441, uses R1 + R2 with one gamma).
+
+    The same expression as :func:`r1_penalty` on the fake batch; its gradient reaches
+    the discriminator only (the caller stops it at the fakes), so it penalises the
+    critic's slope where the generator's samples are.
+    """
+    return r1_penalty(critic, tf.stop_gradient(fake))
+
+
 def clip_weights(variables, clip_value: float) -> None:
     """Clips every variable to ``[-clip_value, clip_value]`` in place (WGAN, Arjovsky et al.,
     2017). Call it after **every** critic update, on every critic weight."""
@@ -159,8 +171,14 @@ def _r1_penalty_term(critic, real, fake, draws):
     return r1_penalty(critic, real)
 
 
+def _r2_penalty_term(critic, real, fake, draws):
+    del real, draws
+    return r2_penalty(critic, fake)
+
+
 # metric name -> penalty (applied in this order)
 PENALTIES: dict[str, Penalty] = {
     "gradient_penalty": Penalty("gp_weight", _gradient_penalty_term),
     "r1_penalty": Penalty("r1_weight", _r1_penalty_term),
+    "r2_penalty": Penalty("r2_weight", _r2_penalty_term),
 }

@@ -158,7 +158,8 @@ def estimate_memory(
     copies = 2 + _OPTIMIZER_SLOTS.get(config.optimizer, 2)  # weight, gradient, slots
     weights = 4 * (copies * (params_g + params_d) + (params_g if config.ema else 0))
     value_bytes = 2 if config.precision.startswith("mixed") else 4  # auto: the upper bound
-    passes = 3 if config.gp_weight or config.r1_weight else 2  # real, fake (+ a penalty's)
+    penalties = int(bool(config.gp_weight or config.r1_weight)) + int(bool(config.r2_weight))
+    passes = 2 + penalties  # real, fake (+ the penalties' own)
     per_example = _outputs(generator) + passes * _outputs(discriminator)
     activations = 2 * value_bytes * per_example * config.batch_size
     return MemoryEstimate(data_bytes, weights, activations, examples, host)

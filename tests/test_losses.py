@@ -164,11 +164,12 @@ def test_only_cross_entropy_losses_take_sigmoid_outputs():
         "least_squares": False,
         "hinge": False,
         "relativistic": False,
+        "rpgan": False,
         "feature_matching": True,  # D is the BCE discriminator
         "semi_supervised": True,  # sigmoid(logsumexp of the class logits) = P(real)
     }
     readers = [name for name, pair in losses.LOSSES.items() if pair.generator_uses_real]
-    assert readers == ["relativistic", "feature_matching", "semi_supervised"]
+    assert readers == ["relativistic", "rpgan", "feature_matching", "semi_supervised"]
 
 
 def test_every_generator_loss_takes_real_logits_by_keyword():
@@ -241,6 +242,62 @@ def test_relativistic_gradients_push_fakes_up_and_reals_down_for_the_generator()
     sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     expected = -sigmoid(-np.array([-2.0, -4.0])) / 2 - np.mean(sigmoid(np.array([2.0, 4.0]))) / 2
     np.testing.assert_allclose(tape.gradient(generator, fake).numpy()[:, 0], expected, atol=1e-6)
+
+
+# Relativistic pairing losses (RpGAN, R3GAN) on the same r = [1, 3], f = [0, -2]: each real
+# is paired with the fake at its position, so f - r = [-1, -5] and r - f = [1, 5].
+# softplus(-1) = 0.313262, softplus(-5) = 0.006715, softplus(1) = 1.313262, softplus(5) = 5.006715.
+
+
+def test_relativistic_pairing_discriminator_loss_hand_computed():
+    # mean(softplus(-1), softplus(-5)) = (0.313262 + 0.006715) / 2
+    value = losses.relativistic_pairing_discriminator_loss(
+        real_logits=REL_REAL, fake_logits=REL_FAKE
+    )
+    assert value.dtype == tf.float32
+    assert float(value) == pytest.approx(0.1599885, abs=1e-6)
+
+
+def test_relativistic_pairing_generator_loss_hand_computed():
+    # mean(softplus(1), softplus(5)) = (1.313262 + 5.006715) / 2
+    value = losses.relativistic_pairing_generator_loss(real_logits=REL_REAL, fake_logits=REL_FAKE)
+    assert float(value) == pytest.approx(3.1599885, abs=1e-6)
+
+
+def test_relativistic_pairing_pairs_by_position_not_batch_mean():
+    # reordering the fakes changes the pairs: [0, -2] -> [-2, 0] gives f - r = [-3, -3]
+    swapped = tf.constant([[-2.0], [0.0]])
+    value = losses.relativistic_pairing_discriminator_loss(
+        real_logits=REL_REAL, fake_logits=swapped
+    )
+    assert float(value) == pytest.approx(np.log1p(np.exp(-3.0)), abs=1e-6)  # 0.048587
+    average = losses.relativistic_discriminator_loss(real_logits=REL_REAL, fake_logits=swapped)
+    assert float(average) == pytest.approx(0.145078, abs=1e-5)  # the average loss ignores order
+    same = tf.fill([4, 1], -0.3)
+    for loss in (
+        losses.relativistic_pairing_discriminator_loss,
+        losses.relativistic_pairing_generator_loss,
+    ):
+        assert float(loss(real_logits=same, fake_logits=same)) == pytest.approx(np.log(2.0), 1e-6)
+
+
+def test_relativistic_pairing_gradients():
+    # d/df_i of mean softplus(f - r) = sigmoid(f_i - r_i) / B; the generator's is the negative
+    # of sigmoid(r_i - f_i) / B: sigmoid(-1) / 2 = 0.134470, sigmoid(-5) / 2 = 0.003346
+    fake = tf.Variable(REL_FAKE)
+    with tf.GradientTape(persistent=True) as tape:
+        discriminator = losses.relativistic_pairing_discriminator_loss(
+            real_logits=REL_REAL, fake_logits=fake
+        )
+        generator = losses.relativistic_pairing_generator_loss(
+            real_logits=REL_REAL, fake_logits=fake
+        )
+    np.testing.assert_allclose(
+        tape.gradient(discriminator, fake)[:, 0], [0.134470, 0.003346], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        tape.gradient(generator, fake)[:, 0], [-0.365529, -0.496654], atol=1e-6
+    )
 
 
 # --- losses that read discriminator layers ------------------------------------------------

@@ -145,6 +145,27 @@ def test_the_r1_term_reads_real_data_only():
     assert float(term(quadratic, fake_b, real, draws)) == pytest.approx(324.0, rel=1e-6)
 
 
+def test_r2_of_a_linear_critic_is_half_the_squared_weight_norm_on_fakes():
+    critic = linear_critic([3.0, 4.0], bias=1.0)  # 0.5 * ||w||^2 = 12.5
+    fake = tf.random.stateless_normal([5, 2], seed=[5, 6])
+    assert float(regularizers.r2_penalty(critic, fake)) == pytest.approx(12.5, rel=1e-6)
+
+
+def test_the_r2_term_reads_generated_data_only_and_does_not_reach_the_generator():
+    def quadratic(x):
+        return tf.reduce_sum(tf.square(x), axis=1, keepdims=True)
+
+    term = regularizers.PENALTIES["r2_penalty"].term
+    assert regularizers.PENALTIES["r2_penalty"].weight_field == "r2_weight"
+    fake = tf.Variable([[1.0, 2.0], [0.0, -1.0]])  # 0.5 * mean(4 * 5, 4 * 1) = 6
+    draws = Draws(tf.constant([1, 2], tf.int64))
+    with tf.GradientTape() as tape:
+        value = term(quadratic, tf.fill([2, 2], 9.0), fake, draws)
+    assert float(value) == pytest.approx(6.0, rel=1e-6)
+    assert float(term(quadratic, tf.zeros([2, 2]), fake, draws)) == pytest.approx(6.0, rel=1e-6)
+    assert tape.gradient(value, fake) is None  # the penalty trains the critic only
+
+
 def _dense(units, kernel, bias):
     return keras.layers.Dense(
         units,
