@@ -102,7 +102,14 @@ def forward_flops(model) -> int:
     return total
 
 
-def train_step_flops(generator, discriminator, batch_size: int, simultaneous: bool) -> int:
+def train_step_flops(
+    generator,
+    discriminator,
+    batch_size: int,
+    simultaneous: bool,
+    penalties: int = 0,
+    n_critic: int = 1,
+) -> int:
     """FLOPs of one train step (n_critic = 1) from the forward counts G and D per example.
 
     Backward costs 2x forward for a network whose weights get gradients (weight
@@ -110,10 +117,17 @@ def train_step_flops(generator, discriminator, batch_size: int, simultaneous: bo
     Alternating: D update G + 2D (forward) + 4D (backward on 2B), G update G + D
     forward + D (input gradients) + 2G: 4G + 8D per example. Simultaneous (one
     forward pass, two tapes): G + 2D + 4D + D + 2G = 3G + 7D.
+
+    A gradient penalty (R1, R2, WGAN-GP) adds about 6D per example and D update: a
+    forward and an input-gradient pass (2D), and the weight gradient of that
+    gradient, about twice both (4D). ``n_critic`` D updates each cost G + 6D
+    (+ the penalties); the G update costs 3G + 2D.
     """
     g, d = forward_flops(generator), forward_flops(discriminator)
-    per_example = 3 * g + 7 * d if simultaneous else 4 * g + 8 * d
-    return batch_size * per_example
+    if simultaneous:
+        return batch_size * (3 * g + 7 * d + 6 * d * penalties)
+    critic = g + 6 * d + 6 * d * penalties
+    return batch_size * (n_critic * critic + 3 * g + 2 * d)
 
 
 def matmul_peak_flops(dtype: str = "float32", size: int = 2048, repeats: int = 7) -> float:

@@ -1,11 +1,25 @@
-"""Time to quality: DCGAN on Fashion-MNIST, the old defaults vs the new ones vs a plain loop.
+"""Time to quality: the old defaults vs the new ones (vs a plain loop), side by side.
 
-    python benchmarks/time_to_quality.py [--arms=paper_float32,default,plain]
-        [--targets=10,6,4.5] [--max_epochs=5] [--output_root=runs/time_to_quality]
+    python benchmarks/time_to_quality.py [--task=fashion_mnist] [--arms=paper_float32,default,plain]
+        [--targets=10,6,4.5] [--max_epochs=5] [--output_root=runs/time_to_quality_fashion_mnist]
         [--plot=docs/images/time_to_quality.png] [--replot]
+    python benchmarks/time_to_quality.py --task=emoji --image_size=64 --arms=before,default
+        --max_seconds=1800 --steps_per_eval=300 --plot=docs/images/time_to_quality_emoji.png
 
 Arms, run one after the other in fresh subprocesses of this script (so each has
-its own peak memory and thread pools), on the same machine in the same run:
+its own peak memory and thread pools), on the same machine in the same run.
+
+``--task=emoji`` (colour, ``--image_size`` 32/64/128): ``before`` is the 64 px
+default before issue 29 (dcgan with the Fashion-MNIST fast recipe, spelled out in
+:data:`EMOJI_BEFORE`), ``default`` today's ``gan-tf train --dataset=emoji``, and the
+other :data:`EMOJI_ARMS` are the recipe sweep's levers. Each evaluation scores 2,000
+samples against the 740 held-out emoji in the emoji classifier's features
+(FD, KID, precision/recall, classes covered); ``--max_seconds`` stops an arm at
+the first evaluation past that much training time; the printout adds the
+seconds ``default`` needs to reach ``before``'s final FD, and ``--plot`` draws FD
+and recall against seconds with every arm's grid at the same training time.
+
+``--task=fashion_mnist`` (the default):
 
 * ``paper_float32``: the defaults before recipes and precision=auto:
   ``gan_tf.train`` with ``recipe=paper precision=float32``.
@@ -47,75 +61,145 @@ import _setup
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("arms", ["paper_float32", "default", "plain"], "Arms to run, in order.")
-flags.DEFINE_list("targets", ["10", "6", "4.5"], "Classifier-FD targets; the last is the goal.")
+flags.DEFINE_enum("task", "fashion_mnist", ["fashion_mnist", "emoji"], "Data and scoring.")
+flags.DEFINE_integer("image_size", 64, "emoji: the side trained and scored (32, 64, 128).")
+flags.DEFINE_list("arms", None, "Arms to run, in order (default: the task's first ones).")
+flags.DEFINE_list("targets", None, "FD targets; the last is the goal (default: the task's).")
 flags.DEFINE_float("max_epochs", 5, "Epoch budget per arm (in halves).")
-flags.DEFINE_integer("eval_samples", 10_000, "Generated and real test images per evaluation.")
-flags.DEFINE_string("output_root", "runs/time_to_quality", "Where the runs and results go.")
+flags.DEFINE_float("max_seconds", 0, "Training-seconds budget per arm (0 = none).")
+flags.DEFINE_integer("eval_samples", None, "Generated images per evaluation (task default).")
+flags.DEFINE_string("output_root", None, "Where the runs and results go.")
 flags.DEFINE_string("plot", None, "Write FD-vs-seconds here (and the grids to *_grids.png).")
-flags.DEFINE_string("data_dir", None, "Raw Fashion-MNIST files (default: the usual places).")
+flags.DEFINE_string("data_dir", None, "Raw files of the dataset (default: the usual places).")
 flags.DEFINE_bool("download", True, "Let tfds.load download Fashion-MNIST if not found.")
 flags.DEFINE_integer("steps_per_eval", None, "Steps between evaluations (default: half an epoch).")
+flags.DEFINE_bool("stop_at_goal", True, "Stop an arm at the first evaluation at the goal FD.")
+flags.DEFINE_integer("parallel", 1, "Arms trained at once (the recipe sweep: 2, --threads=1).")
+flags.DEFINE_integer("threads", 0, "TensorFlow intra/inter-op threads per arm (0 = TF's choice).")
 flags.DEFINE_bool("replot", False, "Only redraw --plot from the arms' saved results.")
 flags.DEFINE_string("arm", None, "Internal: run this one arm in this process.")
 
-LIBRARY_ARMS = {
-    "paper_float32": {"recipe": "paper", "precision": "float32"},
-    "default": {},
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    dataset: str
+    examples: int  # training images (an epoch)
+    classes: int
+    metrics: str
+    eval_samples: int
+    targets: tuple[str, ...]
+    arms: dict  # name -> config overrides; the first ``default_arms`` run by default
+    default_arms: tuple[str, ...]
+    title: str
+
+
+# The 64 px emoji default before issue 29: dcgan's fast recipe of Fashion-MNIST
+# (lr 8e-4, EMA 0.999, base_width 32) at batch 64, precision auto.
+EMOJI_BEFORE = {
+    "model": "dcgan",
+    "recipe": "paper",
+    "learning_rate": 8e-4,
+    "ema": 0.999,
+    "arch": {"base_width": 32},
 }
+EMOJI_ARMS = {
+    "before": EMOJI_BEFORE,
+    "default": {},
+    # the recipe sweep's levers, each one change from ``before``
+    "lr4": {**EMOJI_BEFORE, "learning_rate": 4e-4},
+    "lr2": {**EMOJI_BEFORE, "learning_rate": 2e-4},
+    "w16": {**EMOJI_BEFORE, "arch": {"base_width": 16}},
+    "b32": {**EMOJI_BEFORE, "batch_size": 32},
+    "mbstd": {**EMOJI_BEFORE, "arch": {"base_width": 32, "minibatch_stddev": 4}},
+    "ema9995": {**EMOJI_BEFORE, "ema": 0.9995},
+}
+TASKS = {
+    "fashion_mnist": Task(
+        "fashion_mnist", 60_000, 10, "fd_classifier,coverage", 10_000, ("10", "6", "4.5"),
+        {"paper_float32": {"recipe": "paper", "precision": "float32"}, "default": {}},
+        ("paper_float32", "default", "plain"), "DCGAN on Fashion-MNIST",
+    ),
+    "emoji": Task(
+        "emoji", 6_822, 9, "fd_classifier,kid_classifier,pr_classifier,coverage", 2_000,
+        ("1.87", "0.95"), EMOJI_ARMS, ("before", "default"), "emoji",
+    ),
+}  # fmt: skip
 TITLES = {
     "paper_float32": "before: --recipe=paper --precision=float32",
     "default": "now: the defaults",
     "plain": "plain tutorial loop (paper nets, float32)",
+    "before": "before: dcgan, the 28 px fast recipe",
 }
 
 
 class _Reached(Exception):
-    """Raised by the callback once the goal FD is reached: the arm stops there."""
+    """Raised by the callback once the goal FD or the time budget is reached."""
+
+
+def _task() -> Task:
+    return TASKS[FLAGS.task]
+
+
+def _targets() -> list[str]:
+    return FLAGS.targets or list(_task().targets)
+
+
+def _output_root() -> str:
+    if FLAGS.output_root:
+        return FLAGS.output_root
+    suffix = f"_{FLAGS.image_size}" if FLAGS.task == "emoji" else ""
+    return f"runs/time_to_quality_{FLAGS.task}{suffix}"
 
 
 def _config(overrides: dict):
     import gan_tf
 
-    return gan_tf.make_config(
-        model="dcgan",
-        dataset="fashion_mnist",
-        data_dir=FLAGS.data_dir,
-        download=FLAGS.download,
-        **overrides,
-    )
+    task = _task()
+    extra = {"image_size": FLAGS.image_size} if task.dataset == "emoji" else {}
+    base = {"model": "dcgan", "dataset": task.dataset, "data_dir": FLAGS.data_dir, **extra}
+    return gan_tf.make_config(**{**base, "download": FLAGS.download, **overrides})
 
 
 def _half_epoch(config) -> int:
-    return FLAGS.steps_per_eval or 60_000 // config.batch_size // 2
+    return FLAGS.steps_per_eval or _task().examples // config.batch_size // 2
 
 
 def _goal() -> float:
-    return min(float(target) for target in FLAGS.targets)
+    return min(float(target) for target in _targets())
+
+
+def _penalties(config) -> int:
+    return sum(bool(w) for w in (config.gp_weight or config.r1_weight, config.r2_weight))
 
 
 def run_library_arm(name: str, run_dir: str) -> dict:
-    """One gan_tf.train run with half-epoch "epochs" and --eval_every=1."""
+    """One gan_tf.train run with half-epoch "epochs" (or --steps_per_eval) and
+    --eval_every=1, stopped at the goal FD or after --max_seconds of training."""
     import gan_tf
     from gan_tf.build import build_networks
 
-    base = _config(LIBRARY_ARMS[name])
-    half = _half_epoch(base)
+    task, overrides = _task(), _task().arms[name]
+    half = _half_epoch(_config(overrides))
+    epochs = int(2 * FLAGS.max_epochs) if not FLAGS.steps_per_eval else 10_000
     config = _config(
         {
-            **LIBRARY_ARMS[name],
+            **overrides,
             "steps_per_epoch": half,
-            "epochs": int(2 * FLAGS.max_epochs),
+            "epochs": epochs,
             "eval_every": 1,
-            "eval_samples": FLAGS.eval_samples,
-            "eval_metrics": "fd_classifier,coverage",
+            "eval_samples": FLAGS.eval_samples or task.eval_samples,
+            "eval_metrics": task.metrics,
             "keep_checkpoints": 1,
         }
     )
+    spent = []
 
     class StopAtGoal(gan_tf.Callback):
         def on_epoch_end(self, run, epoch, logs):
-            if logs["fd_classifier"] <= _goal():
+            spent.append(logs["seconds"])
+            if FLAGS.stop_at_goal and logs["fd_classifier"] <= _goal():
+                raise _Reached
+            if FLAGS.max_seconds and sum(spent) >= FLAGS.max_seconds:
                 raise _Reached
 
     try:
@@ -125,13 +209,23 @@ def run_library_arm(name: str, run_dir: str) -> dict:
     saved = gan_tf.rundir.load_config(run_dir)
     with open(os.path.join(run_dir, "metrics.csv"), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    generator, discriminator = build_networks(saved, (28, 28, 1))
-    last = int(rows[-1]["epoch"])
+    shape = (28, 28, 1) if task.dataset == "fashion_mnist" else (*[FLAGS.image_size] * 2, 3)
+    generator, discriminator = build_networks(saved, shape)
+    optional = {
+        "kid": "kid_classifier",
+        "precision": "precision_classifier",
+        "recall": "recall_classifier",
+    }
     return {
         "precision": saved.precision,
         "batch_size": saved.batch_size,
         "flops_per_step": _setup.train_step_flops(
-            generator, discriminator, saved.batch_size, saved.update == "simultaneous"
+            generator,
+            discriminator,
+            saved.batch_size,
+            saved.update == "simultaneous",
+            penalties=_penalties(saved),
+            n_critic=saved.n_critic,
         ),
         "evaluations": [
             {
@@ -139,10 +233,12 @@ def run_library_arm(name: str, run_dir: str) -> dict:
                 "seconds": float(row["seconds"]),
                 "fd": float(row["fd_classifier"]),
                 "classes_covered": int(float(row["classes_covered"])),
+                **{key: float(row[column]) for key, column in optional.items() if column in row},
+                "grid": os.path.join(run_dir, "samples", f"epoch_{int(row['epoch']):04d}.png"),
             }
             for row in rows
         ],
-        "grid": os.path.join(run_dir, "samples", f"epoch_{last:04d}.png"),
+        "grid": os.path.join(run_dir, "samples", f"epoch_{int(rows[-1]['epoch']):04d}.png"),
     }
 
 
@@ -221,15 +317,26 @@ def run_plain_arm(run_dir: str) -> dict:
 
 def run_arm(name: str) -> None:
     """Runs arm ``name`` in this process; writes OUTPUT_ROOT/<name>.json."""
-    run_dir = os.path.join(FLAGS.output_root, name)
+    if FLAGS.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    root = _output_root()
+    run_dir = os.path.join(root, name)
     shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run: resuming would skew the times
     result = run_plain_arm(run_dir) if name == "plain" else run_library_arm(name, run_dir)
     result["peak_memory_mb"] = _setup.peak_memory_mb()
     result["matmul_peak_flops"] = _setup.matmul_peak_flops(
         "bfloat16" if result["precision"] == "mixed_bfloat16" else "float32"
     )
-    with open(os.path.join(FLAGS.output_root, f"{name}.json"), "w", encoding="utf-8") as handle:
+    with open(os.path.join(root, f"{name}.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
+
+
+def _first_at(evaluations: list[dict], target: float):
+    """(elapsed seconds, step) of the first evaluation with FD <= target, else None."""
+    return next(((e["elapsed"], e["step"]) for e in evaluations if e["fd"] <= target), None)
 
 
 def summarise(name: str, result: dict) -> dict:
@@ -238,15 +345,18 @@ def summarise(name: str, result: dict) -> dict:
     for evaluation in result["evaluations"]:
         elapsed += evaluation["seconds"]
         evaluation["elapsed"] = elapsed
-        for target in FLAGS.targets:
-            if evaluation["fd"] <= float(target) and f"fd{target}" not in row:
-                row[f"fd{target}"] = (elapsed, evaluation["step"])
+    for target in _targets():
+        row[f"fd{target}"] = _first_at(result["evaluations"], float(target))
     last = result["evaluations"][-1]
     steps = last["step"]
     row.update(
         seconds=elapsed,
         steps=steps,
         fd=last["fd"],
+        best_fd=min(e["fd"] for e in result["evaluations"]),
+        kid=last.get("kid"),
+        precision_=last.get("precision"),
+        recall=last.get("recall"),
         classes=last["classes_covered"],
         step_ms=1000 * elapsed / steps,
         flops=result["flops_per_step"] * steps / elapsed,
@@ -256,20 +366,27 @@ def summarise(name: str, result: dict) -> dict:
     return row
 
 
+def _optional(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
 def table(rows: list[dict]) -> str:
-    targets = [f"s to FD {target} (steps)" for target in FLAGS.targets]
-    header = ["arm", "precision", *targets, "stopped at: s, steps", "FD", "classes"]
-    header += ["ms/step", "GFLOP/s (% of matmul peak)", "peak MB"]
+    targets = [f"s to FD {target} (steps)" for target in _targets()]
+    header = ["arm", "precision", *targets, "stopped at: s, steps", "FD", "KID"]
+    header += ["precision", "recall", "classes", "ms/step", "GFLOP/s (% of matmul peak)", "peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [row["arm"], row["precision"]]
-        for target in FLAGS.targets:
+        for target in _targets():
             reached = row.get(f"fd{target}")
             cells.append(f"{reached[0]:.0f} ({reached[1]})" if reached else "not reached")
         cells += [
             f"{row['seconds']:.0f}, {row['steps']}",
             f"{row['fd']:.2f}",
-            f"{row['classes']}/10",
+            _optional(row["kid"], ".4f"),
+            _optional(row["precision_"], ".3f"),
+            _optional(row["recall"], ".3f"),
+            f"{row['classes']}/{_task().classes}",
             f"{row['step_ms']:.0f}",
             f"{row['flops'] / 1e9:.0f} ({100 * row['flops'] / row['peak']:.0f} %)",
             f"{row['memory']:.0f}",
@@ -278,40 +395,53 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _at_time(evaluations: list[dict], seconds: float) -> dict:
+    """The last evaluation reached within ``seconds`` of training (else the first)."""
+    within = [e for e in evaluations if e["elapsed"] <= seconds + 1e-6]
+    return within[-1] if within else evaluations[0]
+
+
 def plot(rows: list[dict], results: dict, path: str) -> None:
+    """FD (and recall, where scored) against training seconds; the grids of every arm
+    at the same training time (the shortest arm's) beside it."""
     import imageio.v3 as iio
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    with_recall = all(row["recall"] is not None for row in rows)
+    figure, axes = plt.subplots(1, 2 if with_recall else 1, figsize=(10 if with_recall else 6.4, 4))
+    axes = list(getattr(axes, "flat", [axes]))
     for row in rows:
         evaluations = results[row["arm"]]["evaluations"]
-        axes.plot(
-            [e["elapsed"] for e in evaluations],
-            [e["fd"] for e in evaluations],
-            marker="o",
-            label=TITLES.get(row["arm"], row["arm"]),
-        )
-    for target in FLAGS.targets:
-        axes.axhline(float(target), color="gray", linewidth=0.5, linestyle=":")
-    axes.set(xlabel="training seconds (2 CPU cores)", ylabel="FD (Fashion-MNIST classifier)")
-    axes.set_yscale("log")
-    ticks = sorted({4.0, *(float(t) for t in FLAGS.targets), 15.0})
-    axes.set_yticks(ticks, [f"{t:g}" for t in ticks])
-    axes.minorticks_off()
-    axes.legend(fontsize=8)
-    axes.set_title("DCGAN on Fashion-MNIST: quality against time", fontsize=10)
+        label = TITLES.get(row["arm"], row["arm"])
+        seconds = [e["elapsed"] for e in evaluations]
+        axes[0].plot(seconds, [e["fd"] for e in evaluations], marker="o", label=label)
+        if with_recall:
+            axes[1].plot(seconds, [e["recall"] for e in evaluations], marker="o", label=label)
+    for target in _targets():
+        axes[0].axhline(float(target), color="gray", linewidth=0.5, linestyle=":")
+    axes[0].set(xlabel="training seconds (2 CPU cores)", ylabel="classifier FD")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=8)
+    if with_recall:
+        axes[1].set(xlabel="training seconds (2 CPU cores)", ylabel="recall (k = 3)")
+    size = f" {FLAGS.image_size} px" if FLAGS.task == "emoji" else ""
+    figure.suptitle(f"{_task().title}{size}: quality against time", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+    common = min(row["seconds"] for row in rows)
     figure, grid_axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3.6))
     for ax, row in zip(list(getattr(grid_axes, "flat", [grid_axes])), rows, strict=True):
-        ax.imshow(iio.imread(results[row["arm"]]["grid"]), cmap="gray")
+        evaluations = results[row["arm"]]["evaluations"]
+        shown = _at_time(evaluations, common) if "grid" in evaluations[0] else None
+        image = iio.imread(shown["grid"] if shown else results[row["arm"]]["grid"])
+        ax.imshow(image, cmap="gray")
+        fd, seconds = (shown["fd"], shown["elapsed"]) if shown else (row["fd"], row["seconds"])
         ax.set_title(
-            f"{TITLES.get(row['arm'], row['arm'])}\nFD {row['fd']:.2f} after "
-            f"{row['seconds']:.0f} s",
+            f"{TITLES.get(row['arm'], row['arm'])}\nFD {fd:.2f} after {seconds:.0f} s",
             fontsize=8,
         )
         ax.axis("off")
@@ -320,32 +450,63 @@ def plot(rows: list[dict], results: dict, path: str) -> None:
     plt.close(figure)
 
 
+def _compare(by_arm: dict) -> list[str]:
+    """Lines comparing ``default`` with the task's "before" arm: time to the before
+    arm's final FD, and the goal's time ratio."""
+    lines, before = [], by_arm.get("before") or by_arm.get("paper_float32")
+    now = by_arm.get("default")
+    if not (before and now):
+        return lines
+    reached = _first_at(now["evaluations"], before["fd"])
+    lines.append(
+        f"default reaches {before['arm']}'s final FD {before['fd']:.2f} "
+        f"({before['seconds']:.0f} s) after "
+        + (f"{reached[0]:.0f} s ({reached[1]} steps)" if reached else "— not reached")
+    )
+    goal = _targets()[-1]
+    if before.get(f"fd{goal}") and now.get(f"fd{goal}"):
+        ratio = now[f"fd{goal}"][0] / before[f"fd{goal}"][0]
+        lines.append(f"default / {before['arm']} time to FD {goal}: {ratio:.0%}")
+    return lines
+
+
+def _wait(process) -> None:
+    if process.wait():
+        raise SystemExit(f"an arm failed: {' '.join(process.args)}")
+
+
 def main(argv):
     del argv
-    os.makedirs(FLAGS.output_root, exist_ok=True)
+    root, task = _output_root(), _task()
+    os.makedirs(root, exist_ok=True)
     if FLAGS.arm:
         run_arm(FLAGS.arm)
         return
     passed = [arg for arg in sys.argv[1:] if not arg.startswith(("--arms", "--plot"))]
     results, rows = {}, []
-    for name in FLAGS.arms:
-        if name not in (*LIBRARY_ARMS, "plain"):
-            raise app.UsageError(f"unknown arm {name}; choose from {[*LIBRARY_ARMS, 'plain']}")
-        if not FLAGS.replot:
-            print(f"running {name} ...", flush=True)
-            subprocess.run([sys.executable, __file__, f"--arm={name}", *passed], check=True)
-        with open(os.path.join(FLAGS.output_root, f"{name}.json"), encoding="utf-8") as handle:
+    known = [*task.arms, *(["plain"] if task.dataset == "fashion_mnist" else [])]
+    names = FLAGS.arms or task.default_arms
+    for name in names:
+        if name not in known:
+            raise app.UsageError(f"unknown arm {name}; choose from {known}")
+    running = []
+    for name in [] if FLAGS.replot else names:
+        print(f"running {name} ...", flush=True)
+        running.append(subprocess.Popen([sys.executable, __file__, f"--arm={name}", *passed]))
+        if len(running) == FLAGS.parallel:
+            _wait(running.pop(0))
+    for process in running:
+        _wait(process)
+    for name in names:
+        with open(os.path.join(root, f"{name}.json"), encoding="utf-8") as handle:
             results[name] = json.load(handle)
-        rows.append(summarise(name, results[name]))
-    text = table(rows)
+        row = summarise(name, results[name])
+        row["evaluations"] = results[name]["evaluations"]
+        rows.append(row)
+    lines = [table(rows), "", *_compare({row["arm"]: row for row in rows})]
+    text = "\n".join(lines)
     print(text)
-    by_arm = {row["arm"]: row for row in rows}
-    if "paper_float32" in by_arm and "default" in by_arm:
-        goal = FLAGS.targets[-1]
-        before, now = by_arm["paper_float32"].get(f"fd{goal}"), by_arm["default"].get(f"fd{goal}")
-        if before and now:
-            print(f"\ndefault / paper_float32 time to FD {goal}: {now[0] / before[0]:.0%}")
-    with open(os.path.join(FLAGS.output_root, "table.md"), "w", encoding="utf-8") as handle:
+    with open(os.path.join(root, "table.md"), "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
     if FLAGS.plot:
         plot(rows, results, FLAGS.plot)

@@ -4,7 +4,9 @@ A run's hyper-parameters are resolved in layers, each stating only what differs
 from the one before:
 
 1. the generic defaults of :class:`TrainConfig`,
-2. the variant's ``ModelSpec.defaults`` (from its paper),
+2. the variant's ``ModelSpec.defaults`` (from its paper), with ``recipe=fast`` (the
+   default) updated by its measured fast recipe: ``ModelSpec.fast``, and for colour
+   images ``ModelSpec.fast_colour`` at the nearest measured side (32/64/128 px),
 3. the dataset source's defaults (:func:`gan_tf.data.config_defaults`: the 2-D toys'
    2-D noise and batch 256),
 4. what the user set explicitly.
@@ -26,8 +28,15 @@ from typing import Any
 
 from gan_tf import distribute, losses, models
 from gan_tf.augment import AUGMENTATIONS, parse_policy
-from gan_tf.data import DATASET_NAMES, TOY_DEFAULTS, background_rgb, config_defaults, is_toy
-from gan_tf.errors import ConfigError
+from gan_tf.data import (
+    DATASET_NAMES,
+    TOY_DEFAULTS,
+    background_rgb,
+    config_defaults,
+    image_shape_of,
+    is_toy,
+)
+from gan_tf.errors import ConfigError, DataNotFoundError
 from gan_tf.eval.fid_inception import RESIZES
 from gan_tf.eval.names import METRICS, parse_metrics
 from gan_tf.watchdog import ACTIONS
@@ -606,12 +615,25 @@ def make_config(**overrides: Any) -> TrainConfig:
         )
     given = {key: value for key, value in overrides.items() if value is not None}
     spec = models.get_model(given.get("model", TrainConfig.model))
-    values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe))
+    values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe), _data_shape(given))
     values.update(config_defaults(given.get("dataset", TrainConfig.dataset)))
     if isinstance(values.get("arch"), dict) and isinstance(given.get("arch"), dict):
         given["arch"] = {**values["arch"], **given["arch"]}  # your knobs over the recipe's
     values.update(given)
     return TrainConfig(**values)
+
+
+def _data_shape(given: dict) -> tuple[int, ...] | None:
+    """The examples' shape for the dataset ``given`` names (``None`` for data handed
+    to :func:`gan_tf.train` or a name that does not resolve: its error comes later)."""
+    try:
+        return image_shape_of(
+            given.get("dataset", TrainConfig.dataset),
+            given.get("image_size"),
+            given.get("data_dir"),
+        )
+    except (ConfigError, DataNotFoundError):
+        return None
 
 
 # Keys older runs wrote to config.json that are no longer fields (read and dropped).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -125,6 +126,10 @@ class ModelSpec:
       fast: what ``recipe=fast`` (the default) changes in ``defaults``: settings
         measured to reach the paper's sample quality sooner (``arch`` entries merge
         into the architecture knobs). ``recipe=paper`` uses ``defaults`` alone.
+      fast_colour: ``recipe=fast`` for colour images, by image side (e.g. ``{32: {...},
+        64: {...}, 128: {...}}``): applied over ``fast`` to 3-channel images, the
+        entry of the nearest measured side (in octaves; ties go to the smaller).
+        Measured by ``benchmarks/time_to_quality.py --task=emoji`` (docs/colour.md).
 
     2-D toy data never reaches these builders: every variant uses the MLPs of
     :mod:`gan_tf.models.toy` for vectors.
@@ -139,22 +144,35 @@ class ModelSpec:
     conditional: bool = False
     training: TrainingPlug = dataclasses.field(default_factory=TrainingPlug)
     fast: dict[str, Any] = dataclasses.field(default_factory=dict)
+    fast_colour: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def needs_labels(self) -> bool:
         """The variant trains on labelled data (conditional, or its plug says so)."""
         return self.conditional or self.training.labelled
 
-    def recipe_defaults(self, recipe: str) -> dict[str, Any]:
+    def recipe_defaults(self, recipe: str, shape: tuple | None = None) -> dict[str, Any]:
         """The training defaults of ``recipe``: ``"paper"`` (:attr:`defaults`),
-        ``"fast"`` (:attr:`defaults` updated by :attr:`fast`) or ``"sgd"``
-        (:attr:`defaults` updated by :data:`SGD_RECIPE`)."""
+        ``"fast"`` (:attr:`defaults` updated by :attr:`fast`, and for colour images
+        of ``shape`` by :meth:`colour_recipe`) or ``"sgd"`` (:attr:`defaults`
+        updated by :data:`SGD_RECIPE`). ``arch`` entries merge."""
         values = dict(self.defaults)
-        if recipe == "fast":
-            values.update(self.fast)
-        elif recipe == "sgd":
-            values.update(SGD_RECIPE)
+        updates = {"fast": [self.fast, self.colour_recipe(shape)], "sgd": [SGD_RECIPE]}
+        for update in updates.get(recipe, []):
+            arch = {**values.get("arch", {}), **update.get("arch", {})}
+            values.update(update)
+            if arch:
+                values["arch"] = arch
         return values
+
+    def colour_recipe(self, shape: tuple | None) -> dict[str, Any]:
+        """The :attr:`fast_colour` entry for images of ``shape`` (``(H, W, 3)``): the
+        nearest measured side in octaves; ``{}`` for other shapes or none measured."""
+        if not self.fast_colour or shape is None or len(shape) != 3 or shape[-1] != 3:
+            return {}
+        side = max(int(shape[0]), 1)
+        nearest = min(self.fast_colour, key=lambda s: (abs(math.log2(s / side)), s))
+        return self.fast_colour[nearest]
 
     def resolve_architecture(self, overrides: dict[str, Any] | None) -> dict[str, Any]:
         """The variant's knobs with ``overrides`` applied; strings (from flags) are

@@ -194,3 +194,39 @@ def test_conditional_specs_get_label_inputs(registry):
     with pytest.raises(ConfigError, match="tiny_conditional is conditional") as caught:
         models.build_networks(spec, (4, 4, 2), latent_dim=3, arch={"width": 8})
     assert caught.value.params == ("model", "dataset")
+
+
+COLOUR = {
+    32: {"learning_rate": 5e-4, "arch": {"width": 32}},
+    64: {"learning_rate": 4e-4, "batch_size": 32},
+    128: {"learning_rate": 3e-4},
+}
+
+
+def test_colour_recipe_is_the_nearest_measured_side_in_octaves():
+    spec = _tiny_spec(fast_colour=COLOUR)
+    assert spec.colour_recipe((64, 64, 3)) is COLOUR[64]
+    assert spec.colour_recipe((48, 48, 3)) is COLOUR[64]  # 0.42 octave from 64, 0.58 from 32
+    assert spec.colour_recipe((45, 45, 3)) is COLOUR[32]  # 0.49 from 32, 0.51 from 64
+    assert spec.colour_recipe((16, 16, 3)) is COLOUR[32]
+    assert spec.colour_recipe((256, 256, 3)) is COLOUR[128]
+    for other in [(64, 64, 1), (28, 28, 1), (2,), None]:  # grayscale, 2-D points, unknown
+        assert spec.colour_recipe(other) == {}
+    assert _tiny_spec().colour_recipe((64, 64, 3)) == {}  # none measured
+
+
+def test_make_config_applies_the_colour_recipe_of_the_data_size(registry):
+    models.register(_tiny_spec(fast={"arch": {"width": 12}, "ema": 0.99}, fast_colour=COLOUR))
+    emoji = gan_tf.make_config(model="tiny_test", dataset="emoji")  # 64x64x3
+    assert (emoji.learning_rate, emoji.batch_size, emoji.ema) == (4e-4, 32, 0.99)
+    assert emoji.arch == {"width": 12}  # fast's arch kept where the size entry has none
+    small = gan_tf.make_config(model="tiny_test", dataset="emoji", image_size=32)
+    assert (small.learning_rate, small.arch) == (5e-4, {"width": 32})  # arch entries merge
+    folder = gan_tf.make_config(model="tiny_test", dataset="folder:/nowhere", image_size=128)
+    assert folder.learning_rate == 3e-4
+    mine = gan_tf.make_config(model="tiny_test", dataset="emoji", learning_rate=1e-4)
+    assert (mine.learning_rate, mine.batch_size) == (1e-4, 32)  # what you set wins
+    grey = gan_tf.make_config(model="tiny_test", dataset="fashion_mnist")
+    assert (grey.learning_rate, grey.ema, grey.arch) == (1e-3, 0.99, {"width": 12})
+    paper = gan_tf.make_config(model="tiny_test", dataset="emoji", recipe="paper")
+    assert (paper.learning_rate, paper.ema, paper.arch) == (1e-3, 0.0, {"width": 8})
