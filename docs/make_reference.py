@@ -80,6 +80,10 @@ def models_markdown() -> str:
         spec = models.get_model(name)
         defaults = ", ".join(f"{k}={v}" for k, v in spec.defaults.items()) or "—"
         fast = ", ".join(f"{k}={_knobs(v)}" for k, v in spec.fast.items()) or "—"
+        for side, recipe in sorted(spec.fast_colour.items()):
+            fast += f"; colour {side} px: " + ", ".join(
+                f"{k}={_knobs(v)}" for k, v in recipe.items()
+            )
         knobs = ", ".join(f"{k}={v}" for k, v in spec.architecture.items()) or "—"
         conditional = " (conditional)" if spec.conditional else ""
         lines.append(f"| `{name}`{conditional} | {spec.paper} | {defaults} | {fast} | {knobs} |")
