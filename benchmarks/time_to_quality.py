@@ -112,6 +112,9 @@ EMOJI_ARMS = {
     "b32": {**EMOJI_BEFORE, "batch_size": 32},
     "mbstd": {**EMOJI_BEFORE, "arch": {"base_width": 32, "minibatch_stddev": 4}},
     "ema9995": {**EMOJI_BEFORE, "ema": 0.9995},
+    "w16_d32": {**EMOJI_BEFORE, "arch": {"base_width": 16, "d_base_width": 32}},
+    "w16_b32": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "batch_size": 32},
+    "w16_lr4": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "learning_rate": 4e-4},
 }
 TASKS = {
     "fashion_mnist": Task(

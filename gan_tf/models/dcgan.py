@@ -19,8 +19,10 @@ batch instead (not measured here).
 
 Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 (channels of the generator's last hidden layer and the discriminator's first,
-64), ``max_width`` (cap on any layer's channels: 1024, the paper's widest, so
-128 and 256 px images keep the 64 px network's widths instead of growing to
+64), ``d_base_width`` (the discriminator's own first width, 0 = ``base_width``:
+the generator holds most of a step's FLOPs, so a narrow generator can keep a wider
+discriminator for little time), ``max_width`` (cap on any layer's channels: 1024,
+the paper's widest, so 128 and 256 px images keep the 64 px network's widths instead of growing to
 2048/4096 channels; 0 = no cap), ``norm`` (the discriminator's
 normalisation: batch, layer, instance or none; instance norm, Ulyanov et al.,
 2016, normalises each example's each channel over its feature map), ``attention``
@@ -83,6 +85,7 @@ __all__ = [
 
 ARCHITECTURE = {
     "base_width": 64,
+    "d_base_width": 0,
     "max_width": 1024,
     "norm": "batch",
     "attention": 0,
@@ -248,7 +251,7 @@ def build_discriminator(
     if norm not in NORMS:
         raise ConfigError(f"arch: unknown norm '{norm}'; choose one of: {', '.join(NORMS)}", "arch")
     _, steps = upsampling_plan(image_shape)
-    base = arch.get("base_width", ARCHITECTURE["base_width"])
+    base = arch.get("d_base_width") or arch.get("base_width", ARCHITECTURE["base_width"])
     sides = [image_shape[0] // 2 ** (index + 1) for index in range(steps)]
     attention = attention_side(arch, sides, "discriminator")
     model = keras.Sequential(name="discriminator")

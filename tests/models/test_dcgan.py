@@ -127,6 +127,16 @@ def test_base_width_scales_every_layer():
     assert conv_filters(dcgan.build_discriminator((32, 32, 3), arch)) == [32, 64, 128]
 
 
+def test_d_base_width_widens_only_the_discriminator():
+    arch = {**ARCH, "base_width": 16, "d_base_width": 32, "max_width": 128}
+    generator = dcgan.build_generator(8, (32, 32, 3), arch)
+    assert start_shape(generator) == (4, 4, 128)  # 16 * 2**3, the generator's own width
+    assert [layer.filters for layer in transposed(generator)] == [64, 32, 3]
+    assert conv_filters(dcgan.build_discriminator((32, 32, 3), arch)) == [32, 64, 128]
+    same = {**ARCH, "base_width": 16}  # 0 (the default): the discriminator follows base_width
+    assert conv_filters(dcgan.build_discriminator((32, 32, 3), same)) == [16, 32, 64]
+
+
 def test_max_width_caps_every_layer():
     arch = {**ARCH, "max_width": 128}
     generator = dcgan.build_generator(8, (32, 32, 3), arch)
