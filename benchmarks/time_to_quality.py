@@ -73,6 +73,7 @@ flags.DEFINE_string("plot", None, "Write FD-vs-seconds here (and the grids to *_
 flags.DEFINE_string("data_dir", None, "Raw files of the dataset (default: the usual places).")
 flags.DEFINE_bool("download", True, "Let tfds.load download Fashion-MNIST if not found.")
 flags.DEFINE_integer("steps_per_eval", None, "Steps between evaluations (default: half an epoch).")
+flags.DEFINE_integer("eval_every", 1, "Evaluate every N of those (half-)epochs.")
 flags.DEFINE_bool("stop_at_goal", True, "Stop an arm at the first evaluation at the goal FD.")
 flags.DEFINE_integer("parallel", 1, "Arms trained at once (the recipe sweep: 2, --threads=1).")
 flags.DEFINE_integer("threads", 0, "TensorFlow intra/inter-op threads per arm (0 = TF's choice).")
@@ -197,7 +198,7 @@ def run_library_arm(name: str, run_dir: str) -> dict:
             **overrides,
             "steps_per_epoch": half,
             "epochs": epochs,
-            "eval_every": 1,
+            "eval_every": FLAGS.eval_every,
             "eval_samples": FLAGS.eval_samples or task.eval_samples,
             "eval_metrics": task.metrics,
             "keep_checkpoints": 1,
@@ -208,6 +209,8 @@ def run_library_arm(name: str, run_dir: str) -> dict:
     class StopAtGoal(gan_tf.Callback):
         def on_epoch_end(self, run, epoch, logs):
             spent.append(logs["seconds"])
+            if "fd_classifier" not in logs:  # not an evaluation epoch
+                return
             if FLAGS.stop_at_goal and logs["fd_classifier"] <= _goal():
                 raise _Reached
             if FLAGS.max_seconds and sum(spent) >= FLAGS.max_seconds:
@@ -222,11 +225,6 @@ def run_library_arm(name: str, run_dir: str) -> dict:
         rows = list(csv.DictReader(handle))
     shape = (28, 28, 1) if task.dataset == "fashion_mnist" else (*[FLAGS.image_size] * 2, 3)
     generator, discriminator = build_networks(saved, shape)
-    optional = {
-        "kid": "kid_classifier",
-        "precision": "precision_classifier",
-        "recall": "recall_classifier",
-    }
     return {
         "precision": saved.precision,
         "batch_size": saved.batch_size,
@@ -238,19 +236,37 @@ def run_library_arm(name: str, run_dir: str) -> dict:
             penalties=_penalties(saved),
             n_critic=saved.n_critic,
         ),
-        "evaluations": [
-            {
-                "step": int(row["step"]),
-                "seconds": float(row["seconds"]),
-                "fd": float(row["fd_classifier"]),
-                "classes_covered": int(float(row["classes_covered"])),
-                **{key: float(row[column]) for key, column in optional.items() if column in row},
-                "grid": os.path.join(run_dir, "samples", f"epoch_{int(row['epoch']):04d}.png"),
-            }
-            for row in rows
-        ],
+        "evaluations": _evaluations(rows, run_dir),
         "grid": os.path.join(run_dir, "samples", f"epoch_{int(rows[-1]['epoch']):04d}.png"),
     }
+
+
+OPTIONAL = {
+    "kid": "kid_classifier",
+    "precision": "precision_classifier",
+    "recall": "recall_classifier",
+}
+
+
+def _evaluations(rows: list[dict], run_dir: str) -> list[dict]:
+    """The scored epochs of metrics.csv, each with the training seconds since the last."""
+    evaluations, seconds = [], 0.0
+    for row in rows:
+        seconds += float(row["seconds"])
+        if not row.get("fd_classifier"):
+            continue
+        evaluations.append(
+            {
+                "step": int(row["step"]),
+                "seconds": seconds,
+                "fd": float(row["fd_classifier"]),
+                "classes_covered": int(float(row["classes_covered"])),
+                **{key: float(row[name]) for key, name in OPTIONAL.items() if row.get(name)},
+                "grid": os.path.join(run_dir, "samples", f"epoch_{int(row['epoch']):04d}.png"),
+            }
+        )
+        seconds = 0.0
+    return evaluations
 
 
 def run_plain_arm(run_dir: str) -> dict:
