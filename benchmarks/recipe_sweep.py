@@ -50,6 +50,20 @@ VARIANTS = {
         "ema": 0.999,
         "update": "simultaneous",
     },
+    # issue 29: narrower or faster at batch 32
+    "w16_lr8_ema_b32": {
+        "arch": {"base_width": 16},
+        "learning_rate": 8e-4,
+        "ema": 0.999,
+        "batch_size": 32,
+    },
+    "w24_lr8_ema_b32": {
+        "arch": {"base_width": 24},
+        "learning_rate": 8e-4,
+        "ema": 0.999,
+        "batch_size": 32,
+    },
+    "w32_lr12_ema_b32": {**W32, "learning_rate": 1.2e-3, "ema": 0.999, "batch_size": 32},
 }
 
 

@@ -23,6 +23,11 @@ def test_forward_and_train_step_flops_of_the_28px_dcgan_by_hand():
     assert _setup.forward_flops(discriminator) == d
     assert _setup.train_step_flops(generator, discriminator, 64, False) == 64 * (4 * g + 8 * d)
     assert _setup.train_step_flops(generator, discriminator, 64, True) == 64 * (3 * g + 7 * d)
+    # R1 + R2 (R3GAN): 6D more per penalty and D update; WGAN-GP: 5 critic updates of G + 12D
+    r1_r2 = _setup.train_step_flops(generator, discriminator, 64, False, penalties=2)
+    assert r1_r2 == 64 * (4 * g + 8 * d + 12 * d)
+    gp = _setup.train_step_flops(generator, discriminator, 64, False, penalties=1, n_critic=5)
+    assert gp == 64 * (5 * (g + 12 * d) + 3 * g + 2 * d)
     # the fast recipe's base_width=32 under mixed precision (wrapped outputs): a quarter
     fast_g, fast_d = build_networks(gan_tf.make_config(precision="mixed_bfloat16"), (28, 28, 1))
     assert _setup.forward_flops(fast_g) == 2 * (
