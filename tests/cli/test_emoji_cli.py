@@ -57,3 +57,33 @@ def test_emoji_trains_resumes_and_is_scored_by_its_classifier(tmp_path):
     assert record["protocol"]["real_source"].startswith(EMOJI_DIR)
     assert np.isfinite(metrics["fd_classifier"]) and metrics["fd_classifier"] > 0
     assert 0 <= metrics["classes_covered"] <= 9
+
+
+@requires_emoji
+def test_r3gan_trains_from_the_command_line_with_r1_and_r2(tmp_path):
+    out = tmp_path / "r3gan"
+    result = run(
+        "train.py",
+        "--model=r3gan",
+        "--dataset=emoji",
+        f"--data_dir={EMOJI_DIR}",
+        "--image_size=16",
+        "--arch=width=16,min_width=8,cardinality=4,blocks=1",
+        "--batch_size=8",
+        "--steps_per_epoch=2",
+        "--epochs=1",
+        "--eval_every=0",
+        "--precision=float32",
+        f"--output_dir={out}",
+        "--verbose=0",
+    )
+    assert result.returncode == 0, result.stderr
+    with open(out / "config.json", encoding="utf-8") as handle:
+        config = json.load(handle)
+    assert (config["loss"], config["r1_weight"], config["r2_weight"]) == ("rpgan", 0.05, 0.05)
+    with open(out / "metrics.csv", encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    assert int(row["step"]) == 2
+    for name in ("r1_penalty", "r2_penalty", "discriminator_loss", "generator_loss"):
+        assert np.isfinite(float(row[name])) and float(row[name]) >= 0.0, name
+    assert iio.imread(out / "samples" / "epoch_0001.png").shape[-1] == 3
