@@ -20,4 +20,6 @@ SPEC = ModelSpec(
     build_discriminator=dcgan.build_discriminator,
     architecture=dcgan.ARCHITECTURE,
     conditional=True,
+    # colour images: dcgan's colour recipe with its EMA generator
+    fast_colour={side: {**recipe, "ema": 0.999} for side, recipe in dcgan.FAST_COLOUR.items()},
 )
