@@ -125,6 +125,9 @@ EMOJI_ARMS = {
     "w16_d32": {**EMOJI_BEFORE, "arch": {"base_width": 16, "d_base_width": 32}},
     "w16_b32": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "batch_size": 32},
     "w16_lr4": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "learning_rate": 4e-4},
+    # cgan: its default before issue 29 (the paper's settings) against today's
+    "cgan_before": {"model": "cgan", "recipe": "paper"},
+    "cgan_default": {"model": "cgan"},
 }
 TASKS = {
     "fashion_mnist": Task(
