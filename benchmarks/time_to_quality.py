@@ -504,6 +504,30 @@ def _compare(by_arm: dict) -> list[str]:
     return lines
 
 
+def _load_result(root: str, name: str) -> dict:
+    """An arm's saved result; for an arm stopped before it wrote one (a sweep cut
+    short), its scores from metrics.csv without the compute figures."""
+    path = os.path.join(root, f"{name}.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    run_dir = os.path.join(root, name)
+    with open(os.path.join(run_dir, "metrics.csv"), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    from gan_tf import rundir
+
+    saved = rundir.load_config(run_dir)
+    return {
+        "precision": saved.precision,
+        "batch_size": saved.batch_size,
+        "flops_per_step": 0,
+        "matmul_peak_flops": 1.0,
+        "peak_memory_mb": 0.0,
+        "evaluations": _evaluations(rows, run_dir),
+        "grid": os.path.join(run_dir, "samples", f"epoch_{int(rows[-1]['epoch']):04d}.png"),
+    }
+
+
 def _wait(process) -> None:
     if process.wait():
         raise SystemExit(f"an arm failed: {' '.join(process.args)}")
@@ -532,8 +556,7 @@ def main(argv):
     for process in running:
         _wait(process)
     for name in names:
-        with open(os.path.join(root, f"{name}.json"), encoding="utf-8") as handle:
-            results[name] = json.load(handle)
+        results[name] = _load_result(root, name)
         row = summarise(name, results[name])
         row["evaluations"] = results[name]["evaluations"]
         rows.append(row)
