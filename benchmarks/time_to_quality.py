@@ -125,6 +125,15 @@ EMOJI_ARMS = {
     "w16_d32": {**EMOJI_BEFORE, "arch": {"base_width": 16, "d_base_width": 32}},
     "w16_b32": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "batch_size": 32},
     "w16_lr4": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "learning_rate": 4e-4},
+    # wider, and the learning rate decayed linearly to 0 over ~30 min (of these epochs)
+    "w24_b32_decay": {
+        **EMOJI_BEFORE,
+        "arch": {"base_width": 24},
+        "batch_size": 32,
+        "lr_decay": "linear",
+        "epochs": 42,
+    },
+    "w32_b32_decay": {**EMOJI_BEFORE, "batch_size": 32, "lr_decay": "linear", "epochs": 25},
     # cgan: its default before issue 29 (the paper's settings) against today's
     "cgan_before": {"model": "cgan", "recipe": "paper"},
     "cgan_default": {"model": "cgan"},
@@ -204,7 +213,7 @@ def run_library_arm(name: str, run_dir: str) -> dict:
         {
             **overrides,
             "steps_per_epoch": half,
-            "epochs": epochs,
+            "epochs": overrides.get("epochs", epochs),  # an arm's own: its lr_decay's length
             "eval_every": FLAGS.eval_every,
             "eval_samples": FLAGS.eval_samples or task.eval_samples,
             "eval_metrics": task.metrics,

@@ -20,8 +20,7 @@ batch instead (not measured here).
 Architecture knobs (``--arch=key=value``, :data:`ARCHITECTURE`): ``base_width``
 (channels of the generator's last hidden layer and the discriminator's first,
 64), ``d_base_width`` (the discriminator's own first width, 0 = ``base_width``:
-the generator holds most of a step's FLOPs, so a narrow generator can keep a wider
-discriminator for little time), ``max_width`` (cap on any layer's channels: 1024,
+a narrow generator with a wider discriminator), ``max_width`` (cap on any layer's channels: 1024,
 the paper's widest, so 128 and 256 px images keep the 64 px network's widths instead of growing to
 2048/4096 channels; 0 = no cap), ``norm`` (the discriminator's
 normalisation: batch, layer, instance or none; instance norm, Ulyanov et al.,
@@ -306,9 +305,9 @@ def _add_minibatch_head(model: keras.Sequential, arch: dict) -> None:
 
 
 # The fast recipe for colour images, by side: measured on the 64 px emoji by
-# benchmarks/time_to_quality.py --task=emoji (docs/colour.md): a generator of half the
-# width (a quarter of the FLOPs, the step's bulk) at batch 32 reaches a given FD in
-# about a third of the time of the 28 px recipe at batch 64.
+# benchmarks/time_to_quality.py --task=emoji (docs/colour.md): networks of half the
+# width (a quarter of the FLOPs) at batch 32 reach a given FD in a fraction of the
+# time of the 28 px recipe at batch 64.
 FAST_COLOUR = {
     32: {"learning_rate": 8e-4, "batch_size": 32, "arch": {"base_width": 32}},
     64: {"learning_rate": 8e-4, "batch_size": 32, "arch": {"base_width": 16}},
