@@ -396,7 +396,7 @@ def summarise(name: str, result: dict) -> dict:
         seconds=elapsed,
         steps=steps,
         fd=last["fd"],
-        best_fd=min(e["fd"] for e in result["evaluations"]),
+        best=min((e["fd"], e["elapsed"]) for e in result["evaluations"]),
         kid=last.get("kid"),
         precision_=last.get("precision"),
         recall=last.get("recall"),
@@ -415,7 +415,7 @@ def _optional(value, spec: str) -> str:
 
 def table(rows: list[dict]) -> str:
     targets = [f"s to FD {target} (steps)" for target in _targets()]
-    header = ["arm", "precision", *targets, "stopped at: s, steps", "FD", "KID"]
+    header = ["arm", "precision", *targets, "stopped at: s, steps", "FD", "best FD (s)", "KID"]
     header += ["precision", "recall", "classes", "ms/step", "GFLOP/s (% of matmul peak)", "peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
@@ -426,6 +426,7 @@ def table(rows: list[dict]) -> str:
         cells += [
             f"{row['seconds']:.0f}, {row['steps']}",
             f"{row['fd']:.2f}",
+            f"{row['best'][0]:.2f} ({row['best'][1]:.0f})",
             _optional(row["kid"], ".4f"),
             _optional(row["precision_"], ".3f"),
             _optional(row["recall"], ".3f"),
