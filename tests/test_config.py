@@ -21,7 +21,7 @@ def test_every_field_has_help_with_its_default_and_the_variants_own():
         text = field_help(field.name)
         assert len(text) > 20 and "(default " in text, field.name
     assert field_help("learning_rate").endswith(
-        "(default 0.0002; dcgan 0.0008, ssgan 0.003, wgan 5e-05, wgan_gp 0.0001)"  # dcgan fast
+        "(default 0.0002; dcgan 0.0012, ssgan 0.003, wgan 5e-05, wgan_gp 0.0001)"  # dcgan fast
     )
     assert "2-D toys 256" in field_help("batch_size")
     for name in models.model_names():  # the model list comes from the registry
@@ -114,15 +114,17 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
     fast, paper = make_config(), make_config(recipe="paper")
     assert (fast.recipe, fast.learning_rate, fast.ema, fast.arch["base_width"]) == (
         "fast",
-        8e-4,
+        1.2e-3,
         0.999,
         32,
     )
     assert (paper.learning_rate, paper.ema, paper.arch["base_width"]) == (2e-4, 0.0, 64)
-    assert (fast.beta_1, fast.batch_size) == (paper.beta_1, paper.batch_size) == (0.5, 64)
+    assert (fast.batch_size, paper.batch_size) == (32, 64)
+    assert fast.beta_1 == paper.beta_1 == 0.5
     mine = make_config(arch={"max_width": "128"}, learning_rate=1e-3)
     assert mine.arch == {
         "base_width": 32,
+        "d_base_width": 0,
         "max_width": 128,
         "norm": "batch",
         "attention": 0,

@@ -47,7 +47,7 @@ def test_train_help_lists_every_config_field_with_its_help():
         assert f"--{field.name}:" in result.stdout or f"--[no]{field.name}:" in result.stdout
     assert "--output_dir:" in result.stdout and "--verbose:" in result.stdout
     flat = " ".join(result.stdout.split())
-    assert "(default 0.0002; dcgan 0.0008, ssgan 0.003, wgan 5e-05, wgan_gp 0.0001)" in flat
+    assert "(default 0.0002; dcgan 0.0012, ssgan 0.003, wgan 5e-05, wgan_gp 0.0001)" in flat
     script = subprocess.run(  # the script answers with the same text
         [sys.executable, os.path.join(ROOT, "experiments", "train.py"), "-h"],
         capture_output=True,

@@ -70,7 +70,7 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     changed = [line for line in result.stdout.splitlines() if line.startswith("Changed on resume")]
     assert changed == [
-        "Changed on resume: epochs 2 -> 3, learning_rate 0.0008 -> 0.001 from epoch 3"
+        "Changed on resume: epochs 2 -> 3, learning_rate 0.0012 -> 0.001 from epoch 3"
     ]
     with open(os.path.join(out, "metrics.csv"), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
