@@ -66,6 +66,9 @@ flags.DEFINE_integer("image_size", 64, "emoji: the side trained and scored (32, 
 flags.DEFINE_list("arms", None, "Arms to run, in order (default: the task's first ones).")
 flags.DEFINE_list("targets", None, "FD targets; the last is the goal (default: the task's).")
 flags.DEFINE_float("max_epochs", 5, "Epoch budget per arm (in halves).")
+flags.DEFINE_integer(
+    "epochs", 0, "Epochs of every arm without its own (0 = no limit); sets lr_decay's length."
+)
 flags.DEFINE_float("max_seconds", 0, "Training-seconds budget per arm (0 = none).")
 flags.DEFINE_integer("eval_samples", None, "Generated images per evaluation (task default).")
 flags.DEFINE_string("output_root", None, "Where the runs and results go.")
@@ -208,7 +211,7 @@ def run_library_arm(name: str, run_dir: str) -> dict:
 
     task, overrides = _task(), _task().arms[name]
     half = _half_epoch(_config(overrides))
-    epochs = int(2 * FLAGS.max_epochs) if not FLAGS.steps_per_eval else 10_000
+    epochs = int(2 * FLAGS.max_epochs) if not FLAGS.steps_per_eval else FLAGS.epochs or 10_000
     config = _config(
         {
             **overrides,
