@@ -81,11 +81,12 @@ def profile(overrides: dict) -> list[tuple[str, float, float]]:
     import tensorflow as tf
 
     import gan_tf
-    from gan_tf import data, regularizers
+    from gan_tf import data, distribute, regularizers
+    from gan_tf.build import build_gan, with_precision
 
-    config = gan_tf.build.with_precision(gan_tf.make_config(**overrides))
+    config = with_precision(gan_tf.make_config(**overrides))
     shape = data.image_shape_of(config.dataset, config.image_size, config.data_dir)
-    gan = gan_tf.build_gan(config, shape)
+    gan = build_gan(config, shape)
     generator, discriminator = gan.generator, gan.discriminator
     batch = config.batch_size
     real = tf.random.stateless_uniform([batch * config.n_critic, *shape], [1, 2], -1.0, 1.0)
@@ -125,7 +126,7 @@ def profile(overrides: dict) -> list[tuple[str, float, float]]:
     for name, penalty in regularizers.PENALTIES.items():
         if not getattr(config, penalty.weight_field):
             continue
-        draws = gan_tf.distribute.Draws(tf.constant([5, 6], tf.int64))
+        draws = distribute.Draws(tf.constant([5, 6], tf.int64))
 
         @tf.function
         def penalty_step(term=penalty.term, draws=draws):
