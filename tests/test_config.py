@@ -147,6 +147,7 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
 def test_arch_resolves_against_the_variants_knobs():
     assert make_config(recipe="paper").arch == {
         "base_width": 64,
+        "d_base_width": 0,
         "max_width": 1024,
         "norm": "batch",
         "attention": 0,
@@ -160,6 +161,7 @@ def test_arch_resolves_against_the_variants_knobs():
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
     assert parsed == {
         "base_width": 32,
+        "d_base_width": 0,
         "max_width": 256,
         "norm": "batch",
         "attention": 0,
@@ -194,6 +196,7 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
         old.arch
         == {
             "base_width": 64,
+            "d_base_width": 0,
             "max_width": 0,
             "norm": "batch",
             "attention": 0,

@@ -329,7 +329,7 @@ class Resample2x(layers.Layer):
     def __init__(self, direction: str, **kwargs):
         super().__init__(**kwargs)
         if direction not in ("up", "down"):
-            raise ValueError(f"direction must be 'up' or 'down', got {direction!r}")
+            raise ConfigError(f"Resample2x direction must be 'up' or 'down', got {direction!r}")
         self.direction = direction
 
     def call(self, inputs):

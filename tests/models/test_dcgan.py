@@ -174,8 +174,8 @@ def test_unknown_norm_and_knobs_are_config_errors():
     with pytest.raises(ConfigError) as caught:
         models.get_model("dcgan").resolve_architecture({"depth": 3, "width": 2})
     assert str(caught.value) == (
-        "arch: dcgan has no knob depth, width; its knobs are: base_width=64, max_width=1024, "
-        "norm=batch, attention=0, minibatch_stddev=0, minibatch_discrimination=0, "
+        "arch: dcgan has no knob depth, width; its knobs are: base_width=64, d_base_width=0, "
+        "max_width=1024, norm=batch, attention=0, minibatch_stddev=0, minibatch_discrimination=0, "
         "generator_norm=batch, hidden_noise=0.0, upsample=transpose"
     )
     assert caught.value.params == ("arch",)
