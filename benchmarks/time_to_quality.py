@@ -11,7 +11,7 @@ its own peak memory and thread pools), on the same machine in the same run.
 
 ``--task=emoji`` (colour, ``--image_size`` 32/64/128): ``before`` is the 64 px
 default before issue 29 (dcgan with the Fashion-MNIST fast recipe, spelled out in
-:data:`EMOJI_BEFORE`), ``default`` today's ``gan-tf train --dataset=emoji``, and the
+:data:`FAST_BEFORE`), ``default`` today's ``gan-tf train --dataset=emoji``, and the
 other :data:`EMOJI_ARMS` are the recipe sweep's levers. Each evaluation scores 2,000
 samples against the 740 held-out emoji in the emoji classifier's features
 (FD, KID, precision/recall, classes covered); ``--max_seconds`` stops an arm at
@@ -99,7 +99,7 @@ class Task:
 
 # dcgan's fast recipe before issue 29 (lr 8e-4, EMA 0.999, base_width 32) at batch 64,
 # precision auto: the default on Fashion-MNIST and on the 64 px emoji then.
-EMOJI_BEFORE = {
+FAST_BEFORE = {
     "model": "dcgan",
     "recipe": "paper",
     "learning_rate": 8e-4,
@@ -108,35 +108,35 @@ EMOJI_BEFORE = {
 }
 FASHION_ARMS = {
     "paper_float32": {"recipe": "paper", "precision": "float32"},
-    "before": EMOJI_BEFORE,
+    "before": FAST_BEFORE,
     "default": {},
-    "b32": {**EMOJI_BEFORE, "batch_size": 32},
-    "w16_b32": {**EMOJI_BEFORE, "batch_size": 32, "arch": {"base_width": 16}},
-    "w24_b32": {**EMOJI_BEFORE, "batch_size": 32, "arch": {"base_width": 24}},
-    "b32_lr12": {**EMOJI_BEFORE, "batch_size": 32, "learning_rate": 1.2e-3},
+    "b32": {**FAST_BEFORE, "batch_size": 32},
+    "w16_b32": {**FAST_BEFORE, "batch_size": 32, "arch": {"base_width": 16}},
+    "w24_b32": {**FAST_BEFORE, "batch_size": 32, "arch": {"base_width": 24}},
+    "b32_lr12": {**FAST_BEFORE, "batch_size": 32, "learning_rate": 1.2e-3},
 }
 EMOJI_ARMS = {
-    "before": EMOJI_BEFORE,
+    "before": FAST_BEFORE,
     "default": {},
     # the recipe sweep's levers, each one change from ``before``
-    "lr4": {**EMOJI_BEFORE, "learning_rate": 4e-4},
-    "lr2": {**EMOJI_BEFORE, "learning_rate": 2e-4},
-    "w16": {**EMOJI_BEFORE, "arch": {"base_width": 16}},
-    "b32": {**EMOJI_BEFORE, "batch_size": 32},
-    "mbstd": {**EMOJI_BEFORE, "arch": {"base_width": 32, "minibatch_stddev": 4}},
-    "ema9995": {**EMOJI_BEFORE, "ema": 0.9995},
-    "w16_d32": {**EMOJI_BEFORE, "arch": {"base_width": 16, "d_base_width": 32}},
-    "w16_b32": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "batch_size": 32},
-    "w16_lr4": {**EMOJI_BEFORE, "arch": {"base_width": 16}, "learning_rate": 4e-4},
+    "lr4": {**FAST_BEFORE, "learning_rate": 4e-4},
+    "lr2": {**FAST_BEFORE, "learning_rate": 2e-4},
+    "w16": {**FAST_BEFORE, "arch": {"base_width": 16}},
+    "b32": {**FAST_BEFORE, "batch_size": 32},
+    "mbstd": {**FAST_BEFORE, "arch": {"base_width": 32, "minibatch_stddev": 4}},
+    "ema9995": {**FAST_BEFORE, "ema": 0.9995},
+    "w16_d32": {**FAST_BEFORE, "arch": {"base_width": 16, "d_base_width": 32}},
+    "w16_b32": {**FAST_BEFORE, "arch": {"base_width": 16}, "batch_size": 32},
+    "w16_lr4": {**FAST_BEFORE, "arch": {"base_width": 16}, "learning_rate": 4e-4},
     # wider, and the learning rate decayed linearly to 0 over ~30 min (of these epochs)
     "w24_b32_decay": {
-        **EMOJI_BEFORE,
+        **FAST_BEFORE,
         "arch": {"base_width": 24},
         "batch_size": 32,
         "lr_decay": "linear",
         "epochs": 42,
     },
-    "w32_b32_decay": {**EMOJI_BEFORE, "batch_size": 32, "lr_decay": "linear", "epochs": 25},
+    "w32_b32_decay": {**FAST_BEFORE, "batch_size": 32, "lr_decay": "linear", "epochs": 25},
     # cgan: its default before issue 29 (the paper's settings) against today's
     "cgan_before": {"model": "cgan", "recipe": "paper"},
     "cgan_default": {"model": "cgan"},
