@@ -1,7 +1,7 @@
 """Where a train step's time goes: the step against its parts, for any config.
 
     python benchmarks/step_profile.py --set=model=dcgan,dataset=emoji [--set=...]
-        [--batch_size=64] [--rounds=5] [--steps=5]
+        [--rounds=5] [--steps=5] [--threads=0]
 
 Each ``--set`` is one config (``key=value`` pairs as ``gan_tf.make_config`` takes them;
 ``arch`` as ``arch=base_width:32;max_width:256``). For each, in one process and on
@@ -33,6 +33,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("set", None, "One config as key=value,... (repeatable).")
 flags.DEFINE_integer("rounds", 5, "Timing blocks per part (the median is printed).")
 flags.DEFINE_integer("steps", 5, "Calls per block.")
+flags.DEFINE_integer("threads", 0, "TensorFlow intra/inter-op threads (0 = TF's choice).")
 
 
 def parse(text: str) -> dict:
@@ -140,6 +141,11 @@ def profile(overrides: dict) -> list[tuple[str, float, float]]:
 
 def main(argv):
     del argv
+    if FLAGS.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
     for text in FLAGS.set or ["model=dcgan,dataset=emoji"]:
         rows = profile(parse(text))
         print(f"\n{text}")

@@ -114,6 +114,11 @@ FASHION_ARMS = {
     "w16_b32": {**FAST_BEFORE, "batch_size": 32, "arch": {"base_width": 16}},
     "w24_b32": {**FAST_BEFORE, "batch_size": 32, "arch": {"base_width": 24}},
     "b32_lr12": {**FAST_BEFORE, "batch_size": 32, "learning_rate": 1.2e-3},
+    # the per-step levers on today's default, each one change
+    "steps_per_call4": {"steps_per_call": 4},
+    "xla": {"jit_compile": True},
+    "simultaneous": {"update": "simultaneous"},
+    "b16": {"batch_size": 16},
 }
 EMOJI_ARMS = {
     "before": FAST_BEFORE,

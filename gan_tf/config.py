@@ -599,10 +599,13 @@ def field_help(name: str) -> str:
     return f"{text} (default {shown}{_variant_defaults(name, default)})"
 
 
-def make_config(**overrides: Any) -> TrainConfig:
+def make_config(*, data_shape: tuple[int, ...] | None = None, **overrides: Any) -> TrainConfig:
     """Resolves a :class:`TrainConfig` from the variant's defaults and ``overrides``.
 
     ``None`` values in ``overrides`` mean "not set" and fall back to the defaults.
+    ``data_shape`` is one example's shape, e.g. ``(64, 64, 3)``, for data you hand to
+    :func:`gan_tf.train` or ``fit`` yourself: the recipe for that shape is chosen (colour
+    images get the colour recipe of their size). A named ``dataset`` is read for it.
 
     Raises:
       ConfigError: for an unknown field or any invalid value.
@@ -615,7 +618,8 @@ def make_config(**overrides: Any) -> TrainConfig:
         )
     given = {key: value for key, value in overrides.items() if value is not None}
     spec = models.get_model(given.get("model", TrainConfig.model))
-    values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe), _data_shape(given))
+    shape = tuple(data_shape) if data_shape is not None else _data_shape(given)
+    values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe), shape)
     values.update(config_defaults(given.get("dataset", TrainConfig.dataset)))
     if isinstance(values.get("arch"), dict) and isinstance(given.get("arch"), dict):
         given["arch"] = {**values["arch"], **given["arch"]}  # your knobs over the recipe's

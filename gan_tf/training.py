@@ -333,7 +333,25 @@ def _train_locked(
             int(gan.step.numpy()), changes, strategy, precision_reason, memory,
         ):  # fmt: skip
             print(line, flush=True)
+        if handed is not None and (note := _recipe_note(config, spec, dataset.image_shape)):
+            print(note, flush=True)
     return trainer.train(summary)
+
+
+def _recipe_note(config, spec, shape) -> str | None:
+    """A line for data handed in from Python whose config missed the recipe measured
+    for its shape (``make_config`` could not see the data), or ``None``."""
+    recipe = spec.colour_recipe(shape) if config.recipe == "fast" else {}
+    arch = recipe.get("arch", {})
+    missed = [key for key, value in recipe.items() if key != "arch" and getattr(config, key) != value]
+    missed += [f"arch {key}" for key, value in arch.items() if config.arch.get(key) != value]
+    if not missed:
+        return None
+    shown = tuple(int(side) for side in shape)
+    return (
+        f"Note: {config.model} has a recipe measured for {shown} images that this config "
+        f"does not use ({', '.join(missed)}); make_config(data_shape={shown}, ...) applies it"
+    )
 
 
 def _already_finished(config, run_dir: str, summary: dict, step: int, chief, verbose) -> dict:

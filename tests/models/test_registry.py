@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import gan_tf
-from gan_tf import build, models
+from gan_tf import build, models, training
 from gan_tf.errors import ConfigError
 from gan_tf.models import ModelSpec, conditioning
 
@@ -230,3 +230,25 @@ def test_make_config_applies_the_colour_recipe_of_the_data_size(registry):
     assert (grey.learning_rate, grey.ema, grey.arch) == (1e-3, 0.99, {"width": 12})
     paper = gan_tf.make_config(model="tiny_test", dataset="emoji", recipe="paper")
     assert (paper.learning_rate, paper.ema, paper.arch) == (1e-3, 0.0, {"width": 8})
+
+
+def test_data_shape_picks_the_recipe_for_data_handed_in_from_python(registry):
+    spec = models.register(_tiny_spec(fast={"ema": 0.99}, fast_colour=COLOUR))
+    handed = gan_tf.make_config(model="tiny_test", data_shape=(64, 64, 3))
+    assert (handed.learning_rate, handed.batch_size, handed.ema) == (4e-4, 32, 0.99)
+    small = gan_tf.make_config(model="tiny_test", data_shape=[30, 30, 3])  # nearest: 32 px
+    assert (small.learning_rate, small.arch) == (5e-4, {"width": 32})
+    grey = gan_tf.make_config(model="tiny_test", data_shape=(64, 64, 1))
+    assert (grey.learning_rate, grey.batch_size) == (1e-3, 64)
+    # train() names what a config made without the shape misses, and nothing otherwise
+    blind = gan_tf.make_config(model="tiny_test")
+    note = training._recipe_note(blind, spec, (64, 64, 3))
+    assert note == (
+        "Note: tiny_test has a recipe measured for (64, 64, 3) images that this config does "
+        "not use (learning_rate, batch_size); make_config(data_shape=(64, 64, 3), ...) applies it"
+    )
+    assert "arch width" in training._recipe_note(blind, spec, (32, 32, 3))
+    assert training._recipe_note(handed, spec, (64, 64, 3)) is None
+    assert training._recipe_note(blind, spec, (28, 28, 1)) is None
+    paper = gan_tf.make_config(model="tiny_test", recipe="paper")
+    assert training._recipe_note(paper, spec, (64, 64, 3)) is None  # paper settings asked for
