@@ -343,7 +343,7 @@ def _recipe_note(config, spec, shape) -> str | None:
     for its shape (``make_config`` could not see the data), or ``None``."""
     recipe = spec.colour_recipe(shape) if config.recipe == "fast" else {}
     arch = recipe.get("arch", {})
-    missed = [key for key, value in recipe.items() if key != "arch" and getattr(config, key) != value]
+    missed = [k for k, value in recipe.items() if k != "arch" and getattr(config, k) != value]
     missed += [f"arch {key}" for key, value in arch.items() if config.arch.get(key) != value]
     if not missed:
         return None
