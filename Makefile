@@ -1,5 +1,8 @@
 # gan_tf developer commands. `make demo` trains DCGAN on real data; `make test` runs the tests.
-PYTHON ?= python3
+# They run in the virtual environment ./.venv that `make install` makes; PYTHON=python3 (or
+# any interpreter) runs them, and `make install`, in that interpreter's environment instead.
+VENV ?= .venv
+PYTHON ?= $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_EPOCHS ?= 3
 OUTPUT_DIR ?= runs/dcgan_fashion_mnist
@@ -7,11 +10,18 @@ FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 EMOJI_DIR ?= $(HOME)/.keras/datasets/emoji
 EMOJI_VERSION := 16.0.0
 
-.PHONY: install data emoji demo test test-cli test-slow lint format docs notebooks gif evaluate classifiers baseline
+.PHONY: install data emoji demo test test-cli test-slow lint format docs notebooks gif evaluate classifiers baseline package colab-versions
 
+# gan_tf (editable, with its dev tools) at the versions of constraints.txt, into ./.venv
+# (made here from python3) or into PYTHON's environment when you name one: nothing else changes.
 install:
-	$(PYTHON) -m pip install -r requirements.txt
-	$(PYTHON) -m pip install -e ".[dev]"
+ifeq ($(origin PYTHON),command line)
+	@echo "Installing gan_tf and the versions in constraints.txt into $$($(PYTHON) -c 'import sys; print(sys.prefix)')"
+else
+	@[ -x $(VENV)/bin/python ] || { echo "Creating the virtual environment $(VENV)"; python3 -m venv $(VENV); }
+	@echo "Installing gan_tf and the versions in constraints.txt into $(VENV) (nothing outside it changes)"
+endif
+	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
 
 # Fashion-MNIST from Debian's package where apt is available; otherwise the demo uses tfds' MNIST.
 data:
@@ -44,7 +54,7 @@ demo: install data
 	echo "Training DCGAN on $$dataset for $(DEMO_EPOCHS) epochs (rerun to resume)"; \
 	$(PYTHON) experiments/train.py --model=dcgan --dataset=$$dataset --epochs=$(DEMO_EPOCHS) \
 	  --output_dir=runs/dcgan_$$dataset && \
-	$(PYTHON) experiments/evaluate.py --output_dir=runs/dcgan_$$dataset
+	$(PYTHON) experiments/evaluate.py --run_dir=runs/dcgan_$$dataset
 
 test:
 	$(PYTHON) -m pytest -m "not slow" -q -n 2 --dist loadfile
@@ -68,21 +78,38 @@ format:
 docs:
 	$(PYTHON) docs/make_reference.py
 
+# The release check: sdist and wheel built, their metadata checked, the wheel installed into a
+# fresh virtual environment (dependencies from its floors, pinned by constraints.txt) and
+# trained there for a few steps outside the checkout.
+WHEEL_VENV := build/wheel-venv
+package:
+	rm -rf dist $(WHEEL_VENV) build/wheel-run
+	$(PYTHON) -m build --outdir dist .
+	$(PYTHON) -m twine check --strict dist/*
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q -c constraints.txt dist/*.whl
+	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/gan-tf train --model=dcgan --dataset=fashion_mnist \
+	  --epochs=1 --steps_per_epoch=8 --output_dir=$(CURDIR)/build/wheel-run
+	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/gan-tf sample --run_dir=$(CURDIR)/build/wheel-run \
+	  --num_samples=16 --out=$(CURDIR)/build/wheel-run/sample.png
+	@echo "dist/: $$(ls dist | tr '\n' ' ')- built, checked, installed and trained"
+
 # the notebooks run in smoke mode, saved with their outputs for GitHub readers
 notebooks:
 	$(PYTHON) notebooks/execute.py --smoke notebooks/executed notebooks/0*.ipynb
 
 gif:
-	$(PYTHON) experiments/make_gif.py --output_dir=$(OUTPUT_DIR)
+	$(PYTHON) experiments/make_gif.py --run_dir=$(OUTPUT_DIR)
 
 evaluate:
-	$(PYTHON) experiments/evaluate.py --output_dir=$(OUTPUT_DIR)
+	$(PYTHON) experiments/evaluate.py --run_dir=$(OUTPUT_DIR)
 
 # Retrain the shipped domain classifiers (gan_tf/eval/weights/).
+WEIGHTS := gan_tf/eval/weights
 classifiers:
-	$(PYTHON) experiments/train_classifier.py --dataset=fashion_mnist --epochs=5
-	$(PYTHON) experiments/train_classifier.py --dataset=mnist_5k --epochs=15
-	$(PYTHON) experiments/train_classifier.py --dataset=emoji --epochs=15
+	$(PYTHON) experiments/train_classifier.py --dataset=fashion_mnist --epochs=5 --out=$(WEIGHTS)/fashion_mnist_classifier.weights.h5
+	$(PYTHON) experiments/train_classifier.py --dataset=mnist_5k --epochs=15 --out=$(WEIGHTS)/mnist_5k_classifier.weights.h5
+	$(PYTHON) experiments/train_classifier.py --dataset=emoji --epochs=15 --out=$(WEIGHTS)/emoji_classifier.weights.h5
 
 # The README's baseline table: every model on Fashion-MNIST, 3 epochs each, evaluated.
 baseline:

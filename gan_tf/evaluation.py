@@ -521,8 +521,8 @@ def _with_offline_hint(error: WeightsNotFoundError, dataset: str | None) -> Weig
     ):
         return error
     return WeightsNotFoundError(
-        f"{error}; or, offline, train a domain classifier: `python "
-        f"experiments/train_classifier.py --dataset={dataset} --output=C.weights.h5` "
+        f"{error}; or, offline, train a domain classifier: `gan-tf "
+        f"train-classifier --dataset={dataset} --out=C.weights.h5` "
         "and score with classifier_weights=C.weights.h5 and the classifier metrics "
         f"({', '.join(DEFAULT_METRICS)})",
         *error.params,

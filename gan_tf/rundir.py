@@ -751,10 +751,9 @@ def find_checkpoint(run_dir: str, checkpoint: int | str | None = None) -> str:
             state = tf.train.get_checkpoint_state(directory)
             kept = [p.rsplit("-", 1)[1] for p in state.all_model_checkpoint_paths] if state else []
             raise RunNotFoundError(
-                f"{run_dir} has no checkpoint for epoch={checkpoint} (kept: "
+                f"{run_dir} has no checkpoint of epoch {checkpoint} (kept: "
                 f"{', '.join(kept) or 'none'}); runs keep the last keep_checkpoints "
-                "checkpoints, saved every checkpoint_every epochs",
-                "epoch",
+                "checkpoints, saved every checkpoint_every epochs"
             )
         return path
     path = os.path.expanduser(str(checkpoint))

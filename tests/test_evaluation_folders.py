@@ -96,7 +96,7 @@ def test_reference_features_are_read_from_the_cache_the_second_time(emoji_folder
 def test_missing_weights_error_lines_name_the_offline_fix(emoji_folder, monkeypatch, tmp_path):
     dataset = f"folder:{emoji_folder}"
     with pytest.raises(
-        WeightsNotFoundError, match="train_classifier.py --dataset=folder:"
+        WeightsNotFoundError, match="gan-tf train-classifier --dataset=folder:"
     ) as error:
         evaluation.Evaluator(dataset, "fd_classifier", num_real=10)
     assert "\n" not in str(error.value) and error.value.params == ("classifier_weights",)
@@ -110,7 +110,7 @@ def test_missing_weights_error_lines_name_the_offline_fix(emoji_folder, monkeypa
         evaluation.Evaluator(dataset, evaluation.default_metrics(dataset), num_real=10)
     message = str(error.value)
     assert "URL fetch failure" in message and "--fid_weights=PATH" in message
-    assert f"experiments/train_classifier.py --dataset={dataset}" in message
+    assert f"gan-tf train-classifier --dataset={dataset} --out=C.weights.h5" in message
     assert "classifier_weights=C.weights.h5" in message and "\n" not in message
     assert error.value.params == ("fid_weights", "classifier_weights")
 

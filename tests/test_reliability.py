@@ -628,7 +628,7 @@ def test_the_best_evaluation_keeps_its_checkpoint_through_rotation(mnist_dir, tm
     assert os.path.getsize(path) > 0
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "experiments", "sample.py")]
-        + [f"--output_dir={run_dir}", "--checkpoint=best", "--num=8"],
+        + [f"--run_dir={run_dir}", "--checkpoint=best", "--num_samples=8"],
         capture_output=True,
         text=True,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
@@ -667,7 +667,7 @@ def test_best_needs_eval_every(mnist_dir, three_epochs):
         gan_tf.load_run(str(three_epochs), checkpoint="best")
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "experiments", "evaluate.py")]
-        + [f"--output_dir={three_epochs}", "--checkpoint=best", "--metrics=fd_classifier"],
+        + [f"--run_dir={three_epochs}", "--checkpoint=best", "--metrics=fd_classifier"],
         capture_output=True,
         text=True,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),

@@ -188,20 +188,20 @@ def test_animate_and_export_scripts(runs, tmp_path):
     commands = {
         "classes": _cli(
             "animate.py",
-            f"--output_dir={runs['cgan']}",
+            f"--run_dir={runs['cgan']}",
             "--mode=classes",
             "--classes=0,3,7",
             "--steps=2",
             "--count=4",
         ),
-        "unconditional": _cli("animate.py", f"--output_dir={runs['dcgan']}", "--mode=classes"),
+        "unconditional": _cli("animate.py", f"--run_dir={runs['dcgan']}", "--mode=classes"),
         "export": _cli(
             "export.py",
-            f"--output_dir={runs['cgan']}",
+            f"--run_dir={runs['cgan']}",
             "--format=saved_model",
             f"--out={tmp_path / 'sm'}",
         ),
-        "bad_format": _cli("export.py", f"--output_dir={runs['cgan']}", "--format=onnx"),
+        "bad_format": _cli("export.py", f"--run_dir={runs['cgan']}", "--format=onnx"),
     }
     results = {name: (p, *p.communicate(timeout=300)) for name, p in commands.items()}
     process, stdout, stderr = results["classes"]

@@ -1,8 +1,8 @@
 """The ``gan-tf`` command (installed by ``pip install``) and the scripts in ``experiments/``.
 
     gan-tf train --model=dcgan --dataset=cifar10
-    gan-tf sample|evaluate|export|animate|gif --output_dir=RUN
-    gan-tf train-classifier --dataset=folder:~/pets --output=pets.weights.h5
+    gan-tf sample|evaluate|export|animate|gif --run_dir=RUN
+    gan-tf train-classifier --dataset=folder:~/pets --out=pets.weights.h5
     gan-tf download emoji
 
 Each command is a module of this package: its absl flags, ``MAIN`` (the function

@@ -1,4 +1,4 @@
-"""Latent-space animations of a run: ``python experiments/animate.py --output_dir=RUN``.
+"""Latent-space animations of a run: ``gan-tf animate --run_dir=RUN``.
 
 ``--mode=walk`` (default) writes a GIF of ``--count`` parallel walks along great
 circles through ``--points`` random noise vectors and back (a seamless loop);
@@ -15,7 +15,7 @@ from absl import flags
 from gan_tf.cli import common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
+common.define_run_dir()
 flags.DEFINE_string("mode", "walk", "walk (latent walk) | classes (morph between classes).")
 flags.DEFINE_string("out", None, "GIF path (default RUN/animations/<mode>.gif).")
 flags.DEFINE_integer("points", 4, "walk: random key points per walk.")
@@ -34,15 +34,15 @@ def animate() -> None:
     from gan_tf import animation, visualize
     from gan_tf.errors import ConfigError
 
-    common.require_run_dir(FLAGS.output_dir)
+    run_dir = common.require_run_dir()
     if FLAGS.mode not in MODES:
         raise ConfigError(f"unknown --mode '{FLAGS.mode}'; choose one of: {', '.join(MODES)}")
     if not FLAGS.frame_seconds > 0:
         raise ConfigError(f"--frame_seconds must be > 0, got {FLAGS.frame_seconds}")
-    out = FLAGS.out or os.path.join(FLAGS.output_dir, "animations", f"{FLAGS.mode}.gif")
+    out = common.out_path(os.path.join(run_dir, "animations", f"{FLAGS.mode}.gif"))
     if not out.endswith(".gif"):
         raise ConfigError(f"--out must end in .gif, got {out}")
-    run = gan_tf.load_run(FLAGS.output_dir)
+    run = gan_tf.load_run(run_dir)
     if FLAGS.mode == "walk":
         frames = animation.latent_walk(
             run,

@@ -109,6 +109,7 @@ def run_main(function, argv, flag_names: dict | None = None) -> None:
                 f"unexpected argument(s): {' '.join(args[1:])}; flags look like --name=value",
                 USAGE_ERROR,
             )
+        note_renamed()
         guarded(function, flag_names=flag_names)
 
     def parse(args):
@@ -120,35 +121,66 @@ def run_main(function, argv, flag_names: dict | None = None) -> None:
     app.run(run, argv=argv, flags_parser=parse)
 
 
-def epoch_number(value: str | None) -> int | None:
-    """``--epoch``'s value as an int (``None`` when unset).
+RENAMED: dict[str, str] = {}  # an old flag spelling -> the flag it now spells
 
-    Raises:
-      ConfigError: not a whole number; the message names the flag that does what a
-        word like ``best`` or ``latest`` asks for.
-    """
+
+def renamed(old: str, new: str) -> None:
+    """Keeps ``--old`` working as another spelling of the (defined) flag ``--new``, as a
+    flag of the calling command's module; using it prints a one-line deprecation note."""
+    _alias(old, new, sys._getframe(1).f_globals["__name__"])
+
+
+def define_run_dir() -> None:
+    """``--run_dir``, the training run a command reads (``--output_dir`` spelt it before)."""
+    from absl import flags
+
+    module = sys._getframe(1).f_globals["__name__"]
+    flags.DEFINE_string(
+        "run_dir", None, "The training run to read (train's --output_dir).", module_name=module
+    )
+    _alias("output_dir", "run_dir", module)
+
+
+def _alias(old: str, new: str, module: str) -> None:
+    from absl import flags
+
+    flags.DEFINE_alias(old, new, module_name=module)
+    flags.FLAGS[old].help = f"The old spelling of --{new} (deprecated; it still works)."
+    RENAMED[old] = new
+
+
+def note_renamed() -> None:
+    """One line on stderr for each old flag spelling the command line used."""
+    from absl import flags
+
+    for old, new in RENAMED.items():
+        if old in flags.FLAGS and flags.FLAGS[old].present:
+            print(
+                f"note: --{old} is now --{new} (the old spelling still works)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def require_run_dir() -> str:
+    """``--run_dir`` with ``~`` expanded, or a usage error when it was not given."""
+    from absl import flags
+
     from gan_tf.errors import ConfigError
-    from gan_tf.rundir import NEWEST_WORDS
 
-    if value is None or value.strip().isdecimal():
-        return None if value is None else int(value)
-    word = value.strip().lower()
-    if word in ("best", "top", "max"):
-        hint = "the best evaluation's checkpoint is --checkpoint=best"
-    elif word in (*NEWEST_WORDS, "final", "end", "-1"):
-        hint = "the newest checkpoint is the default: leave --epoch out (or --checkpoint=latest)"
-    else:
-        hint = "--checkpoint takes best, latest or a checkpoint path"
-    raise ConfigError(f"--epoch takes an epoch number such as --epoch=3, got '{value}'; {hint}")
+    if not flags.FLAGS.run_dir:
+        raise ConfigError(
+            "run_dir is required: the directory of a training run (train's --output_dir)",
+            "run_dir",
+        )
+    return os.path.expanduser(flags.FLAGS.run_dir)
 
 
-def require_run_dir(output_dir) -> str:
-    """``output_dir``, or a usage error when the --output_dir flag was not given."""
-    from gan_tf.errors import ConfigError
+def out_path(default: str) -> str:
+    """``--out`` with ``~`` expanded, else ``default``."""
+    from absl import flags
 
-    if not output_dir:
-        raise ConfigError("output_dir is required: the directory of a training run", "output_dir")
-    return output_dir
+    return os.path.expanduser(flags.FLAGS.out) if flags.FLAGS.out else default
 
 
 def define_config_flags(module_name: str) -> None:

@@ -1,6 +1,6 @@
 """Scores a training run, or any two image sets.
 
-``gan-tf evaluate --output_dir=RUN`` samples ``--num_samples`` images from the run's
+``gan-tf evaluate --run_dir=RUN`` samples ``--num_samples`` images from the run's
 newest checkpoint (``--checkpoint=best``, an epoch or a path for another one; or reads
 ``--samples=file.npz`` from ``gan-tf sample``), scores them against the first
 ``--num_real`` images of the dataset's ``--real_split`` and writes the metrics, each
@@ -20,7 +20,7 @@ from gan_tf.cli import common
 from gan_tf.eval import names
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", None, "The training run to evaluate (its --output_dir).")
+common.define_run_dir()
 flags.DEFINE_string(
     "real", None, "Score two sets instead of a run: the reference set (folder, .npz or dataset)."
 )
@@ -70,9 +70,7 @@ flags.DEFINE_integer("pr_k", 3, "Precision/recall: k of the k-NN radii.")
 flags.DEFINE_integer("cas_epochs", 5, "CAS: epochs of the classifier trained on samples.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise, KID subsets and CAS training.")
 flags.DEFINE_integer("augmentation_real", 1000, "augmentation: real labelled train images.")
-flags.DEFINE_string(
-    "out", None, "Where to write the JSON (default OUTPUT_DIR/eval.json; two sets: none)."
-)
+flags.DEFINE_string("out", None, "Where to write the JSON (default RUN/eval.json; two sets: none).")
 flags.DEFINE_string(
     "checkpoint",
     None,
@@ -100,10 +98,10 @@ def evaluate() -> None:
         if getattr(FLAGS, name):
             arguments[name] = getattr(FLAGS, name)
     if FLAGS.real or FLAGS.fake:
-        if not (FLAGS.real and FLAGS.fake) or FLAGS.output_dir or FLAGS.samples:
+        if not (FLAGS.real and FLAGS.fake) or FLAGS.run_dir or FLAGS.samples:
             raise ConfigError(
-                "score two sets with both --real and --fake (and no --output_dir/--samples), "
-                "or a run with --output_dir"
+                "score two sets with both --real and --fake (and no --run_dir/--samples), "
+                "or a run with --run_dir"
             )
         record = evaluation.evaluate_sets(
             FLAGS.real,
@@ -113,20 +111,20 @@ def evaluate() -> None:
             fake_split=FLAGS.fake_split,
             num_real=FLAGS.num_real,
             num_fake=FLAGS.num_fake,
-            output=FLAGS.out,
+            output=common.out_path(None),
             seed=FLAGS.seed,
             **arguments,
         )
         print(f"{record['fake']}\n  scored against {record['real']}:")
         _print(record)
         return
-    common.require_run_dir(FLAGS.output_dir)
+    run_dir = common.require_run_dir()
     record = evaluation.evaluate_run(
-        FLAGS.output_dir,
+        run_dir,
         FLAGS.metrics,
         num_samples=FLAGS.num_samples,
         samples=FLAGS.samples,
-        output=FLAGS.out,
+        output=common.out_path(None),
         seed=FLAGS.seed,
         checkpoint=FLAGS.checkpoint,
         num_real=FLAGS.num_real or 10_000,
@@ -137,7 +135,7 @@ def evaluate() -> None:
     which = f"{checkpoint['which']} checkpoint, " if "which" in checkpoint else ""
     print(f"{record['model']} epoch {record['epoch']} ({which}{record['samples']}):")
     _print(record)
-    print(f"wrote {FLAGS.out or FLAGS.output_dir + '/eval.json'} ({record['seconds']:.0f} s)")
+    print(f"wrote {common.out_path(run_dir + '/eval.json')} ({record['seconds']:.0f} s)")
 
 
 def _print(record: dict) -> None:

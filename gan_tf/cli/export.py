@@ -1,4 +1,4 @@
-"""Exports a run's generator: ``python experiments/export.py --output_dir=RUN --format=keras``.
+"""Exports a run's generator: ``gan-tf export --run_dir=RUN --format=keras``.
 
 The artifact loads with TensorFlow alone (no gan_tf import) and maps noise
 ``[N, latent_dim]`` (plus int32 labels ``[N]`` for conditional runs) to float32
@@ -17,7 +17,7 @@ from absl import flags
 from gan_tf.cli import common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
+common.define_run_dir()
 flags.DEFINE_string("format", "keras", "keras (a .keras file) | saved_model (a directory).")
 flags.DEFINE_string(
     "checkpoint",
@@ -33,9 +33,8 @@ flags.DEFINE_string(
 def export() -> None:
     import gan_tf
 
-    common.require_run_dir(FLAGS.output_dir)
-    run = gan_tf.load_run(FLAGS.output_dir, checkpoint=FLAGS.checkpoint)
-    path = run.export(FLAGS.out, format=FLAGS.format)
+    run = gan_tf.load_run(common.require_run_dir(), checkpoint=FLAGS.checkpoint)
+    path = run.export(common.out_path(None), format=FLAGS.format)
     inputs = f"noise [N, {run.latent_dim}]" + (" and labels [N]" if run.conditional else "")
     print(
         f"wrote {FLAGS.format} generator of epoch {run.epoch} to {path}: {inputs} -> "

@@ -1,4 +1,4 @@
-"""Rebuilds a run's progress GIF: ``python experiments/make_gif.py --output_dir=RUN``."""
+"""Rebuilds a run's progress GIF: ``gan-tf gif --run_dir=RUN`` (``make gif``)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,24 @@ from absl import flags
 from gan_tf.cli import common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
+common.define_run_dir()
 flags.DEFINE_string("out", None, "GIF path (default RUN/progress.gif).")
-flags.DEFINE_float("seconds_per_frame", 0.5, "Display time of each epoch grid.")
+flags.DEFINE_float("frame_seconds", 0.5, "Display time of each epoch grid.")
+common.renamed("seconds_per_frame", "frame_seconds")
 
 
 def rebuild():
     from gan_tf import visualize
-    from gan_tf.errors import RunNotFoundError
+    from gan_tf.errors import ConfigError, RunNotFoundError
 
-    common.require_run_dir(FLAGS.output_dir)
-    frames = visualize.epoch_grids(FLAGS.output_dir)
+    run_dir = common.require_run_dir()
+    if not FLAGS.frame_seconds > 0:
+        raise ConfigError(f"--frame_seconds must be > 0, got {FLAGS.frame_seconds}")
+    frames = visualize.epoch_grids(run_dir)
     if not frames:
-        raise RunNotFoundError(f"no epoch grids in {FLAGS.output_dir}/samples; train the run first")
-    out = FLAGS.out or os.path.join(FLAGS.output_dir, "progress.gif")
-    count = visualize.make_gif(frames, out, seconds_per_frame=FLAGS.seconds_per_frame)
+        raise RunNotFoundError(f"no epoch grids in {run_dir}/samples; train the run first")
+    out = common.out_path(os.path.join(run_dir, "progress.gif"))
+    count = visualize.make_gif(frames, out, seconds_per_frame=FLAGS.frame_seconds)
     print(f"wrote {out} ({count} frames)")
 
 

@@ -1,13 +1,14 @@
 """Trains a domain classifier for the classifier metrics (fd_classifier, kid_classifier, ...).
 
-    python experiments/train_classifier.py --dataset=fashion_mnist
+    gan-tf train-classifier --dataset=fashion_mnist
 
-writes ``gan_tf/eval/weights/fashion_mnist_classifier.weights.h5`` (the shipped
-location) and a ``.json`` record with its test accuracy beside it. Pass
-``--output=PATH`` to write elsewhere and ``--classifier_weights=PATH`` to
-``evaluate.py`` (or ``train.py --eval_every``) to use it. Your own images:
+writes ``fashion_mnist_classifier.weights.h5`` in the current directory (or ``--out``)
+and a ``.json`` record with its test accuracy beside it; pass
+``--classifier_weights=PATH`` to ``gan-tf evaluate`` (or ``train --eval_every``) to use
+it. ``make classifiers`` retrains the shipped ones (``--out`` into
+``gan_tf/eval/weights/``). Your own images:
 
-    python experiments/train_classifier.py --dataset=folder:~/pets --output=pets.weights.h5
+    gan-tf train-classifier --dataset=folder:~/pets --out=pets.weights.h5
 
 trains on the folder's class sub-folders (32x32, held-out tenth as the test split).
 """
@@ -18,6 +19,7 @@ import os
 
 from absl import flags
 
+from gan_tf.cli import common
 from gan_tf.eval import features
 
 FLAGS = flags.FLAGS
@@ -25,11 +27,14 @@ flags.DEFINE_string(
     "dataset",
     "fashion_mnist",
     ", ".join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES))
-    + ", or folder:PATH (one sub-folder per class; needs --output).",
+    + ", or folder:PATH (one sub-folder per class).",
 )
 flags.DEFINE_string("data_dir", None, "Directory with the dataset's raw files (see README).")
 flags.DEFINE_bool("download", True, "Let tfds.load download the data if no local files exist.")
-flags.DEFINE_string("output", None, "Weights file (.weights.h5); default: the shipped location.")
+flags.DEFINE_string(
+    "out", None, "Weights file (.weights.h5); default: NAME_classifier.weights.h5 here."
+)
+common.renamed("output", "out")
 flags.DEFINE_integer("epochs", 5, "Training epochs.")
 flags.DEFINE_integer("batch_size", 128, "Batch size.")
 flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (cosine-decayed to 0).")
@@ -44,14 +49,10 @@ def train_classifier() -> None:
     from gan_tf.eval import features
 
     dataset = features.CLASSIFIER_ALIASES.get(FLAGS.dataset, FLAGS.dataset)
-    if features.is_folder(dataset) and not FLAGS.output:
-        raise ConfigError(
-            f"dataset={dataset} has no shipped classifier location; pass "
-            "output=PATH.weights.h5 (then classifier_weights=PATH.weights.h5 to evaluate)",
-            "output",
-        )
-    output = os.path.expanduser(FLAGS.output) if FLAGS.output else None
-    output = output or features.shipped_classifier_path(dataset)
+    name = dataset.partition(":")[2].rstrip("/\\") if features.is_folder(dataset) else dataset
+    output = common.out_path(f"{os.path.basename(name) or 'folder'}_classifier.weights.h5")
+    if not output.endswith(".weights.h5"):
+        raise ConfigError(f"--out must end in .weights.h5 (Keras' weights format), got {output}")
     record = evaluation.train_dataset_classifier(
         FLAGS.dataset,
         output,

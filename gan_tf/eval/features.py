@@ -226,8 +226,8 @@ def classifier_spec(dataset: str, weights: str | None = None) -> tuple[tuple, in
         return tuple(record["image_shape"]), int(record["num_classes"])
     if is_folder(dataset):
         raise WeightsNotFoundError(
-            f"dataset '{dataset}' has no shipped classifier; train one with `python "
-            f"experiments/train_classifier.py --dataset={dataset} --output=PATH.weights.h5` "
+            f"dataset '{dataset}' has no shipped classifier; train one with `gan-tf "
+            f"train-classifier --dataset={dataset} --out=PATH.weights.h5` "
             "(its class sub-folders are the labels) and pass classifier_weights=PATH.weights.h5",
             "classifier_weights",
         )
@@ -262,8 +262,8 @@ def load_classifier(dataset: str, weights: str | None = None) -> keras.Sequentia
     shape, num_classes = classifier_spec(dataset, path)
     if not os.path.exists(path):
         raise WeightsNotFoundError(
-            f"no classifier weights at {path}; train them with `python "
-            f"experiments/train_classifier.py --dataset={dataset} --output=PATH` and pass "
+            f"no classifier weights at {path}; train them with `gan-tf "
+            f"train-classifier --dataset={dataset} --out=PATH.weights.h5` and pass "
             f"classifier_weights=PATH",
             "classifier_weights",
         )

@@ -55,22 +55,22 @@ def test_sample_cli_writes_requested_labels(cgan_run, tmp_path):
 
     def sample(*args):
         return subprocess.run(
-            [sys.executable, script, f"--output_dir={out}", *args],
+            [sys.executable, script, f"--run_dir={out}", *args],
             capture_output=True,
             text=True,
             env=env,
             timeout=300,
         )
 
-    result = sample("--num=12", f"--out={tmp_path / 'k.npz'}", "--label=3")
+    result = sample("--num_samples=12", f"--out={tmp_path / 'k.npz'}", "--label=3")
     assert result.returncode == 0, result.stderr
     arrays = np.load(tmp_path / "k.npz")
     assert arrays["images"].shape == (12, 28, 28, 1)
     np.testing.assert_array_equal(arrays["labels"], np.full(12, 3))
-    result = sample("--num=25", f"--out={tmp_path / 'all.npz'}", "--labels=all")
+    result = sample("--num_samples=25", f"--out={tmp_path / 'all.npz'}", "--labels=all")
     assert result.returncode == 0, result.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "all.npz")["labels"], np.arange(25) % 10)
-    result = sample("--num=5", f"--out={tmp_path / 'bad.npz'}", "--label=10")
+    result = sample("--num_samples=5", f"--out={tmp_path / 'bad.npz'}", "--label=10")
     assert result.returncode == 2 and "--label must be in [0, 9]" in result.stderr
     assert not (tmp_path / "bad.npz").exists()
 

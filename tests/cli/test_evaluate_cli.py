@@ -45,7 +45,7 @@ def test_evaluate_writes_every_metric_and_the_protocol(tmp_path):
     gan_tf.train(config, run_dir, verbose=0)
     code, stdout, stderr = finish(
         evaluate(
-            f"--output_dir={run_dir}",
+            f"--run_dir={run_dir}",
             f"--metrics={CLASSIFIER_METRICS}",
             "--num_samples=300",
             "--num_real=300",
@@ -94,9 +94,9 @@ def test_evaluate_errors_are_one_line_with_exit_codes(tmp_path):
     """Usage errors exit 2, a missing run exits 1; neither shows a traceback nor writes."""
     run_dir = tmp_path / "run"
     processes = {
-        "bad_metric": evaluate(f"--output_dir={run_dir}", "--metrics=fd_classifier,bogus"),
-        "no_output_dir": evaluate("--metrics=fd_classifier"),
-        "not_a_run": evaluate(f"--output_dir={run_dir}", "--metrics=fd_classifier"),
+        "bad_metric": evaluate(f"--run_dir={run_dir}", "--metrics=fd_classifier,bogus"),
+        "no_run_dir": evaluate("--metrics=fd_classifier"),
+        "not_a_run": evaluate(f"--run_dir={run_dir}", "--metrics=fd_classifier"),
     }
     results = {name: finish(process) for name, process in processes.items()}
     expected = {
@@ -104,7 +104,7 @@ def test_evaluate_errors_are_one_line_with_exit_codes(tmp_path):
             2,
             "error: unknown metric(s) bogus in --metrics; choose from: fd_classifier",
         ),
-        "no_output_dir": (2, "error: --output_dir is required"),
+        "no_run_dir": (2, "error: --run_dir is required"),
         "not_a_run": (1, f"error: {run_dir} is not a gan_tf run"),
     }
     for name, (code, start) in expected.items():

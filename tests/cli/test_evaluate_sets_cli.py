@@ -58,7 +58,7 @@ def run_dir(tmp_path_factory):
 def test_png_dir_then_two_set_scoring_with_a_card(run_dir, tmp_path):
     pngs, other = tmp_path / "pngs", tmp_path / "other"
     code, stdout, stderr = finish(
-        start("sample.py", f"--output_dir={run_dir}", "--num=12", f"--png_dir={pngs}")
+        start("sample.py", f"--run_dir={run_dir}", "--num_samples=12", f"--png_dir={pngs}")
     )
     assert code == 0, stderr
     names = sorted(os.listdir(pngs))
@@ -109,7 +109,7 @@ def test_bad_input_is_one_line_and_nothing_written(run_dir, tmp_path):
         "no weights offline": (
             start(
                 "evaluate.py",
-                f"--output_dir={run_dir}",
+                f"--run_dir={run_dir}",
                 "--metrics=fid",
                 "--nodownload",
                 "--num_samples=20",
@@ -120,7 +120,7 @@ def test_bad_input_is_one_line_and_nothing_written(run_dir, tmp_path):
             "FID Inception weights are not in .* --fid_weights=PATH",
         ),
         "png_dir not empty": (
-            start("sample.py", f"--output_dir={run_dir}", f"--png_dir={tmp_path / 'full'}"),
+            start("sample.py", f"--run_dir={run_dir}", f"--png_dir={tmp_path / 'full'}"),
             2,
             "--png_dir=.* is not empty",
         ),

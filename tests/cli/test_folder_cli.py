@@ -31,10 +31,10 @@ def test_own_folder_classifier_scores_training_and_evaluate(tmp_path):
     folder = write_emoji_folder(str(tmp_path / "mine"), 60)
     dataset = f"--dataset=folder:{folder}"
 
-    code, _, err = script("train_classifier.py", dataset)
-    assert code == 2 and err.count("\n") == 1 and "--output=PATH.weights.h5" in err
+    code, _, err = script("train_classifier.py", dataset, "--out=mine.h5")
+    assert code == 2 and err.count("\n") == 1 and "--out must end in .weights.h5" in err
     weights = str(tmp_path / "mine.weights.h5")
-    code, out, err = script("train_classifier.py", dataset, f"--output={weights}", "--epochs=4")
+    code, out, err = script("train_classifier.py", dataset, f"--out={weights}", "--epochs=4")
     assert code == 0, err
     assert "test accuracy" in out and os.path.exists(weights)
     assert json.load(open(weights[: -len(".weights.h5")] + ".json"))["num_classes"] == 3
@@ -60,7 +60,7 @@ def test_own_folder_classifier_scores_training_and_evaluate(tmp_path):
     assert float(row["fd_classifier"]) > 0 and 1 <= float(row["classes_covered"]) <= 3
 
     code, out, err = script(
-        "evaluate.py", f"--output_dir={run_dir}", "--num_samples=60", "--num_real=15"
+        "evaluate.py", f"--run_dir={run_dir}", "--num_samples=60", "--num_real=15"
     )
     assert code == 0, err
     record = json.load(open(os.path.join(run_dir, "eval.json")))

@@ -1,8 +1,9 @@
 """Runs that two processes, damaged run records or absurd sizes cannot break, end to end:
 a second ``train`` on a running run is refused in one line while readers keep working,
 a damaged ``config.json``/``run.json`` is one line in every command with nothing changed,
-and ``--epoch=best`` names ``--checkpoint=best``. (Sizes the machine cannot hold and the
-hostile CIFAR-10 batch are in test_train_cli.py's concurrent bad-flags batch.)"""
+and old flag spellings (``--output_dir``, ``--num``, ``--epoch``) still work. (Sizes the
+machine cannot hold and the hostile CIFAR-10 batch are in test_train_cli.py's concurrent
+bad-flags batch.)"""
 
 import json
 import os
@@ -121,7 +122,7 @@ def test_a_second_train_on_a_running_run_is_refused_while_readers_keep_working(m
         assert paused.exists(), first.stderr.read() if first.poll() is not None else "timeout"
         started = time.time()
         second = command("train", *train_flags(mnist_dir, run_dir))
-        reader = command("sample", f"--output_dir={run_dir}", "--num=8", "--checkpoint=latest")
+        reader = command("sample", f"--run_dir={run_dir}", "--num_samples=8", "--checkpoint=latest")
         code, _, stderr = finish(second)
         refused_after = time.time() - started
         line = one_error_line(stderr)
@@ -153,9 +154,9 @@ def test_a_damaged_config_is_one_line_in_every_command_and_changes_nothing(
     before = snapshot(run_dir)
     commands = {
         "train": train_flags(mnist_dir, run_dir, epochs=2),
-        "sample": [f"--output_dir={run_dir}", "--num=4"],
-        "evaluate": [f"--output_dir={run_dir}", "--num_samples=16", "--num_real=16"],
-        "export": [f"--output_dir={run_dir}"],
+        "sample": [f"--run_dir={run_dir}", "--num_samples=4"],
+        "evaluate": [f"--run_dir={run_dir}", "--num_samples=16", "--num_real=16"],
+        "export": [f"--run_dir={run_dir}"],
     }
     started = {name: command(name, *args) for name, args in commands.items()}
     for name, process in started.items():
@@ -202,35 +203,32 @@ def test_restart_moves_a_run_with_a_damaged_config_aside(finished_run, mnist_dir
     assert not (tmp_path / "run.moved-1" / ".lock").exists() and not (run_dir / ".lock").exists()
 
 
-@pytest.mark.parametrize(
-    "value, hint",
-    [
-        ("best", "; the best evaluation's checkpoint is --checkpoint=best"),
-        ("Latest", "; the newest checkpoint is the default: leave --epoch out"),
-        ("-1", "; the newest checkpoint is the default: leave --epoch out"),
-        ("3.5", "; --checkpoint takes best, latest or a checkpoint path"),
-    ],
-)
-def test_epoch_words_name_the_flag_that_does_what_they_ask(value, hint):
-    from gan_tf.cli.common import epoch_number
-
-    with pytest.raises(gan_tf.ConfigError) as caught:
-        epoch_number(value)
-    assert str(
-        caught.value
-    ) == f"--epoch takes an epoch number such as --epoch=3, got '{value}'{hint}" + (
-        " (or --checkpoint=latest)" if "default" in hint else ""
+def test_old_flag_spellings_still_work_with_one_note_each(finished_run, tmp_path):
+    code, stdout, stderr = finish(
+        command("sample", f"--output_dir={finished_run}", "--num=3", "--epoch=1")
     )
-    assert epoch_number(" 7 ") == 7 and epoch_number(None) is None
-
-
-def test_epoch_best_on_the_command_line_is_one_line_naming_checkpoint_best(finished_run):
-    code, _, stderr = finish(command("sample", f"--output_dir={finished_run}", "--epoch=best"))
-    line = one_error_line(stderr)
-    assert code == 2 and line == (
-        "error: --epoch takes an epoch number such as --epoch=3, got 'best'; the best "
-        "evaluation's checkpoint is --checkpoint=best"
+    assert code == 0, stderr
+    assert stderr.strip().splitlines() == [
+        "note: --output_dir is now --run_dir (the old spelling still works)",
+        "note: --num is now --num_samples (the old spelling still works)",
+        "note: --epoch is now --checkpoint (the old spelling still works)",
+    ]
+    assert np.load(finished_run / "samples_epoch_1.npz")["images"].shape == (3, 28, 28, 1)
+    assert "of epoch 1 to" in stdout
+    gif = tmp_path / "p.gif"
+    code, _, stderr = finish(
+        command("make_gif", f"--run_dir={finished_run}", "--seconds_per_frame=0.2", f"--out={gif}")
     )
+    assert code == 0 and stderr.strip() == (
+        "note: --seconds_per_frame is now --frame_seconds (the old spelling still works)"
+    )
+    assert gif.stat().st_size > 0
+    # the new spellings say nothing
+    code, _, stderr = finish(
+        command("sample", f"--run_dir={finished_run}", "--num_samples=2", "--checkpoint=best")
+    )
+    assert code == 1 and one_error_line(stderr).startswith("error: ")
+    assert "note:" not in stderr and "no best checkpoint" in stderr
 
 
 def test_sample_accepts_the_newest_and_best_spellings(finished_run):

@@ -85,8 +85,8 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     samples = str(tmp_path / "samples.npz")
     result = run(
         "sample.py",
-        f"--output_dir={out}",
-        "--num=50",
+        f"--run_dir={out}",
+        "--num_samples=50",
         f"--out={samples}",
         f"--grid={tmp_path / 'grid.png'}",
         "--batch_size=20",
@@ -98,17 +98,17 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     assert iio.imread(tmp_path / "grid.png").shape == (7 * 30 + 2, 7 * 30 + 2)  # 49 of 50
 
     # an earlier checkpoint, written into the run directory by default
-    result = run("sample.py", f"--output_dir={out}", "--num=50", "--epoch=1", "--batch_size=20")
+    result = run("sample.py", f"--run_dir={out}", "--num_samples=50", "--checkpoint=1")
     assert result.returncode == 0, result.stderr
     assert "of epoch 1 to" in result.stdout
     early = np.load(os.path.join(out, "samples_epoch_1.npz"))["images"]
     assert early.shape == images.shape and np.abs(early.astype(int) - images).mean() > 1
-    result = run("sample.py", f"--output_dir={out}", "--epoch=9")
+    result = run("sample.py", f"--run_dir={out}", "--checkpoint=9")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "no checkpoint for --epoch=9 (kept: 1, 2, 3)" in result.stderr.strip().splitlines()[-1]
+    assert "no checkpoint of epoch 9 (kept: 1, 2, 3)" in result.stderr.strip().splitlines()[-1]
 
     os.remove(os.path.join(out, "progress.gif"))
-    result = run("make_gif.py", f"--output_dir={out}")
+    result = run("make_gif.py", f"--run_dir={out}")
     assert result.returncode == 0, result.stderr
     assert iio.imread(os.path.join(out, "progress.gif"), index=None).shape[0] == 3
 
@@ -196,7 +196,7 @@ def test_bad_flags_fail_cleanly(bad_flags, tmp_path, mnist_dir):
 
 
 def test_sample_without_a_run_fails_cleanly(tmp_path):
-    result = run("sample.py", f"--output_dir={tmp_path}", f"--out={tmp_path / 's.npz'}")
+    result = run("sample.py", f"--run_dir={tmp_path}", f"--out={tmp_path / 's.npz'}")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in result.stderr and not (tmp_path / "s.npz").exists()

@@ -154,3 +154,17 @@ def test_gan_tf_train_on_a_tfds_dataset_from_the_command_line(data_dir, tmp_path
     info = json.load(open(os.path.join(run_dir, "run.json")))
     assert info["shape"] == [16, 16, 3] and info["data_classes"] == 3
     assert os.path.exists(os.path.join(run_dir, "samples", "epoch_0001.png"))
+
+
+def test_without_tensorflow_datasets_the_error_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # import fails: an extra
+    assert tfds_source.tfds_module() is None
+    with pytest.raises(DataNotFoundError, match=r"tfds:mnist' needs TensorFlow Datasets") as error:
+        data.load_dataset("tfds:mnist")
+    assert 'pip install "gan-tf[tfds]"' in str(error.value)
+    # a named dataset without local files names both fixes and never tries tfds
+    with pytest.raises(DataNotFoundError, match="no local files") as error:
+        data.load_dataset("cifar10", data_dir=str(tmp_path))
+    text = str(error.value)
+    assert "TensorFlow Datasets, which would download it, is not installed" in text
+    assert "put the raw files in data_dir" in text and "gan-tf[tfds]" in text

@@ -31,7 +31,9 @@ def test_load_classifier_errors_name_the_fix(tmp_path):
     with pytest.raises(ConfigError, match="no domain classifier for dataset 'celeb_a'"):
         features.load_classifier("celeb_a")
     # missing weights: a deliberate gan_tf error naming the fix (and the parameter)
-    with pytest.raises(GanTfError, match="train_classifier.py --dataset=svhn") as error:
+    with pytest.raises(
+        GanTfError, match="train-classifier --dataset=svhn --out=PATH.weights.h5"
+    ) as error:
         features.load_classifier("svhn", str(tmp_path / "missing.weights.h5"))
     assert "classifier_weights=PATH" in str(error.value)
     assert error.value.params == ("classifier_weights",)

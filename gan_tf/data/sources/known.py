@@ -133,6 +133,13 @@ class KnownSource(Source):
             raise DataNotFoundError(
                 f"dataset '{self.name}' not found ({tried}). Fix: {self.fix}", "data_dir"
             )
+        if tfds_source.tfds_module() is None:
+            raise DataNotFoundError(
+                f"dataset '{self.name}' not found: no local files ({tried or 'no data_dir'}), "
+                "and TensorFlow Datasets, which would download it, is not installed. Fix: "
+                f"put the raw files in data_dir, or {tfds_source.INSTALL}{self.extra_fix}",
+                "data_dir",
+            )
         try:
             raw, count = tfds_source.tfds_dataset(
                 self.tfds_name, request.split, data_dir, request.download

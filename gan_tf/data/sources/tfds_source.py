@@ -25,6 +25,29 @@ DEFAULT_SIZE = 64
 _VERSION = re.compile(r"\d+(\.\d+){0,2}|\d+\.\d+\.\*|\d+\.\*\.\*")
 
 
+INSTALL = 'pip install "gan-tf[tfds]" (or pip install tensorflow-datasets)'
+
+
+def tfds_module():
+    """``tensorflow_datasets``, or ``None`` where it is not installed (it is an extra)."""
+    try:
+        import tensorflow_datasets
+    except ImportError:
+        return None
+    return tensorflow_datasets
+
+
+def require_tfds(what: str):
+    """``tensorflow_datasets``; ``DataNotFoundError`` naming ``what`` needs it otherwise."""
+    tfds = tfds_module()
+    if tfds is None:
+        raise DataNotFoundError(
+            f"{what} needs TensorFlow Datasets, which is not installed. Fix: {INSTALL}",
+            "dataset",
+        )
+    return tfds
+
+
 def reachable(address: tuple[str, int], timeout: float = 3.0) -> bool:
     """Whether a TCP connection to ``address`` opens within ``timeout`` seconds."""
     import socket
@@ -44,7 +67,7 @@ def _check_online(builder, download: bool) -> None:
 
 def tfds_dataset(tfds_name: str, split: str, data_dir: str | None, download: bool):
     """``(examples, count)`` of ``tfds.load(tfds_name, split=split)``."""
-    import tensorflow_datasets as tfds
+    tfds = require_tfds(f"dataset '{tfds_name}' from tfds")
 
     _check_online(tfds.builder(tfds_name, data_dir=data_dir), download)
     dataset, info = tfds.load(
@@ -73,7 +96,7 @@ def parse(argument: str) -> tuple[str, str | None]:
 
 def _features(info, name: str) -> tuple[str, str | None]:
     """The keys of the image feature and of the class-label feature (or ``None``)."""
-    import tensorflow_datasets as tfds
+    tfds = require_tfds(f"dataset 'tfds:{name}'")
 
     flat = info.features
     image = [key for key, value in flat.items() if isinstance(value, tfds.features.Image)]
@@ -101,8 +124,7 @@ class TfdsSource(Source):
     name, usage, parametrised = "tfds", "tfds:NAME[:SPLIT]", True
 
     def _builder(self, tfds_name: str, data_dir: str | None):
-        import tensorflow_datasets as tfds
-
+        tfds = require_tfds(f"dataset 'tfds:{tfds_name}'")
         try:
             return tfds.builder(tfds_name, data_dir=data_dir)
         except Exception as error:  # noqa: BLE001 - unknown names, missing files
@@ -126,9 +148,8 @@ class TfdsSource(Source):
         return (side, side, channels)
 
     def load(self, argument, request: Request) -> ImageDataset:
-        import tensorflow_datasets as tfds
-
         tfds_name, wanted = parse(argument)
+        tfds = require_tfds(f"dataset 'tfds:{argument}'")
         builder = self._builder(tfds_name, request.data_dir)
         info = builder.info
         image_key, label_key = _features(info, tfds_name)
