@@ -338,6 +338,12 @@ def _train_locked(
     return trainer.train(summary)
 
 
+def live_display() -> bool:
+    """Whether stdout shows Keras' live progress bar: a terminal or a Jupyter/Colab kernel
+    (as ``fit`` decides); in a log file a plain line per ``log_every`` steps instead."""
+    return sys.stdout.isatty() or "ipykernel" in sys.modules
+
+
 def _recipe_note(config, spec, shape) -> str | None:
     """A line for data handed in from Python whose config missed the recipe measured
     for its shape (``make_config`` could not see the data), or ``None``."""
@@ -619,8 +625,7 @@ class _Trainer:
         totals = {key: state.get("totals", {}).get(key, 0.0) for key in names}
         window = {key: state.get("window", {}).get(key, 0.0) for key in names}
         window_steps, seconds = state.get("window_steps", 0), state.get("seconds", 0.0)
-        # a live bar on a terminal; in a log file a plain line per log_every steps instead
-        interactive = bool(self.verbose) and sys.stdout.isatty()
+        interactive = bool(self.verbose) and live_display()
         progbar = keras.utils.Progbar(
             self.steps_per_epoch, verbose=int(interactive), stateful_metrics=names
         )

@@ -2,22 +2,33 @@
 
     python notebooks/execute.py [--smoke] [--workdir=DIR] OUT_DIR NOTEBOOK...
 
-``--smoke`` sets ``SMOKE = True`` in each notebook's parameters cell (a few training
-steps: what the test suite runs). Each notebook runs in ``--workdir`` (default: a
-fresh temporary directory) and is written to ``OUT_DIR/<name>.ipynb`` with its
-outputs (pictures included), so GitHub shows them without running anything.
-``make notebooks`` writes ``notebooks/executed/`` this way.
+Without ``--smoke`` each notebook trains for real (its few epochs: what ``make notebooks``
+runs to write ``notebooks/executed/``, the copies GitHub shows); ``--smoke`` sets
+``SMOKE = True`` in the parameters cell (a few training steps: what the test suite runs).
+Each notebook runs in ``--workdir`` (default: a fresh temporary directory) and is written
+to ``OUT_DIR/<name>.ipynb`` with its outputs, pictures included. TensorFlow's C++ start-up
+lines (which come before any Python runs and say nothing about the notebook) are left
+out of the saved copies. :func:`sync_repository` writes the repository address of
+``pyproject.toml`` into every notebook's Colab badge and install cell.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import sys
 import tempfile
 
 import nbformat
 from nbclient import NotebookClient
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# TensorFlow's native start-up logging (absl before InitializeLog, oneDNN, CUDA probing)
+STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:. ]+\d+ "
+    r"(port|cuda_\w+|cudart_stub|cpu_feature_guard|gpu_device|cuda_platform)\.cc:\d+\])"
+)
 KERNEL_STARTS = 3  # attempts to start a kernel that dies before it answers
 
 
@@ -45,10 +56,60 @@ def execute(path: str, out: str, *, smoke: bool, workdir: str | None = None) -> 
             started = any(cell.get("execution_count") for cell in notebook.cells)
             if started or "before replying" not in str(error) or attempt == KERNEL_STARTS - 1:
                 raise
+    drop_startup_noise(notebook)
     os.makedirs(out, exist_ok=True)
     target = os.path.join(out, os.path.basename(path))
     nbformat.write(notebook, target)
     return target
+
+
+def drop_startup_noise(notebook) -> None:
+    """Removes TensorFlow's native start-up lines from the stderr outputs (in place)."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name == "stderr":
+                lines = output.text.splitlines(keepends=True)
+                output.text = "".join(line for line in lines if not STARTUP_NOISE.match(line))
+                if not output.text.strip():
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+
+
+def repository() -> str:
+    """The project's address: ``[project.urls] Repository`` of ``pyproject.toml``."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as handle:
+        return tomllib.load(handle)["project"]["urls"]["Repository"]
+
+
+def sync_repository(path: str) -> bool:
+    """Points ``path``'s Colab badge and install cell at :func:`repository`; whether the
+    file changed."""
+    notebook = nbformat.read(path, as_version=4)
+    address = repository()
+    name = os.path.basename(path)
+    slug = address.removeprefix("https://github.com/")
+    badge = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]+")
+    install = re.compile(r'"git\+https://[^"]+"')
+    changed = False
+    for cell in notebook.cells:
+        source = badge.sub(
+            f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{name}",
+            cell.source,
+        )
+        source = install.sub(f'"git+{address}.git"', source)
+        changed |= source != cell.source
+        cell.source = source
+    if changed:
+        nbformat.write(notebook, path)
+    return changed
 
 
 def main() -> None:
@@ -59,6 +120,8 @@ def main() -> None:
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
     for path in args.notebooks:
+        if sync_repository(path):
+            print(f"{path}: repository address set to {repository()}")
         print(f"wrote {execute(path, args.out, smoke=args.smoke, workdir=args.workdir)}")
 
 

@@ -14,6 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import nbformat
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "notebooks"))
+import execute  # noqa: E402  (notebooks/execute.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
 EXECUTED = os.path.join(ROOT, "notebooks", "executed")
@@ -116,21 +119,46 @@ def test_the_install_cell_installs_gan_tf_from_a_local_path(tmp_path):
 
 
 def test_executed_copies_with_pictures_match_the_notebooks():
-    """notebooks/executed/ (``make notebooks``): the same code, with outputs GitHub renders."""
+    """notebooks/executed/ (``make notebooks``): the same code trained for real (SMOKE =
+    False), with outputs GitHub renders and none of TensorFlow's start-up lines."""
     for path in NOTEBOOKS:
         copy = os.path.join(EXECUTED, os.path.basename(path))
         assert os.path.exists(copy), f"{copy} missing: run `make notebooks`"
         source = nbformat.read(path, as_version=4)
         executed = nbformat.read(copy, as_version=4)
         code = [c.source for c in source.cells if c.cell_type == "code"]
-        ran = [
-            c.source.replace("SMOKE = True", "SMOKE = False")
-            for c in executed.cells
-            if c.cell_type == "code"
-        ]
-        assert ran == code, f"{copy} is stale: run `make notebooks`"
+        ran = [c.source for c in executed.cells if c.cell_type == "code"]
+        assert ran == code, f"{copy} is stale or a smoke run: run `make notebooks`"
         outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
         assert any(
             o.output_type == "display_data" and "image/png" in o.get("data", {}) for o in outputs
         ), copy
         assert not [o for o in outputs if o.output_type == "error"], copy
+        noise = [
+            line
+            for o in outputs
+            if o.output_type == "stream"
+            for line in o.text.splitlines()
+            if execute.STARTUP_NOISE.match(line)
+        ]
+        assert not noise, (copy, noise[:2])
+
+
+def test_startup_noise_is_recognised_and_only_it():
+    for line in [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795500927.868852   25058 port.cc:153] oneDNN custom operations are on.",
+        "E0000 00:00:1795500930.803195   25058 cuda_platform.cc:52] failed call to cuInit: ...",
+    ]:
+        assert execute.STARTUP_NOISE.match(line), line
+    for line in ["epoch 1 step 2/4: discriminator_loss 1.3", "WARNING:tensorflow:retracing"]:
+        assert not execute.STARTUP_NOISE.match(line), line
+
+
+def test_badges_and_install_cells_use_the_repository_of_pyproject():
+    address = execute.repository()
+    for path in NOTEBOOKS:
+        text = open(path, encoding="utf-8").read()
+        slug = address.removeprefix("https://github.com/")
+        assert f"colab.research.google.com/github/{slug}/blob/main/notebooks/" in text, path
+        assert f"git+{address}.git" in text, path

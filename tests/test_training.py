@@ -5,6 +5,8 @@ your own networks and callbacks."""
 import csv
 import json
 import os
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -334,7 +336,7 @@ def test_log_output_names_the_devices_and_is_plain_lines(mnist_dir, tmp_path, ca
     config = config_for(mnist_dir, epochs=1, log_every=2)
     train(config, tmp_path / "run", verbose=1)
     out = capsys.readouterr().out
-    assert "\\r" not in out and "\\x1b" not in out and "\\x08" not in out
+    assert "\r" not in out and "\x1b" not in out and "\x08" not in out
     lines = out.splitlines()
     assert lines[0].startswith("Devices: CPU (")
     precision, reason = distribute.auto_precision(distribute.detect_hardware())
@@ -344,6 +346,18 @@ def test_log_output_names_the_devices_and_is_plain_lines(mnist_dir, tmp_path, ca
     steps = [line for line in lines if line.startswith("epoch 1 step ")]
     assert [line.split(":")[0] for line in steps] == ["epoch 1 step 2/4", "epoch 1 step 4/4"]
     assert "discriminator_loss " in steps[0] and "generator_loss " in steps[0]
+
+
+def test_a_notebook_kernel_gets_the_live_progress_bar(mnist_dir, tmp_path, capsys, monkeypatch):
+    """In Jupyter/Colab (an ipykernel process, stdout not a terminal) the bar of fit."""
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert gan_tf.training.live_display()
+    train(config_for(mnist_dir, epochs=1, log_every=2), tmp_path / "run", verbose=1)
+    out = capsys.readouterr().out
+    assert "4/4" in out and "discriminator_loss:" in out  # Keras' Progbar, at the last step
+    assert not [line for line in out.splitlines() if line.startswith("epoch 1 step ")]
+    monkeypatch.delitem(sys.modules, "ipykernel")
+    assert not gan_tf.training.live_display()  # pytest's captured stdout: plain lines
 
 
 def test_auto_precision_is_recorded_and_kept_on_resume(mnist_dir, tmp_path, monkeypatch, capsys):

@@ -302,17 +302,26 @@ class FeatureExtractor:
             raise ConfigError(
                 f"{self.name} takes {self.image_shape} images, got {tuple(images.shape[1:])}"
             )
-
-        @tf.function
-        def run(batch):
-            return self.network(self.preprocess(batch), training=False)
-
+        run = self._compiled()
         features, logits = [], []
         for start in range(0, len(images), batch_size):
             batch_features, batch_logits = run(tf.constant(images[start : start + batch_size]))
             features.append(batch_features.numpy())
             logits.append(batch_logits.numpy())
         return np.concatenate(features).astype(np.float64), np.concatenate(logits)
+
+    def _compiled(self):
+        """The network on a batch as one ``tf.function``, traced once per image dtype and
+        shape for the extractor's life (every evaluation of a run reuses it)."""
+        run = self.__dict__.get("_run")
+        if run is None:
+
+            def forward(batch):
+                return self.network(self.preprocess(batch), training=False)
+
+            run = tf.function(forward, reduce_retracing=True)
+            object.__setattr__(self, "_run", run)  # a cache on a frozen dataclass
+        return run
 
 
 def _batched(function, images, batch_size):
