@@ -51,13 +51,20 @@ _EXPORTS = {
 }
 _SUBMODULES = (
     "animation",
+    "augment",
+    "build",
     "data",
+    "distribute",
+    "errors",
+    "eval",
     "evaluation",
     "losses",
     "models",
+    "packing",
     "parts",
     "regularizers",
     "run",
+    "training",
     "visualize",
 )
 

@@ -231,3 +231,20 @@ def test_old_spellings_are_marked_in_help(word):
     helps = json.load(open(os.path.join(ROOT, "gan_tf", "cli", "help.json"), encoding="utf-8"))
     marked = [name for name, text in helps.items() if word[2:] in _renamed(text)]
     assert marked, word
+
+
+def test_every_gan_tf_attribute_the_docs_use_resolves_after_import_gan_tf():
+    """``gan_tf.eval.x`` in a doc works after a bare ``import gan_tf`` (a fresh process)."""
+    import subprocess
+
+    texts = DOCS + glob.glob(os.path.join(ROOT, "notebooks", "0*.ipynb"))
+    texts += glob.glob(os.path.join(ROOT, "examples", "*.py"))
+    names = set()
+    for path in texts:
+        names |= set(re.findall(r"\bgan_tf\.([a-z_]+)\.", open(path, encoding="utf-8").read()))
+    assert {"eval", "visualize", "models"} <= names
+    code = f"import gan_tf\nfor name in {sorted(names)!r}:\n    getattr(gan_tf, name)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr[-1500:]

@@ -26,6 +26,7 @@ def rebuild():
     if not frames:
         raise RunNotFoundError(f"no epoch grids in {run_dir}/samples; train the run first")
     out = common.out_path(os.path.join(run_dir, "progress.gif"))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     count = visualize.make_gif(frames, out, seconds_per_frame=FLAGS.frame_seconds)
     print(f"wrote {out} ({count} frames)")
 

@@ -29,7 +29,7 @@ flags.DEFINE_string(
     ", ".join((*features.CLASSIFIER_DATASETS, *features.CLASSIFIER_ALIASES))
     + ", or folder:PATH (one sub-folder per class).",
 )
-flags.DEFINE_string("data_dir", None, "Directory with the dataset's raw files (see README).")
+flags.DEFINE_string("data_dir", None, "Where the dataset's raw files are (docs/training.md#data).")
 flags.DEFINE_bool("download", True, "Let tfds.load download the data if no local files exist.")
 flags.DEFINE_string(
     "out", None, "Weights file (.weights.h5); default: NAME_classifier.weights.h5 here."

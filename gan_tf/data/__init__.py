@@ -9,9 +9,11 @@ the channels of one image, 1,000 modes), the 2-D toys ``ring8`` and ``grid25``, 
 tree of PNG/JPEG images) and ``tfds:NAME[:SPLIT]`` (any tfds image dataset). The
 fixed names are tried in order:
 
-1. local files in the dataset's standard raw format, looked for in
-   ``data_dir``, in Keras' cache (``~/.keras/datasets``) and, for
-   Fashion-MNIST, where the Debian package ``dataset-fashion-mnist`` installs it;
+1. local files in the dataset's standard raw format, looked for in ``data_dir``;
+   for MNIST, Fashion-MNIST, CIFAR-10 (what ``keras.datasets`` downloads), emoji and
+   LSUN also in Keras' cache (``~/.keras/datasets``; not SVHN or CelebA, which Keras
+   does not fetch); for Fashion-MNIST also where the Debian
+   package ``dataset-fashion-mnist`` installs it;
 2. ``tfds.load`` (which downloads on machines with internet, unless
    ``download=False``).
 

@@ -238,3 +238,19 @@ def test_sample_accepts_the_newest_and_best_spellings(finished_run):
     assert images.shape == (2, 28, 28, 1) and np.isfinite(images.astype(np.float32)).all()
     with pytest.raises(gan_tf.RunNotFoundError, match="has no best checkpoint"):
         gan_tf.load_run(str(finished_run), checkpoint="BEST")
+
+
+def test_run_and_output_paths_may_start_with_a_tilde(finished_run, tmp_path):
+    shutil.copytree(finished_run, tmp_path / "run")
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "experiments", "make_gif.py")]
+        + ["--run_dir=~/run", "--out=~/gifs/p.gif", "--frame_seconds=0.1"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, HOME=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2"),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "gifs" / "p.gif").stat().st_size > 0
+    assert not (tmp_path / "~").exists()  # no literal "~" folder
