@@ -217,6 +217,11 @@ class TrainConfig:
         False, "Compile each replica's train step with XLA (its random draws differ from non-XLA)."
     )
     steps_per_call: int = _field(1, "Train steps fused into one tf.function call.")
+    profile_steps: str = _field(
+        "",
+        "a,b: a TensorBoard profiler trace of the train steps after step a up to step b, "
+        "into RUN/logs (its Profile tab; empty = off).",
+    )
     strategy: str = _field("default", "tf.distribute: {strategies}.")
     tpu: str | None = _field(None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
     eval_every: int = _field(0, "Evaluate every N epochs and at the end (0 = off).")
@@ -363,7 +368,29 @@ def _validate_optimization(config: TrainConfig) -> None:
         )
 
 
+def profile_range(text: str) -> tuple[int, int] | None:
+    """``profile_steps``' ``"a,b"`` as ``(a, b)`` (``None`` when empty).
+
+    Raises:
+      ConfigError: not two step numbers ``0 <= a < b``.
+    """
+    if not text:
+        return None
+    parts = [part.strip() for part in str(text).split(",")]
+    if (
+        len(parts) != 2
+        or not all(part.isdecimal() for part in parts)
+        or int(parts[0]) >= int(parts[1])
+    ):
+        raise ConfigError(
+            f"profile_steps takes two train steps a,b with a < b (e.g. 10,20), got {text!r}",
+            "profile_steps",
+        )
+    return int(parts[0]), int(parts[1])
+
+
 def _validate_watchdog(config: TrainConfig) -> None:
+    profile_range(config.profile_steps)
     for name in (
         "checkpoint_every_steps",
         "saturation_steps",

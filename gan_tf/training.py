@@ -28,6 +28,7 @@ from gan_tf import (
     rundir,
     runlock,
     sampling,
+    summaries,
     visualize,
 )
 from gan_tf.build import build_gan, initialize_from_data
@@ -502,6 +503,12 @@ class _Trainer:
         self.writer = (
             tf.summary.create_file_writer(os.path.join(run_dir, "logs")) if chief else None
         )
+        self.throughput = summaries.Throughput(
+            config.batch_size * config.n_critic, int(gan.step.numpy())
+        )
+        self.profiler = summaries.Profiler(
+            config.profile_steps if chief else "", os.path.join(run_dir, "logs")
+        )
         self.live = Run(
             run_dir, config, gan.sampling_generator, dataset.image_shape, gan.num_classes
         )
@@ -521,6 +528,9 @@ class _Trainer:
         ``stop_training`` handled), writes the GIF and plots; returns ``summary``
         completed with the final epoch, step, metrics and watchdog events."""
         gan, epoch_counter = self.gan, self.epoch_counter
+        if self.writer is not None and (int(gan.step.numpy()) == 0 or summary["changes"]):
+            with rundir.writing(TENSORBOARD_LOGS, self.run_dir, tensorflow=True):
+                summaries.write_hparams(self.writer, self.config, self.run_dir)
         with _StopSignals() as stop:
             self.stop = stop
             self.callbacks.on_train_begin()
@@ -532,6 +542,7 @@ class _Trainer:
                 except _StoppedByCallback:
                     break
             self.callbacks.on_train_end(summary["metrics"])
+        self.profiler.stop()
         if self.chief:
             with rundir.writing("the progress GIF and plots", self.run_dir):
                 _finish(self.run_dir)
@@ -643,10 +654,12 @@ class _Trainer:
         iterator = iter(
             distribute.distribute_dataset(gan.strategy, batches, chunks=config.n_critic)
         )
+        self.throughput.restart(int(gan.step.numpy()))  # not the epoch-end work before
         index = start - 1
         for count in _call_sizes(self.steps_per_epoch - start, config.steps_per_call):
             self.callbacks.on_train_batch_begin(index + 1)
             outputs = gan.train_steps(iterator, count)
+            self.profiler.after(int(gan.step.numpy()))
             step = int(gan.step.numpy()) - count
             for call_index in range(count):
                 index, step = index + 1, step + 1
@@ -691,10 +704,13 @@ class _Trainer:
             listed = ", ".join(f"{key} {value:.4g}" for key, value in means.items())
             print(f"epoch {epoch} step {step}/{total_steps}: {listed}", flush=True)
         if self.writer is not None:  # the chief
+            rate = self.throughput.rate(step)
+            extra = {**summaries.learning_rates(self.gan), "images_per_second": rate}
             with rundir.writing(TENSORBOARD_LOGS, self.run_dir, tensorflow=True):
                 with self.writer.as_default(step=step):
-                    for key, value in means.items():
-                        tf.summary.scalar(f"train/{key}", value)
+                    for key, value in {**means, **extra}.items():
+                        if value is not None:
+                            tf.summary.scalar(f"train/{key}", value)
             with rundir.writing("losses.csv", self.run_dir):
                 rundir.append_csv(losses_csv, {"epoch": epoch, "step": step, **means})
 
