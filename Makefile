@@ -23,6 +23,11 @@ else
 endif
 	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
 
+# the targets that run code install first when ./.venv is missing (unless PYTHON is named)
+ENV := $(if $(filter command line,$(origin PYTHON)),,$(VENV)/bin/python)
+$(VENV)/bin/python:
+	$(MAKE) install
+
 # Fashion-MNIST from Debian's package where apt is available; otherwise the demo uses tfds' MNIST.
 data:
 	@if [ -d $(FASHION_MNIST_DIR) ]; then echo "Fashion-MNIST found in $(FASHION_MNIST_DIR)"; \
@@ -56,17 +61,17 @@ demo: install data
 	  --output_dir=runs/dcgan_$$dataset && \
 	$(PYTHON) experiments/evaluate.py --run_dir=runs/dcgan_$$dataset
 
-test:
+test: $(ENV)
 	$(PYTHON) -m pytest -m "not slow" -q -n 2 --dist loadfile
 
 # The end-to-end command-line tests alone (also part of `make test`).
-test-cli:
+test-cli: $(ENV)
 	$(PYTHON) -m pytest tests/cli -m "not slow" -q -n 2 --dist loadfile
 
-test-slow:
+test-slow: $(ENV)
 	$(PYTHON) -m pytest -m slow -q -n 2 --dist loadfile
 
-lint:
+lint: $(ENV)
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 
@@ -75,14 +80,14 @@ format:
 	$(PYTHON) -m ruff check --fix .
 
 # docs/flags.md and docs/models.md from the code (tests/test_docs.py checks they are current).
-docs:
+docs: $(ENV)
 	$(PYTHON) docs/make_reference.py
 
 # The release check: sdist and wheel built, their metadata checked, the wheel installed into a
 # fresh virtual environment (dependencies from its floors, pinned by constraints.txt) and
 # trained there for a few steps outside the checkout.
 WHEEL_VENV := build/wheel-venv
-package:
+package: $(ENV)
 	rm -rf dist $(WHEEL_VENV) build/wheel-run
 	$(PYTHON) -m build --outdir dist .
 	$(PYTHON) -m twine check --strict dist/*
@@ -108,22 +113,22 @@ colab-versions:
 
 # the notebooks trained for real (a few epochs each, ~30 min on 2 CPU cores), saved with their
 # outputs for GitHub readers; the tests run them in smoke mode
-notebooks:
+notebooks: $(ENV)
 	$(PYTHON) notebooks/execute.py notebooks/executed notebooks/0*.ipynb
 
-gif:
+gif: $(ENV)
 	$(PYTHON) experiments/make_gif.py --run_dir=$(OUTPUT_DIR)
 
-evaluate:
+evaluate: $(ENV)
 	$(PYTHON) experiments/evaluate.py --run_dir=$(OUTPUT_DIR)
 
 # Retrain the shipped domain classifiers (gan_tf/eval/weights/).
 WEIGHTS := gan_tf/eval/weights
-classifiers:
+classifiers: $(ENV)
 	$(PYTHON) experiments/train_classifier.py --dataset=fashion_mnist --epochs=5 --out=$(WEIGHTS)/fashion_mnist_classifier.weights.h5
 	$(PYTHON) experiments/train_classifier.py --dataset=mnist_5k --epochs=15 --out=$(WEIGHTS)/mnist_5k_classifier.weights.h5
 	$(PYTHON) experiments/train_classifier.py --dataset=emoji --epochs=15 --out=$(WEIGHTS)/emoji_classifier.weights.h5
 
 # The README's baseline table: every model on Fashion-MNIST, 3 epochs each, evaluated.
-baseline:
+baseline: $(ENV)
 	$(PYTHON) benchmarks/baseline.py --epochs=3 --output_root=runs/baseline
