@@ -62,7 +62,7 @@ demo: install data
 	$(PYTHON) experiments/evaluate.py --run_dir=runs/dcgan_$$dataset
 
 test: $(ENV)
-	$(PYTHON) -m pytest -m "not slow" -q -n 2 --dist loadfile
+	$(PYTHON) -m pytest -m "not slow" -q -n 2 --dist loadfile --durations=15
 
 # The end-to-end command-line tests alone (also part of `make test`).
 test-cli: $(ENV)
@@ -104,11 +104,12 @@ package: $(ENV)
 # notebooks' smoke test and the tests of the Keras model, losses and train loop.
 COLAB_PYTHON ?= $(shell command -v python3.12 || command -v python3)
 COLAB_VENV := build/colab-venv
-COLAB_TESTS := tests/test_notebooks.py tests/test_gan_fit.py tests/test_losses.py tests/test_training.py
+COLAB_TESTS := tests/test_gan_fit.py tests/test_losses.py tests/test_training.py
 colab-versions:
 	$(COLAB_PYTHON) -m venv --clear $(COLAB_VENV)
 	$(COLAB_VENV)/bin/pip install -q -e ".[dev]" "tensorflow==2.19.*" "keras==3.10.*"
 	$(COLAB_VENV)/bin/python -c "import sys, tensorflow as tf, keras; print('Colab check: Python', sys.version.split()[0], 'TensorFlow', tf.__version__, 'Keras', keras.__version__)"
+	$(COLAB_VENV)/bin/python -m pytest -q -n 2 --dist loadfile tests/test_notebooks.py -k "not install_cell"
 	$(COLAB_VENV)/bin/python -m pytest -m "not slow" -q -n 2 --dist loadfile $(COLAB_TESTS)
 
 # the notebooks trained for real (a few epochs each, ~30 min on 2 CPU cores), saved with their

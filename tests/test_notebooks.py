@@ -47,6 +47,7 @@ def test_the_four_notebooks_exist_without_outputs():
         assert "pip" in code[0].source and "gan_tf" in code[0].source  # the Colab install cell
 
 
+@pytest.mark.slow  # four Jupyter kernels: `make colab-versions` runs it in CI, at Colab's versions
 def test_every_notebook_runs_in_smoke_mode(tmp_path):
     def execute(path):
         name = os.path.splitext(os.path.basename(path))[0]
