@@ -84,7 +84,7 @@ def __dir__():
     return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "GAN",
