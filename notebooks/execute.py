@@ -8,8 +8,9 @@ runs to write ``notebooks/executed/``, the copies GitHub shows); ``--smoke`` set
 Each notebook runs in ``--workdir`` (default: a fresh temporary directory) and is written
 to ``OUT_DIR/<name>.ipynb`` with its outputs, pictures included. TensorFlow's C++ start-up
 lines (which come before any Python runs and say nothing about the notebook) are left
-out of the saved copies. :func:`sync_repository` writes the repository address of
-``pyproject.toml`` into every notebook's Colab badge and install cell.
+out of the saved copies, and the live progress bar is kept as its final lines.
+:func:`sync_repository` writes the repository address of ``pyproject.toml`` into every
+notebook's Colab badge and install cell.
 """
 
 from __future__ import annotations
@@ -57,10 +58,53 @@ def execute(path: str, out: str, *, smoke: bool, workdir: str | None = None) -> 
             if started or "before replying" not in str(error) or attempt == KERNEL_STARTS - 1:
                 raise
     drop_startup_noise(notebook)
+    collapse_progress(notebook)
     os.makedirs(out, exist_ok=True)
     target = os.path.join(out, os.path.basename(path))
     nbformat.write(notebook, target)
     return target
+
+
+def terminal_text(text: str) -> str:
+    """``text`` as a terminal shows it: ``\\r`` returns to the line's start and ``\\b``
+    steps back, later characters overwriting earlier ones (Keras' live progress bar
+    redraws its line this way; a saved notebook keeps only the final lines)."""
+    lines, line, position = [], [], 0
+    for char in text:
+        if char == "\n":
+            lines.append("".join(line))
+            line, position = [], 0
+        elif char == "\r":
+            position = 0
+        elif char == "\b":
+            position = max(0, position - 1)
+        else:
+            if position < len(line):
+                line[position] = char
+            else:
+                line.append(char)
+            position += 1
+    return "\n".join([*lines, "".join(line)])
+
+
+def collapse_progress(notebook) -> None:
+    """Merges each cell's consecutive stream outputs of one name and renders them as a
+    terminal would (:func:`terminal_text`), in place."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.outputs:
+            last = merged[-1] if merged else None
+            same = last is not None and last.output_type == output.output_type == "stream"
+            if same and last.name == output.name:
+                last.text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
+            if output.output_type == "stream":
+                output.text = terminal_text(output.text)
+        cell.outputs = merged
 
 
 def drop_startup_noise(notebook) -> None:

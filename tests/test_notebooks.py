@@ -163,3 +163,24 @@ def test_badges_and_install_cells_use_the_repository_of_pyproject():
         slug = address.removeprefix("https://github.com/")
         assert f"colab.research.google.com/github/{slug}/blob/main/notebooks/" in text, path
         assert f"git+{address}.git" in text, path
+
+
+def test_a_saved_progress_bar_keeps_only_its_final_lines():
+    assert execute.terminal_text("12/20 loss 1.5\r20/20 loss 0.9\nDone\n") == (
+        "20/20 loss 0.9\nDone\n"
+    )
+    assert execute.terminal_text("ab\b\bcd") == "cd" and execute.terminal_text("abc\rX") == "Xbc"
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="Epoch 1/1\n 1/2 a"),
+        nbformat.v4.new_output("stream", name="stdout", text="\b\b\b\b\b\r 2/2 b\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="Done\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    execute.collapse_progress(notebook)
+    assert [(o.name, o.text) for o in notebook.cells[0].outputs] == [
+        ("stdout", "Epoch 1/1\n 2/2 b\n"),
+        ("stderr", "warning\n"),
+        ("stdout", "Done\n"),
+    ]
