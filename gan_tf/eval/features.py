@@ -311,15 +311,16 @@ class FeatureExtractor:
         return np.concatenate(features).astype(np.float64), np.concatenate(logits)
 
     def _compiled(self):
-        """The network on a batch as one ``tf.function``, traced once per image dtype and
-        shape for the extractor's life (every evaluation of a run reuses it)."""
+        """The network on a batch as one ``tf.function`` kept for the extractor's life, so
+        every evaluation of a run reuses its traces (one per batch shape and dtype: the
+        preprocessing reads the static channel count, so shapes are never relaxed)."""
         run = self.__dict__.get("_run")
         if run is None:
 
             def forward(batch):
                 return self.network(self.preprocess(batch), training=False)
 
-            run = tf.function(forward, reduce_retracing=True)
+            run = tf.function(forward)
             object.__setattr__(self, "_run", run)  # a cache on a frozen dataclass
         return run
 

@@ -231,12 +231,6 @@ def test_old_flag_spellings_and_tilde_paths_work_with_one_note_each(finished_run
     ), result.stderr
     assert (tmp_path / "gifs" / "p.gif").stat().st_size > 0
     assert not (tmp_path / "~").exists()  # no literal "~" folder
-    # the new spellings say nothing
-    code, _, stderr = finish(
-        command("sample", f"--run_dir={finished_run}", "--num_samples=2", "--checkpoint=best")
-    )
-    assert code == 1 and one_error_line(stderr).startswith("error: ")
-    assert "note:" not in stderr and "no best checkpoint" in stderr
 
 
 def test_sample_accepts_the_newest_and_best_spellings(finished_run):
