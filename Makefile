@@ -109,7 +109,8 @@ colab-versions:
 	$(COLAB_PYTHON) -m venv --clear $(COLAB_VENV)
 	$(COLAB_VENV)/bin/pip install -q -e ".[dev]" "tensorflow==2.19.*" "keras==3.10.*"
 	$(COLAB_VENV)/bin/python -c "import sys, tensorflow as tf, keras; print('Colab check: Python', sys.version.split()[0], 'TensorFlow', tf.__version__, 'Keras', keras.__version__)"
-	$(COLAB_VENV)/bin/python -m pytest -q -n 2 --dist loadfile tests/test_notebooks.py -k "not install_cell"
+	$(COLAB_VENV)/bin/python -m pytest -q -n 2 --dist loadfile -k "not install_cell" \
+	  tests/test_notebooks.py tests/test_distribute.py::test_two_worker_multi_worker_mirrored_run_and_resume
 	$(COLAB_VENV)/bin/python -m pytest -m "not slow" -q -n 2 --dist loadfile $(COLAB_TESTS)
 
 # the notebooks trained for real (a few epochs each, ~30 min on 2 CPU cores), saved with their

@@ -96,7 +96,11 @@ def test_mirrored_step_equals_single_device_step_on_the_global_batch(case, mirro
         # A relativistic loss ignores the critic's last bias: its gradient is rounding
         # noise that Adam scales to ~1e-5, and mean raw scores shift by exactly it (the
         # bias-free d_real - d_fake is checked below to the usual tolerance).
-        tolerance = {"abs": atol} if key in raw_scores else {"rel": 1e-4, "abs": 1e-6}
+        # The same noise moves the critic's weights by ~1e-5 after a step, and a gradient
+        # penalty (the critic's input-gradient norm, ~2e-3 here) with them: CI saw R1
+        # differ by 5e-6 in one of three clean-clone runs.
+        loose = raw_scores | ({"r1_penalty", "r2_penalty"} if raw_scores else set())
+        tolerance = {"abs": atol} if key in loose else {"rel": 1e-4, "abs": 1e-6}
         assert float(got[key][0]) == pytest.approx(float(expected[key]), **tolerance), key
     if raw_scores:
         gap, expected_gap = (
@@ -301,6 +305,7 @@ def _train_two_workers(run_dir, data_dir, epochs):
         assert process.returncode == 0, stderr[-3000:]
 
 
+@pytest.mark.slow  # 33 s: CI runs it in `make colab-versions` (the suite budget)
 def test_two_worker_multi_worker_mirrored_run_and_resume(tmp_path):
     """Two processes on localhost train DCGAN together; only the chief writes files;
     rerunning both with more epochs resumes from the chief's checkpoint."""
