@@ -102,7 +102,8 @@ package: $(ENV)
 # The Colab check: gan_tf in a fresh environment at Colab's versions (Python 3.12 where the
 # machine has it, TensorFlow 2.19, Keras 3.10; the rest as pip resolves them), running the
 # notebooks' smoke test and the tests of the Keras model, losses and train loop.
-COLAB_PYTHON ?= $(shell command -v python3.12 || command -v python3)
+COLAB_PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3; do \
+  if $$p -c "" >/dev/null 2>&1; then echo $$p; break; fi; done)
 COLAB_VENV := build/colab-venv
 COLAB_TESTS := tests/test_gan_fit.py tests/test_losses.py tests/test_training.py
 colab-versions:
