@@ -82,12 +82,8 @@ class Profiler:
     ``profile_steps`` and stops it at step ``b``, writing the trace into ``logdir``."""
 
     def __init__(self, profile_steps: str, logdir: str):
-        self.range, self.logdir, self.running, self.done = (
-            profile_range(profile_steps),
-            logdir,
-            False,
-            False,
-        )
+        self.range, self.logdir = profile_range(profile_steps), logdir
+        self.running = self.done = False
 
     def after(self, step: int) -> None:
         """Call after the train step(s) that brought the run to ``step``."""
