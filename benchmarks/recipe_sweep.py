@@ -34,6 +34,7 @@ flags.DEFINE_string("output_root", "runs/recipe_sweep", "Where the runs go.")
 flags.DEFINE_string("variant", None, "Internal: train this one variant in this process.")
 
 W32 = {"arch": {"base_width": 32}}
+FAST = {**W32, "learning_rate": 1.2e-3, "ema": 0.999, "batch_size": 32}  # dcgan's fast recipe
 VARIANTS = {
     "paper_w64": {},
     "w32": W32,
@@ -64,6 +65,13 @@ VARIANTS = {
         "batch_size": 32,
     },
     "w32_lr12_ema_b32": {**W32, "learning_rate": 1.2e-3, "ema": 0.999, "batch_size": 32},
+    # issue 29's second round, each one change from the fast recipe (w32_lr12_ema_b32)
+    "w32_lr16_ema_b32": {**W32, "learning_rate": 1.6e-3, "ema": 0.999, "batch_size": 32},
+    "w32_lr12_ema_b32_beta99": {**FAST, "beta_2": 0.99},
+    "w32_lr12_ema_b32_dlr24": {**FAST, "d_learning_rate": 2.4e-3},
+    "w32_lr12_ema_b16": {**FAST, "batch_size": 16},
+    "g24_d32_lr12_ema_b32": {**FAST, "arch": {"base_width": 24, "d_base_width": 32}},
+    "w32_lr12_ema_b32_ema998": {**FAST, "ema": 0.998},
 }
 
 

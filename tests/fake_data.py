@@ -173,3 +173,21 @@ def tiny_networks(latent_dim: int = 8):
         [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
     )
     return generator, discriminator
+
+
+def tiny_mnist_config(mnist_dir: str, **overrides):
+    """A config for the MLP GAN on a fake MNIST written by :func:`write_mnist_idx`: batch 16,
+    latent 8, 2 epochs, 2x2 grids, local files only. ``overrides`` are make_config keys."""
+    import gan_tf
+
+    values = dict(
+        model="gan",
+        dataset="mnist",
+        data_dir=mnist_dir,
+        download=False,
+        batch_size=16,
+        latent_dim=8,
+        epochs=2,
+        grid_size=2,
+    )
+    return gan_tf.make_config(**{**values, **overrides})

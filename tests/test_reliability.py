@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-from fake_data import write_mnist_idx
+from fake_data import tiny_mnist_config, write_mnist_idx
 
 import gan_tf
 from gan_tf import losses, rundir
@@ -42,21 +42,9 @@ def mnist_dir(tmp_path_factory):
 
 
 def config_for(mnist_dir, **overrides):
-    values = dict(
-        model="gan",
-        dataset="mnist",
-        data_dir=mnist_dir,
-        download=False,
-        batch_size=16,
-        latent_dim=8,
-        epochs=2,
-        log_every=1,
-        grid_size=2,
-        precision="float32",
-        seed=5,
+    return tiny_mnist_config(
+        mnist_dir, **{"log_every": 1, "precision": "float32", "seed": 5, **overrides}
     )
-    values.update(overrides)
-    return gan_tf.make_config(**values)
 
 
 def script_scores(monkeypatch, scores):

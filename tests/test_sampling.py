@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from fake_data import write_mnist_idx
+from fake_data import tiny_mnist_config, write_mnist_idx
 
 import gan_tf
 from gan_tf import rundir, visualize
@@ -120,17 +120,7 @@ def image_generator_for_uniform():
 def test_epoch_grids_are_drawn_from_the_fixed_noise(tmp_path):
     """The saved epoch picture is the checkpoint's generator on fixed_noise(seed, ...)."""
     write_mnist_idx(str(tmp_path / "mnist"), train=32)
-    config = gan_tf.make_config(
-        model="gan",
-        dataset="mnist",
-        data_dir=str(tmp_path / "mnist"),
-        download=False,
-        batch_size=16,
-        latent_dim=8,
-        epochs=1,
-        grid_size=2,
-        seed=7,
-    )
+    config = tiny_mnist_config(str(tmp_path / "mnist"), epochs=1, seed=7)
     gan_tf.train(config, str(tmp_path / "run"), verbose=0)
     generator, _ = rundir.restore_generator(str(tmp_path / "run"))
     images = visualize.to_uint8(generator(fixed_noise(7, 8, 4), training=False))

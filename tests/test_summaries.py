@@ -6,7 +6,7 @@ import os
 
 import pytest
 import tensorflow as tf
-from fake_data import write_mnist_idx
+from fake_data import tiny_mnist_config, write_mnist_idx
 
 import gan_tf
 from gan_tf import summaries
@@ -51,16 +51,9 @@ def test_throughput_counts_images_per_wall_second(monkeypatch):
 
 def test_a_run_logs_hparams_learning_rates_throughput_and_a_profile(tmp_path):
     write_mnist_idx(str(tmp_path / "mnist"), train=64)  # 4 steps/epoch at batch 16
-    config = gan_tf.make_config(
-        model="gan",
-        dataset="mnist",
-        data_dir=str(tmp_path / "mnist"),
-        download=False,
-        batch_size=16,
-        latent_dim=8,
-        epochs=2,
+    config = tiny_mnist_config(
+        str(tmp_path / "mnist"),
         log_every=2,
-        grid_size=2,
         learning_rate=3e-4,
         d_learning_rate=1e-4,
         lr_decay="linear",

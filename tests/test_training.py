@@ -11,7 +11,7 @@ import types
 import numpy as np
 import pytest
 import tensorflow as tf
-from fake_data import tiny_networks, write_mnist_idx
+from fake_data import tiny_mnist_config, tiny_networks, write_mnist_idx
 from run_files import snapshot
 
 import gan_tf
@@ -31,20 +31,7 @@ def mnist_dir(tmp_path_factory):
 
 
 def config_for(mnist_dir, **overrides):
-    values = dict(
-        model="gan",
-        dataset="mnist",
-        data_dir=mnist_dir,
-        download=False,
-        batch_size=16,
-        latent_dim=8,
-        epochs=2,
-        log_every=2,
-        grid_size=2,
-        seed=3,
-    )
-    values.update(overrides)
-    return gan_tf.make_config(**values)
+    return tiny_mnist_config(mnist_dir, **{"log_every": 2, "seed": 3, **overrides})
 
 
 def train(config, run_dir, verbose=0, **kwargs):
