@@ -67,7 +67,10 @@ flags.DEFINE_list("arms", None, "Arms to run, in order (default: the task's firs
 flags.DEFINE_list("targets", None, "FD targets; the last is the goal (default: the task's).")
 flags.DEFINE_float("max_epochs", 5, "Epoch budget per arm (in halves).")
 flags.DEFINE_integer(
-    "epochs", 0, "Epochs of every arm without its own (0 = no limit); sets lr_decay's length."
+    "epochs",
+    0,
+    "With --steps_per_eval: the length (epochs) of every arm with an lr_decay and no epochs "
+    "of its own; the other arms run until --max_seconds (0 = no limit for all).",
 )
 flags.DEFINE_float("max_seconds", 0, "Training-seconds budget per arm (0 = none).")
 flags.DEFINE_integer("eval_samples", None, "Generated images per evaluation (task default).")
@@ -218,8 +221,13 @@ def run_library_arm(name: str, run_dir: str) -> dict:
     from gan_tf.build import build_networks
 
     task, overrides = _task(), _task().arms[name]
-    half = _half_epoch(_config(overrides))
-    epochs = int(2 * FLAGS.max_epochs) if not FLAGS.steps_per_eval else FLAGS.epochs or 10_000
+    resolved = _config(overrides)
+    half = _half_epoch(resolved)
+    if not FLAGS.steps_per_eval:
+        epochs = int(2 * FLAGS.max_epochs)
+    else:  # a length only where it sets a schedule: a constant-rate arm runs to the budget
+        decays = resolved.lr_decay != "none"
+        epochs = FLAGS.epochs if FLAGS.epochs and decays else 10_000
     config = _config(
         {
             **overrides,
