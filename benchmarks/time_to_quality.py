@@ -259,7 +259,8 @@ def run_library_arm(name: str, run_dir: str) -> dict:
     with open(os.path.join(run_dir, "metrics.csv"), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     shape = (28, 28, 1) if task.dataset == "fashion_mnist" else (*[FLAGS.image_size] * 2, 3)
-    generator, discriminator = build_networks(saved, shape)
+    labelled = gan_tf.models.get_model(saved.model).needs_labels  # cgan: the class count
+    generator, discriminator = build_networks(saved, shape, task.classes if labelled else None)
     return {
         "precision": saved.precision,
         "batch_size": saved.batch_size,

@@ -91,7 +91,9 @@ def test_variant_builds_samples_trains_and_resumes(model, shape, tmp_path):
     resumed = restored.run_step(*batch)
     assert int(restored.step.numpy()) == 2
     for key in gan.metric_names:
-        assert float(resumed[key]) == pytest.approx(float(expected[key]), rel=1e-4, abs=1e-5)
+        # abs 1e-4: a penalty near 0 (R1/R2 at a toy's first steps) is a small difference of
+        # O(1) gradient terms, and multi-threaded sums on a loaded CPU moved one by 7e-5
+        assert float(resumed[key]) == pytest.approx(float(expected[key]), rel=1e-4, abs=1e-4)
 
 
 def test_mlp_gan_layout():
