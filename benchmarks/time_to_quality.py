@@ -128,7 +128,6 @@ EMOJI_ARMS = {
     # the README's command, `gan-tf train --dataset=emoji --epochs=25`: the colour recipe's
     # learning rate decays to 0 over the run, so the run's length is part of the recipe
     "default": {"epochs": 25},
-    "default20": {"epochs": 20},  # the command, `gan-tf train --dataset=emoji --epochs=20`
     # the recipe sweep's levers, each one change from ``before``
     "lr4": {**FAST_BEFORE, "learning_rate": 4e-4},
     "lr2": {**FAST_BEFORE, "learning_rate": 2e-4},

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from fake_data import write_mnist_idx
+from fake_data import tiny_mnist_config, write_mnist_idx
 
 import gan_tf
 from gan_tf import losses, parts, regularizers
@@ -583,16 +583,9 @@ def mnist_dir(tmp_path_factory):
 
 
 def _run(mnist_dir, output_dir, **overrides):
-    config = gan_tf.make_config(
-        model="dcgan",
-        dataset="mnist",
-        data_dir=mnist_dir,
-        download=False,
-        batch_size=8,
-        latent_dim=8,
-        steps_per_epoch=7,
-        epochs=1,
-        log_every=2,
+    config = tiny_mnist_config(
+        mnist_dir,
+        **{"model": "dcgan", "batch_size": 8, "steps_per_epoch": 7, "epochs": 1, "log_every": 2},
         **overrides,
     )
     gan_tf.train(config, output_dir, verbose=0)
