@@ -34,7 +34,9 @@ logit, each with rows of 5, e.g. 100 as in the authors' CIFAR-10 model; 0 = none
 Salimans et al., 2016), ``upsample`` (how the generator doubles its side:
 ``transpose``, the paper's stride-2 5x5 ``Conv2DTranspose``, or ``nearest`` /
 ``bilinear``: ``UpSampling2D`` then a 5x5 ``Conv2D``, the resize-convolution of
-Odena et al., 2016, which avoids checkerboard artefacts) and ``generator_norm``
+Odena et al., 2016, which avoids checkerboard artefacts) and ``kernel_size``
+(the side of every convolution kernel in both networks: 5, the paper's, or e.g. 4, the
+PyTorch DCGAN example's, 0.64x the multiply-adds) and ``generator_norm``
 (the generator's normalisation: ``batch``, ``instance`` for instance norm, or
 ``virtual`` for virtual batch normalisation, Salimans et al., 2016:
 a fixed batch of :data:`VBN_REFERENCE_SIZE` = 64 reference noise vectors is
@@ -80,6 +82,7 @@ __all__ = [
     "build_discriminator",
     "build_generator",
     "instance_norm",
+    "kernel_size",
     "upsampling_plan",
 ]
 
@@ -94,6 +97,7 @@ ARCHITECTURE = {
     "generator_norm": "batch",
     "hidden_noise": 0.0,
     "upsample": "transpose",
+    "kernel_size": 5,
 }
 NORMS = ("batch", "layer", "instance", "none")
 GENERATOR_NORMS = ("batch", "virtual", "instance")
@@ -151,9 +155,26 @@ def _upsample(arch: dict, filters: int, use_bias: bool) -> list[keras.layers.Lay
             f"arch: unknown upsample '{upsample}'; choose one of: {', '.join(UPSAMPLES)}", "arch"
         )
     options = dict(padding="same", use_bias=use_bias, kernel_initializer=weight_init())
+    kernel = kernel_size(arch)
     if upsample == "transpose":
-        return [layers.Conv2DTranspose(filters, 5, strides=2, **options)]
-    return [layers.UpSampling2D(2, interpolation=upsample), layers.Conv2D(filters, 5, **options)]
+        return [layers.Conv2DTranspose(filters, kernel, strides=2, **options)]
+    return [
+        layers.UpSampling2D(2, interpolation=upsample),
+        layers.Conv2D(filters, kernel, **options),
+    ]
+
+
+def kernel_size(arch: dict) -> int:
+    """The side of every convolution kernel (``kernel_size``: the paper's 5, or e.g. 4 as
+    in the PyTorch DCGAN example, 0.64x the multiply-adds).
+
+    Raises:
+      ConfigError: a side below 2.
+    """
+    kernel = arch.get("kernel_size", ARCHITECTURE["kernel_size"])
+    if kernel < 2:
+        raise ConfigError(f"arch kernel_size must be >= 2, got {kernel}", "arch")
+    return kernel
 
 
 def build_generator(
@@ -259,7 +280,7 @@ def build_discriminator(
     for index in range(steps):
         conv = layers.Conv2D(
             _width(arch, base * 2**index),
-            5,
+            kernel_size(arch),
             strides=2,
             padding="same",
             kernel_initializer=weight_init(),

@@ -17,6 +17,9 @@ from gan_tf.models.layers import VirtualBatchNormalization
 ARCH = dcgan.ARCHITECTURE
 
 
+CONVS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+
+
 def kinds(model):
     return [type(layer).__name__ for layer in model.layers]
 
@@ -176,7 +179,7 @@ def test_unknown_norm_and_knobs_are_config_errors():
     assert str(caught.value) == (
         "arch: dcgan has no knob depth, width; its knobs are: base_width=64, d_base_width=0, "
         "max_width=1024, norm=batch, attention=0, minibatch_stddev=0, minibatch_discrimination=0, "
-        "generator_norm=batch, hidden_noise=0.0, upsample=transpose"
+        "generator_norm=batch, hidden_noise=0.0, upsample=transpose, kernel_size=5"
     )
     assert caught.value.params == ("arch",)
     with pytest.raises(ConfigError, match="its knobs are: base_width=64"):
@@ -429,6 +432,40 @@ def test_resize_convolution_generator(upsample, shape):
     images = generator(tf.random.stateless_normal([2, 8], seed=[1, 1]))
     assert images.shape == (2, *shape) and start_shape(generator) == (side, side, 4 * 2**steps)
     assert float(tf.reduce_max(tf.abs(images))) <= 1.0
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "nearest"])
+def test_kernel_size_sets_every_convolution_and_cuts_the_multiply_adds(upsample):
+    shape = (28, 28, 1)
+    arch = {**ARCH, "base_width": 8, "upsample": upsample}
+    nets = {
+        k: (
+            dcgan.build_generator(8, shape, {**arch, "kernel_size": k}),
+            dcgan.build_discriminator(shape, {**arch, "kernel_size": k}),
+        )
+        for k in (5, 4)
+    }
+    for k, (generator, discriminator) in nets.items():
+        convs = [
+            layer
+            for net in (generator, discriminator)
+            for layer in net.layers
+            if isinstance(layer, CONVS)
+        ]  # Conv2DTranspose included
+        assert len(convs) == 4 and {layer.kernel_size for layer in convs} == {(k, k)}
+        assert generator(tf.zeros((2, 8))).shape == (2, *shape)
+        assert discriminator(tf.zeros((2, *shape))).shape == (2, 1)
+
+    def conv_weights(net):
+        return sum(
+            int(np.prod(layer.kernel.shape)) for layer in net.layers if isinstance(layer, CONVS)
+        )
+
+    # every conv kernel shrinks by 16/25; the dense layers are unchanged
+    for index in (0, 1):
+        assert conv_weights(nets[4][index]) * 25 == conv_weights(nets[5][index]) * 16
+    with pytest.raises(ConfigError, match="arch kernel_size must be >= 2, got 1"):
+        dcgan.build_discriminator(shape, {**arch, "kernel_size": 1})
 
 
 def test_upsample_default_and_bad_value():
