@@ -3,7 +3,7 @@
     python benchmarks/recipe_sweep.py [--variants=paper_w64,w32,...] [--evals=12]
         [--steps_per_eval=235] [--parallel=2] [--output_root=runs/recipe_sweep]
 
-Each variant is dcgan on Fashion-MNIST in ``mixed_bfloat16`` with ``recipe=paper`` plus the
+Each variant is dcgan on Fashion-MNIST in ``--precision`` (``mixed_bfloat16``) with ``recipe=paper`` plus the
 overrides in :data:`VARIANTS`, trained for ``evals`` x ``steps_per_eval`` generator steps
 (default 12 x 235: three epochs in quarters) and scored after every quarter on 5,000
 samples against 5,000 test images (classifier-FD and class coverage; fewer images than
@@ -31,6 +31,12 @@ flags.DEFINE_integer("steps_per_eval", 235, "Generator steps between evaluations
 flags.DEFINE_integer("parallel", 2, "Variants trained at once (one thread each).")
 flags.DEFINE_list("targets", ["6", "4.5"], "FDs whose first step is reported.")
 flags.DEFINE_string("output_root", "runs/recipe_sweep", "Where the runs go.")
+flags.DEFINE_string(
+    "precision",
+    "mixed_bfloat16",
+    "Every variant's precision: the sweep's mixed_bfloat16 (fast on CPUs with AMX/AVX512_BF16, "
+    "emulated and ~10x slower elsewhere) or float32 (what precision=auto picks on other CPUs).",
+)
 flags.DEFINE_string("variant", None, "Internal: train this one variant in this process.")
 
 W32 = {"arch": {"base_width": 32}}
@@ -94,7 +100,7 @@ def train_variant(name: str) -> None:
         model="dcgan",
         dataset="fashion_mnist",
         recipe="paper",
-        precision="mixed_bfloat16",
+        precision=FLAGS.precision,
         steps_per_epoch=FLAGS.steps_per_eval * 64 // batch,
         epochs=FLAGS.evals,
         eval_every=1,

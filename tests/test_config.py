@@ -133,6 +133,7 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
         "generator_norm": "batch",
         "hidden_noise": 0.0,
         "upsample": "transpose",
+        "kernel_size": 5,
     }
     assert mine.learning_rate == 1e-3 and mine.ema == 0.999
     assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
@@ -156,6 +157,7 @@ def test_arch_resolves_against_the_variants_knobs():
         "generator_norm": "batch",
         "hidden_noise": 0.0,
         "upsample": "transpose",
+        "kernel_size": 5,
     }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
@@ -170,6 +172,7 @@ def test_arch_resolves_against_the_variants_knobs():
         "generator_norm": "batch",
         "hidden_noise": 0.0,
         "upsample": "transpose",
+        "kernel_size": 5,
     }
     assert make_config(model="gan").arch == {"hidden_noise": 0.0}
     assert make_config(model="gan", arch={"hidden_noise": "0.1"}).arch == {"hidden_noise": 0.1}
@@ -205,6 +208,7 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
             "generator_norm": "batch",
             "hidden_noise": 0.0,
             "upsample": "transpose",
+            "kernel_size": 5,
         }
         and old.r1_weight == 0
     )
