@@ -3,9 +3,10 @@
     python benchmarks/recipe_sweep.py [--variants=paper_w64,w32,...] [--evals=12]
         [--steps_per_eval=235] [--parallel=2] [--output_root=runs/recipe_sweep]
 
-Each variant is dcgan on Fashion-MNIST in ``--precision`` (``mixed_bfloat16``) with ``recipe=paper`` plus the
-overrides in :data:`VARIANTS`, trained for ``evals`` x ``steps_per_eval`` generator steps
-(default 12 x 235: three epochs in quarters) and scored after every quarter on 5,000
+Each variant is dcgan on Fashion-MNIST in ``--precision`` (default ``mixed_bfloat16``)
+with ``recipe=paper`` plus the overrides in :data:`VARIANTS`, trained for ``evals`` x
+``steps_per_eval`` generator steps (default 12 x 235: three epochs in quarters) and
+scored after every quarter on 5,000
 samples against 5,000 test images (classifier-FD and class coverage; fewer images than
 the README's 10,000, so these FDs sit a little higher). ``--parallel`` runs that many
 variants at once, one thread each: the machine's noise then lands on the seconds, never

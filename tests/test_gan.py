@@ -806,8 +806,10 @@ def test_historical_averaging_pulls_the_weights_to_their_running_mean():
     out1 = averaged.run_step(real)
     plain.run_step(real)
     theta1 = weights(averaged.discriminator)
+    # atol 1e-3: a full-suite run once saw these differ by 2e-4 (not reproduced alone); an
+    # average that did not start at the weights would move them by lr * w * 2 * theta ~ 0.03
     for a, b in zip(theta1, weights(plain.discriminator), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-3)
     assert float(out1["historical_averaging"]) == pytest.approx(0.0, abs=1e-10)
     out2 = averaged.run_step(real)
     plain.run_step(real)

@@ -255,7 +255,15 @@ DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
+@pytest.mark.parametrize(
+    "damage",
+    [  # a damaged index and damaged data run by default, the other two with `make test-slow`
+        pytest.param(
+            name, marks=[pytest.mark.slow] if name in ("truncated_data", "missing_data") else []
+        )
+        for name in sorted(DAMAGE)
+    ],
+)
 def test_a_damaged_latest_checkpoint_falls_back_to_an_intact_one(
     damage, mnist_dir, tmp_path, three_epochs, capsys
 ):
@@ -625,6 +633,8 @@ def test_the_best_evaluation_keeps_its_checkpoint_through_rotation(mnist_dir, tm
     assert f"of epoch {best_epoch} to {run_dir / 'samples_best.npz'}" in result.stdout
 
 
+@pytest.mark.slow  # ~45 s (a classifier for the real scoring); the best checkpoint's own
+# bookkeeping is test_the_best_evaluation_keeps_its_checkpoint_through_rotation, by default
 def test_the_best_checkpoints_eval_json_names_the_best_epoch(mnist_dir, tmp_path, monkeypatch):
     """Scripted scores 3 then 5: the best checkpoint is epoch 1 of 2. Run.evaluate and
     evaluate_run (one implementation) score it and name it, not the newest (epoch 2)."""

@@ -158,7 +158,9 @@ def test_restore_generator_errors(tmp_path):
 LEGACY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "legacy_0.1")
 
 
-@pytest.mark.parametrize("name", ["gan_ring8", "cgan_ring8_ema", "wgan_gp_ring8"])
+@pytest.mark.parametrize(
+    "name", ["gan_ring8", "cgan_ring8_ema", pytest.param("wgan_gp_ring8", marks=pytest.mark.slow)]
+)
 def test_runs_written_by_gan_tf_0_1_load_and_resume(name, tmp_path):
     """Runs trained by the code before the refactor (their config.json has output_dir
     and no arch): the generator restores to the same samples, and training resumes."""

@@ -74,8 +74,15 @@ def test_every_command_has_help_and_the_top_level_lists_them():
         (["tarin"], "error: unknown command 'tarin'; choose one of: train, sample"),
         (["train", "--epochs=abc"], "error: flag --epochs=abc: invalid literal"),
         (["train", "--nosuchflag=1"], "error: Unknown command line flag 'nosuchflag'"),
-        (["sample", "extra"], "error: unexpected argument(s): extra"),
-        (["download", "cifar10"], "error: cannot download 'cifar10' (tfds or Keras fetch it"),
+        # each of these starts TensorFlow (~6 s): two run with `make test-slow` only
+        pytest.param(
+            ["sample", "extra"], "error: unexpected argument(s): extra", marks=pytest.mark.slow
+        ),
+        pytest.param(
+            ["download", "cifar10"],
+            "error: cannot download 'cifar10' (tfds or Keras fetch it",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, fragment):

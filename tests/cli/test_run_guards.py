@@ -100,6 +100,7 @@ def finished_run(mnist_dir, tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow  # tests/test_runlock.py checks the lock between processes by default
 def test_a_second_train_on_a_running_run_is_refused_while_readers_keep_working(mnist_dir, tmp_path):
     run_dir, paused, go = tmp_path / "run", tmp_path / "paused", tmp_path / "go"
     first = subprocess.Popen(
