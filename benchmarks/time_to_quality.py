@@ -122,14 +122,12 @@ FASHION_ARMS = {
     "xla": {"jit_compile": True},
     "simultaneous": {"update": "simultaneous"},
     "b16": {"batch_size": 16},
-    "k4": {"arch": {"kernel_size": 4}},
 }
 EMOJI_ARMS = {
     "before": FAST_BEFORE,
     # the README's command, `gan-tf train --dataset=emoji --epochs=25`: the colour recipe's
     # learning rate decays to 0 over the run, so the run's length is part of the recipe
     "default": {"epochs": 25},
-    "k4": {"epochs": 25, "arch": {"kernel_size": 4}},  # 4x4 kernels: 0.64x the multiply-adds
     # the recipe sweep's levers, each one change from ``before``
     "lr4": {**FAST_BEFORE, "learning_rate": 4e-4},
     "lr2": {**FAST_BEFORE, "learning_rate": 2e-4},
