@@ -362,7 +362,13 @@ class GAN(keras.Model):
                     g_loss, g_total, g_terms = self._generator_loss(d_update)
             if self.simultaneous:
                 g_gradients = tape.gradient(g_total, self.generator.trainable_variables)
-            self._apply(self.discriminator, self.discriminator_optimizer, tape, d_total)
+            self._apply(
+                self.discriminator,
+                self.discriminator_optimizer,
+                tape,
+                d_total,
+                after=(d_update.real_logits, d_update.fake_logits, d_loss, *d_terms.values()),
+            )
             for part in parts:
                 part.after_discriminator_update(self)
         # The generator: against the updated D on fresh noise (alternating updates),
@@ -376,7 +382,13 @@ class GAN(keras.Model):
                     real, y, draws, self.loss_pair.generator_uses_real, real_first=False
                 )
                 g_loss, g_total, g_terms = self._generator_loss(g_update)
-            self._apply(self.generator, self.generator_optimizer, tape, g_total)
+            self._apply(
+                self.generator,
+                self.generator_optimizer,
+                tape,
+                g_total,
+                after=(g_update.fake_logits, g_loss, *g_terms.values()),
+            )
         # What the step reports: losses, mean D outputs, each part's terms and signals.
         to_score = tf.sigmoid if self.loss_pair.sigmoid_outputs else tf.identity
         metrics = {
@@ -497,9 +509,16 @@ class GAN(keras.Model):
         return loss, distribute.replica_loss(optimizer, total), terms
 
     @staticmethod
-    def _apply(network, optimizer, tape, scaled_loss) -> None:
+    def _apply(network, optimizer, tape, scaled_loss, after=()) -> None:
+        """Applies the gradient of ``scaled_loss`` once every tensor of ``after`` (the
+        logits and terms the step reports) is computed: a logged value the gradient does
+        not need (e.g. a Wasserstein loss's logits) would otherwise rest on one control
+        edge, which Grappler's dependency optimizer sometimes drops, so it could read
+        weights the update had already changed (seen as a second result of one step)."""
         variables = network.trainable_variables
-        distribute.apply_gradients(optimizer, tape.gradient(scaled_loss, variables), variables)
+        with tf.control_dependencies([t for t in after if t is not None]):
+            gradients = tape.gradient(scaled_loss, variables)
+            distribute.apply_gradients(optimizer, gradients, variables)
 
     def _run_step(self, real_samples, labels=None) -> dict:
         """One step on every replica; this step's metrics averaged over replicas."""

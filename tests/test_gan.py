@@ -789,13 +789,6 @@ def test_the_discriminator_loss_gets_the_labels_and_class_logits_it_declares(eag
     assert np.isfinite(float(out["discriminator_loss"]))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug: on some runs (1-20 % on an AMD CPU, more under load) the step with "
-    "HistoricalAveraging takes a second, deterministic path whose D differs from the plain "
-    "step by up to 1.4e-3 at step 1 (see the issue 29 note of 2026-12-06); it goes away with "
-    "Grappler's dependency_optimization off: to be fixed",
-)
 def test_historical_averaging_pulls_the_weights_to_their_running_mean():
     """Step 1: the average is the initial weights, so the penalty and its gradient are
     0 and the update equals the plain one. After it the average is (theta0 + theta1) / 2,

@@ -202,13 +202,6 @@ def test_train_step_adds_gamma_times_r1_to_the_critic_loss_and_logs_r1():
     assert float(bias[0]) == pytest.approx(0.25, abs=1e-7)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug: on some runs (seen twice on an AMD CPU under load) the step logs R1 "
-    "0.002487 for the pre-step critic's 0.002318 (post-step: 0.00168), like the historical "
-    "averaging step's second path (see the issue 29 note of 2026-12-06), likely the same "
-    "cause (Grappler's dependency_optimization): to be fixed",
-)
 def test_r1_weight_from_the_config_logs_r1_of_the_pre_step_discriminator():
     config = make_config(model="dcgan", dataset="ring8", r1_weight=10.0, batch_size=16)
     gan = build_gan(config, (2,))
