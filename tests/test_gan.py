@@ -585,7 +585,11 @@ def mnist_dir(tmp_path_factory):
 def _run(mnist_dir, output_dir, **overrides):
     config = tiny_mnist_config(
         mnist_dir,
-        **{"model": "dcgan", "batch_size": 8, "steps_per_epoch": 7, "epochs": 1, "log_every": 2},
+        model="dcgan",
+        batch_size=8,
+        steps_per_epoch=7,
+        epochs=1,
+        log_every=2,
         **overrides,
     )
     gan_tf.train(config, output_dir, verbose=0)
