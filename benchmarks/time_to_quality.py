@@ -72,6 +72,12 @@ flags.DEFINE_integer(
     "With --steps_per_eval: the length (epochs) of every arm with an lr_decay and no epochs "
     "of its own; the other arms run until --max_seconds (0 = no limit for all).",
 )
+flags.DEFINE_integer(
+    "default_epochs",
+    0,
+    "emoji: the default arm's epochs (0 = 25, the README's command); on a slower machine "
+    "set it so the learning-rate decay ends near --max_seconds.",
+)
 flags.DEFINE_float("max_seconds", 0, "Training-seconds budget per arm (0 = none).")
 flags.DEFINE_integer("eval_samples", None, "Generated images per evaluation (task default).")
 flags.DEFINE_string("output_root", None, "Where the runs and results go.")
@@ -220,6 +226,8 @@ def run_library_arm(name: str, run_dir: str) -> dict:
     from gan_tf.build import build_networks
 
     task, overrides = _task(), _task().arms[name]
+    if name == "default" and FLAGS.default_epochs:
+        overrides = {**overrides, "epochs": FLAGS.default_epochs}
     resolved = _config(overrides)
     half = _half_epoch(resolved)
     if not FLAGS.steps_per_eval:

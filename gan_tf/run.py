@@ -24,6 +24,7 @@ from gan_tf import evaluation, rundir, visualize
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
 from gan_tf.gan import latent_noise
+from gan_tf.models.subpixel import stock_layers
 from gan_tf.sampling import class_cycle, class_rows, generate_images
 
 __all__ = ["EXPORT_FORMATS", "Run", "load_run"]
@@ -238,7 +239,7 @@ class Run:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp)
         if format == "keras":
-            self.generator.save(tmp)
+            stock_layers(self.generator).save(tmp)  # loads without gan_tf
         else:
             self._write_saved_model(tmp)
         if os.path.isdir(path):  # a directory cannot be replaced in one step: swap, then drop

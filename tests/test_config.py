@@ -134,6 +134,7 @@ def test_recipes_fast_over_paper_and_your_values_over_both():
         "hidden_noise": 0.0,
         "upsample": "transpose",
         "kernel_size": 5,
+        "subpixel": True,
     }
     assert mine.learning_rate == 1e-3 and mine.ema == 0.999
     assert make_config(arch={"base_width": 64}).arch["base_width"] == 64
@@ -158,8 +159,10 @@ def test_arch_resolves_against_the_variants_knobs():
         "hidden_noise": 0.0,
         "upsample": "transpose",
         "kernel_size": 5,
+        "subpixel": True,
     }
     assert make_config(model="wgan_gp").arch["norm"] == "layer"
+    assert make_config(arch={"subpixel": "false"}).arch["subpixel"] is False  # from flags
     parsed = make_config(arch={"base_width": "32", "max_width": "256"}).arch  # from flags
     assert parsed == {
         "base_width": 32,
@@ -173,6 +176,7 @@ def test_arch_resolves_against_the_variants_knobs():
         "hidden_noise": 0.0,
         "upsample": "transpose",
         "kernel_size": 5,
+        "subpixel": True,
     }
     assert make_config(model="gan").arch == {"hidden_noise": 0.0}
     assert make_config(model="gan", arch={"hidden_noise": "0.1"}).arch == {"hidden_noise": 0.1}
@@ -209,6 +213,7 @@ def test_config_from_dict_round_trips_and_rejects_unknown_keys():
             "hidden_noise": 0.0,
             "upsample": "transpose",
             "kernel_size": 5,
+            "subpixel": True,
         }
         and old.r1_weight == 0
     )

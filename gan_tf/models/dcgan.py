@@ -36,7 +36,10 @@ Salimans et al., 2016), ``upsample`` (how the generator doubles its side:
 ``bilinear``: ``UpSampling2D`` then a 5x5 ``Conv2D``, the resize-convolution of
 Odena et al., 2016, which avoids checkerboard artefacts) and ``kernel_size``
 (the side of every convolution kernel in both networks: 5, the paper's, or e.g. 4, the
-PyTorch DCGAN example's, 0.64x the multiply-adds) and ``generator_norm``
+PyTorch DCGAN example's, 0.64x the multiply-adds), ``subpixel`` (true: the stride-2
+convolutions run their transposed direction as a sub-pixel convolution,
+:mod:`gan_tf.models.subpixel`, the same weights and values as Keras' stock layers in a
+1.2-1.5x faster step on a CPU; false: the stock layers) and ``generator_norm``
 (the generator's normalisation: ``batch``, ``instance`` for instance norm, or
 ``virtual`` for virtual batch normalisation, Salimans et al., 2016:
 a fixed batch of :data:`VBN_REFERENCE_SIZE` = 64 reference noise vectors is
@@ -70,6 +73,7 @@ from gan_tf.models.layers import (
     attention_side,
 )
 from gan_tf.models.spec import ModelSpec, hidden_noise, spectral, weight_init
+from gan_tf.models.subpixel import SubpixelConv2D, SubpixelConv2DTranspose
 
 __all__ = [
     "ARCHITECTURE",
@@ -98,6 +102,7 @@ ARCHITECTURE = {
     "hidden_noise": 0.0,
     "upsample": "transpose",
     "kernel_size": 5,
+    "subpixel": True,
 }
 NORMS = ("batch", "layer", "instance", "none")
 GENERATOR_NORMS = ("batch", "virtual", "instance")
@@ -157,7 +162,8 @@ def _upsample(arch: dict, filters: int, use_bias: bool) -> list[keras.layers.Lay
     options = dict(padding="same", use_bias=use_bias, kernel_initializer=weight_init())
     kernel = kernel_size(arch)
     if upsample == "transpose":
-        return [layers.Conv2DTranspose(filters, kernel, strides=2, **options)]
+        transpose = SubpixelConv2DTranspose if subpixel(arch) else layers.Conv2DTranspose
+        return [transpose(filters, kernel, strides=2, **options)]
     return [
         layers.UpSampling2D(2, interpolation=upsample),
         layers.Conv2D(filters, kernel, **options),
@@ -175,6 +181,14 @@ def kernel_size(arch: dict) -> int:
     if kernel < 2:
         raise ConfigError(f"arch kernel_size must be >= 2, got {kernel}", "arch")
     return kernel
+
+
+def subpixel(arch: dict) -> bool:
+    """Whether the stride-2 convolutions run their transposed direction as a sub-pixel
+    convolution (``subpixel``, default true: :mod:`gan_tf.models.subpixel`, the same
+    weights and values as Keras' layers, a 1.2-1.5x faster step on a CPU; false: the
+    stock ``Conv2DTranspose``/``Conv2D``)."""
+    return bool(arch.get("subpixel", ARCHITECTURE["subpixel"]))
 
 
 def build_generator(
@@ -278,7 +292,7 @@ def build_discriminator(
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(image_shape))
     for index in range(steps):
-        conv = layers.Conv2D(
+        conv = (SubpixelConv2D if subpixel(arch) else layers.Conv2D)(
             _width(arch, base * 2**index),
             kernel_size(arch),
             strides=2,

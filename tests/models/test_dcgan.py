@@ -20,8 +20,14 @@ ARCH = dcgan.ARCHITECTURE
 CONVS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
 
 
+def kind(layer) -> str:
+    """The layer's class name, the sub-pixel convolutions (tested in test_subpixel.py)
+    named by the Keras layer they compute."""
+    return type(layer).__name__.removeprefix("Subpixel")
+
+
 def kinds(model):
-    return [type(layer).__name__ for layer in model.layers]
+    return [kind(layer) for layer in model.layers]
 
 
 def transposed(generator):
@@ -100,7 +106,7 @@ def test_discriminator_layout():
 
 
 def kinds_of(layer, name):
-    return type(layer).__name__ == name
+    return kind(layer) == name
 
 
 def test_weights_start_normal_0_02():
@@ -179,7 +185,7 @@ def test_unknown_norm_and_knobs_are_config_errors():
     assert str(caught.value) == (
         "arch: dcgan has no knob depth, width; its knobs are: base_width=64, d_base_width=0, "
         "max_width=1024, norm=batch, attention=0, minibatch_stddev=0, minibatch_discrimination=0, "
-        "generator_norm=batch, hidden_noise=0.0, upsample=transpose, kernel_size=5"
+        "generator_norm=batch, hidden_noise=0.0, upsample=transpose, kernel_size=5, subpixel=True"
     )
     assert caught.value.params == ("arch",)
     with pytest.raises(ConfigError, match="its knobs are: base_width=64"):
@@ -202,7 +208,7 @@ def test_spectral_norm_and_dropout_knobs():
     arch = {**ARCH, "spectral_norm": True, "dropout": 0.3}
     discriminator = dcgan.build_discriminator((28, 28, 1), arch)
     wrapped = [layer for layer in discriminator.layers if kinds_of(layer, "SpectralNormalization")]
-    assert [type(layer.layer).__name__ for layer in wrapped] == ["Conv2D", "Conv2D", "Dense"]
+    assert [kind(layer.layer) for layer in wrapped] == ["Conv2D", "Conv2D", "Dense"]
     dropouts = [layer.rate for layer in discriminator.layers if kinds_of(layer, "Dropout")]
     assert dropouts == pytest.approx([0.3, 0.3])  # after every LeakyReLU
     config = gan_tf.make_config(spectral_norm=True, d_dropout=0.3, latent_dim=4, batch_size=4)
