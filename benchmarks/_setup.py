@@ -1,6 +1,7 @@
 """Shared set-up and helpers of the benchmark scripts: quiet TensorFlow logs, gan_tf
 importable from the checkout (``python benchmarks/x.py`` without ``pip install``), step
-timing, the TF-tutorial-style plain train step, peak memory and FLOP counts."""
+timing (train steps and any call), the TF-tutorial-style plain train step, peak memory and
+FLOP counts."""
 
 import os
 import resource
@@ -25,6 +26,28 @@ def median_step_seconds(gan, args, steps: int, warmup: int = 2) -> float:
         if index >= warmup:
             durations.append(time.perf_counter() - started)
     return statistics.median(durations)
+
+
+def median_ms(function, rounds: int, steps: int) -> float:
+    """Median milliseconds a call of ``function`` takes: ``rounds`` blocks of ``steps``
+    calls after two (tracing) calls, each block waiting for its last results."""
+    import statistics
+    import time
+
+    import tensorflow as tf
+
+    function()
+    function()
+    blocks = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(steps):
+            result = function()
+        for value in tf.nest.flatten(result):
+            if hasattr(value, "numpy"):
+                value.numpy()
+        blocks.append((time.perf_counter() - started) / steps)
+    return 1000 * statistics.median(blocks)
 
 
 def plain_step_fn(generator, discriminator, latent_dim, learning_rate, beta_1):

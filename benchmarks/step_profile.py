@@ -23,9 +23,6 @@ achieved GFLOP/s. Run it on an idle machine; the figures are per step, not total
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import _setup  # quiet TF logs; gan_tf importable from the checkout
 from absl import app, flags
 
@@ -54,27 +51,6 @@ def _number(value: str):
         except ValueError:
             pass
     return value
-
-
-def _median_ms(function, rounds: int, steps: int) -> float:
-    function()  # trace and warm up
-    function()
-    blocks = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for _ in range(steps):
-            result = function()
-        _finish(result)
-        blocks.append((time.perf_counter() - started) / steps)
-    return 1000 * statistics.median(blocks)
-
-
-def _finish(result) -> None:
-    import tensorflow as tf
-
-    for value in tf.nest.flatten(result):
-        if hasattr(value, "numpy"):
-            value.numpy()
 
 
 def profile(overrides: dict) -> list[tuple[str, float, float]]:
@@ -115,7 +91,7 @@ def profile(overrides: dict) -> list[tuple[str, float, float]]:
         return tape.gradient(loss, discriminator.trainable_variables)
 
     def timed(function):
-        return _median_ms(function, FLAGS.rounds, FLAGS.steps)
+        return _setup.median_ms(function, FLAGS.rounds, FLAGS.steps)
 
     rows = [
         ("step", timed(lambda: gan.run_step(real)), None),

@@ -20,7 +20,6 @@ has the figures.
 from __future__ import annotations
 
 import statistics
-import time
 
 import _setup
 from absl import app, flags
@@ -44,18 +43,6 @@ CONFIGS = {
 # (input side, in channels, out channels): DCGAN's generator at 64 px (base_width 32)
 # and at 28 px (the Fashion-MNIST recipe's), kernel 5, batch 32
 LAYERS = [(4, 512, 256), (8, 256, 128), (16, 128, 64), (32, 64, 3), (7, 256, 128), (14, 128, 1)]
-
-
-def _median_ms(function, steps: int) -> float:
-    import tensorflow as tf
-
-    function()
-    durations = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        [value.numpy() for value in tf.nest.flatten(function())]
-        durations.append(time.perf_counter() - started)
-    return 1000 * statistics.median(durations)
 
 
 def layer_rows(batch: int = 32, kernel: int = 5) -> list[tuple]:
@@ -84,7 +71,10 @@ def layer_rows(batch: int = 32, kernel: int = 5) -> list[tuple]:
                     loss = tf.reduce_sum(tf.square(op(x, w)))
                 return tape.gradient(loss, [x, w])
 
-            return _median_ms(forward, FLAGS.steps), _median_ms(forward_backward, FLAGS.steps)
+            return (
+                _setup.median_ms(forward, FLAGS.steps, 1),
+                _setup.median_ms(forward_backward, FLAGS.steps, 1),
+            )
 
         flops = 2 * batch * side * side * cin * cout * kernel * kernel
         name = f"{side}x{side}x{cin} -> {2 * side}x{2 * side}x{cout}"

@@ -164,7 +164,11 @@ def _applies(layer) -> bool:
     )
 
 
-def _finish(layer, outputs):
+def _call(layer, inputs, op):
+    """What the stock ``call`` computes, with ``op`` (:func:`conv2d` or
+    :func:`conv2d_transpose`) in place of its convolution."""
+    kernel = tf.cast(tf.convert_to_tensor(layer.kernel), inputs.dtype)
+    outputs = op(inputs, kernel)
     if layer.use_bias:
         outputs = outputs + layer.bias
     return layer.activation(outputs) if layer.activation is not None else outputs
@@ -183,8 +187,7 @@ class SubpixelConv2DTranspose(layers.Conv2DTranspose):
     def call(self, inputs):
         if not (_applies(self) and self.output_padding is None and _static_sides(inputs)):
             return super().call(inputs)
-        kernel = tf.convert_to_tensor(self.kernel)
-        return _finish(self, conv2d_transpose(inputs, tf.cast(kernel, inputs.dtype)))
+        return _call(self, inputs, conv2d_transpose)
 
 
 @keras.saving.register_keras_serializable(package="gan_tf")
@@ -196,8 +199,7 @@ class SubpixelConv2D(layers.Conv2D):
     def call(self, inputs):
         if not (_applies(self) and self.groups == 1 and _static_sides(inputs)):
             return super().call(inputs)
-        kernel = tf.convert_to_tensor(self.kernel)
-        return _finish(self, conv2d(inputs, tf.cast(kernel, inputs.dtype)))
+        return _call(self, inputs, conv2d)
 
 
 _STOCK = {SubpixelConv2DTranspose: layers.Conv2DTranspose, SubpixelConv2D: layers.Conv2D}
