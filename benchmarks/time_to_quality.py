@@ -156,11 +156,13 @@ EMOJI_ARMS = {
         "epochs": 42,
     },
     "w32_b32_decay": {**FAST_BEFORE, "batch_size": 32, "lr_decay": "linear", "epochs": 25},
-    # the colour recipe at base_width 24 (both networks; the default since) or 24 (G) / 32
-    # (D), the decay fitted to 30 minutes of float32 steps on a 2-core CPU without bfloat16
+    # the colour recipe at base_width 24 (both networks) or 24 (G) / 32 (D), or 16 (the 64 px
+    # default since), the decay fitted to <= 30 minutes of float32 steps on a 2-core CPU
+    # without bfloat16
     "w24_decay15": {"arch": {"base_width": 24}, "epochs": 15},
     "g24_d32_decay15": {"arch": {"base_width": 24, "d_base_width": 32}, "epochs": 15},
     "w16_decay26": {"arch": {"base_width": 16}, "epochs": 26},
+    "w16_decay37": {"arch": {"base_width": 16}, "epochs": 37},  # the default, ~30 min float32
     # cgan: its default before issue 29 (the paper's settings) against today's
     "cgan_before": {"model": "cgan", "recipe": "paper"},
     "cgan_default": {"model": "cgan"},
@@ -185,9 +187,9 @@ TITLES = {
     "plain": "plain tutorial loop (paper nets, float32)",
     "before": "before: dcgan, the 28 px fast recipe",
     "w32_b32_decay": "colour recipe, base_width 32",
-    "w24_decay15": "now: base_width 24, --epochs=15",
+    "w24_decay15": "base_width 24, --epochs=15",
     "g24_d32_decay15": "base_width 24, d_base_width 32",
-    "w16_decay26": "base_width 16, --epochs=26",
+    "w16_decay26": "now: base_width 16, --epochs=26",
 }
 
 

@@ -342,12 +342,11 @@ def _add_minibatch_head(model: keras.Sequential, arch: dict) -> None:
 # The fast recipe for colour images, by side: measured on the 64 px emoji by
 # benchmarks/time_to_quality.py --task=emoji (docs/colour.md): batch 32 with the learning
 # rate decayed linearly to 0 over the run reaches FD 0.91 in 27 minutes where the 28 px
-# recipe (batch 64, constant rate) is at 1.38 after 30 (bfloat16). At 64 px base_width 24:
-# in float32 on a 2-core CPU without bfloat16 (most laptops) it reaches FD 1.83 in 23 minutes
-# where base_width 32 is at 2.90 after 26 (0.44 against 0.66 s a step), and with bfloat16 it
-# ends level with 32 (0.94 against 0.91, recall 0.63 against 0.68). At 128 px the networks are
-# halved (base_width 16) to keep a step affordable on a CPU: FD 2.32 after 20 minutes where the
-# old recipe is at 15.0 (docs/colour.md, "128 px, measured"). 32 px and cgan are carried over.
+# recipe (batch 64, constant rate) is at 1.38 after 30 (bfloat16, base_width 32). In float32
+# on a 2-core CPU without bfloat16 (most laptops) narrower networks win by far at 64 px:
+# base_width 16 ends at FD 1.29, recall 0.67 after 20 minutes where 24 ends at 1.83 after 23
+# and 32 at 2.90 after 26 (0.22, 0.44 and 0.66 s a step), so 64 px uses 16, as 128 px does
+# (FD 2.32 after 20 minutes where the old recipe is at 15.0). 32 px and cgan are carried over.
 FAST_COLOUR = {
     side: {
         "learning_rate": 8e-4,
@@ -355,7 +354,7 @@ FAST_COLOUR = {
         "lr_decay": "linear",
         "arch": {"base_width": width},
     }
-    for side, width in ((32, 32), (64, 24), (128, 16))
+    for side, width in ((32, 32), (64, 16), (128, 16))
 }
 
 SPEC = ModelSpec(

@@ -112,7 +112,9 @@ def test_train_resume_sample_and_gif(mnist_dir, tmp_path):
     assert iio.imread(os.path.join(out, "progress.gif"), index=None).shape[0] == 3
 
 
-BAD_FLAGS = [  # the default run's share; MORE_BAD_FLAGS run with `make test-slow`
+BAD_FLAGS = [  # the default run's share; MORE_BAD_FLAGS run with `make test-slow` (each
+    # command is a fresh TensorFlow process, ~6 CPU-seconds; the config errors among them are
+    # also checked in-process: tests/test_config.py, test_data.py, test_distribute.py)
     (["--dataset=emoji", "--data_dir={empty}"], 1, "dataset 'emoji' not found"),
     (["--dataset=emoji", "--data_dir={empty}/typo"], 1, "--data_dir=/"),
     (
@@ -120,12 +122,7 @@ BAD_FLAGS = [  # the default run's share; MORE_BAD_FLAGS run with `make test-slo
         2,
         "DCGAN cannot build an image of side 50",
     ),
-    (["--model=resnet"], 2, "unknown --model 'resnet'; choose one of: cgan, dcgan, gan"),
-    (["--arch=width=3"], 2, "--arch: dcgan has no knob width; its knobs are: base_width=64"),
-    (["--loss=hinge", "--label_smoothing=0.1"], 2, "--label_smoothing applies to cross-entropy"),
     (["--dataset=folder:{empty}"], 1, "no PNG/JPEG images"),
-    (["--dataset=mnist", "--data_dir={mnist}", "--batch_size=1000"], 2, "larger than the 64"),
-    (["--strategy=multi_worker", "--dataset=ring8"], 2, "needs the TF_CONFIG environment"),
     (  # refused before anything is decoded or built: ~376 GiB of activations
         ["--dataset=folder:{empty}", "--image_size=1024", "--batch_size=512"],
         2,
@@ -138,6 +135,11 @@ BAD_FLAGS = [  # the default run's share; MORE_BAD_FLAGS run with `make test-slo
     ),
 ]
 MORE_BAD_FLAGS = [
+    (["--model=resnet"], 2, "unknown --model 'resnet'; choose one of: cgan, dcgan, gan"),
+    (["--arch=width=3"], 2, "--arch: dcgan has no knob width; its knobs are: base_width=64"),
+    (["--loss=hinge", "--label_smoothing=0.1"], 2, "--label_smoothing applies to cross-entropy"),
+    (["--dataset=mnist", "--data_dir={mnist}", "--batch_size=1000"], 2, "larger than the 64"),
+    (["--strategy=multi_worker", "--dataset=ring8"], 2, "needs the TF_CONFIG environment"),
     (["--background=pink"], 2, "--background 'pink' is not a colour"),
     (
         ["--dataset=cifar10", "--data_dir={empty}"],
