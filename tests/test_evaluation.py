@@ -75,6 +75,7 @@ def test_evaluator_protocol_and_input_checks(evaluator):
         evaluation.Evaluator("fashion_mnist", "fd_classifier", image_size=32, download=False)
 
 
+@pytest.mark.slow  # ~18 s (trains a CAS classifier): `make test-slow` (the suite budget)
 def test_cas_is_at_chance_for_shuffled_labels(fashion_train):
     # (CAS of correctly labelled real images is checked in test_evaluate_samples_file_and_cgan_cas)
     images, labels = fashion_train
@@ -218,6 +219,7 @@ def test_default_metrics_use_a_shipped_classifier_else_inception():
         assert evaluation.default_metrics(dataset, "c.weights.h5") == evaluation.DEFAULT_METRICS
 
 
+@pytest.mark.slow  # ~19 s; the metric's parts: eval/test_augmentation.py (suite budget)
 def test_the_augmentation_metric_scores_labelled_samples_and_draws_both_matrices(tmp_path):
     """The wiring (the metric's numbers: tests/eval/test_augmentation.py): real test
     images with their labels stand in for a conditional generator's samples."""

@@ -181,7 +181,8 @@ def test_a_crash_after_a_step_checkpoint_loses_only_the_steps_after_it(
 
 @pytest.mark.parametrize(
     "signame",
-    ["SIGTERM", pytest.param("SIGINT", marks=pytest.mark.slow)],  # the same path
+    # ~29 s each of subprocesses; in-process: test_sigterm_mid_epoch_saves_and_the_resume_...
+    [pytest.param(name, marks=pytest.mark.slow) for name in ("SIGTERM", "SIGINT")],
 )
 def test_signals_stop_the_command_with_one_line_and_the_rerun_finishes(
     signame, mnist_dir, tmp_path
@@ -513,6 +514,7 @@ def test_exploding_losses_stop_the_run_and_are_recorded(mnist_dir, tmp_path):
     assert rundir.checkpoint_epoch(str(run_dir)) == 1
 
 
+@pytest.mark.slow  # ~15 s; the rollback itself: test_rollback_restores_the_last_good_checkpoint_...
 def test_warn_goes_on_and_rollback_gives_up_after_three(mnist_dir, tmp_path):
     run_dir = tmp_path / "run"
     train(config_for(mnist_dir, epochs=1), run_dir)

@@ -184,6 +184,7 @@ def test_trained_run_animates_to_a_gif(runs, tmp_path):
     assert iio.imread(gif, index=None).shape == (6, 62, 62, 3)
 
 
+@pytest.mark.slow  # ~55 s of subprocesses; in-process: the two tests above (suite budget)
 def test_animate_and_export_scripts(runs, tmp_path):
     commands = {
         "classes": _cli(

@@ -48,6 +48,7 @@ def test_class_row_grid_layout(cgan_run):
     np.testing.assert_allclose(tile, expected, atol=1)  # row 7, column 2 is class 7
 
 
+@pytest.mark.slow  # ~25 s of subprocesses; the sample command: cli/test_train_cli.py (suite budget)
 def test_sample_cli_writes_requested_labels(cgan_run, tmp_path):
     out, _ = cgan_run
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

@@ -204,6 +204,7 @@ def test_restart_moves_a_run_with_a_damaged_config_aside(finished_run, mnist_dir
     assert not (tmp_path / "run.moved-1" / ".lock").exists() and not (run_dir / ".lock").exists()
 
 
+@pytest.mark.slow  # ~21 s of subprocesses: `make test-slow` (the suite budget)
 def test_old_flag_spellings_and_tilde_paths_work_with_one_note_each(finished_run, tmp_path):
     code, stdout, stderr = finish(
         command("sample", f"--output_dir={finished_run}", "--num=3", "--epoch=1")

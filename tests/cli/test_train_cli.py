@@ -205,13 +205,9 @@ def test_sample_without_a_run_fails_cleanly(tmp_path):
 
 @pytest.mark.parametrize(
     "model",
-    # the wgan* cases repeat test_variants' coverage through a subprocess: `make test-slow`
-    [
-        "gan",
-        "cgan",
-        pytest.param("wgan", marks=pytest.mark.slow),
-        pytest.param("wgan_gp", marks=pytest.mark.slow),
-    ],
+    # each repeats test_variants' coverage through a subprocess (~15 s): `make test-slow`;
+    # dcgan's command line runs by default (test_train_resume_sample_and_gif)
+    [pytest.param(name, marks=pytest.mark.slow) for name in ("gan", "cgan", "wgan", "wgan_gp")],
 )
 def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
     out = tmp_path / model
@@ -238,7 +234,7 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
 @pytest.mark.parametrize(
     "flags, expected",
     [
-        (  # one process for several flags (the suite's budget)
+        pytest.param(  # one process for several flags; ~22 s, so `make test-slow`
             [
                 "--loss=relativistic",
                 "--r1_weight=10",
@@ -253,6 +249,7 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
                 "latent_distribution": "uniform",
                 "arch": {"base_width": 16, "max_width": 32, "upsample": "nearest"},
             },
+            marks=pytest.mark.slow,
         ),
         pytest.param(  # issue 28's other options at once; in-process coverage in
             # tests/test_unroll.py, test_parts.py, test_losses.py, models/test_dcgan.py
@@ -295,7 +292,7 @@ def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
             marks=pytest.mark.slow,
         ),
     ],
-    ids=["relativistic_r1_pack_arch", "improved_techniques", "unroll_and_knobs"],
+    ids=["relativistic_r1_pack_arch", "unroll_and_knobs", "improved_techniques"],
 )
 def test_new_options_train_from_the_command_line(flags, expected, mnist_dir, tmp_path):
     import json

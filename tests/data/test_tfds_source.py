@@ -127,6 +127,7 @@ def test_tfds_errors_are_one_line(data_dir):
         assert message in str(error.value) and "\n" not in str(error.value)
 
 
+@pytest.mark.slow  # ~15 s subprocess; the tfds source in-process above (the suite budget)
 def test_gan_tf_train_on_a_tfds_dataset_from_the_command_line(data_dir, tmp_path):
     run_dir = str(tmp_path / "run")
     result = subprocess.run(

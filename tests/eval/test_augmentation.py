@@ -92,6 +92,7 @@ def test_accuracies_are_the_confusion_matrices_traces(fashion, copied):
 
 
 @requires_fashion_mnist
+@pytest.mark.slow  # ~15 s (a third training): `make test-slow` (the suite budget)
 def test_real_only_model_is_reproducible_with_the_seed(fashion, copied, mislabelled):
     # Same real data, steps and seed in both calls: the real-only model is the same model,
     # and classifier_confusion (the half that trains one model) gives it too.

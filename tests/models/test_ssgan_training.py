@@ -150,6 +150,7 @@ def ssgan_config(epochs, **overrides):
     )
 
 
+@pytest.mark.slow  # ~30 s; models/test_variants.py resumes ssgan-2 by default (suite budget)
 def test_ssgan_resumes_exactly(tmp_path):
     """Stopped after one epoch and rerun, it ends exactly where the uninterrupted run
     does: same test accuracies, same weights (the Gaussian noise layers' random state
