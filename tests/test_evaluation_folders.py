@@ -29,6 +29,7 @@ def folder_classifier(emoji_folder, tmp_path_factory):
     return output, record
 
 
+@pytest.mark.slow  # ~30 s (trains the folder classifier): `make test-slow`
 @requires_emoji
 def test_a_folder_classifier_trains_on_its_sub_folders(folder_classifier):
     output, record = folder_classifier
@@ -40,6 +41,7 @@ def test_a_folder_classifier_trains_on_its_sub_folders(folder_classifier):
     assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 3)
 
 
+@pytest.mark.slow  # uses that classifier: `make test-slow`
 @requires_emoji
 def test_runs_on_the_folder_are_scored_with_it_at_64_px(emoji_folder, folder_classifier):
     output, _ = folder_classifier

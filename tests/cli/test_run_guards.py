@@ -145,6 +145,7 @@ def test_a_second_train_on_a_running_run_is_refused_while_readers_keep_working(m
     assert refused_after < 60  # TensorFlow's start-up; the lock is taken before any data
 
 
+@pytest.mark.slow  # ~16 s of subprocesses; in-process: tests/test_rundir.py (suite budget)
 def test_a_damaged_config_is_one_line_in_every_command_and_changes_nothing(
     finished_run, mnist_dir, tmp_path
 ):

@@ -80,6 +80,7 @@ def test_the_images_folder_loads_as_64px_colour_without_labels(anime_dir):
         data.load_dataset(name, with_labels=True)
 
 
+@pytest.mark.slow  # ~15 s of training; the loader's tests above run by default (suite budget)
 def test_dcgan_trains_on_the_anime_faces_folder(anime_dir, tmp_path):
     folder, _ = anime_dir
     config = gan_tf.make_config(

@@ -103,6 +103,7 @@ def test_real_only_model_is_reproducible_with_the_seed(fashion, copied, mislabel
     np.testing.assert_array_equal(alone, copied["real_confusion"])
 
 
+@pytest.mark.slow  # ~30 s with its fixture: `make test-slow`
 @requires_fashion_mnist
 def test_correct_extra_data_does_not_hurt_and_wrong_labels_do(copied, mislabelled):
     assert abs(copied["accuracy_gain"]) < 0.08

@@ -103,6 +103,7 @@ def test_shipped_mnist_classifier_reaches_its_stated_accuracy():
     assert accuracy > 0.94
 
 
+@pytest.mark.slow  # ~15 s; classifiers train by default in eval/test_augmentation.py (suite budget)
 def test_train_classifier_learns_a_separable_task():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, 256).astype(np.int32)
