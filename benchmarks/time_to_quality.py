@@ -131,6 +131,11 @@ FASHION_ARMS = {
     "xla": {"jit_compile": True},
     "simultaneous": {"update": "simultaneous"},
     "b16": {"batch_size": 16},
+    # fewer steps: today's default with its learning rate decayed linearly to 0 over a
+    # short run, as the colour recipe does; run with --steps_per_eval=375, so these
+    # "epochs" of 375 steps make 1,875 steps (one real epoch at batch 32) and 3,750 (two)
+    "decay_1875": {"lr_decay": "linear", "epochs": 5},
+    "decay_3750": {"lr_decay": "linear", "epochs": 10},
 }
 EMOJI_ARMS = {
     "before": BEFORE_STOCK,
