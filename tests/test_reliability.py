@@ -179,11 +179,8 @@ def test_a_crash_after_a_step_checkpoint_loses_only_the_steps_after_it(
     assert_same_run(run_dir, straight)
 
 
-@pytest.mark.parametrize(
-    "signame",
-    # ~29 s each of subprocesses; in-process: test_sigterm_mid_epoch_saves_and_the_resume_...
-    [pytest.param(name, marks=pytest.mark.slow) for name in ("SIGTERM", "SIGINT")],
-)
+@pytest.mark.slow  # ~29 s each of subprocesses; in-process: test_sigterm_mid_epoch_saves_...
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
 def test_signals_stop_the_command_with_one_line_and_the_rerun_finishes(
     signame, mnist_dir, tmp_path
 ):

@@ -203,12 +203,10 @@ def test_sample_without_a_run_fails_cleanly(tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "s.npz").exists()
 
 
-@pytest.mark.parametrize(
-    "model",
-    # each repeats test_variants' coverage through a subprocess (~15 s): `make test-slow`;
-    # dcgan's command line runs by default (test_train_resume_sample_and_gif)
-    [pytest.param(name, marks=pytest.mark.slow) for name in ("gan", "cgan", "wgan", "wgan_gp")],
-)
+# each repeats test_variants' coverage through a subprocess (~15 s); dcgan's command line
+# runs by default (test_train_resume_sample_and_gif)
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["gan", "cgan", "wgan", "wgan_gp"])
 def test_every_model_trains_from_the_command_line(model, mnist_dir, tmp_path):
     out = tmp_path / model
     args = [
