@@ -679,12 +679,42 @@ def test_best_needs_eval_every(mnist_dir, three_epochs):
 # ------------------------------------------------------------------------ kill -9 rounds
 
 
+def logged_steps(run_dir):
+    """Rows in ``run_dir``'s losses.csv (one per step at --log_every=1); 0 before it exists."""
+    try:
+        with open(run_dir / "losses.csv", encoding="utf-8") as handle:
+            return max(handle.read().count("\n") - 1, 0)
+    except FileNotFoundError:
+        return 0
+
+
+def run_until(command, env, stop):
+    """Start ``command`` and SIGKILL it the first time ``stop(seconds)`` is true; returns
+    (killed, process). The process may finish on its own first."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    while process.poll() is None:
+        if stop(time.perf_counter() - started):
+            process.kill()
+            process.wait()
+            return True, process
+        time.sleep(0.01)
+    return False, process
+
+
 @pytest.mark.slow  # ~2-4 min: `make test-slow`
 def test_kill_9_at_random_moments_then_rerun_until_done_equals_an_uninterrupted_run(
     mnist_dir, tmp_path
 ):
     """The command is killed with SIGKILL at random moments and rerun until it
-    finishes; no epoch is lost or repeated and the result equals a run never killed."""
+    finishes; no epoch is lost or repeated and the result equals a run never killed.
+
+    The moments are drawn from the run's own progress, not from wall time, so the
+    number of kills does not depend on how loaded the machine is: a kill lands either
+    during start-up (a random fraction of the reference run's start-up) or right after a
+    random step that lies ahead of the last kill and at least four steps before the end."""
     flags = [
         "--model=dcgan",
         "--dataset=mnist",
@@ -698,41 +728,46 @@ def test_kill_9_at_random_moments_then_rerun_until_done_equals_an_uninterrupted_
         "--seed=2",
         "--verbose=0",
     ]
+    total = 80  # 10 steps an epoch
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     script = os.path.join(ROOT, "experiments", "train.py")
     reference = tmp_path / "reference"
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, script, *flags, f"--output_dir={reference}"],
-        capture_output=True,
-        text=True,
-        env=env,
+    first_step = []
+
+    def note_start_up(seconds):
+        if not first_step and logged_steps(reference):
+            first_step.append(seconds)
+        return False
+
+    killed, done = run_until(
+        [sys.executable, script, *flags, f"--output_dir={reference}"], env, note_start_up
     )
-    assert done.returncode == 0, done.stderr
-    duration = time.perf_counter() - started  # start-up included: kills land all over
+    assert not killed and done.returncode == 0, done.stderr.read()
+    assert logged_steps(reference) == total and first_step
+    start_up = first_step[0]
     run_dir = tmp_path / "killed"
+    command = [sys.executable, script, *flags, f"--output_dir={run_dir}"]
     chooser = random.Random(15)
-    kills, rounds = 0, 0
-    while True:
-        rounds += 1
-        assert rounds <= 40, f"not finished after {kills} kills"
-        process = subprocess.Popen(
-            [sys.executable, script, *flags, f"--output_dir={run_dir}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
+    kinds, reached = [], 0
+    while reached + 1 <= total - 4 and len(kinds) < 6:
+        if chooser.random() < 1 / 3:  # during start-up (or restore), before any step
+            deadline = chooser.uniform(0.1, 0.9) * start_up
+            kind = "start-up"
+        else:
+            deadline = float("inf")
+            kind = "training"
+        target = chooser.randint(reached + 1, total - 4)  # stale rows are <= reached
+        killed, process = run_until(
+            command,
+            env,
+            lambda seconds, t=target, d=deadline: seconds > d or logged_steps(run_dir) >= t,
         )
-        try:
-            process.wait(timeout=chooser.uniform(0.25, 0.75) * duration)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            kills += 1
-            continue
-        assert process.returncode == 0, process.stderr.read()
-        break
-    assert kills >= 3
-    print(f"kill -9 rounds: {kills} kills, finished in round {rounds}")
+        assert killed, f"the run finished before its kill at step {target}"
+        kinds.append(kind)
+        reached = max(reached, logged_steps(run_dir))
+    killed, process = run_until(command, env, lambda seconds: False)
+    assert process.returncode == 0, process.stderr.read()
+    assert len(kinds) >= 4 and "training" in kinds, kinds
+    print(f"kill -9 rounds: {kinds}, then one to the end")
     assert_same_run(run_dir, reference)
     assert sorted(os.listdir(run_dir / "samples")) == [f"epoch_{e:04d}.png" for e in range(1, 9)]
