@@ -109,6 +109,12 @@ class TrainConfig:
     r2_weight: float = _field(
         0.0, "R2 penalty weight gamma: gamma/2 E||grad D(G(z))||^2 (R3GAN uses R1 + R2; 0 = off)."
     )
+    penalty_every: int = _field(
+        1,
+        "Lazy regularization (StyleGAN2): the gradient penalties (gp, R1, R2) are computed "
+        "every N steps and weighted N times, the same mean weight at ~1/N of their cost "
+        "(1 = every step).",
+    )
     clip_value: float = _field(0.0, "Clip D weights to [-c, c] after every D update (0 = off).")
     historical_averaging: float = _field(
         0.0,
@@ -331,6 +337,7 @@ def _validate_counts(config: TrainConfig) -> None:
         "ada_kimg",
         "pack",
         "replay_size",
+        "penalty_every",
     )
     for name in positive:
         value = getattr(config, name)

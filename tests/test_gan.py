@@ -493,6 +493,49 @@ def test_penalties_are_weighted_into_the_discriminator_update_and_logged():
     assert float(bias[0]) == pytest.approx(b0 - lr * weight, abs=1e-7)
 
 
+def test_a_lazy_penalty_is_applied_every_n_steps_times_n():
+    """Lazy regularization (StyleGAN2): with every=2 the penalty P = mean D(real) of the
+    test above (weight 3) acts on steps 0 and 2 only, weighted 2 x 3. The Wasserstein
+    loss leaves D's bias untouched (its gradient is 1 - 1), so the bias moves by
+    -lr * 6 on those steps and not at all on steps 1 and 3; the metric is 2 P, then 0."""
+    lr, weight, c = 0.01, 3.0, np.array([0.5, -1.0], np.float32)
+
+    def mean_real_score(critic, real, fake, draws):
+        del fake, draws
+        return tf.reduce_mean(critic(real))
+
+    gan = tiny_gan(
+        generator=keras.Sequential([keras.Input((2,)), dense(2, kernel=np.zeros([2, 2]), bias=c)]),
+        discriminator=keras.Sequential(
+            [keras.Input((2,)), dense(1, kernel=[[0.3], [-0.2]], bias=0.1)]
+        ),
+        learning_rate=lr,
+        parts=[parts.Penalty("mean_real", weight, mean_real_score, every=2)],
+    )
+    real = points(6, seed=2)
+    mean_real = real.numpy().mean(axis=0)
+    biases, logged = [], []
+    for _ in range(4):
+        kernel_before, bias_before = (v.numpy() for v in gan.discriminator.trainable_variables)
+        out = gan.run_step(real)
+        logged.append(
+            (float(out["mean_real"]), float(mean_real @ kernel_before[:, 0] + bias_before[0]))
+        )
+        biases.append(float(gan.discriminator.trainable_variables[1].numpy()[0]))
+    assert logged[0][0] == pytest.approx(2 * logged[0][1], abs=1e-5)
+    assert logged[2][0] == pytest.approx(2 * logged[2][1], abs=1e-5)
+    assert logged[1][0] == logged[3][0] == 0.0
+    assert biases == pytest.approx([0.1 - 0.06, 0.1 - 0.06, 0.1 - 0.12, 0.1 - 0.12], abs=1e-6)
+
+
+def test_penalty_every_switches_the_config_penalties_to_lazy():
+    config = gan_tf.make_config(model="dcgan", recipe="paper", r1_weight=1.0, penalty_every=16)
+    (penalty,) = parts.from_config(config)
+    assert (penalty.name, penalty.weight, penalty.every) == ("r1_penalty", 1.0, 16)
+    with pytest.raises(gan_tf.ConfigError, match="penalty_every must be a positive integer, got 0"):
+        gan_tf.make_config(model="dcgan", penalty_every=0)
+
+
 def test_ema_decay_warms_up_to_its_value():
     """min(decay, (1 + n) / (10 + n)) after n updates, as tf.train.ExponentialMovingAverage."""
     assert float(parts.ema_decay(0.999, tf.constant(0, tf.int64))) == pytest.approx(0.1)

@@ -88,7 +88,7 @@ def from_config(config, total_steps: int = 1) -> tuple[Part, ...]:
       total_steps: the run's generator steps (instance noise anneals over them).
     """
     penalties = tuple(
-        Penalty(name, getattr(config, penalty.weight_field))
+        Penalty(name, getattr(config, penalty.weight_field), every=config.penalty_every)
         for name, penalty in PENALTIES.items()
         if getattr(config, penalty.weight_field)
     )

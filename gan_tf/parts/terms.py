@@ -16,18 +16,33 @@ class Penalty(Part):
     """``weight * term(critic, real, fake, draws)`` added to the discriminator loss,
     for a penalty of :data:`gan_tf.regularizers.PENALTIES` (gradient penalty, R1).
 
+    With ``every > 1`` it is lazy (StyleGAN2's lazy regularization, Karras et al.,
+    2020, §3.1): computed only on the steps ``step % every == 0``, times ``every``,
+    so its mean weight is unchanged at ~1/every of its cost. Its metric is then
+    ``every * term`` on those steps and 0 between them: a window of steps that is a
+    multiple of ``every`` averages to the term's mean.
+
     Args:
       name: the penalty's registry name (its metric).
       weight: its weight, e.g. 10 for WGAN-GP.
       term: ``(critic, real, fake, draws) -> scalar`` (default: the registered one).
+      every: compute it every this many steps (1 = every step).
     """
 
-    def __init__(self, name: str, weight: float, term: Callable | None = None):
-        self.name, self.weight = name, float(weight)
+    def __init__(self, name: str, weight: float, term: Callable | None = None, every: int = 1):
+        self.name, self.weight, self.every = name, float(weight), int(every)
         self.term = term or regularizers.PENALTIES[name].term
 
     def discriminator_term(self, update: Update) -> tf.Tensor:
-        return self.term(update.critic, update.real, update.fake, update.draws)
+        def term():
+            return tf.cast(
+                self.term(update.critic, update.real, update.fake, update.draws), tf.float32
+            )
+
+        if self.every == 1:
+            return term()
+        due = tf.equal(tf.math.floormod(update.gan.step, self.every), 0)
+        return tf.cond(due, lambda: float(self.every) * term(), lambda: tf.zeros([], tf.float32))
 
 
 class HistoricalAveraging(Part):
