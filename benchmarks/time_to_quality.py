@@ -179,6 +179,15 @@ EMOJI_ARMS = {
     # the relativistic average loss (RaSGAN) on the default's nets: D judges reals against
     # the mean fake; its G step also scores the reals (~+2 % a step here)
     "w16_decay37_ra": {"arch": {"base_width": 16}, "epochs": 37, "loss": "relativistic"},
+    # lazy R1 (StyleGAN2: every 16th step, weighted 16x; ~+3 % a step) against the late D
+    # dominance; gamma 0.05 as r3gan's: at w16_decay37's end the term 0.5 E||grad D(x)||^2
+    # is 2.9 on reals, so 0.05 x 2.9 = 0.14 against a D loss of 0.045
+    "w16_decay37_r1": {
+        "arch": {"base_width": 16},
+        "epochs": 37,
+        "r1_weight": 0.05,
+        "penalty_every": 16,
+    },
     # cgan: its default before issue 29 (the paper's settings) against today's
     "cgan_before": {"model": "cgan", "recipe": "paper"},
     "cgan_default": {"model": "cgan"},
