@@ -53,6 +53,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -607,6 +608,23 @@ def _load_result(root: str, name: str) -> dict:
     }
 
 
+def _stop_arms_on_exit(started: list) -> None:
+    """A SIGTERM (``kill``) or Ctrl-C of this script also stops the arms it started:
+    an orphaned arm would keep training and share the CPU with the next benchmark,
+    spoiling both runs' seconds."""
+
+    def stop(signum, frame):
+        for process in started:
+            if process.poll() is None:
+                process.terminate()  # the arm saves a checkpoint and exits
+        for process in started:
+            process.wait()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def _wait(process) -> None:
     if process.wait():
         raise SystemExit(f"an arm failed: {' '.join(process.args)}")
@@ -626,10 +644,12 @@ def main(argv):
     for name in names:
         if name not in known:
             raise app.UsageError(f"unknown arm {name}; choose from {known}")
-    running = []
+    running, started = [], []
+    _stop_arms_on_exit(started)
     for name in [] if FLAGS.replot else names:
         print(f"running {name} ...", flush=True)
-        running.append(subprocess.Popen([sys.executable, __file__, f"--arm={name}", *passed]))
+        started.append(subprocess.Popen([sys.executable, __file__, f"--arm={name}", *passed]))
+        running.append(started[-1])
         if len(running) == FLAGS.parallel:
             _wait(running.pop(0))
     for process in running:

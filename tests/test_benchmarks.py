@@ -1,6 +1,8 @@
 """The benchmarks' shared arithmetic (benchmarks/_setup.py): FLOP counts from layer shapes."""
 
 import os
+import signal
+import subprocess
 import sys
 
 import gan_tf
@@ -34,3 +36,26 @@ def test_forward_and_train_step_flops_of_the_28px_dcgan_by_hand():
         100 * 7 * 7 * 128 + 7 * 7 * 25 * 128 * 64 + 14 * 14 * 25 * 64
     )
     assert _setup.forward_flops(fast_d) == 2 * (14 * 14 * 25 * 32 + 7 * 7 * 25 * 32 * 64 + 3136)
+
+
+def test_stopping_time_to_quality_stops_the_arms_it_started():
+    """A SIGTERM of the benchmark terminates its running arm subprocesses (an orphaned arm
+    would share the CPU with the next run) and exits with 128 + 15."""
+    code = (
+        "import os, signal, subprocess, sys\n"
+        "sys.path.insert(0, 'benchmarks')\n"
+        "import time_to_quality\n"
+        "arm = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "time_to_quality._stop_arms_on_exit([arm])\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    signal.pause()\n"
+        "except SystemExit as stopped:\n"
+        "    print(stopped.code, arm.poll())\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["143", str(-signal.SIGTERM)]
