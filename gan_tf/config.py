@@ -121,6 +121,11 @@ class TrainConfig:
         "Historical averaging weight: w * ||theta - mean of past theta||^2 added to both "
         "networks' losses (Salimans 2016; 0 = off).",
     )
+    lecam_weight: float = _field(
+        0.0,
+        "LeCam regularizer weight (Tseng 2021, for small data): scores beyond the other "
+        "side's moving average are pulled back (e.g. 0.01 for sigmoid losses; 0 = off).",
+    )
     feature_layer: str = _field(
         "",
         "Discriminator layer whose mean features the generator matches with "
@@ -451,7 +456,14 @@ def _validate_pack_and_unroll(config: TrainConfig, spec, pair) -> None:
         return
     leftovers = [
         name
-        for name in ("gp_weight", "r1_weight", "r2_weight", "historical_averaging", "clip_value")
+        for name in (
+            "gp_weight",
+            "r1_weight",
+            "r2_weight",
+            "historical_averaging",
+            "clip_value",
+            "lecam_weight",
+        )
         if getattr(config, name)
     ]
     if pair.taps:
@@ -473,6 +485,7 @@ def _validate_tricks(config: TrainConfig) -> None:
         ("r2_weight", ">= 0"),
         ("clip_value", ">= 0"),
         ("historical_averaging", ">= 0"),
+        ("lecam_weight", ">= 0"),
     ):
         if getattr(config, name) < 0:
             raise ConfigError(

@@ -1,5 +1,5 @@
 """Regularizers: the WGAN-GP gradient penalty, the R1 and R2 penalties, weight
-clipping and historical averaging.
+clipping, historical averaging and the LeCam regularizer.
 
 The penalties are pure functions; :data:`PENALTIES` registers each one under
 the metric name it is logged as, with the config field that holds its weight.
@@ -22,6 +22,7 @@ __all__ = [
     "gradient_penalty",
     "historical_averaging_penalty",
     "interpolate",
+    "lecam_penalty",
     "r1_penalty",
     "r2_penalty",
     "update_running_average",
@@ -113,6 +114,34 @@ def clip_weights(variables, clip_value: float) -> None:
     2017). Call it after **every** critic update, on every critic weight."""
     for variable in variables:
         variable.assign(tf.clip_by_value(variable, -clip_value, clip_value))
+
+
+def lecam_penalty(
+    real_logits: tf.Tensor, fake_logits: tf.Tensor, average_real: tf.Tensor, average_fake: tf.Tensor
+) -> tf.Tensor:
+    """The LeCam regularizer (Tseng, Jiang, Liu, Yang & Yang, 2021, "Regularizing
+    Generative Adversarial Networks under Limited Data", arXiv:2104.03310):
+    ``E[relu(D(x) - a_F)^2] + E[relu(a_R - D(G(z)))^2]``.
+
+    ``a_R`` and ``a_F`` are moving averages of the discriminator's mean score on real
+    and on generated data (kept by :class:`gan_tf.parts.LeCam`). Only scores that
+    overshoot the *other* side's average are pulled back, so the discriminator cannot
+    push real and fake scores apart without bound, as it does when it memorises a
+    small training set; the paper bounds the result by a LeCam divergence. As in the
+    authors' code, one-sided (``relu``), on raw scores (logits).
+
+    Args:
+      real_logits, fake_logits: the discriminator's scores ``[B, 1]``.
+      average_real, average_fake: scalar moving averages of the mean scores.
+
+    Returns:
+      Scalar float32 penalty; 0 while every real score is at most ``a_F`` and every
+      fake score at least ``a_R``.
+    """
+    real, fake = tf.cast(real_logits, tf.float32), tf.cast(fake_logits, tf.float32)
+    return tf.reduce_mean(tf.square(tf.nn.relu(real - average_fake))) + tf.reduce_mean(
+        tf.square(tf.nn.relu(average_real - fake))
+    )
 
 
 def historical_averaging_penalty(variables, averages) -> tf.Tensor:

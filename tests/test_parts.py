@@ -15,15 +15,15 @@ def test_a_config_switches_parts_on_in_registry_order():
     config = gan_tf.make_config(
         model="dcgan", recipe="paper", gp_weight=10.0, ema=0.99, label_flip=0.05,
         augment="flip", ada_target=0.6, instance_noise=0.1, historical_averaging=0.01,
-        clip_value=0.5, loss="wasserstein", replay=0.25, replay_size=32,
+        clip_value=0.5, loss="wasserstein", replay=0.25, replay_size=32, lecam_weight=0.01,
     )  # fmt: skip
     made = parts.from_config(config, total_steps=200)
     assert [type(part).__name__ for part in made] == [
-        "Penalty", "HistoricalAveraging", "Augment", "InstanceNoise", "LabelFlip", "Replay",
-        "WeightClipping", "EMA",
+        "Penalty", "HistoricalAveraging", "LeCam", "Augment", "InstanceNoise", "LabelFlip",
+        "Replay", "WeightClipping", "EMA",
     ]  # fmt: skip
-    assert (made[5].share, made[5].size) == (0.25, 32)
-    penalty, _, augment, noise, *_ = made
+    assert (made[6].share, made[6].size) == (0.25, 32)
+    penalty, _, _, augment, noise, *_ = made
     assert (penalty.name, penalty.weight) == ("gradient_penalty", 10.0)
     assert augment.ada_rate == pytest.approx(64 / 100_000) and noise.anneal_steps == 200
     assert parts.from_config(gan_tf.make_config(model="dcgan", recipe="paper")) == ()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import losses, make_config, parts, regularizers
+from gan_tf import ConfigError, losses, make_config, parts, regularizers
 from gan_tf.build import build_gan
 from gan_tf.distribute import Draws
 from gan_tf.gan import GAN
@@ -260,3 +260,80 @@ def test_running_average_is_the_mean_of_every_value_so_far():
     assert float(average[0][0]) == pytest.approx(3.0)
     regularizers.update_running_average(average, [tf.Variable([9.0])], 3)  # mean(2, 4, 9)
     assert float(average[0][0]) == pytest.approx(5.0)
+
+
+def test_lecam_penalty_hand_computed():
+    """real - a_F = (2.5, 1, -0.5) -> relu^2 mean 7.25/3; a_R - fake = (4, 0, 1) -> 17/3."""
+    real = tf.constant([[2.0], [0.5], [-1.0]])
+    fake = tf.constant([[-3.0], [1.0], [0.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([real, fake])
+        value = regularizers.lecam_penalty(real, fake, tf.constant(1.0), tf.constant(-0.5))
+    assert float(value) == pytest.approx(7.25 / 3 + 17 / 3, abs=1e-6)
+    # d/dreal = 2 relu(real - a_F) / 3; d/dfake = -2 relu(a_R - fake) / 3
+    np.testing.assert_allclose(tape.gradient(value, real).numpy()[:, 0], [5 / 3, 2 / 3, 0.0])
+    np.testing.assert_allclose(tape.gradient(value, fake).numpy()[:, 0], [-8 / 3, 0.0, -2 / 3])
+    inside = regularizers.lecam_penalty(real, fake, tf.constant(-5.0), tf.constant(5.0))
+    assert float(inside) == 0.0  # every score on its own side of the other's average
+
+
+def lecam_gan(weight, w, c):
+    keras.utils.set_random_seed(0)
+    gan = GAN(
+        keras.Sequential([keras.Input((2,)), _dense(2, np.zeros([2, 2]), c)]),
+        keras.Sequential([keras.Input((2,)), _dense(1, w[:, None], 0.25)]),
+        latent_dim=2,
+    )
+    gan.compile(
+        generator_optimizer=keras.optimizers.SGD(0.1),
+        discriminator_optimizer=keras.optimizers.SGD(0.1),
+        loss=losses.LossPair(
+            losses.wasserstein_generator_loss, losses.wasserstein_discriminator_loss, False
+        ),
+        parts=[parts.LeCam(weight)],
+    )
+    return gan
+
+
+def test_lecam_in_the_step_uses_the_averages_then_updates_them(tmp_path):
+    """D(x) = w.x + 0.25 and a generator that outputs the constant c. Step 0 uses averages
+    of 0: the penalty is mean(relu(D(x))^2) + relu(-D(c))^2, and the update adds
+    lambda * its gradient to the Wasserstein one. After it the averages hold 0.9 x the
+    step's mean scores (decay warm-up: min(0.99, 1/10) = 0.1)."""
+    weight, w, c = 0.5, np.array([0.6, -0.8]), np.array([-1.0, 1.0])
+    gan = lecam_gan(weight, w, c)
+    real = tf.random.stateless_normal([8, 2], seed=[5, 6])
+    scores = real.numpy() @ w + 0.25
+    fake_score = float(c @ w + 0.25)  # -1.15: below 0, so its half is active
+    out = gan.run_step(real)
+    expected = np.mean(np.maximum(scores, 0) ** 2) + max(-fake_score, 0.0) ** 2
+    assert float(out["lecam"]) == pytest.approx(expected, rel=1e-5)
+    assert float(out["real_score"]) == pytest.approx(scores.mean(), abs=1e-5)
+    assert float(out["fake_score"]) == pytest.approx(fake_score, abs=1e-5)
+    kernel = gan.discriminator.trainable_variables[0].numpy()[:, 0]
+    active = scores > 0  # d/dw: 2 mean(relu(D(x)) x) + 2 relu(-D(c)) (-c)
+    lecam_grad = 2 * (scores[active, None] * real.numpy()[active]).sum(0) / 8 - 2 * 1.15 * c
+    expected_w = w - 0.1 * (c - real.numpy().mean(0) + weight * lecam_grad)
+    np.testing.assert_allclose(kernel, expected_w, rtol=1e-5, atol=1e-6)
+    (lecam,) = gan.parts
+    assert float(lecam.averages.real) == pytest.approx(0.9 * scores.mean(), abs=1e-5)
+    assert float(lecam.averages.fake) == pytest.approx(0.9 * fake_score, abs=1e-5)
+    path = gan.checkpoint().save(str(tmp_path / "ckpt"))  # the averages are state
+    restored = lecam_gan(weight, w, c)
+    restored.checkpoint().restore(path).assert_existing_objects_matched()
+    assert float(restored.parts[0].averages.real) == float(lecam.averages.real)
+    assert float(restored.parts[0].averages.fake) == float(lecam.averages.fake)
+    second = gan.run_step(real)  # decay min(0.99, 2/11)
+    d = 2 / 11
+    expected_real = d * 0.9 * scores.mean() + (1 - d) * float(second["real_score"])
+    assert float(lecam.averages.real) == pytest.approx(expected_real, abs=1e-5)
+
+
+def test_lecam_weight_from_the_config():
+    config = make_config(model="dcgan", recipe="paper", lecam_weight=0.01)
+    (lecam,) = parts.from_config(config)
+    assert (type(lecam).__name__, lecam.weight, lecam.decay) == ("LeCam", 0.01, 0.99)
+    gan = build_gan(config, (28, 28, 1))
+    assert gan.metric_names[-3:] == ("lecam", "real_score", "fake_score")
+    with pytest.raises(ConfigError, match="lecam_weight must be >= 0"):
+        make_config(model="dcgan", lecam_weight=-1.0)

@@ -19,7 +19,7 @@ from gan_tf.augment import parse_policy
 from gan_tf.parts.base import Part, Update
 from gan_tf.parts.hooks import EMA, WeightClipping, ema_decay
 from gan_tf.parts.replay import Replay
-from gan_tf.parts.terms import HistoricalAveraging, Penalty
+from gan_tf.parts.terms import HistoricalAveraging, LeCam, Penalty
 from gan_tf.parts.transforms import Augment, InstanceNoise, LabelFlip
 from gan_tf.regularizers import PENALTIES
 
@@ -30,6 +30,7 @@ __all__ = [
     "HistoricalAveraging",
     "InstanceNoise",
     "LabelFlip",
+    "LeCam",
     "Part",
     "Penalty",
     "Registered",
@@ -61,6 +62,7 @@ PARTS: dict[str, Registered] = {
     "historical_averaging": Registered(
         "historical_averaging", lambda c, _: HistoricalAveraging(c.historical_averaging)
     ),
+    "lecam": Registered("lecam_weight", lambda c, _: LeCam(c.lecam_weight)),
     "augment": Registered(
         "augment",
         lambda c, _: Augment(
