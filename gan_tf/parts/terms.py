@@ -114,8 +114,11 @@ class LeCam(Part):
     penalty) and ``real_score``, ``fake_score`` (the batch means averaged).
 
     Args:
-      weight: the penalty's weight (the authors: 0.3 for BigGAN's hinge loss, 0.01
-        for StyleGAN2's logistic loss).
+      weight: the penalty's weight. The authors' scripts use 0.3 with BigGAN's
+        hinge loss (CIFAR); their StyleGAN2 runs use 1e-6 and less, on that code's
+        own loss scale. With a sigmoid loss, ``weight = 0.01`` lets a real score ``s``
+        settle where ``1 - sigmoid(s) = 4 * 0.01 * s`` (about 1.8) when the fake
+        scores sit at ``-s``.
       decay: the moving averages' decay.
     """
 
