@@ -130,7 +130,7 @@ def train_step_flops(
     discriminator,
     batch_size: int,
     simultaneous: bool,
-    penalties: int = 0,
+    penalties: float = 0,
     n_critic: int = 1,
 ) -> int:
     """FLOPs of one train step (n_critic = 1) from the forward counts G and D per example.
@@ -144,13 +144,14 @@ def train_step_flops(
     A gradient penalty (R1, R2, WGAN-GP) adds about 6D per example and D update: a
     forward and an input-gradient pass (2D), and the weight gradient of that
     gradient, about twice both (4D). ``n_critic`` D updates each cost G + 6D
-    (+ the penalties); the G update costs 3G + 2D.
+    (+ the penalties); the G update costs 3G + 2D. ``penalties`` may be fractional:
+    a lazy penalty (``penalty_every=N``) counts 1/N.
     """
     g, d = forward_flops(generator), forward_flops(discriminator)
     if simultaneous:
-        return batch_size * (3 * g + 7 * d + 6 * d * penalties)
+        return round(batch_size * (3 * g + 7 * d + 6 * d * penalties))
     critic = g + 6 * d + 6 * d * penalties
-    return batch_size * (n_critic * critic + 3 * g + 2 * d)
+    return round(batch_size * (n_critic * critic + 3 * g + 2 * d))
 
 
 def matmul_peak_flops(dtype: str = "float32", size: int = 2048, repeats: int = 7) -> float:

@@ -262,8 +262,10 @@ def _goal() -> float:
     return min(float(target) for target in _targets())
 
 
-def _penalties(config) -> int:
-    return sum(bool(w) for w in (config.gp_weight or config.r1_weight, config.r2_weight))
+def _penalties(config) -> float:
+    """Gradient penalties a step computes on average (lazy ones: 1 / penalty_every each)."""
+    count = sum(bool(w) for w in (config.gp_weight or config.r1_weight, config.r2_weight))
+    return count / config.penalty_every
 
 
 def run_library_arm(name: str, run_dir: str) -> dict:

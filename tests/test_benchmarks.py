@@ -30,6 +30,8 @@ def test_forward_and_train_step_flops_of_the_28px_dcgan_by_hand():
     assert r1_r2 == 64 * (4 * g + 8 * d + 12 * d)
     gp = _setup.train_step_flops(generator, discriminator, 64, False, penalties=1, n_critic=5)
     assert gp == 64 * (5 * (g + 12 * d) + 3 * g + 2 * d)
+    lazy = _setup.train_step_flops(generator, discriminator, 64, False, penalties=1 / 16)
+    assert lazy == 64 * (4 * g + 8 * d) + 64 * 6 * d // 16  # R1 every 16th step
     # the fast recipe's base_width=32 under mixed precision (wrapped outputs): a quarter
     fast_g, fast_d = build_networks(gan_tf.make_config(precision="mixed_bfloat16"), (28, 28, 1))
     assert _setup.forward_flops(fast_g) == 2 * (
