@@ -442,26 +442,37 @@ def test_alternating_update_scores_fresh_fakes_with_the_updated_discriminator():
     assert abs(float(reused) - float(expected_g)) > 1e-3  # the noise was fresh
 
 
+def mean_real_score(critic, real, fake, draws):
+    """A penalty term for the tests: the critic's mean score on the real batch."""
+    del fake, draws
+    return tf.reduce_mean(critic(real))
+
+
+def linear_pair(c, learning_rate, step_parts):
+    """The generator outputs the constant ``c``; D(x) = (0.3, -0.2).x + 0.1."""
+    return tiny_gan(
+        generator=keras.Sequential([keras.Input((2,)), dense(2, kernel=np.zeros([2, 2]), bias=c)]),
+        discriminator=keras.Sequential(
+            [keras.Input((2,)), dense(1, kernel=[[0.3], [-0.2]], bias=0.1)]
+        ),
+        learning_rate=learning_rate,
+        parts=step_parts,
+    )
+
+
 def test_penalties_are_weighted_into_the_discriminator_update_and_logged():
     """D(x) = w.x + b, the generator outputs the constant c, Wasserstein loss and a penalty
     term P = mean D(real) with weight 3: the SGD update of w is
     -lr * (c - mean(real) + 3 * mean(real)) and of b is -lr * (1 - 1 + 3)."""
     lr, weight, c = 0.01, 3.0, np.array([0.5, -1.0], np.float32)
 
-    def mean_real_score(critic, real, fake, draws):
-        del fake, draws
-        return tf.reduce_mean(critic(real))
-
     def constant_term(critic, real, fake, draws):
         return tf.constant(7.0)
 
-    gan = tiny_gan(
-        generator=keras.Sequential([keras.Input((2,)), dense(2, kernel=np.zeros([2, 2]), bias=c)]),
-        discriminator=keras.Sequential(
-            [keras.Input((2,)), dense(1, kernel=[[0.3], [-0.2]], bias=0.1)]
-        ),
-        learning_rate=lr,
-        parts=[
+    gan = linear_pair(
+        c,
+        lr,
+        [
             parts.Penalty("mean_real", weight, mean_real_score),
             parts.Penalty("seven", 0.0, constant_term),
         ],
@@ -499,19 +510,7 @@ def test_a_lazy_penalty_is_applied_every_n_steps_times_n():
     loss leaves D's bias untouched (its gradient is 1 - 1), so the bias moves by
     -lr * 6 on those steps and not at all on steps 1 and 3; the metric is 2 P, then 0."""
     lr, weight, c = 0.01, 3.0, np.array([0.5, -1.0], np.float32)
-
-    def mean_real_score(critic, real, fake, draws):
-        del fake, draws
-        return tf.reduce_mean(critic(real))
-
-    gan = tiny_gan(
-        generator=keras.Sequential([keras.Input((2,)), dense(2, kernel=np.zeros([2, 2]), bias=c)]),
-        discriminator=keras.Sequential(
-            [keras.Input((2,)), dense(1, kernel=[[0.3], [-0.2]], bias=0.1)]
-        ),
-        learning_rate=lr,
-        parts=[parts.Penalty("mean_real", weight, mean_real_score, every=2)],
-    )
+    gan = linear_pair(c, lr, [parts.Penalty("mean_real", weight, mean_real_score, every=2)])
     real = points(6, seed=2)
     mean_real = real.numpy().mean(axis=0)
     biases, logged = [], []

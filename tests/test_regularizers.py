@@ -174,11 +174,9 @@ def _dense(units, kernel, bias):
     )
 
 
-def test_train_step_adds_gamma_times_r1_to_the_critic_loss_and_logs_r1():
-    """D(x) = w.x + b, a generator that outputs the constant c, Wasserstein loss, SGD and
-    R1 weight gamma: the logged r1_penalty is 0.5 ||w||^2 of the pre-update critic and
-    the update is w <- w - lr * (c - mean(real) + gamma * w), b unchanged."""
-    lr, gamma, w, c = 0.1, 10.0, np.array([0.6, -0.8]), np.array([1.0, 2.0])
+def linear_gan(part, w, c, lr=0.1):
+    """D(x) = w.x + 0.25, a generator that outputs the constant c, Wasserstein loss, SGD
+    at ``lr`` for both networks and ``part`` in the step."""
     keras.utils.set_random_seed(0)
     gan = GAN(
         keras.Sequential([keras.Input((2,)), _dense(2, np.zeros([2, 2]), c)]),
@@ -191,8 +189,18 @@ def test_train_step_adds_gamma_times_r1_to_the_critic_loss_and_logs_r1():
         loss=losses.LossPair(
             losses.wasserstein_generator_loss, losses.wasserstein_discriminator_loss, False
         ),
-        parts=[parts.Penalty("r1_penalty", gamma, regularizers.PENALTIES["r1_penalty"].term)],
+        parts=[part],
     )
+    return gan
+
+
+def test_train_step_adds_gamma_times_r1_to_the_critic_loss_and_logs_r1():
+    """D(x) = w.x + b, a generator that outputs the constant c, Wasserstein loss, SGD and
+    R1 weight gamma: the logged r1_penalty is 0.5 ||w||^2 of the pre-update critic and
+    the update is w <- w - lr * (c - mean(real) + gamma * w), b unchanged."""
+    lr, gamma, w, c = 0.1, 10.0, np.array([0.6, -0.8]), np.array([1.0, 2.0])
+    r1 = parts.Penalty("r1_penalty", gamma, regularizers.PENALTIES["r1_penalty"].term)
+    gan = linear_gan(r1, w, c, lr)
     real = tf.random.stateless_normal([8, 2], seed=[5, 6])
     out = gan.run_step(real)
     assert float(out["r1_penalty"]) == pytest.approx(0.5 * (0.36 + 0.64), rel=1e-6)  # 0.5
@@ -277,31 +285,13 @@ def test_lecam_penalty_hand_computed():
     assert float(inside) == 0.0  # every score on its own side of the other's average
 
 
-def lecam_gan(weight, w, c):
-    keras.utils.set_random_seed(0)
-    gan = GAN(
-        keras.Sequential([keras.Input((2,)), _dense(2, np.zeros([2, 2]), c)]),
-        keras.Sequential([keras.Input((2,)), _dense(1, w[:, None], 0.25)]),
-        latent_dim=2,
-    )
-    gan.compile(
-        generator_optimizer=keras.optimizers.SGD(0.1),
-        discriminator_optimizer=keras.optimizers.SGD(0.1),
-        loss=losses.LossPair(
-            losses.wasserstein_generator_loss, losses.wasserstein_discriminator_loss, False
-        ),
-        parts=[parts.LeCam(weight)],
-    )
-    return gan
-
-
 def test_lecam_in_the_step_uses_the_averages_then_updates_them(tmp_path):
     """D(x) = w.x + 0.25 and a generator that outputs the constant c. Step 0 uses averages
     of 0: the penalty is mean(relu(D(x))^2) + relu(-D(c))^2, and the update adds
     lambda * its gradient to the Wasserstein one. After it the averages hold 0.9 x the
     step's mean scores (decay warm-up: min(0.99, 1/10) = 0.1)."""
     weight, w, c = 0.5, np.array([0.6, -0.8]), np.array([-1.0, 1.0])
-    gan = lecam_gan(weight, w, c)
+    gan = linear_gan(parts.LeCam(weight), w, c)
     real = tf.random.stateless_normal([8, 2], seed=[5, 6])
     scores = real.numpy() @ w + 0.25
     fake_score = float(c @ w + 0.25)  # -1.15: below 0, so its half is active
@@ -319,7 +309,7 @@ def test_lecam_in_the_step_uses_the_averages_then_updates_them(tmp_path):
     assert float(lecam.averages.real) == pytest.approx(0.9 * scores.mean(), abs=1e-5)
     assert float(lecam.averages.fake) == pytest.approx(0.9 * fake_score, abs=1e-5)
     path = gan.checkpoint().save(str(tmp_path / "ckpt"))  # the averages are state
-    restored = lecam_gan(weight, w, c)
+    restored = linear_gan(parts.LeCam(weight), w, c)
     restored.checkpoint().restore(path).assert_existing_objects_matched()
     assert float(restored.parts[0].averages.real) == float(lecam.averages.real)
     assert float(restored.parts[0].averages.fake) == float(lecam.averages.fake)
