@@ -48,6 +48,7 @@ writes the grid of each arm at its stopping point beside it (``*_grids.png``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -145,6 +146,9 @@ EMOJI_ARMS = {
     # the README's command, `gan-tf train --dataset=emoji --epochs=25`: the colour recipe's
     # learning rate decays to 0 over the run, so the run's length is part of the recipe
     "default": {"epochs": 25},
+    # the README's command since: `gan-tf train --dataset=emoji --minutes=30`, the epochs
+    # timed on the machine so that the decay ends with the budget
+    "minutes30": {"minutes": 30},
     # the recipe sweep's levers, each one change from ``before``
     "lr4": {**FAST_BEFORE, "learning_rate": 4e-4},
     "lr2": {**FAST_BEFORE, "learning_rate": 2e-4},
@@ -208,7 +212,7 @@ TASKS = {
     ),
     "emoji": Task(
         "emoji", 6_822, 9, "fd_classifier,kid_classifier,pr_classifier,coverage", 2_000,
-        ("1.87", "0.95"), EMOJI_ARMS, ("before", "default"), "emoji",
+        ("1.87", "0.95"), EMOJI_ARMS, ("before", "minutes30"), "emoji",
     ),
 }  # fmt: skip
 TITLES = {
@@ -217,6 +221,7 @@ TITLES = {
     "plain": "plain tutorial loop (paper nets, float32)",
     "before": "before: dcgan, the 28 px fast recipe",
     "w32_b32_decay": "colour recipe, base_width 32",
+    "minutes30": "now: the defaults, --minutes=30",
     "w24_decay15": "base_width 24, --epochs=15",
     "g24_d32_decay15": "base_width 24, d_base_width 32",
     "w16_decay26": "now: base_width 16, --epochs=26",
@@ -284,11 +289,12 @@ def run_library_arm(name: str, run_dir: str) -> dict:
     else:  # a length only where it sets a schedule: a constant-rate arm runs to the budget
         decays = resolved.lr_decay != "none"
         epochs = FLAGS.epochs if FLAGS.epochs and decays else 10_000
+    if "minutes" not in overrides:  # a budget arm's epochs are timed by gan_tf.train
+        overrides = {"epochs": epochs, **overrides}  # an arm's own: its lr_decay's length
     config = _config(
         {
             **overrides,
             "steps_per_epoch": half,
-            "epochs": overrides.get("epochs", epochs),  # an arm's own: its lr_decay's length
             "eval_every": FLAGS.eval_every,
             "eval_samples": FLAGS.eval_samples or task.eval_samples,
             "eval_metrics": task.metrics,
@@ -614,21 +620,28 @@ def _load_result(root: str, name: str) -> dict:
     }
 
 
-def _stop_arms_on_exit(started: list) -> None:
-    """A SIGTERM (``kill``) or Ctrl-C of this script also stops the arms it started:
+@contextlib.contextmanager
+def _arms_stopped_on_exit(started: list):
+    """Inside, a SIGTERM (``kill``) or Ctrl-C of this script stops the arms it started:
     an orphaned arm would keep training and share the CPU with the next benchmark,
-    spoiling both runs' seconds."""
+    spoiling both runs' seconds. The signal only raises ``SystemExit`` (128 + signum);
+    the arms are terminated and reaped on the way out, not in the handler: the main
+    thread is usually inside ``Popen.wait``, which is not re-entrant."""
 
     def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop), signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
         for process in started:
             if process.poll() is None:
                 process.terminate()  # the arm saves a checkpoint and exits
         for process in started:
             process.wait()
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
 
 
 def _wait(process) -> None:
@@ -651,15 +664,17 @@ def main(argv):
         if name not in known:
             raise app.UsageError(f"unknown arm {name}; choose from {known}")
     running, started = [], []
-    _stop_arms_on_exit(started)
-    for name in [] if FLAGS.replot else names:
-        print(f"running {name} ...", flush=True)
-        started.append(subprocess.Popen([sys.executable, __file__, f"--arm={name}", *passed]))
-        running.append(started[-1])
-        if len(running) == FLAGS.parallel:
-            _wait(running.pop(0))
-    for process in running:
-        _wait(process)
+    with _arms_stopped_on_exit(started):
+        for name in [] if FLAGS.replot else names:
+            print(f"running {name} ...", flush=True)
+            started.append(
+                subprocess.Popen([sys.executable, __file__, f"--arm={name}", *passed])
+            )
+            running.append(started[-1])
+            if len(running) == FLAGS.parallel:
+                _wait(running.pop(0))
+        for process in running:
+            _wait(process)
     for name in names:
         results[name] = _load_result(root, name)
         row = summarise(name, results[name])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import types
 import typing
 from typing import Any
@@ -80,6 +81,13 @@ class TrainConfig:
     data_dir: str | None = _field(None, "Directory with the dataset's raw files (also tfds').")
     download: bool = _field(True, "Let tfds.load download the dataset if no local files exist.")
     epochs: int = _field(5, "Total epochs; a larger value extends a finished run.")
+    minutes: float = _field(
+        0.0,
+        "Training-time budget instead of epochs: > 0 times this machine's train step before "
+        "the first one and sets epochs so the steps take about this long (the colour "
+        "recipe's learning rate then decays to 0 at the budget's end; evaluation and "
+        "checkpoints extra); 0 = use epochs.",
+    )
     batch_size: int = _field(64, "Batch size (the global batch under --strategy).")
     latent_dim: int = _field(100, "Noise dimension.")
     latent_distribution: str = _field(
@@ -351,6 +359,10 @@ def _validate_counts(config: TrainConfig) -> None:
 
 
 def _validate_optimization(config: TrainConfig) -> None:
+    if not (isinstance(config.minutes, (int, float)) and 0 <= config.minutes < math.inf):
+        raise ConfigError(
+            f"minutes must be >= 0 (0 = use epochs), got {config.minutes}", "minutes"
+        )
     if not config.learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
     if config.d_learning_rate is not None and not config.d_learning_rate > 0:
@@ -664,6 +676,10 @@ def make_config(*, data_shape: tuple[int, ...] | None = None, **overrides: Any) 
             f"unknown config field(s): {', '.join(unknown)}; the fields are: {', '.join(known)}"
         )
     given = {key: value for key, value in overrides.items() if value is not None}
+    if given.get("minutes") and "epochs" in given:
+        raise ConfigError(
+            "pass epochs or minutes, not both (minutes chooses the epochs)", "epochs", "minutes"
+        )
     spec = models.get_model(given.get("model", TrainConfig.model))
     shape = tuple(data_shape) if data_shape is not None else _data_shape(given)
     values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe), shape)

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import (
+    budget,
     data,
     distribute,
     evaluation,
@@ -277,6 +278,15 @@ def _train_locked(
     )
     dataset, steps_per_epoch = _load_data(config, spec, handed)
     plug_state = spec.training.prepare(config, dataset)  # before anything is written
+    timing = None
+    if config.minutes and not _same_budget(config, run_dir, restart):
+        _print(verbose, f"Timing the train step for --minutes={config.minutes:g} ...")
+        config, timing = budget.resolve(
+            config, dataset, steps_per_epoch, strategy, spec, plug_state,
+            (generator, discriminator) if custom else (None, None),
+        )  # fmt: skip
+        _print(verbose, timing.describe())
+        changes = [] if restart else rundir.resume_changes(config, run_dir)
     gan = build_gan(
         config,
         dataset.image_shape,
@@ -321,6 +331,7 @@ def _train_locked(
         "events": [],
         "moved_to": moved,
         "stopped_early": False,
+        "timing": dataclasses.asdict(timing) if timing else None,
     }
     if summary["already_finished"]:
         return _already_finished(config, run_dir, summary, int(gan.step.numpy()), chief, verbose)
@@ -389,6 +400,8 @@ def _checked(config, run_dir, spec, strategy, restart, networks):
     resolved), the fields changed on resume, the same kind of networks, the replicas
     and the memory. Returns ``(config, precision_reason, changes, memory)``."""
     config, precision_reason = _choose_precision(config, None if restart else run_dir, strategy)
+    if config.minutes and _same_budget(config, run_dir, restart):
+        config = budget.saved_epochs(config, rundir.load_config(run_dir))
     changes = [] if restart else rundir.resume_changes(config, run_dir)
     if not restart:
         rundir.check_same_networks(run_dir, networks is not None)
@@ -396,6 +409,14 @@ def _checked(config, run_dir, spec, strategy, restart, networks):
     host = distribute.computes_on_host(strategy)
     memory = resources.check_memory(config, host=host, networks=networks, spec=spec)
     return config, precision_reason, changes, memory
+
+
+def _same_budget(config, run_dir: str, restart: bool) -> bool:
+    """Whether ``run_dir`` holds a run trained with ``config.minutes`` (its epochs were
+    chosen then: the same command resumes the same schedule without timing again)."""
+    if restart or not rundir.has_config(run_dir):
+        return False
+    return rundir.load_config(run_dir).minutes == config.minutes
 
 
 def _start_lines(

@@ -1,0 +1,168 @@
+"""A training-time budget: ``--minutes=M`` picks the epochs whose steps take about M
+minutes on this machine.
+
+A recipe that decays the learning rate to 0 at the run's last step (the colour recipe,
+``lr_decay=linear``) makes the run's length part of the recipe, and the same length is
+8 minutes on one CPU and 45 on another. With ``minutes`` set, :func:`resolve` times the
+run's own train step before the run's first step, on a throwaway copy of the run's GAN
+fed the run's own batches, and sets ``epochs`` so that the steps fill the budget.
+Evaluation, sample grids and checkpoints come on top, as they do in the seconds the
+loop reports.
+
+The chosen ``epochs`` is saved with the run's config, so rerunning the same command
+resumes the same schedule without timing again; a different ``minutes`` on resume times
+again and extends (or ends) the run as a different ``epochs`` would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+
+import tensorflow as tf
+
+from gan_tf import data, distribute
+from gan_tf.build import build_gan, initialize_from_data
+from gan_tf.config import TrainConfig
+from gan_tf.errors import ConfigError
+
+__all__ = ["Timing", "epochs_for", "resolve", "saved_epochs", "time_step"]
+
+WARMUP_CALLS = 3  # traced and untimed: the first calls build and warm the pipeline
+TIMED_SECONDS = 4.0  # time steps until this much has passed ...
+MIN_TIMED_CALLS, MAX_TIMED_CALLS = 5, 60  # ... within these bounds
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """What :func:`resolve` measured: seconds per generator step (the median over
+    ``calls`` timed calls) and the epochs chosen for ``minutes``."""
+
+    minutes: float
+    seconds_per_step: float
+    calls: int
+    steps_per_epoch: int
+    epochs: int
+
+    def describe(self) -> str:
+        steps = self.epochs * self.steps_per_epoch
+        return (
+            f"--minutes={self.minutes:g}: a step takes {1000 * self.seconds_per_step:.0f} ms "
+            f"here (median of {self.calls} timed calls), so epochs={self.epochs} "
+            f"({steps:,} steps, ~{steps * self.seconds_per_step / 60:.1f} min of steps; "
+            "evaluation and checkpoints come on top)"
+        )
+
+
+def epochs_for(minutes: float, seconds_per_step: float, steps_per_epoch: int) -> int:
+    """The most whole epochs of ``steps_per_epoch`` steps at ``seconds_per_step`` that
+    fit ``minutes`` (at least 1).
+
+    Raises:
+      ValueError: a non-positive argument.
+    """
+    if minutes <= 0 or seconds_per_step <= 0 or steps_per_epoch <= 0:
+        raise ValueError(
+            f"minutes, seconds_per_step and steps_per_epoch must be > 0, got {minutes}, "
+            f"{seconds_per_step}, {steps_per_epoch}"
+        )
+    return max(1, math.floor(60.0 * minutes / (seconds_per_step * steps_per_epoch) + 1e-9))
+
+
+def saved_epochs(config: TrainConfig, saved: TrainConfig | None) -> TrainConfig:
+    """``config`` with the epochs the saved run chose for the same ``minutes`` (the
+    same command rerun resumes the same schedule); unchanged otherwise."""
+    if config.minutes and saved is not None and saved.minutes == config.minutes:
+        return dataclasses.replace(config, epochs=saved.epochs)
+    return config
+
+
+def time_step(
+    config: TrainConfig,
+    dataset: data.ImageDataset,
+    steps_per_epoch: int,
+    strategy: tf.distribute.Strategy,
+    spec,
+    plug_state=None,
+    networks=(None, None),
+) -> tuple[float, int]:
+    """Seconds per generator step of ``config``'s train step on ``dataset``, as
+    ``(median seconds per step, timed calls)``: a throwaway GAN (built as the run's,
+    in ``strategy``; your own ``networks`` are copied with ``keras.models.clone_model``)
+    runs ``WARMUP_CALLS`` untimed calls, then calls of ``steps_per_call`` steps until
+    ``TIMED_SECONDS`` have passed (``MIN_TIMED_CALLS`` to ``MAX_TIMED_CALLS`` calls).
+    The run's own GAN and random state are untouched: it is built afterwards, from
+    the seed."""
+    import keras
+
+    generator, discriminator = networks
+    if generator is not None:
+        with strategy.scope():
+            generator = keras.models.clone_model(generator)
+            discriminator = keras.models.clone_model(discriminator)
+    gan = build_gan(
+        config,
+        dataset.image_shape,
+        dataset.num_classes,
+        total_steps=max(1, config.epochs) * steps_per_epoch,
+        strategy=strategy,
+        generator=generator,
+        discriminator=discriminator,
+        spec=spec,
+    )
+    initialize_from_data(gan.discriminator, dataset)
+    batches = spec.training.batches(plug_state, dataset, config, 1)
+    if batches is None:
+        batches = data.batches(dataset, config.batch_size * config.n_critic, seed=config.seed)
+    per_call = min(config.steps_per_call, steps_per_epoch)
+    iterator = iter(
+        distribute.distribute_dataset(strategy, batches.repeat(), chunks=config.n_critic)
+    )
+    for _ in range(WARMUP_CALLS):
+        _finished(gan.train_steps(iterator, per_call))
+    times, started = [], time.perf_counter()
+    while len(times) < MAX_TIMED_CALLS and (
+        len(times) < MIN_TIMED_CALLS or time.perf_counter() - started < TIMED_SECONDS
+    ):
+        begin = time.perf_counter()
+        _finished(gan.train_steps(iterator, per_call))
+        times.append((time.perf_counter() - begin) / per_call)
+    return statistics.median(times), len(times)
+
+
+def _finished(outputs) -> None:
+    """Waits for a train call: reads every output back, as the loop does."""
+    for value in tf.nest.flatten(outputs):
+        value.numpy()
+
+
+def resolve(
+    config: TrainConfig,
+    dataset: data.ImageDataset,
+    steps_per_epoch: int,
+    strategy: tf.distribute.Strategy,
+    spec,
+    plug_state=None,
+    networks=(None, None),
+) -> tuple[TrainConfig, Timing]:
+    """``config`` with ``epochs`` fitted to ``config.minutes`` by :func:`time_step`,
+    and what was measured.
+
+    Raises:
+      ConfigError: ``minutes`` under a multi-worker strategy (each worker would time its
+        own step; pass ``epochs`` instead).
+    """
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise ConfigError(
+            "minutes times the step on one host; under a multi-worker strategy pass epochs",
+            "minutes",
+            "strategy",
+        )
+    seconds, calls = time_step(
+        config, dataset, steps_per_epoch, strategy, spec, plug_state, networks
+    )
+    epochs = epochs_for(config.minutes, seconds, steps_per_epoch)
+    timing = Timing(config.minutes, seconds, calls, steps_per_epoch, epochs)
+    return dataclasses.replace(config, epochs=epochs), timing

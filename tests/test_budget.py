@@ -1,0 +1,162 @@
+"""gan_tf.budget: ``minutes`` times the train step and picks the epochs; the run it starts
+is the same run as one given those epochs, and the same command resumes it untimed."""
+
+import csv
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from fake_data import tiny_networks, write_mnist_idx
+
+import gan_tf
+from gan_tf import budget, rundir
+from gan_tf.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("mnist")
+    write_mnist_idx(str(directory), train=64)  # 4 steps/epoch at batch 16
+    return str(directory)
+
+
+def config_for(mnist_dir, **overrides):
+    values = dict(
+        model="gan", dataset="mnist", data_dir=mnist_dir, download=False, batch_size=16,
+        latent_dim=8, grid_size=2, log_every=2, seed=3,
+    )  # fmt: skip
+    return gan_tf.make_config(**{**values, **overrides})
+
+
+def read_rows(path):
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def weights(run_dir):
+    generator, _ = rundir.restore_generator(str(run_dir))
+    return [v.numpy() for v in generator.weights]
+
+
+@pytest.fixture
+def chosen(monkeypatch):
+    """Makes :func:`budget.epochs_for` answer from a queue (the real timing still runs)
+    and records what it was asked."""
+    asked, answers = [], []
+
+    def epochs_for(minutes, seconds_per_step, steps_per_epoch):
+        asked.append((minutes, seconds_per_step, steps_per_epoch))
+        return answers.pop(0)
+
+    monkeypatch.setattr(budget, "epochs_for", epochs_for)
+    return asked, answers
+
+
+@pytest.mark.parametrize(
+    "minutes, seconds_per_step, steps_per_epoch, epochs",
+    [
+        (30, 0.128, 213, 66),  # 1800 / 27.264 = 66.02
+        (30, 0.200, 213, 42),  # 1800 / 42.6 = 42.25
+        (1, 0.5, 60, 2),  # exactly 2.0: whole epochs that fit, no rounding up
+        (0.01, 0.5, 60, 1),  # less than one epoch fits: one epoch
+    ],
+)
+def test_epochs_for_is_the_whole_epochs_that_fit(minutes, seconds_per_step, steps_per_epoch, epochs):
+    assert budget.epochs_for(minutes, seconds_per_step, steps_per_epoch) == epochs
+
+
+def test_epochs_for_refuses_non_positive_arguments():
+    for arguments in ((0, 0.1, 10), (1, 0, 10), (1, 0.1, 0)):
+        with pytest.raises(ValueError, match="must be > 0"):
+            budget.epochs_for(*arguments)
+
+
+def test_saved_epochs_only_for_the_same_minutes(mnist_dir):
+    config = config_for(mnist_dir, minutes=30)
+    saved = dataclasses.replace(config, epochs=64)
+    assert budget.saved_epochs(config, saved).epochs == 64
+    assert budget.saved_epochs(config_for(mnist_dir, minutes=20), saved).epochs == 5
+    assert budget.saved_epochs(config_for(mnist_dir), saved).epochs == 5  # no budget
+    assert budget.saved_epochs(config, None).epochs == 5  # a new run
+
+
+def test_config_takes_minutes_or_epochs_not_both(mnist_dir):
+    with pytest.raises(ConfigError, match="epochs or minutes, not both"):
+        config_for(mnist_dir, minutes=30, epochs=10)
+    for bad in (-1, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="minutes must be >= 0"):
+            config_for(mnist_dir, minutes=bad)
+    assert config_for(mnist_dir, minutes=0, epochs=3).epochs == 3
+
+
+def test_time_step_times_the_real_step(mnist_dir):
+    from gan_tf import data, distribute, models
+
+    config = config_for(mnist_dir, minutes=1)
+    dataset = data.load_dataset("mnist", data_dir=mnist_dir, download=False)
+    strategy = distribute.make_strategy("default")
+    seconds, calls = budget.time_step(
+        config, dataset, 4, strategy, models.get_model(config.model)
+    )
+    assert budget.MIN_TIMED_CALLS <= calls <= budget.MAX_TIMED_CALLS
+    assert 1e-5 < seconds < 1.0  # a tiny MLP step on 2 cores: ~1-20 ms
+
+
+def test_minutes_run_is_the_epochs_run_and_resumes_untimed(mnist_dir, tmp_path, chosen, capsys):
+    asked, answers = chosen
+    answers.append(3)
+    timed = tmp_path / "timed"
+    summary = gan_tf.train(config_for(mnist_dir, minutes=0.5), str(timed), verbose=1)
+    out = capsys.readouterr().out
+    assert len(asked) == 1
+    minutes, seconds_per_step, steps_per_epoch = asked[0]
+    assert (minutes, steps_per_epoch) == (0.5, 4) and 0 < seconds_per_step < 1.0
+    assert summary["timing"]["epochs"] == 3 and summary["timing"]["steps_per_epoch"] == 4
+    assert summary["timing"]["seconds_per_step"] == seconds_per_step
+    assert (summary["epoch"], summary["step"]) == (3, 12)
+    assert "--minutes=0.5: a step takes" in out and "so epochs=3 (12 steps" in out
+    saved = json.loads((timed / "config.json").read_text(encoding="utf-8"))
+    assert (saved["minutes"], saved["epochs"]) == (0.5, 3)
+
+    # the same run as one told epochs=3: the throwaway timing GAN disturbs nothing
+    plain = tmp_path / "plain"
+    gan_tf.train(config_for(mnist_dir, epochs=3), str(plain))
+    rows, reference = read_rows(timed / "metrics.csv"), read_rows(plain / "metrics.csv")
+    assert [row["step"] for row in rows] == ["4", "8", "12"]
+    for row, other in zip(rows, reference, strict=True):
+        for key in ("discriminator_loss", "generator_loss", "d_real", "d_fake"):
+            assert float(row[key]) == pytest.approx(float(other[key]), rel=1e-5, abs=1e-7)
+    for a, b in zip(weights(timed), weights(plain), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    # the same command again: finished, nothing timed, nothing changed
+    again = gan_tf.train(config_for(mnist_dir, minutes=0.5), str(timed), verbose=1)
+    out = capsys.readouterr().out
+    assert len(asked) == 1 and again["timing"] is None
+    assert again["already_finished"] and again["changes"] == {}
+    assert "Timing the train step" not in out
+
+    # a larger budget times again and extends the run to the epochs it fits
+    answers.append(4)
+    longer = gan_tf.train(config_for(mnist_dir, minutes=0.7), str(timed))
+    assert len(asked) == 2 and longer["timing"]["epochs"] == 4
+    assert longer["changes"] == {"minutes": (0.5, 0.7), "epochs": (3, 4)}
+    assert (longer["start_epoch"], longer["epoch"], longer["step"]) == (3, 4, 16)
+
+
+def test_minutes_with_your_own_networks_times_copies(mnist_dir, tmp_path, chosen):
+    _, answers = chosen
+    answers.append(1)
+    generator, discriminator = tiny_networks()
+    before = [v.numpy().copy() for v in generator.weights]
+    summary = gan_tf.train(
+        config_for(mnist_dir, minutes=0.1),
+        str(tmp_path / "own"),
+        verbose=0,
+        generator=generator,
+        discriminator=discriminator,
+    )
+    assert summary["timing"]["epochs"] == 1 and summary["step"] == 4
+    trained = [v.numpy() for v in generator.weights]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, trained, strict=True))
