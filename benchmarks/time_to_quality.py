@@ -667,9 +667,7 @@ def main(argv):
     with _arms_stopped_on_exit(started):
         for name in [] if FLAGS.replot else names:
             print(f"running {name} ...", flush=True)
-            started.append(
-                subprocess.Popen([sys.executable, __file__, f"--arm={name}", *passed])
-            )
+            started.append(subprocess.Popen([sys.executable, __file__, f"--arm={name}", *passed]))
             running.append(started[-1])
             if len(running) == FLAGS.parallel:
                 _wait(running.pop(0))

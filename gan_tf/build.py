@@ -22,6 +22,8 @@ __all__ = [
     "build_networks",
     "dtype_policy",
     "initialize_from_data",
+    "LinearDecay",
+    "Plan",
     "make_optimizer",
     "with_precision",
 ]
@@ -100,15 +102,50 @@ def initialize_from_data(discriminator: keras.Model, dataset: data.ImageDataset)
     return models.layers.initialize_from_data(discriminator, images)
 
 
-def make_optimizer(config: TrainConfig, learning_rate: float, decay_steps: int):
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``initial`` decayed linearly to 0 at optimizer step ``planned x per_step``, then 0:
+    ``PolynomialDecay(power=1, end_learning_rate=0)`` (the same values) with the length
+    in a variable, so ``--minutes`` can re-plan the run's length after its first epoch
+    without retracing the step (:mod:`gan_tf.budget`)."""
+
+    def __init__(self, initial: float, planned, per_step: int = 1):
+        self.initial = float(initial)
+        self.planned = planned  # generator steps: an int or an int64 tf.Variable
+        self.per_step = int(per_step)
+
+    def __call__(self, step):
+        total = tf.cast(tf.maximum(tf.cast(self.planned, tf.int64) * self.per_step, 1), tf.float32)
+        done = tf.minimum(tf.cast(step, tf.float32), total)
+        return tf.constant(self.initial, tf.float32) * (1.0 - done / total)
+
+    def get_config(self) -> dict:
+        planned = self.planned
+        if isinstance(planned, tf.Variable):
+            planned = int(planned.numpy())
+        return {"initial": self.initial, "planned": planned, "per_step": self.per_step}
+
+
+class Plan:
+    """The run's planned generator steps, the length the ``lr_decay=linear`` schedules
+    of both optimizers read (a variable: :meth:`replan` changes it between steps)."""
+
+    def __init__(self, steps: int):
+        self.steps = tf.Variable(max(int(steps), 1), dtype=tf.int64, trainable=False)
+
+    def replan(self, steps: int) -> None:
+        self.steps.assign(max(int(steps), 1))
+
+
+def make_optimizer(
+    config: TrainConfig, learning_rate: float, decay_steps, per_step: int = 1
+) -> keras.optimizers.Optimizer:
     """The optimizer ``config`` names (Adam, RMSprop or SGD, the last two with
-    ``config.momentum``) at ``learning_rate`` (linearly decayed to 0 over
-    ``decay_steps`` with ``lr_decay=linear``; loss-scaled for ``mixed_float16``)."""
+    ``config.momentum``) at ``learning_rate`` (with ``lr_decay=linear``: decayed
+    linearly to 0 over ``decay_steps x per_step`` optimizer steps, ``decay_steps`` an
+    int or a :class:`Plan`'s variable; loss-scaled for ``mixed_float16``)."""
     config = with_precision(config)
     if config.lr_decay == "linear":
-        learning_rate = keras.optimizers.schedules.PolynomialDecay(
-            learning_rate, decay_steps=max(decay_steps, 1), end_learning_rate=0.0
-        )
+        learning_rate = LinearDecay(learning_rate, decay_steps, per_step)
     if config.optimizer == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate, momentum=config.momentum)
     elif config.optimizer == "sgd":
@@ -257,10 +294,11 @@ def build_gan(
             latent_distribution=config.latent_distribution,
         )
         d_learning_rate = config.d_learning_rate or config.learning_rate
+        plan = Plan(total_steps)
         gan.compile(
-            generator_optimizer=make_optimizer(config, config.learning_rate, total_steps),
+            generator_optimizer=make_optimizer(config, config.learning_rate, plan.steps),
             discriminator_optimizer=make_optimizer(
-                config, d_learning_rate, total_steps * config.n_critic
+                config, d_learning_rate, plan.steps, per_step=config.n_critic
             ),
             loss=config.loss,
             parts=parts.from_config(config, total_steps),
@@ -271,4 +309,5 @@ def build_gan(
             fake_label_smoothing=config.fake_label_smoothing,
             jit_compile=config.jit_compile,
         )
+        gan.plan = plan
         return gan

@@ -360,9 +360,7 @@ def _validate_counts(config: TrainConfig) -> None:
 
 def _validate_optimization(config: TrainConfig) -> None:
     if not (isinstance(config.minutes, (int, float)) and 0 <= config.minutes < math.inf):
-        raise ConfigError(
-            f"minutes must be >= 0 (0 = use epochs), got {config.minutes}", "minutes"
-        )
+        raise ConfigError(f"minutes must be >= 0 (0 = use epochs), got {config.minutes}", "minutes")
     if not config.learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
     if config.d_learning_rate is not None and not config.d_learning_rate > 0:

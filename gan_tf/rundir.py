@@ -140,6 +140,12 @@ def read_record(run_dir: str, name: str, required: tuple[str, ...] = ()) -> dict
     raise RunCorruptError(f"{path} is damaged ({reason}); {repair}", "restart")
 
 
+def save_config(config: TrainConfig, run_dir: str) -> None:
+    """Writes ``config`` as the run's ``config.json`` (atomically)."""
+    with writing("the run files", run_dir):
+        write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict(), sort_keys=True)
+
+
 def load_config(run_dir: str) -> TrainConfig:
     """The config a run was trained with (its ``config.json``).
 
@@ -597,7 +603,7 @@ def open_run(
     with writing("the run files", run_dir):
         for sub in ("checkpoints", "samples", "logs"):
             os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-        write_json(os.path.join(run_dir, CONFIG_FILE), config.to_dict(), sort_keys=True)
+        save_config(config, run_dir)
         update_run_info(run_dir, **info)
         epoch = int(objects["epoch"].numpy()) if restored else 0
         drop_outputs_after(run_dir, epoch, restored["step"] if restored else 0)

@@ -7,6 +7,7 @@ your own, and calls your callbacks after every epoch.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import os
@@ -543,6 +544,10 @@ class _Trainer:
         self.watchdog = self._new_watchdog()
         # only the chief evaluates: what it alone sees cannot stop or roll back the others
         self.multi_worker = isinstance(gan.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        # --minutes: (steps, seconds) of this process's steps after warm-up, the training
+        # seconds of the epochs so far, and the last re-plan
+        self.paced, self.replanned = (0, 0.0), None
+        self.spent = _spent_seconds(run_dir) if config.minutes else 0.0
 
     def train(self, summary: dict) -> dict:
         """Trains the remaining epochs (SIGTERM/Ctrl-C, rollbacks and callbacks'
@@ -570,8 +575,33 @@ class _Trainer:
         epoch, step = int(epoch_counter.numpy()), int(gan.step.numpy())
         stopped = " (a callback stopped it; rerun the command to continue)" * gan.stop_training
         _print(self.verbose, f"Done: {self.run_dir} (epoch {epoch}, step {step}){stopped}")
-        summary.update(events=self.events, stopped_early=bool(gan.stop_training))
+        summary.update(
+            events=self.events, stopped_early=bool(gan.stop_training), replanned=self.replanned
+        )
         return {**summary, "epoch": epoch, "step": step}
+
+    def _replan(self, epoch: int, seconds: float) -> TrainConfig:
+        """``--minutes`` after each epoch: the run's length re-fitted to what is left of
+        the budget at the pace the loop has kept (after its first calls), which a CPU
+        past its turbo window or a loaded machine sets lower than the timing before
+        the run (:func:`gan_tf.budget.replan`); ``config.json`` and the decay follow."""
+        self.spent += seconds
+        if self.paced[0] < budget.MIN_PACED_STEPS:  # too few steps yet to tell
+            return self.config
+        pace = self.paced[1] / self.paced[0]
+        epochs = budget.replan(self.config.minutes, self.spent, pace, self.steps_per_epoch, epoch)
+        self.replanned = {"seconds_per_step": pace, "epochs": epochs}
+        if epochs != self.config.epochs:
+            _print(
+                self.verbose,
+                f"--minutes={self.config.minutes:g}: {1000 * pace:.0f} ms a step so far, "
+                f"{self.spent / 60:.1f} min spent, so epochs {self.config.epochs} -> {epochs}",
+            )
+            self.config = dataclasses.replace(self.config, epochs=epochs)
+            self.gan.plan.replan(epochs * self.steps_per_epoch)
+            if self.chief:
+                rundir.save_config(self.config, self.run_dir)
+        return self.config
 
     def _new_watchdog(self) -> Watchdog:
         record = rundir.best_record(self.run_dir) if self.chief else None
@@ -601,6 +631,8 @@ class _Trainer:
         _print(self.verbose, f"Epoch {epoch}/{config.epochs}")
         self.callbacks.on_epoch_begin(epoch - 1)
         metrics = self._train_steps(epoch)
+        if config.minutes:
+            config = self._replan(epoch, metrics["seconds"])
         self.epoch_counter.assign(epoch)
         self.progress.store(rollbacks=self.rollbacks)
         step = int(gan.step.numpy())
@@ -677,7 +709,12 @@ class _Trainer:
         )
         self.throughput.restart(int(gan.step.numpy()))  # not the epoch-end work before
         index = start - 1
-        for count in _call_sizes(self.steps_per_epoch - start, config.steps_per_call):
+        paced_from, warmup = None, 0 if self.paced[0] else budget.WARMUP_CALLS
+        for calls, count in enumerate(
+            _call_sizes(self.steps_per_epoch - start, config.steps_per_call)
+        ):
+            if calls == warmup:  # this process's first calls trace the step: not paced
+                paced_from = (time.perf_counter(), index + 1)
             self.callbacks.on_train_batch_begin(index + 1)
             outputs = gan.train_steps(iterator, count)
             self.profiler.after(int(gan.step.numpy()))
@@ -714,6 +751,9 @@ class _Trainer:
                 self._stop_if_asked(epoch - 1, step, saved=True, batch=index + 1)
                 if gan.stop_training:
                     raise _StoppedByCallback()
+        if paced_from and index + 1 > paced_from[1]:
+            steps, elapsed = index + 1 - paced_from[1], time.perf_counter() - paced_from[0]
+            self.paced = (self.paced[0] + steps, self.paced[1] + elapsed)
         return {
             "step": int(gan.step.numpy()),
             "seconds": round(seconds + time.perf_counter() - started, 3),
@@ -926,6 +966,16 @@ def evaluate_generator(evaluator, gan: GAN, config: TrainConfig) -> dict[str, fl
     values = evaluator(np.concatenate(parts), labels)
     scalars = {key: float(value) for key, value in values.items() if np.isscalar(value)}
     return {**scalars, "eval_seconds": round(time.time() - started, 1)}
+
+
+def _spent_seconds(run_dir: str) -> float:
+    """The training seconds of the epochs in ``metrics.csv`` (those up to the restored
+    checkpoint: later rows were dropped on resume)."""
+    path = os.path.join(run_dir, "metrics.csv")
+    if not os.path.exists(path):
+        return 0.0
+    with open(path, encoding="utf-8") as handle:
+        return sum(float(row["seconds"]) for row in csv.DictReader(handle) if row.get("seconds"))
 
 
 def _call_sizes(steps: int, steps_per_call: int) -> list[int]:

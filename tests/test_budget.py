@@ -39,18 +39,25 @@ def weights(run_dir):
     return [v.numpy() for v in generator.weights]
 
 
+class Queue:
+    """Stands in for a budget function: answers from ``answers``, records its calls."""
+
+    def __init__(self):
+        self.asked, self.answers = [], []
+
+    def __call__(self, *arguments):
+        self.asked.append(arguments)
+        return self.answers.pop(0)
+
+
 @pytest.fixture
 def chosen(monkeypatch):
-    """Makes :func:`budget.epochs_for` answer from a queue (the real timing still runs)
-    and records what it was asked."""
-    asked, answers = [], []
-
-    def epochs_for(minutes, seconds_per_step, steps_per_epoch):
-        asked.append((minutes, seconds_per_step, steps_per_epoch))
-        return answers.pop(0)
-
-    monkeypatch.setattr(budget, "epochs_for", epochs_for)
-    return asked, answers
+    """Makes :func:`budget.epochs_for` (the plan before the run) and :func:`budget.replan`
+    (after its first epoch) answer from queues; the real timings still run."""
+    planned, replanned = Queue(), Queue()
+    monkeypatch.setattr(budget, "epochs_for", planned)
+    monkeypatch.setattr(budget, "replan", replanned)
+    return planned, replanned
 
 
 @pytest.mark.parametrize(
@@ -62,7 +69,9 @@ def chosen(monkeypatch):
         (0.01, 0.5, 60, 1),  # less than one epoch fits: one epoch
     ],
 )
-def test_epochs_for_is_the_whole_epochs_that_fit(minutes, seconds_per_step, steps_per_epoch, epochs):
+def test_epochs_for_is_the_whole_epochs_that_fit(
+    minutes, seconds_per_step, steps_per_epoch, epochs
+):
     assert budget.epochs_for(minutes, seconds_per_step, steps_per_epoch) == epochs
 
 
@@ -70,6 +79,30 @@ def test_epochs_for_refuses_non_positive_arguments():
     for arguments in ((0, 0.1, 10), (1, 0, 10), (1, 0.1, 0)):
         with pytest.raises(ValueError, match="must be > 0"):
             budget.epochs_for(*arguments)
+
+
+@pytest.mark.parametrize(
+    "minutes, spent, seconds_per_step, steps_per_epoch, done, epochs",
+    [
+        # 84 epochs planned at 100 ms; the first took 28.9 s, then 127 ms a step:
+        # 1 + floor((1800 - 28.9) / 27.051) = 1 + 65 = 66
+        (30, 28.9, 0.127, 213, 1, 66),
+        (30, 20.0, 0.100, 213, 1, 84),  # 1 + floor(1780 / 21.3) = 1 + 83
+        (30, 1500.0, 0.127, 213, 50, 61),  # 50 + floor(300 / 27.051) = 50 + 11
+        (1, 30.0, 0.5, 10, 3, 9),  # 3 + 30 / 5 = 9 exactly
+        (1, 61.0, 0.5, 10, 4, 4),  # the budget is spent: the run ends here
+    ],
+)
+def test_replan_fits_the_rest_of_the_budget_at_the_kept_pace(
+    minutes, spent, seconds_per_step, steps_per_epoch, done, epochs
+):
+    assert budget.replan(minutes, spent, seconds_per_step, steps_per_epoch, done) == epochs
+
+
+def test_replan_refuses_non_positive_arguments():
+    for arguments in ((30, 10.0, 0.0, 213, 1), (30, 10.0, 0.1, 0, 1), (30, 10.0, 0.1, 213, 0)):
+        with pytest.raises(ValueError, match="must be > 0"):
+            budget.replan(*arguments)
 
 
 def test_saved_epochs_only_for_the_same_minutes(mnist_dir):
@@ -96,26 +129,26 @@ def test_time_step_times_the_real_step(mnist_dir):
     config = config_for(mnist_dir, minutes=1)
     dataset = data.load_dataset("mnist", data_dir=mnist_dir, download=False)
     strategy = distribute.make_strategy("default")
-    seconds, calls = budget.time_step(
-        config, dataset, 4, strategy, models.get_model(config.model)
-    )
+    seconds, calls = budget.time_step(config, dataset, 4, strategy, models.get_model(config.model))
     assert budget.MIN_TIMED_CALLS <= calls <= budget.MAX_TIMED_CALLS
     assert 1e-5 < seconds < 1.0  # a tiny MLP step on 2 cores: ~1-20 ms
 
 
 def test_minutes_run_is_the_epochs_run_and_resumes_untimed(mnist_dir, tmp_path, chosen, capsys):
-    asked, answers = chosen
-    answers.append(3)
+    planned, replanned = chosen
+    planned.answers.append(3)
     timed = tmp_path / "timed"
     summary = gan_tf.train(config_for(mnist_dir, minutes=0.5), str(timed), verbose=1)
     out = capsys.readouterr().out
-    assert len(asked) == 1
-    minutes, seconds_per_step, steps_per_epoch = asked[0]
+    assert len(planned.asked) == 1
+    minutes, seconds_per_step, steps_per_epoch = planned.asked[0]
     assert (minutes, steps_per_epoch) == (0.5, 4) and 0 < seconds_per_step < 1.0
     assert summary["timing"]["epochs"] == 3 and summary["timing"]["steps_per_epoch"] == 4
     assert summary["timing"]["seconds_per_step"] == seconds_per_step
     assert (summary["epoch"], summary["step"]) == (3, 12)
     assert "--minutes=0.5: a step takes" in out and "so epochs=3 (12 steps" in out
+    # an epoch of 4 steps is too short to re-plan from (MIN_PACED_STEPS): epochs stay 3
+    assert replanned.asked == [] and summary["replanned"] is None
     saved = json.loads((timed / "config.json").read_text(encoding="utf-8"))
     assert (saved["minutes"], saved["epochs"]) == (0.5, 3)
 
@@ -133,21 +166,57 @@ def test_minutes_run_is_the_epochs_run_and_resumes_untimed(mnist_dir, tmp_path, 
     # the same command again: finished, nothing timed, nothing changed
     again = gan_tf.train(config_for(mnist_dir, minutes=0.5), str(timed), verbose=1)
     out = capsys.readouterr().out
-    assert len(asked) == 1 and again["timing"] is None
+    assert len(planned.asked) == 1 and again["timing"] is None
     assert again["already_finished"] and again["changes"] == {}
     assert "Timing the train step" not in out
 
     # a larger budget times again and extends the run to the epochs it fits
-    answers.append(4)
+    planned.answers.append(4)
     longer = gan_tf.train(config_for(mnist_dir, minutes=0.7), str(timed))
-    assert len(asked) == 2 and longer["timing"]["epochs"] == 4
+    assert len(planned.asked) == 2 and longer["timing"]["epochs"] == 4
     assert longer["changes"] == {"minutes": (0.5, 0.7), "epochs": (3, 4)}
     assert (longer["start_epoch"], longer["epoch"], longer["step"]) == (3, 4, 16)
 
 
+def test_every_epoch_replans_the_run_and_its_decay(mnist_dir, tmp_path, chosen, monkeypatch):
+    """Planned 2 epochs before the run; after epoch 1 the pace says 3, after epoch 2 and 3
+    still 3: the run trains 3, saves epochs=3, and its learning rate reaches 0 at step
+    12, not 8. Each re-plan gets the training seconds so far and this process's pace."""
+    from gan_tf import training
+
+    planned, replanned = chosen
+    planned.answers.append(2)
+    replanned.answers.extend([3, 3, 3])
+    monkeypatch.setattr(budget, "MIN_PACED_STEPS", 1)  # an epoch here is 4 steps
+    monkeypatch.setattr(budget, "WARMUP_CALLS", 1)
+    rates = []
+
+    class Rates(training.Callback):
+        def on_epoch_end(self, run, epoch, logs):
+            rates.append(float(run.gan.generator_optimizer.learning_rate))
+
+    run_dir = tmp_path / "replanned"
+    config = config_for(mnist_dir, minutes=0.5, lr_decay="linear", learning_rate=1e-3)
+    summary = gan_tf.train(config, str(run_dir), verbose=0, callbacks=[Rates()])
+    seconds = [float(row["seconds"]) for row in read_rows(run_dir / "metrics.csv")]
+    assert [asked[4] for asked in replanned.asked] == [1, 2, 3]  # epochs done
+    for k, (minutes, spent, pace, steps_per_epoch, _) in enumerate(replanned.asked):
+        assert (minutes, steps_per_epoch) == (0.5, 4) and 0 < pace < 1.0
+        assert spent == pytest.approx(sum(seconds[: k + 1]), abs=1e-3)
+    assert summary["replanned"]["epochs"] == 3
+    assert (summary["epoch"], summary["step"]) == (3, 12)
+    # read after each epoch, so after its re-plan: 1 - 4/12 (it was 1 - 4/8 before it)
+    assert rates == pytest.approx([1e-3 * (1 - 4 / 12), 1e-3 * (1 - 8 / 12), 0.0], abs=1e-9)
+    saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    assert saved["epochs"] == 3
+    # rerun: finished at 3, untimed
+    again = gan_tf.train(config, str(run_dir), verbose=0)
+    assert again["already_finished"] and len(planned.asked) == 1 and again["epoch"] == 3
+
+
 def test_minutes_with_your_own_networks_times_copies(mnist_dir, tmp_path, chosen):
-    _, answers = chosen
-    answers.append(1)
+    planned, _ = chosen
+    planned.answers.append(1)
     generator, discriminator = tiny_networks()
     before = [v.numpy().copy() for v in generator.weights]
     summary = gan_tf.train(
