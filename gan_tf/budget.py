@@ -72,17 +72,9 @@ class Timing:
 
 def epochs_for(minutes: float, seconds_per_step: float, steps_per_epoch: int) -> int:
     """The most whole epochs of ``steps_per_epoch`` steps at ``seconds_per_step`` that
-    fit ``minutes`` (at least 1).
-
-    Raises:
-      ValueError: a non-positive argument.
-    """
-    if minutes <= 0 or seconds_per_step <= 0 or steps_per_epoch <= 0:
-        raise ValueError(
-            f"minutes, seconds_per_step and steps_per_epoch must be > 0, got {minutes}, "
-            f"{seconds_per_step}, {steps_per_epoch}"
-        )
-    return max(1, math.floor(60.0 * minutes / (seconds_per_step * steps_per_epoch) + 1e-9))
+    fit ``minutes`` (at least 1; all three are positive)."""
+    epoch_seconds = max(seconds_per_step * steps_per_epoch, 1e-9)
+    return max(1, math.floor(60.0 * minutes / epoch_seconds + 1e-9))
 
 
 def replan(
@@ -94,21 +86,13 @@ def replan(
 ) -> int:
     """The run's epochs after ``epochs_done`` of them took ``spent_seconds`` of
     training: those plus the whole epochs at ``seconds_per_step`` (the pace the loop
-    kept) that fit what is left of ``minutes`` (none when nothing is left).
-
-    Raises:
-      ValueError: a non-positive ``seconds_per_step``, ``steps_per_epoch`` or
-        ``epochs_done``.
-    """
-    if seconds_per_step <= 0 or steps_per_epoch <= 0 or epochs_done <= 0:
-        raise ValueError(
-            "seconds_per_step, steps_per_epoch and epochs_done must be > 0, got "
-            f"{seconds_per_step}, {steps_per_epoch}, {epochs_done}"
-        )
+    kept; positive, as ``steps_per_epoch``) that fit what is left of ``minutes`` (none
+    when nothing is left)."""
     left = 60.0 * minutes - spent_seconds
     if left <= 0:
         return epochs_done
-    return epochs_done + math.floor(left / (seconds_per_step * steps_per_epoch) + 1e-9)
+    epoch_seconds = max(seconds_per_step * steps_per_epoch, 1e-9)
+    return epochs_done + math.floor(left / epoch_seconds + 1e-9)
 
 
 def saved_epochs(config: TrainConfig, saved: TrainConfig | None) -> TrainConfig:

@@ -22,7 +22,7 @@ LAYERS = [
     {"parts"},  # the step's tricks
     {"gan"},  # the keras.Model and its step
     {"build"},
-    {"sampling", "resources", "summaries"},
+    {"sampling", "resources", "summaries", "budget"},
     {"rundir"},
     {"evaluation"},
     {"run"},
