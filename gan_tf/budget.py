@@ -46,7 +46,7 @@ __all__ = ["Timing", "epochs_for", "replan", "resolve", "saved_epochs", "time_st
 WARMUP_CALLS = 3  # traced and untimed: the first calls build and warm the pipeline
 TIMED_SECONDS = 4.0  # time steps until this much has passed ...
 MIN_TIMED_CALLS, MAX_TIMED_CALLS = 5, 60  # ... within these bounds
-MIN_PACED_STEPS = 20  # the first epoch re-plans from at least this many steps
+MIN_PACED_STEPS = 20  # re-plan only once this process has paced this many steps
 
 
 @dataclasses.dataclass(frozen=True)
