@@ -26,7 +26,7 @@ EXECUTE = os.path.join(ROOT, "notebooks", "execute.py")
 def _kernel_env():
     """The kernel's environment: matplotlib's inline backend (so figures become outputs)."""
     env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
-    return dict(env, TF_CPP_MIN_LOG_LEVEL="2")
+    return dict(env, TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def test_the_four_notebooks_exist_without_outputs():

@@ -199,7 +199,7 @@ def test_signals_stop_the_command_with_one_line_and_the_rerun_finishes(
         f"--output_dir={run_dir}",
         "--verbose=1",
     ]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -626,7 +626,7 @@ def test_the_best_evaluation_keeps_its_checkpoint_through_rotation(mnist_dir, tm
         + [f"--run_dir={run_dir}", "--checkpoint=best", "--num_samples=8"],
         capture_output=True,
         text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     assert result.returncode == 0, result.stderr
     assert f"of epoch {best_epoch} to {run_dir / 'samples_best.npz'}" in result.stdout
@@ -667,7 +667,7 @@ def test_best_needs_eval_every(mnist_dir, three_epochs):
         + [f"--run_dir={three_epochs}", "--checkpoint=best", "--metrics=fd_classifier"],
         capture_output=True,
         text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     assert result.returncode == 1
     assert result.stderr == (
@@ -729,7 +729,7 @@ def test_kill_9_at_random_moments_then_rerun_until_done_equals_an_uninterrupted_
         "--verbose=0",
     ]
     total = 80  # 10 steps an epoch
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     script = os.path.join(ROOT, "experiments", "train.py")
     reference = tmp_path / "reference"
     first_step = []

@@ -148,7 +148,7 @@ def test_exported_generators_load_with_tensorflow_alone(runs, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = np.load(tmp_path / "out.npz")
@@ -171,7 +171,7 @@ def _cli(script, *args):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
 
 

@@ -28,9 +28,13 @@ def import_tensorflow_quietly() -> None:
 
     TensorFlow's C++ start-up lines (oneDNN, CUDA probing) ignore
     TF_CPP_MIN_LOG_LEVEL; without this they bury our one-line errors. A failed
-    import restores stderr first, so its traceback is still shown.
+    import restores stderr first, so its traceback is still shown. Later C++ lines
+    are filtered by TF_CPP_MIN_LOG_LEVEL, 3 by default: on some CPUs (a Xeon with
+    AMX) Grappler logs a harmless ``remapper failed`` ERROR line when it traces a
+    step, and every real failure reaches Python as an exception anyway (set
+    TF_CPP_MIN_LOG_LEVEL=0 to see TensorFlow's C++ logs).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)

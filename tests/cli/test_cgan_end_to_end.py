@@ -51,7 +51,7 @@ def test_class_row_grid_layout(cgan_run):
 @pytest.mark.slow  # ~25 s of subprocesses; the sample command: cli/test_train_cli.py (suite budget)
 def test_sample_cli_writes_requested_labels(cgan_run, tmp_path):
     out, _ = cgan_run
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     script = os.path.join(ROOT, "experiments", "sample.py")
 
     def sample(*args):

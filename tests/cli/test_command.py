@@ -22,7 +22,7 @@ def gan_tf_cli(*args, code=None):
         text=True,
         timeout=300,
         cwd=ROOT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
 
 

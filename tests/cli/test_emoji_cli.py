@@ -19,7 +19,7 @@ def run(script, *args):
         [sys.executable, os.path.join(ROOT, "experiments", script), *args],
         capture_output=True,
         text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
         timeout=600,
     )
 

@@ -25,7 +25,7 @@ def start(script, *args, **env):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **env),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env),
     )
 
 

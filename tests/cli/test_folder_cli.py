@@ -20,7 +20,7 @@ def script(name, *args):
         capture_output=True,
         text=True,
         timeout=600,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     return result.returncode, result.stdout, result.stderr
 

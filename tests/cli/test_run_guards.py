@@ -60,7 +60,7 @@ def command(name, *args):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
 
 
@@ -225,7 +225,7 @@ def test_old_flag_spellings_and_tilde_paths_work_with_one_note_each(finished_run
         + ["--run_dir=~/run", "--out=~/gifs/p.gif", "--seconds_per_frame=0.2"],
         capture_output=True,
         text=True,
-        env=dict(os.environ, HOME=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, HOME=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="3"),
         cwd=tmp_path,
         timeout=300,
     )

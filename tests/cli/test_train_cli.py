@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def run(script, *args, env_home=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, "experiments", script), *args],
         capture_output=True,
@@ -175,7 +175,7 @@ def test_bad_flags_fail_cleanly(bad_flags, tmp_path, mnist_dir):
         empty=empty, mnist=mnist_dir, hostile=hostile, system=f"{os.system.__module__}.system"
     )
     env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     processes = []
     for index, (args, _, _) in enumerate(bad_flags):
         args = [a.format(**places) for a in args]

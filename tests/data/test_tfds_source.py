@@ -147,7 +147,7 @@ def test_gan_tf_train_on_a_tfds_dataset_from_the_command_line(data_dir, tmp_path
         capture_output=True,
         text=True,
         timeout=600,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     assert result.returncode == 0, result.stderr
     config = json.load(open(os.path.join(run_dir, "config.json")))

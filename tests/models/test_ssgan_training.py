@@ -190,7 +190,7 @@ def cli(*args):
         [sys.executable, os.path.join(ROOT, "experiments", "train.py"), *args],
         capture_output=True,
         text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
         timeout=300,
     )
 
