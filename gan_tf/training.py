@@ -279,15 +279,11 @@ def _train_locked(
     )
     dataset, steps_per_epoch = _load_data(config, spec, handed)
     plug_state = spec.training.prepare(config, dataset)  # before anything is written
-    timing = None
-    if config.minutes and not _same_budget(config, run_dir, restart):
-        _print(verbose, f"Timing the train step for --minutes={config.minutes:g} ...")
-        config, timing = budget.resolve(
-            config, dataset, steps_per_epoch, strategy, spec, plug_state,
-            (generator, discriminator) if custom else (None, None),
-        )  # fmt: skip
-        _print(verbose, timing.describe())
-        changes = [] if restart else rundir.resume_changes(config, run_dir)
+    config, timing, changes = _timed(
+        config, run_dir, restart, changes, verbose,
+        (dataset, steps_per_epoch, strategy, spec, plug_state,
+         networks if custom else (None, None)),
+    )  # fmt: skip
     gan = build_gan(
         config,
         dataset.image_shape,
@@ -410,6 +406,18 @@ def _checked(config, run_dir, spec, strategy, restart, networks):
     host = distribute.computes_on_host(strategy)
     memory = resources.check_memory(config, host=host, networks=networks, spec=spec)
     return config, precision_reason, changes, memory
+
+
+def _timed(config, run_dir, restart, changes, verbose, run):
+    """``(config, timing, changes)``: with ``--minutes`` on a new budget, ``epochs``
+    timed for it (:func:`gan_tf.budget.resolve` on ``run``, the arguments after
+    ``config``) and the resume changes against it; otherwise as given, ``timing`` None."""
+    if not config.minutes or _same_budget(config, run_dir, restart):
+        return config, None, changes
+    _print(verbose, f"Timing the train step for --minutes={config.minutes:g} ...")
+    config, timing = budget.resolve(config, *run)
+    _print(verbose, timing.describe())
+    return config, timing, [] if restart else rundir.resume_changes(config, run_dir)
 
 
 def _same_budget(config, run_dir: str, restart: bool) -> bool:
