@@ -149,6 +149,9 @@ EMOJI_ARMS = {
     # the README's command since: `gan-tf train --dataset=emoji --minutes=30`, the epochs
     # timed on the machine so that the decay ends with the budget
     "minutes30": {"minutes": 30},
+    # the same budget at base_width 32 (4x the FLOPs a step): on a CPU fast enough to give
+    # it thousands of steps in 30 minutes, capacity rather than steps may be what is short
+    "w32_minutes30": {"arch": {"base_width": 32}, "minutes": 30},
     # the recipe sweep's levers, each one change from ``before``
     "lr4": {**FAST_BEFORE, "learning_rate": 4e-4},
     "lr2": {**FAST_BEFORE, "learning_rate": 2e-4},
@@ -222,6 +225,7 @@ TITLES = {
     "before": "before: dcgan, the 28 px fast recipe",
     "w32_b32_decay": "colour recipe, base_width 32",
     "minutes30": "now: the defaults, --minutes=30",
+    "w32_minutes30": "base_width 32, --minutes=30",
     "w24_decay15": "base_width 24, --epochs=15",
     "g24_d32_decay15": "base_width 24, d_base_width 32",
     "w16_decay26": "now: base_width 16, --epochs=26",
