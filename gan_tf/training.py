@@ -725,8 +725,10 @@ class _Trainer:
                 paced_from = (time.perf_counter(), index + 1)
             self.callbacks.on_train_batch_begin(index + 1)
             outputs = gan.train_steps(iterator, count)
-            self.profiler.after(int(gan.step.numpy()))
-            step = int(gan.step.numpy()) - count
+            reached = int(gan.step.numpy())
+            self.profiler.after(reached)
+            step = reached - count
+            outputs = {key: outputs[key].numpy() for key in names}  # one copy a call
             for call_index in range(count):
                 index, step = index + 1, step + 1
                 values = {key: float(outputs[key][call_index]) for key in names}

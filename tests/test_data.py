@@ -422,6 +422,32 @@ def test_batches_static_range_and_order_by_seed_and_epoch(tmp_path):
         data.batches(dataset, 200, seed=0)
 
 
+def test_array_datasets_batch_a_full_permutation_with_each_image_keeping_its_label(tmp_path):
+    train_images, train_labels = write_mnist_idx(str(tmp_path))
+    dataset = data.load_dataset("mnist", data_dir=str(tmp_path), with_labels=True)
+    assert dataset.arrays is not None  # batches() gathers instead of filling a buffer
+    batched = list(data.batches(dataset, 32, seed=5, epoch=3))
+    assert [x.shape[0] for x, _ in batched] == [32, 32, 32]
+    images = np.concatenate([x.numpy() for x, _ in batched])
+    labels = np.concatenate([y.numpy() for _, y in batched])
+    pixels = np.round((images + 1.0) * 127.5).astype(np.uint8).reshape(96, -1)
+    rows = {row.tobytes(): i for i, row in enumerate(train_images.reshape(96, -1))}
+    assert len(rows) == 96  # distinct images, so each batch row names its source row
+    found = [rows[row.tobytes()] for row in pixels]
+    assert sorted(found) == list(range(96))  # every example once: a full permutation
+    assert found != list(range(96))  # and shuffled
+    np.testing.assert_array_equal(labels, train_labels[found])
+    # the same (seed, epoch) gives the same order (resume); 10 examples: batches of 6, 4
+    again = np.concatenate([x.numpy() for x, _ in data.batches(dataset, 32, seed=5, epoch=3)])
+    np.testing.assert_array_equal(again, images)
+    ten = data.load_dataset("mnist", data_dir=str(tmp_path), max_examples=10)
+    short = [b.numpy() for b in data.batches(ten, 6, seed=0, drop_remainder=False)]
+    assert [len(b) for b in short] == [6, 4] and ten.arrays[0].shape[0] == 10
+    resized = data.load_dataset("mnist", data_dir=str(tmp_path), image_size=32)
+    assert resized.arrays is None  # resized example by example: the shuffle buffer
+    assert next(iter(data.batches(resized, 32, seed=0))).shape == (32, 32, 32, 1)
+
+
 def test_image_size_resizes_known_datasets(tmp_path):
     write_mnist_idx(str(tmp_path))
     dataset = data.load_dataset("mnist", data_dir=str(tmp_path), image_size=32)

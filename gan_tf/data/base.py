@@ -41,6 +41,10 @@ class ImageDataset:
         ``None``: :func:`gan_tf.data.batches` shuffles ``examples``.
       provenance: what was handed in, for data given as Python objects (recorded in
         the run directory; ``None`` for data gan_tf opens by name).
+      arrays: data held as arrays: the uint8 images ``[N, H, W, C]`` and int32 labels
+        ``[N]`` that ``examples`` slices, as tensors; :func:`gan_tf.data.batches` then
+        gathers each batch by a seeded permutation of all ``N`` instead of filling a
+        shuffle buffer example by example at every epoch's start. ``None`` otherwise.
     """
 
     name: str
@@ -53,6 +57,7 @@ class ImageDataset:
     in_memory: bool = True
     reorder: Callable[[int], tf.data.Dataset] | None = None
     provenance: dict | None = None
+    arrays: tuple[tf.Tensor, tf.Tensor] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,10 +142,15 @@ def pack(examples: tf.data.Dataset, with_labels: bool) -> tf.data.Dataset:
     return examples.map(lambda image, label: image)
 
 
-def from_arrays(images, labels, max_examples, with_labels) -> tf.data.Dataset:
+def from_arrays(
+    images, labels, max_examples, with_labels
+) -> tuple[tf.data.Dataset, tuple[tf.Tensor, tf.Tensor]]:
+    """``examples`` (:func:`pack`) of uint8 ``images`` and int32 ``labels`` (the first
+    ``max_examples``), and the two tensors they slice (:attr:`ImageDataset.arrays`)."""
     if max_examples is not None:
         images, labels = images[:max_examples], labels[:max_examples]
-    return pack(tf.data.Dataset.from_tensor_slices((images, labels)), with_labels)
+    tensors = (tf.convert_to_tensor(images), tf.convert_to_tensor(labels, tf.int32))
+    return pack(tf.data.Dataset.from_tensor_slices(tensors), with_labels), tensors
 
 
 def find_file(directory: str, names: list[str]) -> str | None:

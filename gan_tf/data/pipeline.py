@@ -72,21 +72,41 @@ def batches(
             "max_examples",
         )
     shuffle_seed = (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
-    if dataset.reorder is not None:  # streamed: paths shuffled before decoding
-        examples = dataset.reorder(shuffle_seed)
+    if dataset.arrays is not None:  # held as arrays: whole batches gathered
+        batched = _gathered(dataset, batch_size, shuffle_seed, drop_remainder)
     else:
-        examples = dataset.examples.shuffle(
-            min(dataset.num_examples, SHUFFLE_BUFFER),
-            seed=shuffle_seed,
-            reshuffle_each_iteration=False,
-        )
-    batched = examples.batch(batch_size, drop_remainder=drop_remainder)
+        if dataset.reorder is not None:  # streamed: paths shuffled before decoding
+            examples = dataset.reorder(shuffle_seed)
+        else:
+            examples = dataset.examples.shuffle(
+                min(dataset.num_examples, SHUFFLE_BUFFER),
+                seed=shuffle_seed,
+                reshuffle_each_iteration=False,
+            )
+        batched = examples.batch(batch_size, drop_remainder=drop_remainder)
     parallel = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": True}
     if dataset.with_labels:
         batched = batched.map(lambda x, y: (to_float_images(x), y), **parallel)
     else:
         batched = batched.map(to_float_images, **parallel)
     return batched.prefetch(tf.data.AUTOTUNE)
+
+
+def _gathered(
+    dataset: ImageDataset, batch_size: int, seed: int, drop_remainder: bool
+) -> tf.data.Dataset:
+    """uint8 batches (with labels if ``dataset.with_labels``) of ``dataset.arrays``, in
+    the order of a permutation of all its examples drawn by ``seed``: an epoch starts
+    without reading every example into a shuffle buffer first, and any size is shuffled
+    in full."""
+    images, labels = dataset.arrays
+    order = np.random.default_rng(seed).permutation(dataset.num_examples)
+    indices = tf.data.Dataset.from_tensor_slices(order).batch(
+        batch_size, drop_remainder=drop_remainder
+    )
+    if dataset.with_labels:
+        return indices.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
+    return indices.map(lambda index: tf.gather(images, index))
 
 
 def labelled_subset(

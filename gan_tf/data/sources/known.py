@@ -90,7 +90,9 @@ class KnownSource(Source):
             else:
                 examples = dataset.examples.map(lambda x: images.resize_uint8(x, size))
             shape = (size, size, dataset.image_shape[-1])
-            dataset = dataclasses.replace(dataset, examples=examples.cache(), image_shape=shape)
+            dataset = dataclasses.replace(
+                dataset, examples=examples.cache(), image_shape=shape, arrays=None
+            )  # resized one by one, cached: shuffled from a buffer
         return dataset
 
     def _local(self, data_dir, request: Request, side: int):
@@ -115,16 +117,16 @@ class KnownSource(Source):
                     params=("data_dir",),
                 )
                 examples = images.files_dataset(files, None, 3, self.crop, side).cache()
-                count = len(files)
+                count, arrays = len(files), None
             else:
-                examples = from_arrays(
+                examples, arrays = from_arrays(
                     files_or_images, labels, request.max_examples, request.with_labels
                 )
                 count = min(len(files_or_images), request.max_examples or len(files_or_images))
             shape = (side, side, self.shape[-1])
             labelled = request.with_labels
             return ImageDataset(
-                self.name, examples, shape, count, self.num_classes, labelled, where
+                self.name, examples, shape, count, self.num_classes, labelled, where, arrays=arrays
             ), []
         return None, tried
 
