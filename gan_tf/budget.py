@@ -16,8 +16,12 @@ in float32. With ``minutes`` set, the run's length is planned twice:
    (:class:`gan_tf.build.Plan`), so a re-plan moves the learning rate by a fraction of
    a percent at that step.
 
-So a ``minutes`` run ends near its budget, and its length and learning-rate path
-depend on the machine's speed while it ran: its ``config.json`` (the epochs) and
+A plan never exceeds ``max_epochs`` (when > 0): the colour recipe sets 64, the most
+epochs its runs were measured to improve through; a machine fast enough for more
+ends early rather than train the discriminator into memorising a small set.
+
+So a ``minutes`` run ends near its budget (or at ``max_epochs``), and its length and
+learning-rate path depend on the machine's speed while it ran: its ``config.json`` (the epochs) and
 ``metrics.csv`` (the seconds) record what happened. To reproduce a run exactly, train
 with ``epochs`` instead.
 
@@ -59,22 +63,35 @@ class Timing:
     calls: int
     steps_per_epoch: int
     epochs: int
+    fitting: int = 0  # the epochs that fit, when max_epochs cut them to ``epochs``
 
     def describe(self) -> str:
         steps = self.epochs * self.steps_per_epoch
+        capped = (
+            f", the most max_epochs allows where {self.fitting} would fit"
+            if self.fitting > self.epochs
+            else ""
+        )
         return (
             f"--minutes={self.minutes:g}: a step takes {1000 * self.seconds_per_step:.0f} ms "
-            f"here (median of {self.calls} timed calls), so epochs={self.epochs} "
+            f"here (median of {self.calls} timed calls), so epochs={self.epochs}{capped} "
             f"({steps:,} steps, ~{steps * self.seconds_per_step / 60:.1f} min of steps; "
             "evaluation and checkpoints come on top)"
         )
 
 
-def epochs_for(minutes: float, seconds_per_step: float, steps_per_epoch: int) -> int:
+def epochs_for(
+    minutes: float, seconds_per_step: float, steps_per_epoch: int, max_epochs: int = 0
+) -> int:
     """The most whole epochs of ``steps_per_epoch`` steps at ``seconds_per_step`` that
-    fit ``minutes`` (at least 1; all three are positive)."""
+    fit ``minutes`` (at least 1; all three are positive), and at most ``max_epochs``
+    (0 = no limit)."""
     epoch_seconds = max(seconds_per_step * steps_per_epoch, 1e-9)
-    return max(1, math.floor(60.0 * minutes / epoch_seconds + 1e-9))
+    return _capped(max(1, math.floor(60.0 * minutes / epoch_seconds + 1e-9)), max_epochs)
+
+
+def _capped(epochs: int, max_epochs: int) -> int:
+    return min(epochs, max_epochs) if max_epochs > 0 else epochs
 
 
 def replan(
@@ -83,16 +100,19 @@ def replan(
     seconds_per_step: float,
     steps_per_epoch: int,
     epochs_done: int,
+    max_epochs: int = 0,
 ) -> int:
     """The run's epochs after ``epochs_done`` of them took ``spent_seconds`` of
     training: those plus the whole epochs at ``seconds_per_step`` (the pace the loop
     kept; positive, as ``steps_per_epoch``) that fit what is left of ``minutes`` (none
-    when nothing is left)."""
+    when nothing is left), at most ``max_epochs`` (0 = no limit) unless that many are
+    done already."""
     left = 60.0 * minutes - spent_seconds
     if left <= 0:
         return epochs_done
     epoch_seconds = max(seconds_per_step * steps_per_epoch, 1e-9)
-    return epochs_done + math.floor(left / epoch_seconds + 1e-9)
+    planned = epochs_done + math.floor(left / epoch_seconds + 1e-9)
+    return max(epochs_done, _capped(planned, max_epochs))
 
 
 def saved_epochs(config: TrainConfig, saved: TrainConfig | None) -> TrainConfig:
@@ -187,6 +207,7 @@ def resolve(
     seconds, calls = time_step(
         config, dataset, steps_per_epoch, strategy, spec, plug_state, networks
     )
-    epochs = epochs_for(config.minutes, seconds, steps_per_epoch)
-    timing = Timing(config.minutes, seconds, calls, steps_per_epoch, epochs)
+    fitting = epochs_for(config.minutes, seconds, steps_per_epoch)
+    epochs = _capped(fitting, config.max_epochs)
+    timing = Timing(config.minutes, seconds, calls, steps_per_epoch, epochs, fitting)
     return dataclasses.replace(config, epochs=epochs), timing

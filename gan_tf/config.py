@@ -88,6 +88,12 @@ class TrainConfig:
         "recipe's learning rate then decays to 0 at the budget's end; evaluation and "
         "checkpoints extra); 0 = use epochs.",
     )
+    max_epochs: int = _field(
+        0,
+        "With --minutes: the most epochs the budget may plan (0 = no limit). The colour "
+        "recipe sets 64: past that the discriminator memorises a set of the emoji's size "
+        "and the samples get worse (docs/colour.md), so a fast machine ends early.",
+    )
     batch_size: int = _field(64, "Batch size (the global batch under --strategy).")
     latent_dim: int = _field(100, "Noise dimension.")
     latent_distribution: str = _field(
@@ -361,6 +367,11 @@ def _validate_counts(config: TrainConfig) -> None:
 def _validate_optimization(config: TrainConfig) -> None:
     if not (isinstance(config.minutes, (int, float)) and 0 <= config.minutes < math.inf):
         raise ConfigError(f"minutes must be >= 0 (0 = use epochs), got {config.minutes}", "minutes")
+    if not isinstance(config.max_epochs, int) or config.max_epochs < 0:
+        raise ConfigError(
+            f"max_epochs must be an integer >= 0 (0 = no limit), got {config.max_epochs}",
+            "max_epochs",
+        )
     if not config.learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {config.learning_rate}", "learning_rate")
     if config.d_learning_rate is not None and not config.d_learning_rate > 0:

@@ -597,7 +597,14 @@ class _Trainer:
         if self.paced[0] < budget.MIN_PACED_STEPS:  # too few steps yet to tell
             return self.config
         pace = self.paced[1] / self.paced[0]
-        epochs = budget.replan(self.config.minutes, self.spent, pace, self.steps_per_epoch, epoch)
+        epochs = budget.replan(
+            self.config.minutes,
+            self.spent,
+            pace,
+            self.steps_per_epoch,
+            epoch,
+            self.config.max_epochs,
+        )
         self.replanned = {"seconds_per_step": pace, "epochs": epochs}
         if epochs != self.config.epochs:
             _print(

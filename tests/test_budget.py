@@ -100,6 +100,41 @@ def test_replan_fits_the_rest_of_the_budget_at_the_kept_pace(
     assert budget.replan(minutes, spent, seconds_per_step, steps_per_epoch, done) == epochs
 
 
+def test_max_epochs_caps_the_plan_and_the_replans():
+    # a Zen 4 EPYC in bfloat16 fits 136 epochs of the 64 px emoji: 1800 / (0.062 * 213)
+    assert budget.epochs_for(30, 0.062, 213) == 136
+    assert budget.epochs_for(30, 0.062, 213, max_epochs=64) == 64
+    assert budget.epochs_for(30, 0.200, 213, max_epochs=64) == 42  # under the cap: as fits
+    # 20 epochs done in 600 s at 62 ms: 20 + floor(1200 / 13.206) = 110, capped at 64
+    assert budget.replan(30, 600.0, 0.062, 213, 20) == 110
+    assert budget.replan(30, 600.0, 0.062, 213, 20, 64) == 64
+    assert budget.replan(30, 600.0, 0.062, 213, 70, 64) == 70  # past the cap: ends here
+
+
+def test_the_colour_recipe_caps_minutes_at_64_epochs(mnist_dir):
+    assert gan_tf.make_config(dataset="emoji", minutes=30).max_epochs == 64
+    assert gan_tf.make_config(model="cgan", dataset="emoji").max_epochs == 64
+    assert gan_tf.make_config(data_shape=(128, 128, 3)).max_epochs == 64
+    assert gan_tf.make_config(dataset="emoji", recipe="paper").max_epochs == 0
+    assert gan_tf.make_config(dataset="fashion_mnist").max_epochs == 0  # gray: no cap
+    assert gan_tf.make_config(dataset="emoji", max_epochs=0).max_epochs == 0  # yours wins
+    for bad in (-1, 2.5):
+        with pytest.raises(ConfigError, match="max_epochs must be an integer >= 0"):
+            config_for(mnist_dir, max_epochs=bad)
+
+
+def test_a_run_that_would_fit_more_stops_at_max_epochs(mnist_dir, tmp_path, capsys):
+    # a tiny MLP step takes a few ms: half a minute fits hundreds of 4-step epochs
+    summary = gan_tf.train(
+        config_for(mnist_dir, minutes=0.5, max_epochs=2), str(tmp_path), verbose=1
+    )
+    out = capsys.readouterr().out
+    timing = summary["timing"]
+    assert timing["epochs"] == 2 and timing["fitting"] > 2
+    assert (summary["epoch"], summary["step"]) == (2, 8)
+    assert f"so epochs=2, the most max_epochs allows where {timing['fitting']} would fit" in out
+
+
 def test_saved_epochs_only_for_the_same_minutes(mnist_dir):
     config = config_for(mnist_dir, minutes=30)
     saved = dataclasses.replace(config, epochs=64)
@@ -195,8 +230,8 @@ def test_every_epoch_replans_the_run_and_its_decay(mnist_dir, tmp_path, chosen, 
     summary = gan_tf.train(config, str(run_dir), verbose=0, callbacks=[Rates()])
     seconds = [float(row["seconds"]) for row in read_rows(run_dir / "metrics.csv")]
     assert [asked[4] for asked in replanned.asked] == [1, 2, 3]  # epochs done
-    for k, (minutes, spent, pace, steps_per_epoch, _) in enumerate(replanned.asked):
-        assert (minutes, steps_per_epoch) == (0.5, 4) and 0 < pace < 1.0
+    for k, (minutes, spent, pace, steps_per_epoch, _, cap) in enumerate(replanned.asked):
+        assert (minutes, steps_per_epoch, cap) == (0.5, 4, 0) and 0 < pace < 1.0
         assert spent == pytest.approx(sum(seconds[: k + 1]), abs=1e-3)
     assert summary["replanned"]["epochs"] == 3
     assert (summary["epoch"], summary["step"]) == (3, 12)
