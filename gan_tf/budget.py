@@ -18,7 +18,11 @@ in float32. With ``minutes`` set, the run's length is planned twice:
 
 A plan never exceeds ``max_epochs`` (when > 0): the colour recipe sets 64, the most
 epochs its runs were measured to improve through; a machine fast enough for more
-ends early rather than train the discriminator into memorising a small set.
+ends early rather than train the discriminator into memorising a small set. With
+``widen`` (the colour recipe's, unless you set ``base_width``) such a machine first
+times the networks at twice ``base_width`` (4x the FLOPs a step) and trains those
+when at least :data:`MIN_WIDE_EPOCHS` epochs of them fit: the budget buys capacity
+where more epochs would only overfit.
 
 So a ``minutes`` run ends near its budget (or at ``max_epochs``), and its length and
 learning-rate path depend on the machine's speed while it ran: its ``config.json`` (the epochs) and
@@ -51,6 +55,10 @@ WARMUP_CALLS = 3  # traced and untimed: the first calls build and warm the pipel
 TIMED_SECONDS = 4.0  # time steps until this much has passed ...
 MIN_TIMED_CALLS, MAX_TIMED_CALLS = 5, 60  # ... within these bounds
 MIN_PACED_STEPS = 20  # re-plan only once this process has paced this many steps
+# the fewest epochs of the twice-as-wide networks worth training: at 25 epochs the 64 px
+# emoji's base_width 32 ended at FD 0.91 and 1.08, where base_width 16 needs 64 for 0.98
+# and 1.09 (docs/colour.md, runs 2, 4, E, F)
+MIN_WIDE_EPOCHS = 25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +72,7 @@ class Timing:
     steps_per_epoch: int
     epochs: int
     fitting: int = 0  # the epochs that fit, when max_epochs cut them to ``epochs``
+    widened_from: int = 0  # the recipe's base_width, when widen doubled it
 
     def describe(self) -> str:
         steps = self.epochs * self.steps_per_epoch
@@ -72,9 +81,15 @@ class Timing:
             if self.fitting > self.epochs
             else ""
         )
+        wide = (
+            f" at base_width={2 * self.widened_from} (twice {self.widened_from}: more than "
+            "max_epochs of those fit)"
+            if self.widened_from
+            else ""
+        )
         return (
             f"--minutes={self.minutes:g}: a step takes {1000 * self.seconds_per_step:.0f} ms "
-            f"here (median of {self.calls} timed calls), so epochs={self.epochs}{capped} "
+            f"here{wide} (median of {self.calls} timed calls), so epochs={self.epochs}{capped} "
             f"({steps:,} steps, ~{steps * self.seconds_per_step / 60:.1f} min of steps; "
             "evaluation and checkpoints come on top)"
         )
@@ -116,11 +131,23 @@ def replan(
 
 
 def saved_epochs(config: TrainConfig, saved: TrainConfig | None) -> TrainConfig:
-    """``config`` with the epochs the saved run chose for the same ``minutes`` (the
-    same command rerun resumes the same schedule); unchanged otherwise."""
-    if config.minutes and saved is not None and saved.minutes == config.minutes:
-        return dataclasses.replace(config, epochs=saved.epochs)
+    """``config`` with what the saved run's budget chose: the widths ``widen`` gave its
+    networks (any ``minutes``: a trained network keeps its shape) and, for the same
+    ``minutes``, its epochs (the same command rerun resumes the same schedule)."""
+    if not config.minutes or saved is None:
+        return config
+    if config.widen and _same_but_width(config.arch, saved.arch):
+        config = dataclasses.replace(config, arch=saved.arch)
+    if saved.minutes == config.minutes:
+        config = dataclasses.replace(config, epochs=saved.epochs)
     return config
+
+
+def _same_but_width(arch: dict, other: dict) -> bool:
+    widths = ("base_width", "d_base_width")
+    return {k: v for k, v in arch.items() if k not in widths} == {
+        k: v for k, v in other.items() if k not in widths
+    }
 
 
 def time_step(
@@ -190,9 +217,11 @@ def resolve(
     spec,
     plug_state=None,
     networks=(None, None),
+    trained_arch: dict | None = None,
 ) -> tuple[TrainConfig, Timing]:
-    """``config`` with ``epochs`` fitted to ``config.minutes`` by :func:`time_step`,
-    and what was measured.
+    """``config`` with ``epochs`` fitted to ``config.minutes`` by :func:`time_step` (and
+    ``base_width`` doubled where ``widen`` pays), and what was measured.
+    ``trained_arch``: the ``arch`` a resumed run trained, kept (not widened again).
 
     Raises:
       ConfigError: ``minutes`` under a multi-worker strategy (each worker would time its
@@ -204,10 +233,39 @@ def resolve(
             "minutes",
             "strategy",
         )
-    seconds, calls = time_step(
-        config, dataset, steps_per_epoch, strategy, spec, plug_state, networks
-    )
+    run = (dataset, steps_per_epoch, strategy, spec, plug_state, networks)
+    if trained_arch is not None:
+        config = dataclasses.replace(config, arch=trained_arch)
+    seconds, calls = time_step(config, *run)
     fitting = epochs_for(config.minutes, seconds, steps_per_epoch)
+    widened_from = 0
+    if trained_arch is None and _may_widen(config, fitting, networks):
+        width = config.arch["base_width"]
+        wide = _widened(config)
+        wide_seconds, wide_calls = time_step(wide, *run)
+        wide_fitting = epochs_for(config.minutes, wide_seconds, steps_per_epoch)
+        if wide_fitting >= MIN_WIDE_EPOCHS:
+            config, seconds, calls, fitting = wide, wide_seconds, wide_calls, wide_fitting
+            widened_from = width
     epochs = _capped(fitting, config.max_epochs)
-    timing = Timing(config.minutes, seconds, calls, steps_per_epoch, epochs, fitting)
+    timing = Timing(config.minutes, seconds, calls, steps_per_epoch, epochs, fitting, widened_from)
     return dataclasses.replace(config, epochs=epochs), timing
+
+
+def _may_widen(config: TrainConfig, fitting: int, networks) -> bool:
+    """Whether :func:`resolve` times twice the width: ``widen`` set, more than
+    ``max_epochs`` fit, gan_tf's own networks with a ``base_width``."""
+    return (
+        config.widen
+        and 0 < config.max_epochs < fitting
+        and networks[0] is None
+        and isinstance(config.arch.get("base_width"), int)
+    )
+
+
+def _widened(config: TrainConfig) -> TrainConfig:
+    """``config`` with ``base_width`` (and a ``d_base_width`` of its own) doubled."""
+    arch = {**config.arch, "base_width": 2 * config.arch["base_width"]}
+    if arch.get("d_base_width"):
+        arch["d_base_width"] *= 2
+    return dataclasses.replace(config, arch=arch)

@@ -94,6 +94,12 @@ class TrainConfig:
         "recipe sets 64: past that the discriminator memorises a set of the emoji's size "
         "and the samples get worse (docs/colour.md), so a fast machine ends early.",
     )
+    widen: bool = _field(
+        False,
+        "With --minutes, when more than --max_epochs would fit: time the networks at twice "
+        "--arch base_width and train those if at least 25 epochs of them fit (the colour "
+        "recipe's default; off when you set base_width).",
+    )
     batch_size: int = _field(64, "Batch size (the global batch under --strategy).")
     latent_dim: int = _field(100, "Noise dimension.")
     latent_distribution: str = _field(
@@ -694,6 +700,8 @@ def make_config(*, data_shape: tuple[int, ...] | None = None, **overrides: Any) 
     values = spec.recipe_defaults(given.get("recipe", TrainConfig.recipe), shape)
     values.update(config_defaults(given.get("dataset", TrainConfig.dataset)))
     if isinstance(values.get("arch"), dict) and isinstance(given.get("arch"), dict):
+        if "base_width" in given["arch"] and "widen" not in given:
+            values["widen"] = False  # your width is not the recipe's to widen
         given["arch"] = {**values["arch"], **given["arch"]}  # your knobs over the recipe's
     values.update(given)
     return TrainConfig(**values)

@@ -397,7 +397,7 @@ def _checked(config, run_dir, spec, strategy, restart, networks):
     resolved), the fields changed on resume, the same kind of networks, the replicas
     and the memory. Returns ``(config, precision_reason, changes, memory)``."""
     config, precision_reason = _choose_precision(config, None if restart else run_dir, strategy)
-    if config.minutes and _same_budget(config, run_dir, restart):
+    if config.minutes and not restart and rundir.has_config(run_dir):
         config = budget.saved_epochs(config, rundir.load_config(run_dir))
     changes = [] if restart else rundir.resume_changes(config, run_dir)
     if not restart:
@@ -415,7 +415,9 @@ def _timed(config, run_dir, restart, changes, verbose, run):
     if not config.minutes or _same_budget(config, run_dir, restart):
         return config, None, changes
     _print(verbose, f"Timing the train step for --minutes={config.minutes:g} ...")
-    config, timing = budget.resolve(config, *run)
+    resumed = not restart and rundir.has_config(run_dir)
+    trained = rundir.load_config(run_dir).arch if resumed and config.widen else None
+    config, timing = budget.resolve(config, *run, trained_arch=trained)
     _print(verbose, timing.describe())
     return config, timing, [] if restart else rundir.resume_changes(config, run_dir)
 

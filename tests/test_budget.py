@@ -135,6 +135,92 @@ def test_a_run_that_would_fit_more_stops_at_max_epochs(mnist_dir, tmp_path, caps
     assert f"so epochs=2, the most max_epochs allows where {timing['fitting']} would fit" in out
 
 
+class Steps:
+    """Stands in for :func:`budget.time_step`: seconds per step by ``base_width``."""
+
+    def __init__(self, by_width):
+        self.by_width, self.widths = by_width, []
+
+    def __call__(self, config, *run):
+        self.widths.append(config.arch["base_width"])
+        return self.by_width[config.arch["base_width"]], 5
+
+
+@pytest.mark.parametrize(
+    "by_width, widths_timed, width, epochs, fitting",
+    [
+        # a Zen 4 EPYC in bfloat16: 136 epochs of base_width 16 fit, past 64; 32 fits
+        # 1800 / (0.16 * 213) = 52.8 >= 25 epochs: trained at 32
+        ({16: 0.062, 32: 0.16}, [16, 32], 32, 52, 52),
+        # 32 too slow for 25 epochs (1800 / (0.5 * 213) = 16.9): 16, capped at 64
+        ({16: 0.062, 32: 0.5}, [16, 32], 16, 64, 136),
+        # 16 fits 42 <= 64: nothing to widen, 32 not even timed
+        ({16: 0.2, 32: 0.5}, [16], 16, 42, 42),
+    ],
+)
+def test_widen_trains_twice_the_width_when_the_cap_leaves_time(
+    monkeypatch, by_width, widths_timed, width, epochs, fitting
+):
+    import tensorflow as tf
+
+    steps = Steps(by_width)
+    monkeypatch.setattr(budget, "time_step", steps)
+    config = gan_tf.make_config(dataset="emoji", minutes=30)
+    assert (config.widen, config.max_epochs, config.arch["base_width"]) == (True, 64, 16)
+    resolved, timing = budget.resolve(config, None, 213, tf.distribute.get_strategy(), None)
+    assert steps.widths == widths_timed
+    assert (resolved.arch["base_width"], resolved.epochs) == (width, epochs)
+    assert (timing.epochs, timing.fitting, timing.seconds_per_step) == (
+        epochs, fitting, by_width[width],
+    )  # fmt: skip
+    assert timing.widened_from == (16 if width == 32 else 0)
+    if width == 32:
+        assert "at base_width=32 (twice 16" in timing.describe()
+    # widen off, or a resumed run's networks: never widened
+    for off, trained in (
+        (dataclasses.replace(config, widen=False), None),
+        (config, {"base_width": 16}),
+    ):
+        steps.widths = []
+        kept, _ = budget.resolve(
+            off, None, 213, tf.distribute.get_strategy(), None, trained_arch=trained
+        )
+        assert steps.widths == [16] and kept.arch["base_width"] == 16
+
+
+def test_your_base_width_is_not_widened():
+    assert gan_tf.make_config(dataset="emoji", arch={"base_width": 16}).widen is False
+    assert gan_tf.make_config(dataset="emoji", arch={"base_width": 16}, widen=True).widen
+    assert gan_tf.make_config(dataset="emoji", arch={"max_width": 512}).widen  # not the width
+    assert gan_tf.make_config(dataset="fashion_mnist").widen is False
+
+
+def test_a_widened_run_trains_and_resumes_at_the_width_it_chose(mnist_dir, tmp_path, capsys):
+    config = config_for(
+        mnist_dir, model="dcgan", minutes=0.5, max_epochs=2, widen=True, arch={"base_width": 2}
+    )
+    summary = gan_tf.train(config, str(tmp_path), verbose=1)
+    out = capsys.readouterr().out
+    assert summary["timing"]["widened_from"] == 2 and summary["timing"]["epochs"] == 2
+    assert "at base_width=4 (twice 2" in out
+    saved = json.loads((tmp_path / "config.json").read_text(encoding="utf-8"))
+    assert saved["arch"]["base_width"] == 4 and saved["epochs"] == 2
+    generator, _ = rundir.restore_generator(str(tmp_path))
+    from gan_tf.models import dcgan
+
+    def size(width):
+        return dcgan.build_generator(8, (28, 28, 1), {"base_width": width}).count_params()
+
+    assert generator.count_params() == size(4) != size(2)
+    # the same command: finished at the width it chose, nothing timed
+    again = gan_tf.train(config, str(tmp_path), verbose=1)
+    assert again["already_finished"] and again["changes"] == {} and again["timing"] is None
+    # a longer budget keeps the networks it trained (not widened again)
+    longer = gan_tf.train(dataclasses.replace(config, minutes=0.6, max_epochs=3), str(tmp_path))
+    assert longer["timing"]["widened_from"] == 0 and longer["epoch"] == 3
+    assert "arch" not in longer["changes"]
+
+
 def test_saved_epochs_only_for_the_same_minutes(mnist_dir):
     config = config_for(mnist_dir, minutes=30)
     saved = dataclasses.replace(config, epochs=64)

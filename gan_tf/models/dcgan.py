@@ -357,6 +357,7 @@ FAST_COLOUR = {
         "batch_size": 32,
         "lr_decay": "linear",
         "max_epochs": 64,
+        "widen": True,
         "arch": {"base_width": width},
     }
     for side, width in ((32, 32), (64, 16), (128, 16))
