@@ -298,13 +298,7 @@ def _train_locked(
     with strategy.scope():
         epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     progress = _Progress()
-    info = {
-        "shape": list(dataset.image_shape),
-        "num_classes": gan.num_classes,
-        "data_classes": dataset.num_classes,
-        "custom_networks": custom,
-        **({"data": dataset.provenance} if dataset.provenance else {}),
-    }
+    info = _run_info(dataset, gan, custom)
     moved = rundir.move_aside(run_dir) if restart and chief else None
     if moved:
         lock.moved_to(moved)  # the lock went with the old files: lock the new directory
@@ -345,6 +339,17 @@ def _train_locked(
         if handed is not None and (note := _recipe_note(config, spec, dataset.image_shape)):
             print(note, flush=True)
     return trainer.train(summary)
+
+
+def _run_info(dataset: data.ImageDataset, gan: GAN, custom: bool) -> dict:
+    """What ``run.json`` records of the data and networks a run trains on."""
+    return {
+        "shape": list(dataset.image_shape),
+        "num_classes": gan.num_classes,
+        "data_classes": dataset.num_classes,
+        "custom_networks": custom,
+        **({"data": dataset.provenance} if dataset.provenance else {}),
+    }
 
 
 def live_display() -> bool:
@@ -733,11 +738,9 @@ class _Trainer:
             if calls == warmup:  # this process's first calls trace the step: not paced
                 paced_from = (time.perf_counter(), index + 1)
             self.callbacks.on_train_batch_begin(index + 1)
-            outputs = gan.train_steps(iterator, count)
-            reached = int(gan.step.numpy())
-            self.profiler.after(reached)
-            step = reached - count
-            outputs = {key: outputs[key].numpy() for key in names}  # one copy a call
+            outputs = tf.nest.map_structure(np.asarray, gan.train_steps(iterator, count))
+            step = int(gan.step.numpy()) - count
+            self.profiler.after(step + count)
             for call_index in range(count):
                 index, step = index + 1, step + 1
                 values = {key: float(outputs[key][call_index]) for key in names}
