@@ -155,7 +155,12 @@ def test_exported_generators_load_with_tensorflow_alone(runs, tmp_path):
     for name, _, _ in artifacts:
         model = name.split("_")[0]
         assert loaded[name].shape == (5, 28, 28, 1)
-        np.testing.assert_allclose(loaded[name], expected[model], atol=1e-5)
+        # precision=auto trains these in bfloat16 on a CPU with AVX512_BF16 or AMX: a value
+        # on a rounding boundary of the last bfloat16 layer may flip (seen: 1 of 3,920
+        # pixels off by 1.5e-5 at 2.1e-3), so per pixel two bfloat16 steps, and on average
+        # far less
+        np.testing.assert_allclose(loaded[name], expected[model], rtol=1e-2, atol=2e-5)
+        assert np.abs(loaded[name] - expected[model]).mean() < 1e-6
         assert loaded[name].min() >= -1.0 and loaded[name].max() <= 1.0
     # the dcgan run kept an EMA: that generator, not the raw one, was exported
     config = gan_tf.load_run(runs["dcgan"]).config
