@@ -82,8 +82,8 @@ class Timing:
             else ""
         )
         wide = (
-            f" at base_width={2 * self.widened_from} (twice {self.widened_from}: more than "
-            "max_epochs of those fit)"
+            f" at base_width={2 * self.widened_from} (twice {self.widened_from}, of which "
+            "more than max_epochs epochs fit)"
             if self.widened_from
             else ""
         )
