@@ -217,11 +217,12 @@ def resolve(
     spec,
     plug_state=None,
     networks=(None, None),
-    trained_arch: dict | None = None,
+    resumed: bool = False,
 ) -> tuple[TrainConfig, Timing]:
     """``config`` with ``epochs`` fitted to ``config.minutes`` by :func:`time_step` (and
     ``base_width`` doubled where ``widen`` pays), and what was measured.
-    ``trained_arch``: the ``arch`` a resumed run trained, kept (not widened again).
+    ``resumed``: a run that already trained, whose networks (as :func:`saved_epochs`
+    gave them) are kept, not widened again.
 
     Raises:
       ConfigError: ``minutes`` under a multi-worker strategy (each worker would time its
@@ -234,12 +235,10 @@ def resolve(
             "strategy",
         )
     run = (dataset, steps_per_epoch, strategy, spec, plug_state, networks)
-    if trained_arch is not None:
-        config = dataclasses.replace(config, arch=trained_arch)
     seconds, calls = time_step(config, *run)
     fitting = epochs_for(config.minutes, seconds, steps_per_epoch)
     widened_from = 0
-    if trained_arch is None and _may_widen(config, fitting, networks):
+    if not resumed and _may_widen(config, fitting, networks):
         width = config.arch["base_width"]
         wide = _widened(config)
         wide_seconds, wide_calls = time_step(wide, *run)

@@ -420,9 +420,8 @@ def _timed(config, run_dir, restart, changes, verbose, run):
     if not config.minutes or _same_budget(config, run_dir, restart):
         return config, None, changes
     _print(verbose, f"Timing the train step for --minutes={config.minutes:g} ...")
-    resumed = not restart and rundir.has_config(run_dir)
-    trained = rundir.load_config(run_dir).arch if resumed and config.widen else None
-    config, timing = budget.resolve(config, *run, trained_arch=trained)
+    resumed = not restart and rundir.has_config(run_dir)  # its widths: _checked's
+    config, timing = budget.resolve(config, *run, resumed=resumed)
     _print(verbose, timing.describe())
     return config, timing, [] if restart else rundir.resume_changes(config, run_dir)
 

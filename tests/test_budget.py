@@ -177,13 +177,10 @@ def test_widen_trains_twice_the_width_when_the_cap_leaves_time(
     if width == 32:
         assert "at base_width=32 (twice 16" in timing.describe()
     # widen off, or a resumed run's networks: never widened
-    for off, trained in (
-        (dataclasses.replace(config, widen=False), None),
-        (config, {"base_width": 16}),
-    ):
+    for off, resumed in ((dataclasses.replace(config, widen=False), False), (config, True)):
         steps.widths = []
         kept, _ = budget.resolve(
-            off, None, 213, tf.distribute.get_strategy(), None, trained_arch=trained
+            off, None, 213, tf.distribute.get_strategy(), None, resumed=resumed
         )
         assert steps.widths == [16] and kept.arch["base_width"] == 16
 
