@@ -188,17 +188,18 @@ def time_step(
     if batches is None:
         batches = data.batches(dataset, config.batch_size * config.n_critic, seed=config.seed)
     per_call = min(config.steps_per_call, steps_per_epoch)
+    looped = config.steps_per_call > 1  # as the loop calls it
     iterator = iter(
         distribute.distribute_dataset(strategy, batches.repeat(), chunks=config.n_critic)
     )
     for _ in range(WARMUP_CALLS):
-        _finished(gan.train_steps(iterator, per_call))
+        _finished(gan.train_steps(iterator, per_call, looped))
     times, started = [], time.perf_counter()
     while len(times) < MAX_TIMED_CALLS and (
         len(times) < MIN_TIMED_CALLS or time.perf_counter() - started < TIMED_SECONDS
     ):
         begin = time.perf_counter()
-        _finished(gan.train_steps(iterator, per_call))
+        _finished(gan.train_steps(iterator, per_call, looped))
         times.append((time.perf_counter() - begin) / per_call)
     return statistics.median(times), len(times)
 

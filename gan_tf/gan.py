@@ -172,7 +172,8 @@ class GAN(keras.Model):
         self._trackers = [keras.metrics.Mean(name=name) for name in self.metric_names]
         self._update_fn = tf.function(self._update, jit_compile=True) if jit_compile else None
         self.run_step = tf.function(self._run_step)
-        self.train_steps = tf.function(self._train_steps)
+        self._single_call = tf.function(self._single_step)
+        self._looped_call = tf.function(self._looped_steps)
 
     def _set_taps(self) -> None:
         taps = self.loss_pair.taps
@@ -529,15 +530,41 @@ class GAN(keras.Model):
             for key, value in per_replica.items()
         }
 
-    def _train_steps(self, iterator, count: int) -> dict:
+    def train_steps(self, iterator, count: int, looped: bool | None = None) -> dict:
         """``count`` steps on the next ``count`` batches of ``iterator`` in one call
-        (``--steps_per_call``: the steps are unrolled); each of :attr:`metric_names`
-        as a ``[count]`` tensor, one value per step."""
-        per_step = []
-        for _ in range(count):
-            batch = next(iterator)
-            per_step.append(self._run_step(*(batch if isinstance(batch, tuple) else (batch,))))
-        return {key: tf.stack([m[key] for m in per_step]) for key in self.metric_names}
+        (``--steps_per_call``); each of :attr:`metric_names` as a ``[count]`` tensor,
+        one value per step. ``looped`` (default: ``count > 1``) runs the steps in a
+        ``tf.while_loop`` whose length is a tensor, so one trace serves every count
+        (an epoch's remainder too) and tracing costs one step's graph however many
+        are fused; otherwise the call is the plain step (``count`` must be 1)."""
+        if not (count > 1 if looped is None else looped):
+            if count != 1:
+                raise ValueError(f"an unlooped call runs one step, not {count}")
+            return self._single_call(iterator)
+        return self._looped_call(iterator, tf.constant(count, tf.int32))
+
+    def _single_step(self, iterator) -> dict:
+        metrics = self._next_step(iterator)
+        return {key: tf.reshape(metrics[key], [1]) for key in self.metric_names}
+
+    def _next_step(self, iterator) -> dict:
+        batch = next(iterator)
+        return self._run_step(*(batch if isinstance(batch, tuple) else (batch,)))
+
+    def _looped_steps(self, iterator, count) -> dict:
+        names = self.metric_names
+
+        def body(index, arrays):
+            metrics = self._next_step(iterator)
+            written = [
+                array.write(index, tf.cast(metrics[key], tf.float32))
+                for key, array in zip(names, arrays, strict=True)
+            ]
+            return index + 1, written
+
+        arrays = [tf.TensorArray(tf.float32, size=count) for _ in names]
+        _, arrays = tf.while_loop(lambda index, _: index < count, body, (tf.constant(0), arrays))
+        return {key: array.stack() for key, array in zip(names, arrays, strict=True)}
 
     def _saved_variables(self) -> list:
         return [

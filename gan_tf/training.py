@@ -714,9 +714,8 @@ class _Trainer:
         progbar = keras.utils.Progbar(
             self.steps_per_epoch, verbose=int(interactive), stateful_metrics=names
         )
-        total_steps = config.epochs * self.steps_per_epoch
-        losses_csv = os.path.join(self.run_dir, "losses.csv")
-        started = time.perf_counter()
+        total_steps, looped = config.epochs * self.steps_per_epoch, config.steps_per_call > 1
+        losses_csv, started = os.path.join(self.run_dir, "losses.csv"), time.perf_counter()
         batches = self.plug.batches(self.plug_state, self.dataset, config, epoch)
         if batches is None:  # the plain loop's (most variants)
             batches = data.batches(
@@ -737,7 +736,7 @@ class _Trainer:
             if calls == warmup:  # this process's first calls trace the step: not paced
                 paced_from = (time.perf_counter(), index + 1)
             self.callbacks.on_train_batch_begin(index + 1)
-            outputs = tf.nest.map_structure(np.asarray, gan.train_steps(iterator, count))
+            outputs = tf.nest.map_structure(np.asarray, gan.train_steps(iterator, count, looped))
             step = int(gan.step.numpy()) - count
             self.profiler.after(step + count)
             for call_index in range(count):
@@ -1001,6 +1000,6 @@ def _spent_seconds(run_dir: str) -> float:
 
 def _call_sizes(steps: int, steps_per_call: int) -> list[int]:
     """Steps per train call for an epoch of ``steps``: ``steps // steps_per_call``
-    fused calls, then single steps for the remainder (two traced shapes at most)."""
-    fused = steps // steps_per_call
-    return [steps_per_call] * fused + [1] * (steps - fused * steps_per_call)
+    fused calls, then one call of the remainder (the same looped trace)."""
+    fused, rest = divmod(steps, steps_per_call)
+    return [steps_per_call] * fused + ([rest] if rest else [])

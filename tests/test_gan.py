@@ -617,6 +617,20 @@ def test_four_steps_in_one_call_equal_four_single_calls():
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_looped_calls_of_any_count_share_one_trace():
+    config = gan_tf.make_config(model="dcgan", batch_size=8, latent_dim=8)
+    gan = build_gan(config, (28, 28, 1))
+    iterator = iter(tf.data.Dataset.from_tensor_slices(_batches(8, 8)))
+    sizes = [4, 3, 1]  # an epoch of 8 at 4 a call, then remainders of 3 and 1
+    outputs = [gan.train_steps(iterator, count, looped=True) for count in sizes]
+    assert [int(out["generator_loss"].shape[0]) for out in outputs] == sizes
+    assert int(gan.step.numpy()) == 8
+    assert gan._looped_call.experimental_get_tracing_count() == 1
+    assert gan._single_call.experimental_get_tracing_count() == 0
+    with pytest.raises(ValueError, match="one step, not 2"):
+        gan.train_steps(iterator, 2, looped=False)
+
+
 @pytest.fixture(scope="module")
 def mnist_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("mnist_fusion")
@@ -640,7 +654,7 @@ def _run(mnist_dir, output_dir, **overrides):
 
 
 def test_training_with_steps_per_call_matches_single_steps(mnist_dir, tmp_path):
-    # 7 steps with 3 per call: two fused calls and one single step for the remainder
+    # 7 steps with 3 per call: two looped calls of 3 and one of the remainder, 1
     single = _run(mnist_dir, str(tmp_path / "single"))
     fused = _run(mnist_dir, str(tmp_path / "fused"), steps_per_call=3)
     steps = [row["step"] for row in single]
