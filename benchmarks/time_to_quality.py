@@ -131,7 +131,9 @@ FASHION_ARMS = {
     "w24_b32": {**FAST_BEFORE, "batch_size": 32, "arch": {"base_width": 24}},
     "b32_lr12": {**FAST_BEFORE, "batch_size": 32, "learning_rate": 1.2e-3},
     # the per-step levers on today's default, each one change
+    "steps_per_call1": {"steps_per_call": 1},
     "steps_per_call4": {"steps_per_call": 4},
+    "steps_per_call16": {"steps_per_call": 16},
     "xla": {"jit_compile": True},
     "simultaneous": {"update": "simultaneous"},
     "b16": {"batch_size": 16},

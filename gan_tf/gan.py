@@ -530,16 +530,14 @@ class GAN(keras.Model):
             for key, value in per_replica.items()
         }
 
-    def train_steps(self, iterator, count: int, looped: bool | None = None) -> dict:
+    def train_steps(self, iterator, count: int, looped: bool = False) -> dict:
         """``count`` steps on the next ``count`` batches of ``iterator`` in one call
         (``--steps_per_call``); each of :attr:`metric_names` as a ``[count]`` tensor,
-        one value per step. ``looped`` (default: ``count > 1``) runs the steps in a
+        one value per step. More than one step (or one with ``looped``) runs in a
         ``tf.while_loop`` whose length is a tensor, so one trace serves every count
         (an epoch's remainder too) and tracing costs one step's graph however many
-        are fused; otherwise the call is the plain step (``count`` must be 1)."""
-        if not (count > 1 if looped is None else looped):
-            if count != 1:
-                raise ValueError(f"an unlooped call runs one step, not {count}")
+        are fused; one step alone is the plain step."""
+        if count == 1 and not looped:
             return self._single_call(iterator)
         return self._looped_call(iterator, tf.constant(count, tf.int32))
 

@@ -221,8 +221,9 @@ class Recorder(keras.callbacks.Callback):
 def test_train_runs_keras_callbacks_and_honours_stop_training(mnist_dir, tmp_path):
     run_dir, csv_path = str(tmp_path / "run"), str(tmp_path / "keras.csv")
     recorder = Recorder(stop_epoch=0)
+    config = _config(mnist_dir, steps_per_call=1)  # a batch callback per step, as fit's
     summary = gan_tf.train(
-        _config(mnist_dir), run_dir, verbose=0,
+        config, run_dir, verbose=0,
         callbacks=[keras.callbacks.CSVLogger(csv_path), recorder],
     )  # fmt: skip
     assert recorder.calls == [
@@ -235,10 +236,10 @@ def test_train_runs_keras_callbacks_and_honours_stop_training(mnist_dir, tmp_pat
     assert [row["epoch"] for row in rows] == ["0"] and "diversity" in rows[0]
     # a callback inside an epoch: a step checkpoint, and the rerun continues from it
     recorder = Recorder(stop_batch=(1, 0))  # epoch 2 (index 1), after its first batch
-    summary = gan_tf.train(_config(mnist_dir), run_dir, verbose=0, callbacks=[recorder])
+    summary = gan_tf.train(config, run_dir, verbose=0, callbacks=[recorder])
     assert summary["stopped_early"] and summary["step"] == 4 and summary["epoch"] == 1
     assert recorder.calls[-2:] == ["batch_end 0", "train_end"]
-    summary = gan_tf.train(_config(mnist_dir), run_dir, verbose=0)
+    summary = gan_tf.train(config, run_dir, verbose=0)
     assert not summary["stopped_early"] and (summary["epoch"], summary["step"]) == (3, 9)
     with open(os.path.join(run_dir, "metrics.csv"), encoding="utf-8") as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2", "3"]
