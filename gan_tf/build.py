@@ -103,26 +103,34 @@ def initialize_from_data(discriminator: keras.Model, dataset: data.ImageDataset)
 
 
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """``initial`` decayed linearly to 0 at optimizer step ``planned x per_step``, then 0:
-    ``PolynomialDecay(power=1, end_learning_rate=0)`` (the same values) with the length
-    in a variable, so ``--minutes`` can re-plan the run's length after its first epoch
+    """``initial`` decayed linearly to ``final x initial`` at optimizer step
+    ``planned x per_step``, then held there: ``PolynomialDecay(power=1,
+    end_learning_rate=final x initial)`` (the same values) with the length in a
+    variable, so ``--minutes`` can re-plan the run's length after its first epoch
     without retracing the step (:mod:`gan_tf.budget`)."""
 
-    def __init__(self, initial: float, planned, per_step: int = 1):
+    def __init__(self, initial: float, planned, per_step: int = 1, final: float = 0.0):
         self.initial = float(initial)
         self.planned = planned  # generator steps: an int or an int64 tf.Variable
         self.per_step = int(per_step)
+        self.final = float(final)
 
     def __call__(self, step):
         total = tf.cast(tf.maximum(tf.cast(self.planned, tf.int64) * self.per_step, 1), tf.float32)
         done = tf.minimum(tf.cast(step, tf.float32), total)
-        return tf.constant(self.initial, tf.float32) * (1.0 - done / total)
+        left = 1.0 - done / total
+        return tf.constant(self.initial, tf.float32) * (self.final + (1.0 - self.final) * left)
 
     def get_config(self) -> dict:
         planned = self.planned
         if isinstance(planned, tf.Variable):
             planned = int(planned.numpy())
-        return {"initial": self.initial, "planned": planned, "per_step": self.per_step}
+        return {
+            "initial": self.initial,
+            "planned": planned,
+            "per_step": self.per_step,
+            "final": self.final,
+        }
 
 
 class Plan:
@@ -141,11 +149,12 @@ def make_optimizer(
 ) -> keras.optimizers.Optimizer:
     """The optimizer ``config`` names (Adam, RMSprop or SGD, the last two with
     ``config.momentum``) at ``learning_rate`` (with ``lr_decay=linear``: decayed
-    linearly to 0 over ``decay_steps x per_step`` optimizer steps, ``decay_steps`` an
+    linearly to ``config.lr_decay_to`` of it over ``decay_steps x per_step`` optimizer
+    steps, ``decay_steps`` an
     int or a :class:`Plan`'s variable; loss-scaled for ``mixed_float16``)."""
     config = with_precision(config)
     if config.lr_decay == "linear":
-        learning_rate = LinearDecay(learning_rate, decay_steps, per_step)
+        learning_rate = LinearDecay(learning_rate, decay_steps, per_step, config.lr_decay_to)
     if config.optimizer == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate, momentum=config.momentum)
     elif config.optimizer == "sgd":

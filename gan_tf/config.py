@@ -116,7 +116,12 @@ class TrainConfig:
     d_learning_rate: float | None = _field(
         None, "Discriminator learning rate (TTUR); unset = --learning_rate."
     )
-    lr_decay: str = _field("none", "{lr_decays} (linear: to 0 at the last step).")
+    lr_decay: str = _field(
+        "none", "{lr_decays} (linear: to --lr_decay_to x the rate at the last step)."
+    )
+    lr_decay_to: float = _field(
+        0.0, "With --lr_decay=linear: the last step's rate as a fraction of the first (0-1)."
+    )
     n_critic: int = _field(1, "Discriminator updates per generator update.")
     update: str = _field(
         "alternating",
@@ -392,6 +397,7 @@ def _validate_optimization(config: TrainConfig) -> None:
             "momentum applies to optimizer=sgd or rmsprop; Adam's is beta_1", "momentum"
         )
     _choose("lr_decay", config.lr_decay, LR_DECAYS)
+    _in_unit_interval(config, "lr_decay_to")
     _choose("precision", config.precision, PRECISIONS)
     _choose("recipe", config.recipe, RECIPES)
     _choose("fid_resize", config.fid_resize, tuple(RESIZES))

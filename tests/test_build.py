@@ -369,6 +369,14 @@ def test_make_optimizer_schedules_and_scales_float16_losses():
     assert float(decayed.learning_rate) == pytest.approx(7.5e-4)  # 1e-3 * (1 - 1/4)
     decayed.iterations.assign(4)
     assert float(decayed.learning_rate) == pytest.approx(0.0, abs=1e-12)
+    floored = make_optimizer(
+        gan_tf.make_config(lr_decay="linear", lr_decay_to=0.25), 1e-3, decay_steps=4
+    )
+    floored.iterations.assign(1)  # 1e-3 * (0.25 + 0.75 * (1 - 1/4))
+    assert float(floored.learning_rate) == pytest.approx(8.125e-4, rel=1e-5)
+    for step in (4, 9):  # held at 0.25 x from the planned last step on
+        floored.iterations.assign(step)
+        assert float(floored.learning_rate) == pytest.approx(2.5e-4, rel=1e-5)
 
 
 def test_initialize_from_data_standardises_the_ssgan_discriminator_only():

@@ -52,6 +52,7 @@ def test_field_types_read_optional_and_dict_annotations():
         ),
         ({"momentum": 0.9}, ("momentum",), "momentum applies to optimizer=sgd or rmsprop"),
         ({"optimizer": "sgd", "momentum": 1.0}, ("momentum",), "momentum must be in [0, 1)"),
+        ({"lr_decay_to": 1.0}, ("lr_decay_to",), "lr_decay_to must be in [0, 1)"),
         ({"strategy": "gpu"}, ("strategy",), "unknown strategy 'gpu'"),
         ({"n_critic": 2, "update": "simultaneous"}, ("update", "n_critic"), "n_critic=1"),
         ({"loss": "hinge", "label_smoothing": 0.1}, ("label_smoothing", "loss"), "cross-entropy"),
