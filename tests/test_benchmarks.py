@@ -1,9 +1,13 @@
 """The benchmarks' shared arithmetic (benchmarks/_setup.py): FLOP counts from layer shapes."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
+
+import pytest
+from real_data import requires_fashion_mnist
 
 import gan_tf
 from gan_tf.build import build_networks
@@ -62,3 +66,54 @@ def test_stopping_time_to_quality_stops_the_arms_it_started():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["143", str(-signal.SIGTERM)]
+
+
+@requires_fashion_mnist
+def test_time_to_quality_rescore_adds_the_mean_of_draws_to_the_table(tmp_path):
+    """--rescore scores an arm's last checkpoint --final_draws times and the table shows
+    the mean ± sd of those draws beside the single in-training evaluation."""
+    run_dir = str(tmp_path / "default")
+    config = gan_tf.make_config(
+        dataset="fashion_mnist", download=False, max_examples=256, steps_per_epoch=2, epochs=1
+    )
+    gan_tf.train(config, run_dir, verbose=0)
+    saved = {
+        "precision": "float32",
+        "batch_size": 32,
+        "flops_per_step": 1e9,
+        "matmul_peak_flops": 1e11,
+        "peak_memory_mb": 100.0,
+        "evaluations": [{"step": 2, "seconds": 1.0, "fd": 50.0, "classes_covered": 3}],
+    }
+    with open(tmp_path / "default.json", "w", encoding="utf-8") as handle:
+        json.dump(saved, handle)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/time_to_quality.py",
+            "--task=fashion_mnist",
+            "--arms=default",
+            "--rescore",
+            "--final_draws=2",
+            "--eval_samples=300",
+            f"--output_root={tmp_path}",
+            "--nodownload",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(tmp_path / "default" / "final_eval.json", encoding="utf-8") as handle:
+        draws = [draw["fd_classifier"] for draw in json.load(handle)["draws"]]
+    with open(tmp_path / "default.json", encoding="utf-8") as handle:
+        final = json.load(handle)["final"]["fd_classifier"]
+    assert len(draws) == 2 and draws[0] != draws[1]
+    assert final[0] == pytest.approx(sum(draws) / 2, rel=1e-9)
+    assert final[1] == pytest.approx(abs(draws[0] - draws[1]) / 2**0.5, rel=1e-6)
+    table = (tmp_path / "table.md").read_text(encoding="utf-8")
+    assert "end FD, mean ± sd of 2 draws" in table
+    assert f"| {final[0]:.2f} ± {final[1]:.2f} |" in table

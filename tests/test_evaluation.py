@@ -167,6 +167,37 @@ def test_run_evaluate_scores_its_own_generator(tmp_path):
     )
 
 
+def test_mean_of_draws_averages_each_metric_and_its_spread():
+    draws = [{"fd": 1.0, "classes_covered": 9, "class_histogram": [1, 3]}]
+    draws.append({"fd": 3.0, "classes_covered": 10, "class_histogram": [3, 5]})
+    means, spreads = evaluation.mean_of_draws(draws)
+    assert means == {"fd": 2.0, "classes_covered": 9.5, "class_histogram": [2.0, 4.0]}
+    assert spreads["fd"] == pytest.approx(1.4142136, rel=1e-6)  # sqrt(((1-2)^2+(3-2)^2)/1)
+    assert spreads["classes_covered"] == pytest.approx(0.7071068, rel=1e-6)
+    assert "class_histogram" not in spreads
+    assert evaluation.mean_of_draws(draws[:1])[1] == {"fd": 0.0, "classes_covered": 0.0}
+
+
+def test_repeats_score_draws_of_successive_seeds(tmp_path):
+    """repeats=3 scores run.sample(seed=0, 1, 2) and reports their mean and spread."""
+    run_dir = _tiny_run(tmp_path / "own", model="gan", latent_dim=8, networks=tiny_networks())
+    run = gan_tf.load_run(run_dir, generator=tiny_networks()[0])
+    record = run.evaluate("fd_classifier", num_samples=200, num_real=200, repeats=3, download=False)
+    evaluator = evaluation.Evaluator("fashion_mnist", "fd_classifier", num_real=200, download=False)
+    each = [evaluator(run.sample(200, seed=seed))["fd_classifier"] for seed in range(3)]
+    assert len(set(each)) == 3  # three different draws
+    assert [d["fd_classifier"] for d in record["draws"]] == pytest.approx(each, rel=1e-6)
+    assert record["metrics"]["fd_classifier"] == pytest.approx(np.mean(each), rel=1e-6)
+    assert record["metrics_std"]["fd_classifier"] == pytest.approx(np.std(each, ddof=1), rel=1e-5)
+    assert record["repeats"] == 3 and record["protocol"]["num_generated"] == 200
+    samples = str(tmp_path / "s.npz")
+    np.savez(samples, images=run.sample(10, seed=0))
+    with pytest.raises(ConfigError, match="repeats must be >= 1 and 1 with a samples file"):
+        evaluation.evaluate_run(run_dir, "fd_classifier", samples=samples, repeats=2)
+    with pytest.raises(ConfigError, match="repeats must be >= 1"):
+        run.evaluate("fd_classifier", num_samples=200, repeats=0, download=False)
+
+
 def _weights(run_dir):
     reader = tf.train.load_checkpoint(
         tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))

@@ -69,6 +69,12 @@ flags.DEFINE_integer("kid_subset_size", 1000, "KID: images per subset.")
 flags.DEFINE_integer("pr_k", 3, "Precision/recall: k of the k-NN radii.")
 flags.DEFINE_integer("cas_epochs", 5, "CAS: epochs of the classifier trained on samples.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise, KID subsets and CAS training.")
+flags.DEFINE_integer(
+    "repeats",
+    1,
+    "Score this many draws of --num_samples (noise seeds --seed, --seed+1, ...) and report "
+    "their mean and standard deviation.",
+)
 flags.DEFINE_integer("augmentation_real", 1000, "augmentation: real labelled train images.")
 flags.DEFINE_string("out", None, "Where to write the JSON (default RUN/eval.json; two sets: none).")
 flags.DEFINE_string(
@@ -127,22 +133,26 @@ def evaluate() -> None:
         output=common.out_path(None),
         seed=FLAGS.seed,
         checkpoint=FLAGS.checkpoint,
+        repeats=FLAGS.repeats,
         num_real=FLAGS.num_real or 10_000,
         real_split=FLAGS.real_split or "test",
         **arguments,
     )
     checkpoint = record["checkpoint"]
     which = f"{checkpoint['which']} checkpoint, " if "which" in checkpoint else ""
-    print(f"{record['model']} epoch {record['epoch']} ({which}{record['samples']}):")
+    draws = f", mean ± sd of {record['repeats']} draws" if record.get("repeats") else ""
+    print(f"{record['model']} epoch {record['epoch']} ({which}{record['samples']}{draws}):")
     _print(record)
     print(f"wrote {common.out_path(run_dir + '/eval.json')} ({record['seconds']:.0f} s)")
 
 
 def _print(record: dict) -> None:
     """The values, then one line per feature network: what fixes the numbers."""
+    spreads = record.get("metrics_std", {})
     for name, value in record["metrics"].items():
         if not isinstance(value, list):
-            print(f"  {name:22s} {value:.5g}")
+            spread = f" ± {spreads[name]:.2g}" if name in spreads else ""
+            print(f"  {name:22s} {value:.5g}{spread}")
     shown = set()
     for card in record["cards"].values():
         network = card.get("features")

@@ -88,6 +88,27 @@ def test_evaluate_writes_every_metric_and_the_protocol(tmp_path):
     )
     assert card["image_shape"] == [28, 28, 1] and card["num_real"] == 300
     assert f"wrote {run_dir}/eval.json" in stdout
+    repeated = str(tmp_path / "repeated.json")
+    code, stdout, stderr = finish(
+        evaluate(
+            f"--run_dir={run_dir}",
+            "--metrics=fd_classifier",
+            "--num_samples=300",
+            "--num_real=300",
+            "--repeats=2",
+            f"--out={repeated}",
+            "--nodownload",
+        )
+    )
+    assert code == 0, stderr
+    with open(repeated, encoding="utf-8") as handle:
+        twice = json.load(handle)
+    first, second = (draw["fd_classifier"] for draw in twice["draws"])
+    assert first == pytest.approx(record["metrics"]["fd_classifier"], rel=1e-5)  # seed 0
+    assert twice["metrics"]["fd_classifier"] == pytest.approx((first + second) / 2, rel=1e-6)
+    assert "(latest checkpoint, ema generator, mean ± sd of 2 draws):" in stdout
+    mean, spread = twice["metrics"]["fd_classifier"], twice["metrics_std"]["fd_classifier"]
+    assert f"fd_classifier          {mean:.5g} ± {spread:.2g}" in stdout
 
 
 def test_evaluate_errors_are_one_line_with_exit_codes(tmp_path):
