@@ -171,6 +171,9 @@ EMOJI_ARMS = {
     # or a gentler end: the rate decayed to a quarter, not to 0 (recall was 0.68 at 1,265 s,
     # where the rate was about 0.3x, and fell to 0.64 as it went to 0)
     "minutes30_floor25": {"minutes": 30, "lr_decay_to": 0.25},
+    # a lower rate for the widened networks: Adam's best rate for a hidden layer falls
+    # about as 1/width, and --widen doubles the width of the networks 8e-4 was tuned on
+    "minutes30_lr5": {"minutes": 30, "learning_rate": 5e-4},
     # the recipe sweep's levers, each one change from ``before``
     "lr4": {**FAST_BEFORE, "learning_rate": 4e-4},
     "lr2": {**FAST_BEFORE, "learning_rate": 2e-4},
