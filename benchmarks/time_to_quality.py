@@ -483,6 +483,10 @@ def run_arm(name: str) -> None:
     )
     if name != "plain":
         result["final"] = final_scores(run_dir)
+    _save_result(root, name, result)
+
+
+def _save_result(root: str, name: str, result: dict) -> None:
     with open(os.path.join(root, f"{name}.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
 
@@ -503,8 +507,6 @@ def final_scores(run_dir: str) -> dict | None:
         num_samples=FLAGS.eval_samples or task.eval_samples,
         repeats=FLAGS.final_draws,
         output=os.path.join(run_dir, "final_eval.json"),
-        num_real=10_000,
-        real_split="test",
         download=FLAGS.download,
         **({"data_dir": FLAGS.data_dir} if FLAGS.data_dir else {}),
     )
@@ -527,8 +529,7 @@ def rescore(root: str, names: list[str]) -> None:
         with open(path, encoding="utf-8") as handle:
             result = json.load(handle)
         result["final"] = final_scores(os.path.join(root, name))
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, indent=1)
+        _save_result(root, name, result)
 
 
 def _first_at(evaluations: list[dict], target: float):

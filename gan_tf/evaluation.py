@@ -596,12 +596,7 @@ def evaluate_run(
         metrics = default_metrics(
             config.dataset, evaluator_args.get("classifier_weights") or config.classifier_weights
         )
-    if samples is None and num_samples < 2:
-        raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
-    if repeats < 1 or (samples is not None and repeats != 1):
-        raise ConfigError(
-            f"repeats must be >= 1 and 1 with a samples file, got {repeats}", "repeats"
-        )
+    _check_request(samples, num_samples, repeats)
     scored = None
     if samples is None:
         scored = rundir.find_checkpoint(run_dir, checkpoint)
@@ -612,13 +607,10 @@ def evaluate_run(
     )
     if samples is not None:
         images, labels, source = _read_samples(samples)
-        card, draws = {"samples": source}, [evaluator(images, labels)]
-        count = len(images)
+        card, draws, count = {"samples": source}, [evaluator(images, labels)], len(images)
     else:
-        draws = [
-            _score_draw(evaluator, generator, config, run_dir, num_samples, seed + index)
-            for index in range(repeats)
-        ]
+        seeds = range(seed, seed + repeats)
+        draws = [_score_draw(evaluator, generator, config, run_dir, num_samples, s) for s in seeds]
         source = "ema generator" if config.ema else "generator"
         card = dict(rundir.checkpoint_record(run_dir, scored), generator=source)
         count = num_samples
@@ -633,6 +625,15 @@ def evaluate_run(
     if "augmentation" in evaluator.metrics:
         evaluator.save_confusion(_beside(output))
     return record
+
+
+def _check_request(samples: str | None, num_samples: int, repeats: int) -> None:
+    if samples is None and num_samples < 2:
+        raise ConfigError(f"num_samples must be at least 2, got {num_samples}", "num_samples")
+    if repeats < 1 or (samples is not None and repeats != 1):
+        raise ConfigError(
+            f"repeats must be >= 1 and 1 with a samples file, got {repeats}", "repeats"
+        )
 
 
 def _score_draw(evaluator, generator, config, run_dir: str, num: int, seed: int) -> dict:
