@@ -129,7 +129,7 @@ def train_step_flops(
     generator,
     discriminator,
     batch_size: int,
-    simultaneous: bool,
+    update: str = "alternating",
     penalties: float = 0,
     n_critic: int = 1,
 ) -> int:
@@ -139,7 +139,8 @@ def train_step_flops(
     and input gradients), 1x for one that is only differentiated through.
     Alternating: D update G + 2D (forward) + 4D (backward on 2B), G update G + D
     forward + D (input gradients) + 2G: 4G + 8D per example. Simultaneous (one
-    forward pass, two tapes): G + 2D + 4D + D + 2G = 3G + 7D.
+    forward pass, two tapes): G + 2D + 4D + D + 2G = 3G + 7D. Reuse (alternating on one
+    generator pass): G + 2D + 4D, then D + D + 2G = 3G + 8D.
 
     A gradient penalty (R1, R2, WGAN-GP) adds about 6D per example and D update: a
     forward and an input-gradient pass (2D), and the weight gradient of that
@@ -148,10 +149,11 @@ def train_step_flops(
     a lazy penalty (``penalty_every=N``) counts 1/N.
     """
     g, d = forward_flops(generator), forward_flops(discriminator)
-    if simultaneous:
+    if update == "simultaneous":
         return round(batch_size * (3 * g + 7 * d + 6 * d * penalties))
     critic = g + 6 * d + 6 * d * penalties
-    return round(batch_size * (n_critic * critic + 3 * g + 2 * d))
+    generator_update = 2 * g + 2 * d if update == "reuse" else 3 * g + 2 * d
+    return round(batch_size * (n_critic * critic + generator_update))
 
 
 def matmul_peak_flops(dtype: str = "float32", size: int = 2048, repeats: int = 7) -> float:

@@ -312,7 +312,7 @@ def build_gan(
             loss=config.loss,
             parts=parts.from_config(config, total_steps),
             n_critic=config.n_critic,
-            simultaneous=config.update == "simultaneous",
+            update=config.update,
             label_smoothing=config.label_smoothing,
             unroll=config.unroll,
             fake_label_smoothing=config.fake_label_smoothing,

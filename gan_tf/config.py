@@ -57,7 +57,7 @@ LATENT_DISTRIBUTIONS = ("normal", "uniform")
 LR_DECAYS = ("none", "linear")
 PRECISIONS = distribute.PRECISIONS
 RECIPES = ("fast", "paper", "sgd")
-UPDATES = ("alternating", "simultaneous")
+UPDATES = ("alternating", "reuse", "simultaneous")
 
 
 def _field(default, help: str, **kwargs):
@@ -125,7 +125,8 @@ class TrainConfig:
     n_critic: int = _field(1, "Discriminator updates per generator update.")
     update: str = _field(
         "alternating",
-        "{updates}: D, then G against the updated D; or both from one forward pass.",
+        "{updates}: D, then G against the updated D (reuse: on the fakes D's update saw, "
+        "one G pass fewer); or both from one forward pass.",
     )
     gp_weight: float = _field(0.0, "WGAN-GP gradient penalty weight (0 = off).")
     r1_weight: float = _field(
@@ -459,9 +460,9 @@ def _validate_strategy_and_update(config: TrainConfig) -> None:
             "tpu",
             "strategy",
         )
-    if config.update == "simultaneous" and config.n_critic != 1:
+    if config.update != "alternating" and config.n_critic != 1:
         raise ConfigError(
-            f"update=simultaneous needs n_critic=1 (got {config.n_critic}); "
+            f"update={config.update} needs n_critic=1 (got {config.n_critic}); "
             "use update=alternating for critic-heavy models",
             "update",
             "n_critic",

@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from gan_tf import distribute, losses, unroll
-from gan_tf.config import LATENT_DISTRIBUTIONS
+from gan_tf.config import LATENT_DISTRIBUTIONS, UPDATES
 from gan_tf.data import user
 from gan_tf.errors import CheckpointError, ConfigError
 from gan_tf.losses import TAPPED_INPUTS, LossPair
@@ -98,7 +98,7 @@ class GAN(keras.Model):
             for variable in network.non_trainable_variables
             if variable.path.endswith("seed_generator_state")
         ]
-        self.parts, self.n_critic, self.simultaneous, self.unroll = (), 1, False, 0
+        self.parts, self.n_critic, self.update_scheme, self.unroll = (), 1, "alternating", 0
         self.built = True
 
     def compile(
@@ -109,7 +109,7 @@ class GAN(keras.Model):
         *,
         parts=(),
         n_critic: int = 1,
-        simultaneous: bool = False,
+        update: str = "alternating",
         label_smoothing: float = 0.0,
         fake_label_smoothing: float = 0.0,
         unroll: int = 0,
@@ -127,9 +127,14 @@ class GAN(keras.Model):
             applied in this order.
           n_critic: discriminator updates per generator update, each on its own
             ``B`` of a batch of ``n_critic * B`` real examples.
-          simultaneous: update both networks from one forward pass (the generator
-            gradient from the pre-update discriminator, as the TF DCGAN tutorial)
-            instead of alternating updates. Needs ``n_critic == 1``.
+          update: the order of the two updates (:data:`gan_tf.config.UPDATES`).
+            ``"alternating"``: D's update, then G's against the updated D on fresh
+            noise. ``"reuse"``: the same order on one generator pass: G's update
+            scores the fakes D's update saw with the updated D and backpropagates
+            through the kept pass (the PyTorch DCGAN example's step; one generator
+            forward pass fewer a step). ``"simultaneous"``: both from one forward
+            pass, the generator's gradient from the pre-update discriminator (the TF
+            DCGAN tutorial). The last two need ``n_critic == 1``.
           label_smoothing: one-sided smoothing of the real targets (cross-entropy losses).
           fake_label_smoothing: the fake targets become this instead of 0 (two-sided
             smoothing, together with ``label_smoothing``; cross-entropy losses).
@@ -141,7 +146,8 @@ class GAN(keras.Model):
           steps_per_execution, run_eagerly: as in ``keras.Model.compile``.
 
         Raises:
-          ConfigError: ``simultaneous`` with ``n_critic > 1``, a loss reading
+          ConfigError: an unknown ``update``, ``reuse`` or ``simultaneous`` with
+            ``n_critic > 1``, a loss reading
             discriminator layers of a conditional or subclassed discriminator, or
             ``unroll`` with what it cannot unroll (see :meth:`_check_unroll`).
         """
@@ -149,8 +155,12 @@ class GAN(keras.Model):
             optimizer=None, steps_per_execution=steps_per_execution, run_eagerly=run_eagerly,
             jit_compile=False,
         )  # fmt: skip
-        if simultaneous and n_critic != 1:
-            raise ConfigError("simultaneous updates need n_critic=1", "update", "n_critic")
+        if update not in UPDATES:
+            raise ConfigError(
+                f"update must be one of {', '.join(UPDATES)}, got {update!r}", "update"
+            )
+        if update != "alternating" and n_critic != 1:
+            raise ConfigError(f"update={update} needs n_critic=1", "update", "n_critic")
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.loss_pair = losses.get_loss(loss) if isinstance(loss, str) else loss
@@ -159,7 +169,7 @@ class GAN(keras.Model):
             "fake_label_smoothing": fake_label_smoothing,
         }
         self._smoothing = {key: value for key, value in smoothing.items() if value}
-        self.n_critic, self.simultaneous = int(n_critic), bool(simultaneous)
+        self.n_critic, self.update_scheme = int(n_critic), update
         self._set_taps()
         self.parts = tuple(parts)
         self.unroll = int(unroll)
@@ -217,6 +227,11 @@ class GAN(keras.Model):
     @property
     def conditional(self) -> bool:
         return self.num_classes is not None
+
+    @property
+    def simultaneous(self) -> bool:
+        """Both updates come from one forward pass (``update="simultaneous"``)."""
+        return self.update_scheme == "simultaneous"
 
     @property
     def needs_labels(self) -> bool:
@@ -349,7 +364,28 @@ class GAN(keras.Model):
 
     def _update(self, real_samples, labels, seed) -> dict:
         """One replica's updates, top to bottom (see :meth:`replica_step`)."""
-        draws, parts = distribute.Draws(seed), self.parts
+        draws = distribute.Draws(seed)
+        if self.update_scheme == "reuse":
+            done = self._reusing_updates(real_samples, labels, draws)
+        else:
+            done = self._separate_updates(real_samples, labels, draws)
+        d_update, d_loss, g_loss, terms = done
+        # What the step reports: losses, mean D outputs, each part's terms and signals.
+        to_score = tf.sigmoid if self.loss_pair.sigmoid_outputs else tf.identity
+        metrics = {
+            "discriminator_loss": d_loss,
+            "generator_loss": g_loss,
+            "d_real": tf.reduce_mean(to_score(tf.cast(d_update.real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(to_score(tf.cast(d_update.fake_logits, tf.float32))),
+            **terms,
+        }
+        for part in self.parts:
+            metrics.update(part.update_metrics(d_update))
+        return metrics
+
+    def _separate_updates(self, real_samples, labels, draws) -> tuple:
+        """``update="alternating"`` or ``"simultaneous"``: ``(the last D update's
+        Update, D loss, G loss, each part's terms summed over both networks)``."""
         reals = tf.split(real_samples, self.n_critic)
         label_chunks = (
             tf.split(labels, self.n_critic) if labels is not None else [None] * len(reals)
@@ -363,15 +399,7 @@ class GAN(keras.Model):
                     g_loss, g_total, g_terms = self._generator_loss(d_update)
             if self.simultaneous:
                 g_gradients = tape.gradient(g_total, self.generator.trainable_variables)
-            self._apply(
-                self.discriminator,
-                self.discriminator_optimizer,
-                tape,
-                d_total,
-                after=(d_update.real_logits, d_update.fake_logits, d_loss, *d_terms.values()),
-            )
-            for part in parts:
-                part.after_discriminator_update(self)
+            self._discriminator_update(tape, d_update, d_loss, d_total, d_terms)
         # The generator: against the updated D on fresh noise (alternating updates),
         # or with the gradient kept from the forward pass above (simultaneous).
         if self.simultaneous:
@@ -379,38 +407,63 @@ class GAN(keras.Model):
             distribute.apply_gradients(self.generator_optimizer, g_gradients, variables)
         else:
             with tf.GradientTape() as tape:
-                g_update = self._forward(
-                    real, y, draws, self.loss_pair.generator_uses_real, real_first=False
-                )
-                g_loss, g_total, g_terms = self._generator_loss(g_update)
-            self._apply(
-                self.generator,
-                self.generator_optimizer,
-                tape,
-                g_total,
-                after=(g_update.fake_logits, g_loss, *g_terms.values()),
-            )
-        # What the step reports: losses, mean D outputs, each part's terms and signals.
-        to_score = tf.sigmoid if self.loss_pair.sigmoid_outputs else tf.identity
-        metrics = {
-            "discriminator_loss": d_loss,
-            "generator_loss": g_loss,
-            "d_real": tf.reduce_mean(to_score(tf.cast(d_update.real_logits, tf.float32))),
-            "d_fake": tf.reduce_mean(to_score(tf.cast(d_update.fake_logits, tf.float32))),
-        }
-        for name in {**d_terms, **g_terms}:
-            metrics[name] = d_terms.get(name, 0.0) + g_terms.get(name, 0.0)
-        for part in parts:
-            metrics.update(part.update_metrics(d_update))
-        return metrics
+                fake = self._generate(real, y, draws)
+                g_loss, g_total, g_terms, after = self._generator_update_loss(real, fake, y, draws)
+            self._apply(self.generator, self.generator_optimizer, tape, g_total, after=after)
+        return d_update, d_loss, g_loss, _summed(d_terms, g_terms)
+
+    def _reusing_updates(self, real, labels, draws) -> tuple:
+        """``update="reuse"``: one generator pass serves both updates. D's update
+        scores the fakes (their gradient stopped); G's then scores the same fakes
+        with the updated D and backpropagates through the pass kept on its tape.
+        Returns what :meth:`_separate_updates` does."""
+        with tf.GradientTape() as g_tape:
+            fake = self._generate(real, labels, draws)
+            with g_tape.stop_recording(), tf.GradientTape() as tape:
+                d_update = self._scored(real, tf.stop_gradient(fake), labels, draws, True, True)
+                d_loss, d_total, d_terms = self._discriminator_loss(d_update)
+            with g_tape.stop_recording():
+                self._discriminator_update(tape, d_update, d_loss, d_total, d_terms)
+            g_loss, g_total, g_terms, after = self._generator_update_loss(real, fake, labels, draws)
+        self._apply(self.generator, self.generator_optimizer, g_tape, g_total, after=after)
+        return d_update, d_loss, g_loss, _summed(d_terms, g_terms)
+
+    def _discriminator_update(self, tape, d_update: Update, d_loss, d_total, d_terms) -> None:
+        """Applies one D update's gradient (after the values the step reports), then
+        the parts' ``after_discriminator_update`` (weight clipping...)."""
+        self._apply(
+            self.discriminator,
+            self.discriminator_optimizer,
+            tape,
+            d_total,
+            after=(d_update.real_logits, d_update.fake_logits, d_loss, *d_terms.values()),
+        )
+        for part in self.parts:
+            part.after_discriminator_update(self)
+
+    def _generator_update_loss(self, real, fake, labels, draws) -> tuple:
+        """G's loss on ``fake`` scored by the (updated) D: ``(loss, scaled total,
+        terms, the values the update waits on)``."""
+        uses_real = self.loss_pair.generator_uses_real
+        g_update = self._scored(real, fake, labels, draws, uses_real, real_first=False)
+        g_loss, g_total, g_terms = self._generator_loss(g_update)
+        return g_loss, g_total, g_terms, (g_update.fake_logits, g_loss, *g_terms.values())
 
     def _forward(self, real, labels, draws, score_real: bool, real_first: bool) -> Update:
-        """Generates a fake batch like ``real`` and scores it (and ``real``); the order
-        of the two passes sets which draws of Keras' noise layers each one gets. In a
-        generator update (``real_first=False``) with ``unroll``, the scoring
-        discriminator is the one ``unroll`` updates ahead."""
+        """Generates a fake batch like ``real`` and scores it (:meth:`_scored`)."""
+        fake = self._generate(real, labels, draws)
+        return self._scored(real, fake, labels, draws, score_real, real_first)
+
+    def _generate(self, real, labels, draws):
+        """A fake batch the size of ``real`` from fresh noise (``training=True``)."""
         noise = self.noise(tf.stack([tf.shape(real)[0], self.latent_dim]), draws)
-        fake = self._call(self.generator, noise, labels, True)
+        return self._call(self.generator, noise, labels, True)
+
+    def _scored(self, real, fake, labels, draws, score_real: bool, real_first: bool) -> Update:
+        """Scores ``fake`` (and ``real``); the order of the two passes sets which draws
+        of Keras' noise layers each one gets. In a generator update
+        (``real_first=False``) with ``unroll``, the scoring discriminator is the one
+        ``unroll`` updates ahead."""
         fake = self._discriminator_fakes(fake, draws) if real_first else fake
         weights = None
         if self.unroll and not real_first:
@@ -647,6 +700,14 @@ def _checked_distribution(distribution: str) -> str:
             "latent_distribution",
         )
     return distribution
+
+
+def _summed(d_terms: dict, g_terms: dict) -> dict:
+    """Each part's term over both networks' losses (a term only one of them has
+    counts once)."""
+    return {
+        name: d_terms.get(name, 0.0) + g_terms.get(name, 0.0) for name in {**d_terms, **g_terms}
+    }
 
 
 def _unpack(data):

@@ -27,14 +27,17 @@ def test_forward_and_train_step_flops_of_the_28px_dcgan_by_hand():
     assert (g, d) == (84_044_800, 20_710_144)
     assert _setup.forward_flops(generator) == g
     assert _setup.forward_flops(discriminator) == d
-    assert _setup.train_step_flops(generator, discriminator, 64, False) == 64 * (4 * g + 8 * d)
-    assert _setup.train_step_flops(generator, discriminator, 64, True) == 64 * (3 * g + 7 * d)
+    assert _setup.train_step_flops(generator, discriminator, 64) == 64 * (4 * g + 8 * d)
+    assert _setup.train_step_flops(generator, discriminator, 64, "simultaneous") == 64 * (
+        3 * g + 7 * d
+    )
+    assert _setup.train_step_flops(generator, discriminator, 64, "reuse") == 64 * (3 * g + 8 * d)
     # R1 + R2 (R3GAN): 6D more per penalty and D update; WGAN-GP: 5 critic updates of G + 12D
-    r1_r2 = _setup.train_step_flops(generator, discriminator, 64, False, penalties=2)
+    r1_r2 = _setup.train_step_flops(generator, discriminator, 64, penalties=2)
     assert r1_r2 == 64 * (4 * g + 8 * d + 12 * d)
-    gp = _setup.train_step_flops(generator, discriminator, 64, False, penalties=1, n_critic=5)
+    gp = _setup.train_step_flops(generator, discriminator, 64, penalties=1, n_critic=5)
     assert gp == 64 * (5 * (g + 12 * d) + 3 * g + 2 * d)
-    lazy = _setup.train_step_flops(generator, discriminator, 64, False, penalties=1 / 16)
+    lazy = _setup.train_step_flops(generator, discriminator, 64, penalties=1 / 16)
     assert lazy == 64 * (4 * g + 8 * d) + 64 * 6 * d // 16  # R1 every 16th step
     # the fast recipe's base_width=32 under mixed precision (wrapped outputs): a quarter
     fast_g, fast_d = build_networks(gan_tf.make_config(precision="mixed_bfloat16"), (28, 28, 1))

@@ -47,7 +47,7 @@ def tiny_gan(
     **compile_args,
 ):
     """A GAN on 2-D points with SGD (so an update is exactly ``-lr * gradient``);
-    ``compile_args``: ``parts``, ``n_critic``, ``simultaneous``, ``label_smoothing``."""
+    ``compile_args``: ``parts``, ``n_critic``, ``update``, ``label_smoothing``."""
     keras.utils.set_random_seed(seed)
     if generator is None:
         generator = keras.Sequential([keras.Input((latent_dim,)), dense(2)])
@@ -384,19 +384,19 @@ def test_instance_noise_std_is_set_and_annealed():
 # --- update order ----------------------------------------------------------------------
 
 
-def _bce_gan(simultaneous):
+def _bce_gan(update):
     return tiny_gan(
         generator_loss=losses.non_saturating_generator_loss,
         discriminator_loss=losses.bce_discriminator_loss,
         sigmoid_outputs=True,
-        simultaneous=simultaneous,
+        update=update,
         seed=3,
         learning_rate=0.5,
     )
 
 
 def test_simultaneous_update_scores_the_generator_with_the_pre_update_discriminator():
-    gan = _bce_gan(simultaneous=True)
+    gan = _bce_gan("simultaneous")
     real = points(8, seed=1)
     noise = replayed_draws(3).normal([8, 2])  # the step's one draw
     with tf.GradientTape() as tape:
@@ -420,7 +420,7 @@ def test_simultaneous_update_scores_the_generator_with_the_pre_update_discrimina
 
 
 def test_alternating_update_scores_fresh_fakes_with_the_updated_discriminator():
-    gan = _bce_gan(simultaneous=False)
+    gan = _bce_gan("alternating")
     real = points(8, seed=1)
     draws = replayed_draws(3)
     d_noise, g_noise = draws.normal([8, 2]), draws.normal([8, 2])  # the step's two draws
@@ -440,6 +440,33 @@ def test_alternating_update_scores_fresh_fakes_with_the_updated_discriminator():
         fake_logits=gan.discriminator(generator_before(d_noise))
     )
     assert abs(float(reused) - float(expected_g)) > 1e-3  # the noise was fresh
+
+
+def test_reuse_update_scores_the_same_fakes_with_the_updated_discriminator():
+    gan = _bce_gan("reuse")
+    real = points(8, seed=1)
+    noise = replayed_draws(3).normal([8, 2])  # the step's one draw
+    generator_before = keras.models.clone_model(gan.generator)
+    generator_before.set_weights(gan.generator.get_weights())
+    fake = gan.generator(noise, training=True)
+    expected_d = losses.bce_discriminator_loss(
+        real_logits=gan.discriminator(real), fake_logits=gan.discriminator(fake)
+    )
+    discriminator_before = keras.models.clone_model(gan.discriminator)
+    discriminator_before.set_weights(gan.discriminator.get_weights())
+    out = gan.run_step(real)
+    assert float(out["discriminator_loss"]) == pytest.approx(float(expected_d), rel=1e-5)
+    # G's loss and gradient: the same fakes, scored by the updated D (SGD, lr 0.5)
+    with tf.GradientTape() as tape:
+        fake = generator_before(noise, training=True)
+        expected_g = losses.non_saturating_generator_loss(fake_logits=gan.discriminator(fake))
+    gradients = tape.gradient(expected_g, generator_before.trainable_variables)
+    assert float(out["generator_loss"]) == pytest.approx(float(expected_g), rel=1e-5)
+    pre_update = losses.non_saturating_generator_loss(fake_logits=discriminator_before(fake))
+    assert abs(float(pre_update) - float(expected_g)) > 1e-3  # D's update was seen
+    updated = zip(weights(generator_before), gradients, weights(gan.generator), strict=True)
+    for before, gradient, after in updated:
+        np.testing.assert_allclose(after, before - 0.5 * gradient.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def mean_real_score(critic, real, fake, draws):
