@@ -54,6 +54,8 @@ EQUIVALENCE_CASES = {
     "wgan_gp": dict(n_critic=2),  # gradient penalty, critic batches split across replicas
     # batch means inside the relativistic losses are global; R1 on each replica's share
     "gan-relativistic-r1": dict(loss="relativistic", r1_weight=2.0),
+    # G's update on the fakes D's update saw: one generator pass kept on the tape
+    "gan-reuse": dict(update="reuse", ema=0.9),
     # the matched feature means are global; the running weight averages are mirrored
     "gan-feature_matching-historical": dict(loss="feature_matching", historical_averaging=0.01),
 }
