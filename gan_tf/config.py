@@ -460,9 +460,9 @@ def _validate_strategy_and_update(config: TrainConfig) -> None:
             "tpu",
             "strategy",
         )
-    if config.update != "alternating" and config.n_critic != 1:
+    if config.update == "simultaneous" and config.n_critic != 1:
         raise ConfigError(
-            f"update={config.update} needs n_critic=1 (got {config.n_critic}); "
+            f"update=simultaneous needs n_critic=1 (got {config.n_critic}); "
             "use update=alternating for critic-heavy models",
             "update",
             "n_critic",

@@ -134,7 +134,8 @@ class GAN(keras.Model):
             through the kept pass (the PyTorch DCGAN example's step; one generator
             forward pass fewer a step). ``"simultaneous"``: both from one forward
             pass, the generator's gradient from the pre-update discriminator (the TF
-            DCGAN tutorial). The last two need ``n_critic == 1``.
+            DCGAN tutorial), which needs ``n_critic == 1``. With ``n_critic > 1``,
+            ``"reuse"`` shares the pass of the last D update.
           label_smoothing: one-sided smoothing of the real targets (cross-entropy losses).
           fake_label_smoothing: the fake targets become this instead of 0 (two-sided
             smoothing, together with ``label_smoothing``; cross-entropy losses).
@@ -146,8 +147,8 @@ class GAN(keras.Model):
           steps_per_execution, run_eagerly: as in ``keras.Model.compile``.
 
         Raises:
-          ConfigError: an unknown ``update``, ``reuse`` or ``simultaneous`` with
-            ``n_critic > 1``, a loss reading
+          ConfigError: an unknown ``update``, ``simultaneous`` with ``n_critic > 1``,
+            a loss reading
             discriminator layers of a conditional or subclassed discriminator, or
             ``unroll`` with what it cannot unroll (see :meth:`_check_unroll`).
         """
@@ -159,8 +160,8 @@ class GAN(keras.Model):
             raise ConfigError(
                 f"update must be one of {', '.join(UPDATES)}, got {update!r}", "update"
             )
-        if update != "alternating" and n_critic != 1:
-            raise ConfigError(f"update={update} needs n_critic=1", "update", "n_critic")
+        if update == "simultaneous" and n_critic != 1:
+            raise ConfigError("update=simultaneous needs n_critic=1", "update", "n_critic")
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.loss_pair = losses.get_loss(loss) if isinstance(loss, str) else loss
@@ -386,12 +387,8 @@ class GAN(keras.Model):
     def _separate_updates(self, real_samples, labels, draws) -> tuple:
         """``update="alternating"`` or ``"simultaneous"``: ``(the last D update's
         Update, D loss, G loss, each part's terms summed over both networks)``."""
-        reals = tf.split(real_samples, self.n_critic)
-        label_chunks = (
-            tf.split(labels, self.n_critic) if labels is not None else [None] * len(reals)
-        )
         # The discriminator: n_critic updates, each on its own real chunk and fresh noise.
-        for real, y in zip(reals, label_chunks, strict=True):
+        for real, y in self._critic_chunks(real_samples, labels):
             with tf.GradientTape(persistent=self.simultaneous) as tape:
                 d_update = self._forward(real, y, draws, score_real=True, real_first=True)
                 d_loss, d_total, d_terms = self._discriminator_loss(d_update)
@@ -412,21 +409,34 @@ class GAN(keras.Model):
             self._apply(self.generator, self.generator_optimizer, tape, g_total, after=after)
         return d_update, d_loss, g_loss, _summed(d_terms, g_terms)
 
-    def _reusing_updates(self, real, labels, draws) -> tuple:
-        """``update="reuse"``: one generator pass serves both updates. D's update
-        scores the fakes (their gradient stopped); G's then scores the same fakes
-        with the updated D and backpropagates through the pass kept on its tape.
-        Returns what :meth:`_separate_updates` does."""
+    def _reusing_updates(self, real_samples, labels, draws) -> tuple:
+        """``update="reuse"``: the last D update and G's share one generator pass.
+        That D update scores the fakes (their gradient stopped); G's then scores the
+        same fakes with the updated D and backpropagates through the pass kept on
+        its tape. Returns what :meth:`_separate_updates` does."""
+        *earlier, (real, y) = self._critic_chunks(real_samples, labels)
+        for chunk, chunk_labels in earlier:  # n_critic > 1: the first updates as usual
+            with tf.GradientTape() as tape:
+                d_update = self._forward(chunk, chunk_labels, draws, True, real_first=True)
+                d_loss, d_total, d_terms = self._discriminator_loss(d_update)
+            self._discriminator_update(tape, d_update, d_loss, d_total, d_terms)
         with tf.GradientTape() as g_tape:
-            fake = self._generate(real, labels, draws)
+            fake = self._generate(real, y, draws)
             with g_tape.stop_recording(), tf.GradientTape() as tape:
-                d_update = self._scored(real, tf.stop_gradient(fake), labels, draws, True, True)
+                d_update = self._scored(real, tf.stop_gradient(fake), y, draws, True, True)
                 d_loss, d_total, d_terms = self._discriminator_loss(d_update)
             with g_tape.stop_recording():
                 self._discriminator_update(tape, d_update, d_loss, d_total, d_terms)
-            g_loss, g_total, g_terms, after = self._generator_update_loss(real, fake, labels, draws)
+            g_loss, g_total, g_terms, after = self._generator_update_loss(real, fake, y, draws)
         self._apply(self.generator, self.generator_optimizer, g_tape, g_total, after=after)
         return d_update, d_loss, g_loss, _summed(d_terms, g_terms)
+
+    def _critic_chunks(self, real_samples, labels) -> list[tuple]:
+        """``(real, labels)`` of each of the ``n_critic`` D updates (``labels`` None
+        when the step takes none)."""
+        reals = tf.split(real_samples, self.n_critic)
+        chunks = tf.split(labels, self.n_critic) if labels is not None else [None] * len(reals)
+        return list(zip(reals, chunks, strict=True))
 
     def _discriminator_update(self, tape, d_update: Update, d_loss, d_total, d_terms) -> None:
         """Applies one D update's gradient (after the values the step reports), then

@@ -469,6 +469,21 @@ def test_reuse_update_scores_the_same_fakes_with_the_updated_discriminator():
         np.testing.assert_allclose(after, before - 0.5 * gradient.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_reuse_with_two_critic_updates_shares_the_last_ones_fakes():
+    gan = tiny_gan(update="reuse", n_critic=2, seed=3, learning_rate=0.5)
+    real = points(16, seed=1)
+    draws = replayed_draws(3)
+    first, last = draws.normal([8, 2]), draws.normal([8, 2])  # one draw per D update
+    generator_before = keras.models.clone_model(gan.generator)
+    generator_before.set_weights(gan.generator.get_weights())
+    out = gan.run_step(real)
+    # the Wasserstein G loss -mean D(G(z)) of the last D update's noise, D after both
+    expected = -tf.reduce_mean(gan.discriminator(generator_before(last)))
+    assert float(out["generator_loss"]) == pytest.approx(float(expected), rel=1e-5)
+    other = -tf.reduce_mean(gan.discriminator(generator_before(first)))
+    assert abs(float(other) - float(expected)) > 1e-3
+
+
 def mean_real_score(critic, real, fake, draws):
     """A penalty term for the tests: the critic's mean score on the real batch."""
     del fake, draws
