@@ -177,8 +177,10 @@ EMOJI_ARMS = {
     # about as 1/width, and --widen doubles the width of the networks 8e-4 was tuned on
     "minutes30_lr5": {"minutes": 30, "learning_rate": 5e-4},
     # G's update on the fakes D's update saw (the PyTorch DCGAN example's step): one G
-    # forward pass fewer (about a sixth of a 64 px step), so more steps in the budget
+    # forward pass fewer (about a tenth of a 64 px step), so more steps in the budget; the
+    # colour recipe's own since run M (so now minutes30's too), against its alternating step
     "minutes30_reuse": {"minutes": 30, "update": "reuse"},
+    "minutes30_alternating": {"minutes": 30, "update": "alternating"},
     # the recipe sweep's levers, each one change from ``before``
     "lr4": {**FAST_BEFORE, "learning_rate": 4e-4},
     "lr2": {**FAST_BEFORE, "learning_rate": 2e-4},
