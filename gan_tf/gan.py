@@ -147,21 +147,15 @@ class GAN(keras.Model):
           steps_per_execution, run_eagerly: as in ``keras.Model.compile``.
 
         Raises:
-          ConfigError: an unknown ``update``, ``simultaneous`` with ``n_critic > 1``,
-            a loss reading
-            discriminator layers of a conditional or subclassed discriminator, or
+          ConfigError: an unknown ``update``, ``simultaneous`` with ``n_critic > 1``, a
+            loss reading discriminator layers of a conditional or subclassed discriminator, or
             ``unroll`` with what it cannot unroll (see :meth:`_check_unroll`).
         """
         super().compile(
             optimizer=None, steps_per_execution=steps_per_execution, run_eagerly=run_eagerly,
             jit_compile=False,
         )  # fmt: skip
-        if update not in UPDATES:
-            raise ConfigError(
-                f"update must be one of {', '.join(UPDATES)}, got {update!r}", "update"
-            )
-        if update == "simultaneous" and n_critic != 1:
-            raise ConfigError("update=simultaneous needs n_critic=1", "update", "n_critic")
+        _check_update(update, n_critic)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.loss_pair = losses.get_loss(loss) if isinstance(loss, str) else loss
@@ -416,17 +410,13 @@ class GAN(keras.Model):
         its tape. Returns what :meth:`_separate_updates` does."""
         *earlier, (real, y) = self._critic_chunks(real_samples, labels)
         for chunk, chunk_labels in earlier:  # n_critic > 1: the first updates as usual
-            with tf.GradientTape() as tape:
-                d_update = self._forward(chunk, chunk_labels, draws, True, real_first=True)
-                d_loss, d_total, d_terms = self._discriminator_loss(d_update)
-            self._discriminator_update(tape, d_update, d_loss, d_total, d_terms)
+            self._discriminator_step(chunk, chunk_labels, draws)
         with tf.GradientTape() as g_tape:
             fake = self._generate(real, y, draws)
-            with g_tape.stop_recording(), tf.GradientTape() as tape:
-                d_update = self._scored(real, tf.stop_gradient(fake), y, draws, True, True)
-                d_loss, d_total, d_terms = self._discriminator_loss(d_update)
             with g_tape.stop_recording():
-                self._discriminator_update(tape, d_update, d_loss, d_total, d_terms)
+                d_update, d_loss, d_terms = self._discriminator_step(
+                    real, y, draws, tf.stop_gradient(fake)
+                )
             g_loss, g_total, g_terms, after = self._generator_update_loss(real, fake, y, draws)
         self._apply(self.generator, self.generator_optimizer, g_tape, g_total, after=after)
         return d_update, d_loss, g_loss, _summed(d_terms, g_terms)
@@ -437,6 +427,16 @@ class GAN(keras.Model):
         reals = tf.split(real_samples, self.n_critic)
         chunks = tf.split(labels, self.n_critic) if labels is not None else [None] * len(reals)
         return list(zip(reals, chunks, strict=True))
+
+    def _discriminator_step(self, real, labels, draws, fake=None) -> tuple:
+        """One D update on ``real`` and ``fake`` (default: fresh fakes):
+        ``(its Update, D loss, the parts' terms)``."""
+        with tf.GradientTape() as tape:
+            fake = self._generate(real, labels, draws) if fake is None else fake
+            d_update = self._scored(real, fake, labels, draws, True, real_first=True)
+            d_loss, d_total, d_terms = self._discriminator_loss(d_update)
+        self._discriminator_update(tape, d_update, d_loss, d_total, d_terms)
+        return d_update, d_loss, d_terms
 
     def _discriminator_update(self, tape, d_update: Update, d_loss, d_total, d_terms) -> None:
         """Applies one D update's gradient (after the values the step reports), then
@@ -710,6 +710,13 @@ def _checked_distribution(distribution: str) -> str:
             "latent_distribution",
         )
     return distribution
+
+
+def _check_update(update: str, n_critic: int) -> None:
+    if update not in UPDATES:
+        raise ConfigError(f"update must be one of {', '.join(UPDATES)}, got {update!r}", "update")
+    if update == "simultaneous" and n_critic != 1:
+        raise ConfigError("update=simultaneous needs n_critic=1", "update", "n_critic")
 
 
 def _summed(d_terms: dict, g_terms: dict) -> dict:
